@@ -1,0 +1,78 @@
+// The controller's persistent state behind one interface, so the embedded
+// SQLite store (sqlite_store.h) can later be joined by an etcd one for HA.
+//
+// Contract for every implementation:
+//  * each method is atomic and safe to call from many threads at once;
+//  * revisions of an app are numbered 1, 2, 3, ... and a number is never
+//    reused, even across DeleteApp;
+//  * errors: NOT_FOUND for a missing app, ABORTED when an optimistic check
+//    failed (re-read and retry), UNAVAILABLE/INTERNAL for storage failures.
+#ifndef PYSERVICE_CONTROLLER_STORE_STORE_H_
+#define PYSERVICE_CONTROLLER_STORE_STORE_H_
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "absl/status/status.h"
+#include "absl/status/statusor.h"
+#include "absl/time/time.h"
+
+namespace pyservice::controller {
+
+// One stored revision. `spec` is the serialized pyservice.v1.AppSpec; the
+// store treats it as opaque bytes.
+struct StoredRevision {
+  std::string app;
+  uint32_t number = 0;
+  std::string tag;
+  std::string digest;  // "sha256:<hex>" of the canonical spec
+  absl::Time created_at;
+  std::string spec;  // serialized pyservice.v1.AppSpec
+};
+
+// An app that is present (not deleted), with its latest revision.
+struct StoredApp {
+  std::string name;
+  StoredRevision latest;
+};
+
+class Store {
+ public:
+  virtual ~Store() = default;
+
+  // Appends `revision` (its `number` is ignored) as the app's next revision,
+  // creating the app if new and un-deleting it if it was deleted. The append
+  // happens only if the app's current revision number is still
+  // `expected_current` (0: the app has no current, undeleted revision);
+  // otherwise ABORTED and nothing is written. Returns the stored revision
+  // with its assigned number.
+  virtual absl::StatusOr<StoredRevision> AppendRevision(
+      const StoredRevision& revision, uint32_t expected_current) = 0;
+
+  // The latest revision of a present app; nullopt if the app does not exist
+  // or is deleted.
+  virtual absl::StatusOr<std::optional<StoredRevision>> CurrentRevision(
+      const std::string& app) = 0;
+
+  // One revision by number (also of a deleted app). NOT_FOUND if absent.
+  virtual absl::StatusOr<StoredRevision> GetRevision(const std::string& app,
+                                                     uint32_t number) = 0;
+
+  // All revisions of an app, oldest first (also of a deleted app). Empty if
+  // the app never existed. `spec` is left empty to keep listings cheap.
+  virtual absl::StatusOr<std::vector<StoredRevision>> ListRevisions(
+      const std::string& app) = 0;
+
+  // Every present app, by name.
+  virtual absl::StatusOr<std::vector<StoredApp>> ListApps() = 0;
+
+  // Marks a present app deleted; its history stays. NOT_FOUND if the app is
+  // absent or already deleted.
+  virtual absl::Status DeleteApp(const std::string& app) = 0;
+};
+
+}  // namespace pyservice::controller
+
+#endif  // PYSERVICE_CONTROLLER_STORE_STORE_H_
