@@ -186,7 +186,7 @@ void AppSpecParser::ReadTopLevel(const YAML::Node& root) {
       ReadFile(files[i], absl::StrCat("files[", i, "]"));
     }
   }
-  config_node_ = root["config"];
+  config_node_.reset(root["config"]);  // reset() rebinds; operator= would copy into
   if (!YamlReader::Absent(config_node_)) {
     if (!config_node_.IsMap()) {
       reader_.Problem(config_node_, "config", "must be a mapping (it becomes config.yaml)");

@@ -38,10 +38,6 @@ void EmitString(YAML::Emitter& out, absl::string_view key, const std::string& va
   out << YAML::DoubleQuoted << value;
 }
 
-void EmitSecret(YAML::Emitter& out, absl::string_view key, const std::string& value,
-                Secrets secrets) {
-  EmitString(out, key, secrets == Secrets::kInclude ? value : Redacted(value));
-}
 
 void EmitBool(YAML::Emitter& out, absl::string_view key, bool value) {
   out << YAML::Key << std::string(key) << YAML::Value << (value ? "true" : "false");
@@ -69,13 +65,13 @@ void EmitUnits(YAML::Emitter& out, const v1::AppSpec& spec) {
   out << YAML::EndSeq;
 }
 
-void EmitFiles(YAML::Emitter& out, const v1::AppSpec& spec, Secrets secrets) {
+void EmitFiles(YAML::Emitter& out, const v1::AppSpec& spec) {
   out << YAML::Key << "files" << YAML::Value << YAML::BeginSeq;
   for (const v1::File& file : spec.files()) {
     out << YAML::BeginMap;
     EmitString(out, "dest", file.dest());
     EmitString(out, "mode", absl::StrFormat("%04o", file.mode()));
-    EmitSecret(out, "content", file.content(), secrets);
+    EmitString(out, "content", file.content());
     out << YAML::EndMap;
   }
   out << YAML::EndSeq;
@@ -138,7 +134,15 @@ void EmitPaths(YAML::Emitter& out, const v1::Paths& paths) {
 
 }  // namespace
 
-std::string CanonicalYaml(const v1::AppSpec& spec, Secrets secrets) {
+v1::AppSpec RedactSecrets(const v1::AppSpec& spec) {
+  v1::AppSpec redacted = spec;
+  if (!redacted.ssh_key().empty()) redacted.set_ssh_key(Redacted(spec.ssh_key()));
+  for (v1::File& file : *redacted.mutable_files()) file.set_content(Redacted(file.content()));
+  return redacted;
+}
+
+std::string CanonicalYaml(const v1::AppSpec& spec_in, Secrets secrets) {
+  const v1::AppSpec spec = secrets == Secrets::kRedact ? RedactSecrets(spec_in) : spec_in;
   YAML::Emitter out;
   out << YAML::BeginMap;
   EmitString(out, "name", spec.name());
@@ -149,9 +153,9 @@ std::string CanonicalYaml(const v1::AppSpec& spec, Secrets secrets) {
   EmitString(out, "repo", spec.repo());
   EmitString(out, "tag", spec.tag());
   EmitString(out, "uv_version", spec.uv_version());
-  if (!spec.ssh_key().empty()) EmitSecret(out, "ssh_key", spec.ssh_key(), secrets);
+  if (!spec.ssh_key().empty()) EmitString(out, "ssh_key", spec.ssh_key());
   EmitUnits(out, spec);
-  EmitFiles(out, spec, secrets);
+  EmitFiles(out, spec);
   EmitConfig(out, spec);
   EmitTargets(out, spec);
   EmitPolicies(out, spec);

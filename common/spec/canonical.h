@@ -18,6 +18,10 @@ enum class Secrets {
 // YAML text; equal specs give byte-identical text.
 std::string CanonicalYaml(const v1::AppSpec& spec, Secrets secrets);
 
+// A copy of `spec` with its secrets (ssh_key, file contents) replaced by
+// fingerprints, for anything shown to operators.
+v1::AppSpec RedactSecrets(const v1::AppSpec& spec);
+
 // "sha256:<64 hex>" of CanonicalYaml(spec, Secrets::kInclude).
 std::string SpecDigest(const v1::AppSpec& spec);
 

@@ -51,25 +51,29 @@ class ConfigEmitter {
   }
 
   void Map(const YAML::Node& node, const std::string& field) {
-    std::vector<std::pair<std::string, YAML::Node>> entries;
+    // Sorting works on indices: assigning one YAML::Node to another
+    // overwrites the node it refers to, so Nodes must never be swapped.
+    std::vector<YAML::Node> values;
+    std::vector<std::pair<std::string, size_t>> keys;
     for (const auto& entry : node) {
       if (!entry.first.IsScalar()) {
         Problem(entry.first, field, "keys must be plain strings");
         continue;
       }
-      entries.emplace_back(entry.first.Scalar(), entry.second);
+      keys.emplace_back(entry.first.Scalar(), values.size());
+      values.push_back(entry.second);
     }
-    std::stable_sort(entries.begin(), entries.end(),
+    std::stable_sort(keys.begin(), keys.end(),
                      [](const auto& a, const auto& b) { return a.first < b.first; });
     out_ << YAML::BeginMap;
-    for (size_t i = 0; i < entries.size(); ++i) {
-      const std::string child = absl::StrCat(field, ".", entries[i].first);
-      if (i > 0 && entries[i].first == entries[i - 1].first) {
-        Problem(entries[i].second, child, "duplicate key");
+    for (size_t i = 0; i < keys.size(); ++i) {
+      const std::string child = absl::StrCat(field, ".", keys[i].first);
+      if (i > 0 && keys[i].first == keys[i - 1].first) {
+        Problem(values[keys[i].second], child, "duplicate key");
         continue;
       }
-      out_ << YAML::Key << entries[i].first << YAML::Value;
-      Node(entries[i].second, child);
+      out_ << YAML::Key << keys[i].first << YAML::Value;
+      Node(values[keys[i].second], child);
     }
     out_ << YAML::EndMap;
   }

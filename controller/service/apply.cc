@@ -1,0 +1,105 @@
+#include "controller/service/apply.h"
+
+#include <string>
+
+#include "absl/strings/str_cat.h"
+#include "common/spec/app_spec_parser.h"
+#include "common/spec/canonical.h"
+#include "common/status/status_macros.h"
+#include "common/text/diff.h"
+#include "spdlog/spdlog.h"
+
+namespace pyservice::controller {
+namespace {
+
+// Each retry means another apply of the same app committed in between; a
+// handful of rounds is plenty unless something is badly wrong.
+constexpr int kMaxApplyAttempts = 8;
+
+absl::StatusOr<v1::AppSpec> DecodeSpec(const StoredRevision& stored) {
+  v1::AppSpec spec;
+  if (!spec.ParseFromString(stored.spec)) {
+    return absl::DataLossError(absl::StrCat("stored spec of ", stored.app, " revision ",
+                                            stored.number, " does not decode"));
+  }
+  return spec;
+}
+
+// The number the next revision will get: numbering continues across deletes.
+absl::StatusOr<uint32_t> NextRevisionNumber(Store& store, const std::string& app) {
+  ASSIGN_OR_RETURN(std::vector<StoredRevision> revisions, store.ListRevisions(app));
+  return revisions.empty() ? 1 : revisions.back().number + 1;
+}
+
+}  // namespace
+
+std::string FormatRfc3339(absl::Time time) {
+  return absl::FormatTime("%Y-%m-%dT%H:%M:%SZ", time, absl::UTCTimeZone());
+}
+
+absl::StatusOr<v1::Revision> ToApiRevision(const StoredRevision& stored, bool with_spec) {
+  v1::Revision revision;
+  revision.set_app(stored.app);
+  revision.set_number(stored.number);
+  revision.set_tag(stored.tag);
+  revision.set_digest(stored.digest);
+  revision.set_created_at(FormatRfc3339(stored.created_at));
+  if (with_spec) {
+    ASSIGN_OR_RETURN(v1::AppSpec spec, DecodeSpec(stored));
+    *revision.mutable_spec() = spec::RedactSecrets(spec);
+  }
+  return revision;
+}
+
+absl::StatusOr<v1::ApplyAppResponse> ApplyApp(Store& store, const Clock& clock,
+                                              const v1::ApplyAppRequest& request) {
+  const std::string source = request.source_name().empty() ? "app.yaml" : request.source_name();
+  ASSIGN_OR_RETURN(v1::AppSpec spec, spec::ParseAppSpec(request.yaml(), source));
+  const std::string digest = spec::SpecDigest(spec);
+  const std::string canonical = spec::CanonicalYaml(spec, spec::Secrets::kRedact);
+
+  for (int attempt = 0; attempt < kMaxApplyAttempts; ++attempt) {
+    ASSIGN_OR_RETURN(std::optional<StoredRevision> current, store.CurrentRevision(spec.name()));
+    v1::ApplyAppResponse response;
+    response.set_app(spec.name());
+    std::string old_canonical;
+    if (current) {
+      response.set_previous_revision(current->number);
+      if (current->digest == digest) {
+        response.set_revision(current->number);
+        response.set_changed(false);
+        return response;
+      }
+      ASSIGN_OR_RETURN(v1::AppSpec old_spec, DecodeSpec(*current));
+      old_canonical = spec::CanonicalYaml(old_spec, spec::Secrets::kRedact);
+    }
+    response.set_changed(true);
+    response.set_diff(text::UnifiedDiff(
+        old_canonical, canonical,
+        current ? absl::StrCat(spec.name(), " revision ", current->number) : "/dev/null",
+        absl::StrCat(spec.name(), " (applied)")));
+    if (request.dry_run()) {
+      ASSIGN_OR_RETURN(uint32_t next, NextRevisionNumber(store, spec.name()));
+      response.set_revision(next);
+      return response;
+    }
+    StoredRevision revision;
+    revision.app = spec.name();
+    revision.tag = spec.tag();
+    revision.digest = digest;
+    revision.created_at = clock.Now();
+    revision.spec = spec.SerializeAsString();
+    absl::StatusOr<StoredRevision> stored =
+        store.AppendRevision(revision, current ? current->number : 0);
+    if (absl::IsAborted(stored.status())) continue;  // another apply won; diff again
+    if (!stored.ok()) return stored.status();
+    response.set_revision(stored->number);
+    spdlog::info("app {}: stored revision {} (tag {}, {})", spec.name(), stored->number,
+                 spec.tag(), digest);
+    return response;
+  }
+  return absl::AbortedError(absl::StrCat("app ", spec.name(),
+                                         " is being applied concurrently; try again"));
+}
+
+}  // namespace pyservice::controller

@@ -1,0 +1,30 @@
+// Apply semantics, apart from gRPC: an app.yaml becomes the app's next
+// revision unless it equals the current one.
+#ifndef PYSERVICE_CONTROLLER_SERVICE_APPLY_H_
+#define PYSERVICE_CONTROLLER_SERVICE_APPLY_H_
+
+#include "absl/status/statusor.h"
+#include "common/time/clock.h"
+#include "controller/store/store.h"
+#include "pyservice/v1/controller.pb.h"
+
+namespace pyservice::controller {
+
+// Parses and validates `request.yaml`, then stores it as the next revision
+// (or, for a dry run, only computes what would change). Concurrent applies of
+// one app are serialized by the store's compare-and-append: a loser re-reads
+// the new current revision and diffs against it, so every stored diff and
+// number is exact.
+absl::StatusOr<v1::ApplyAppResponse> ApplyApp(Store& store, const Clock& clock,
+                                              const v1::ApplyAppRequest& request);
+
+// The stored revision as the API shows it: RFC 3339 time, secrets redacted;
+// the spec only when `with_spec`.
+absl::StatusOr<v1::Revision> ToApiRevision(const StoredRevision& stored, bool with_spec);
+
+// RFC 3339 in UTC, to the second: "2026-11-25T13:20:25Z".
+std::string FormatRfc3339(absl::Time time);
+
+}  // namespace pyservice::controller
+
+#endif  // PYSERVICE_CONTROLLER_SERVICE_APPLY_H_
