@@ -186,8 +186,11 @@ void AppSpecParser::ReadTopLevel(const YAML::Node& root) {
       ReadFile(files[i], absl::StrCat("files[", i, "]"));
     }
   }
-  config_node_.reset(root["config"]);  // reset() rebinds; operator= would copy into
-  if (!YamlReader::Absent(config_node_)) {
+  const YAML::Node config = root["config"];
+  if (!YamlReader::Absent(config)) {
+    // reset() rebinds the member; operator= would copy into the node it
+    // refers to (and throws for a missing key).
+    config_node_.reset(config);
     if (!config_node_.IsMap()) {
       reader_.Problem(config_node_, "config", "must be a mapping (it becomes config.yaml)");
     } else {
@@ -408,8 +411,10 @@ void AppSpecParser::ApplyDefaults() {
 void AppSpecParser::CheckHealthGate(const YAML::Node& health) {
   const v1::Health& gate = spec_.health();
   if (gate.min_healthy_ms() >= gate.deadline_ms()) {
-    const bool explicit_deadline = health.IsMap() && health["deadline"].IsDefined();
-    reader_.Problem(explicit_deadline ? health["deadline"].Mark() : health.Mark(),
+    const bool explicit_deadline =
+        health.IsDefined() && health.IsMap() && health["deadline"].IsDefined();
+    reader_.Problem(explicit_deadline ? health["deadline"].Mark()
+                    : health.IsDefined() ? health.Mark() : YAML::Mark(),
                     "health.deadline",
                     absl::StrCat(FormatDurationMs(gate.deadline_ms()),
                                  " must be longer than min_healthy (",
