@@ -1,0 +1,561 @@
+#include "controller/store/sqlite_store.h"
+
+#include <sqlite3.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <cstdint>
+#include <cstdio>
+#include <cstdlib>
+#include <filesystem>
+#include <fstream>
+#include <memory>
+#include <optional>
+#include <set>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "absl/status/status.h"
+#include "absl/status/statusor.h"
+#include "absl/strings/str_cat.h"
+#include "absl/time/time.h"
+#include "gmock/gmock.h"
+#include "gtest/gtest.h"
+#include "tests/testing/fake_clock.h"
+
+namespace pyservice::controller {
+namespace {
+
+using ::testing::ElementsAre;
+using ::testing::HasSubstr;
+using ::testing::IsEmpty;
+using ::testing::SizeIs;
+
+StoredRevision Rev(const std::string& app, const std::string& tag,
+                   const std::string& spec = "spec") {
+  StoredRevision revision;
+  revision.app = app;
+  revision.tag = tag;
+  revision.digest = absl::StrCat("sha256:", tag);
+  revision.spec = spec;
+  return revision;
+}
+
+std::vector<uint32_t> Numbers(const std::vector<StoredRevision>& revisions) {
+  std::vector<uint32_t> numbers;
+  for (const StoredRevision& r : revisions) numbers.push_back(r.number);
+  return numbers;
+}
+
+// Appends `revision` the way the controller service does: read the current
+// number, append against it, start over when another appender won.
+absl::Status AppendWithRetry(Store& store, const StoredRevision& revision) {
+  for (int attempt = 0; attempt < 100000; ++attempt) {
+    absl::StatusOr<std::optional<StoredRevision>> current =
+        store.CurrentRevision(revision.app);
+    if (!current.ok()) return current.status();
+    const uint32_t expected = current->has_value() ? (*current)->number : 0;
+    absl::StatusOr<StoredRevision> appended =
+        store.AppendRevision(revision, expected);
+    if (appended.ok()) return absl::OkStatus();
+    if (!absl::IsAborted(appended.status())) return appended.status();
+  }
+  return absl::DeadlineExceededError("too many ABORTED retries");
+}
+
+// A fresh temp dir per test; the store's data dir is a not-yet-existing
+// child of it, so every Open in a test also exercises creating it.
+class SqliteStoreTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    char tmpl[] = "/tmp/sqlite_store_test.XXXXXX";
+    ASSERT_NE(mkdtemp(tmpl), nullptr);
+    tmp_dir_ = tmpl;
+    data_dir_ = tmp_dir_ + "/data";
+    db_path_ = data_dir_ + "/" + SqliteStore::kDatabaseFileName;
+  }
+
+  void TearDown() override { std::filesystem::remove_all(tmp_dir_); }
+
+  std::unique_ptr<SqliteStore> OpenStore() {
+    absl::StatusOr<std::unique_ptr<SqliteStore>> store =
+        SqliteStore::Open(data_dir_, clock_);
+    EXPECT_TRUE(store.ok()) << store.status();
+    return store.ok() ? std::move(*store) : nullptr;
+  }
+
+  // Runs a one-value query on the database file through a connection of its
+  // own, to see what is on disk rather than what the store reports.
+  std::string QueryFile(const std::string& sql) {
+    sqlite3* db = nullptr;
+    EXPECT_EQ(sqlite3_open(db_path_.c_str(), &db), SQLITE_OK);
+    sqlite3_stmt* stmt = nullptr;
+    std::string result;
+    if (sqlite3_prepare_v2(db, sql.c_str(), -1, &stmt, nullptr) == SQLITE_OK &&
+        sqlite3_step(stmt) == SQLITE_ROW) {
+      result = reinterpret_cast<const char*>(sqlite3_column_text(stmt, 0));
+    } else {
+      ADD_FAILURE() << sql << ": " << sqlite3_errmsg(db);
+    }
+    sqlite3_finalize(stmt);
+    sqlite3_close(db);
+    return result;
+  }
+
+  void ExecOnFile(const std::string& sql) {
+    sqlite3* db = nullptr;
+    ASSERT_EQ(sqlite3_open(db_path_.c_str(), &db), SQLITE_OK);
+    EXPECT_EQ(sqlite3_exec(db, sql.c_str(), nullptr, nullptr, nullptr),
+              SQLITE_OK)
+        << sqlite3_errmsg(db);
+    sqlite3_close(db);
+  }
+
+  testing::FakeClock clock_;
+  std::string tmp_dir_;
+  std::string data_dir_;
+  std::string db_path_;
+};
+
+TEST_F(SqliteStoreTest, AppendRevision_NumbersFromOneAndStampsClock) {
+  std::unique_ptr<SqliteStore> store = OpenStore();
+  ASSERT_NE(store, nullptr);
+
+  const absl::Time t1 = clock_.Now();
+  absl::StatusOr<StoredRevision> r1 = store->AppendRevision(Rev("web", "a"), 0);
+  ASSERT_TRUE(r1.ok()) << r1.status();
+  EXPECT_EQ(r1->number, 1u);
+  EXPECT_EQ(r1->app, "web");
+  EXPECT_EQ(r1->tag, "a");
+  EXPECT_EQ(r1->digest, "sha256:a");
+  EXPECT_EQ(r1->spec, "spec");
+  EXPECT_EQ(r1->created_at, t1);
+
+  // Sub-millisecond precision is dropped, in the returned value too.
+  clock_.Advance(absl::Milliseconds(1500) + absl::Nanoseconds(123456));
+  absl::StatusOr<StoredRevision> r2 = store->AppendRevision(Rev("web", "b"), 1);
+  ASSERT_TRUE(r2.ok()) << r2.status();
+  EXPECT_EQ(r2->number, 2u);
+  EXPECT_EQ(r2->created_at, t1 + absl::Milliseconds(1500));
+
+  // The number passed in is ignored.
+  StoredRevision with_number = Rev("web", "c");
+  with_number.number = 42;
+  absl::StatusOr<StoredRevision> r3 = store->AppendRevision(with_number, 2);
+  ASSERT_TRUE(r3.ok()) << r3.status();
+  EXPECT_EQ(r3->number, 3u);
+
+  // Numbering is per app.
+  absl::StatusOr<StoredRevision> other =
+      store->AppendRevision(Rev("api", "x"), 0);
+  ASSERT_TRUE(other.ok()) << other.status();
+  EXPECT_EQ(other->number, 1u);
+
+  absl::StatusOr<StoredRevision> read = store->GetRevision("web", 2);
+  ASSERT_TRUE(read.ok()) << read.status();
+  EXPECT_EQ(read->created_at, r2->created_at);
+}
+
+TEST_F(SqliteStoreTest,
+       AppendRevision_StaleExpectedCurrentIsAbortedNothingWritten) {
+  std::unique_ptr<SqliteStore> store = OpenStore();
+  ASSERT_NE(store, nullptr);
+  ASSERT_TRUE(store->AppendRevision(Rev("web", "a"), 0).ok());
+
+  for (uint32_t expected : {0u, 2u, 7u}) {
+    absl::StatusOr<StoredRevision> stale =
+        store->AppendRevision(Rev("web", "b"), expected);
+    EXPECT_EQ(stale.status().code(), absl::StatusCode::kAborted)
+        << "expected_current " << expected << ": " << stale.status();
+  }
+  absl::StatusOr<std::vector<StoredRevision>> revisions =
+      store->ListRevisions("web");
+  ASSERT_TRUE(revisions.ok()) << revisions.status();
+  EXPECT_THAT(Numbers(*revisions), ElementsAre(1u));
+
+  // A new app expected to exist is not created.
+  EXPECT_EQ(store->AppendRevision(Rev("api", "a"), 1).status().code(),
+            absl::StatusCode::kAborted);
+  absl::StatusOr<std::vector<StoredApp>> apps = store->ListApps();
+  ASSERT_TRUE(apps.ok()) << apps.status();
+  ASSERT_THAT(*apps, SizeIs(1));
+  EXPECT_EQ((*apps)[0].name, "web");
+  EXPECT_EQ(QueryFile("SELECT COUNT(*) FROM apps"), "1");
+}
+
+TEST_F(SqliteStoreTest, AppendRevision_EmptyAppNameIsInvalid) {
+  std::unique_ptr<SqliteStore> store = OpenStore();
+  ASSERT_NE(store, nullptr);
+  EXPECT_EQ(store->AppendRevision(Rev("", "a"), 0).status().code(),
+            absl::StatusCode::kInvalidArgument);
+}
+
+TEST_F(SqliteStoreTest, CurrentRevision_IsLatestWithSpec) {
+  std::unique_ptr<SqliteStore> store = OpenStore();
+  ASSERT_NE(store, nullptr);
+
+  absl::StatusOr<std::optional<StoredRevision>> none =
+      store->CurrentRevision("web");
+  ASSERT_TRUE(none.ok()) << none.status();
+  EXPECT_FALSE(none->has_value());
+
+  ASSERT_TRUE(store->AppendRevision(Rev("web", "a", "one"), 0).ok());
+  ASSERT_TRUE(store->AppendRevision(Rev("web", "b", "two"), 1).ok());
+  absl::StatusOr<std::optional<StoredRevision>> current =
+      store->CurrentRevision("web");
+  ASSERT_TRUE(current.ok()) << current.status();
+  ASSERT_TRUE(current->has_value());
+  EXPECT_EQ((*current)->number, 2u);
+  EXPECT_EQ((*current)->tag, "b");
+  EXPECT_EQ((*current)->spec, "two");
+}
+
+TEST_F(SqliteStoreTest, GetRevision_AnyNumberOrNotFound) {
+  std::unique_ptr<SqliteStore> store = OpenStore();
+  ASSERT_NE(store, nullptr);
+  ASSERT_TRUE(store->AppendRevision(Rev("web", "a", "one"), 0).ok());
+  ASSERT_TRUE(store->AppendRevision(Rev("web", "b", "two"), 1).ok());
+
+  absl::StatusOr<StoredRevision> first = store->GetRevision("web", 1);
+  ASSERT_TRUE(first.ok()) << first.status();
+  EXPECT_EQ(first->number, 1u);
+  EXPECT_EQ(first->tag, "a");
+  EXPECT_EQ(first->spec, "one");
+
+  EXPECT_EQ(store->GetRevision("web", 3).status().code(),
+            absl::StatusCode::kNotFound);
+  EXPECT_EQ(store->GetRevision("web", 0).status().code(),
+            absl::StatusCode::kNotFound);
+  EXPECT_EQ(store->GetRevision("api", 1).status().code(),
+            absl::StatusCode::kNotFound);
+}
+
+TEST_F(SqliteStoreTest, ListRevisions_OldestFirstWithoutSpec) {
+  std::unique_ptr<SqliteStore> store = OpenStore();
+  ASSERT_NE(store, nullptr);
+  for (uint32_t i = 0; i < 12; ++i) {  // past 9: numeric order, not text
+    ASSERT_TRUE(
+        store->AppendRevision(Rev("web", absl::StrCat("t", i)), i).ok());
+  }
+  absl::StatusOr<std::vector<StoredRevision>> revisions =
+      store->ListRevisions("web");
+  ASSERT_TRUE(revisions.ok()) << revisions.status();
+  ASSERT_THAT(*revisions, SizeIs(12));
+  for (uint32_t i = 0; i < 12; ++i) {
+    EXPECT_EQ((*revisions)[i].number, i + 1);
+    EXPECT_EQ((*revisions)[i].tag, absl::StrCat("t", i));
+    EXPECT_EQ((*revisions)[i].app, "web");
+    EXPECT_THAT((*revisions)[i].spec, IsEmpty());
+  }
+
+  absl::StatusOr<std::vector<StoredRevision>> unknown =
+      store->ListRevisions("api");
+  ASSERT_TRUE(unknown.ok()) << unknown.status();
+  EXPECT_THAT(*unknown, IsEmpty());
+}
+
+TEST_F(SqliteStoreTest, ListApps_ByNameWithLatestRevision) {
+  std::unique_ptr<SqliteStore> store = OpenStore();
+  ASSERT_NE(store, nullptr);
+  absl::StatusOr<std::vector<StoredApp>> empty = store->ListApps();
+  ASSERT_TRUE(empty.ok()) << empty.status();
+  EXPECT_THAT(*empty, IsEmpty());
+
+  ASSERT_TRUE(store->AppendRevision(Rev("web", "w1"), 0).ok());
+  ASSERT_TRUE(store->AppendRevision(Rev("api", "a1"), 0).ok());
+  ASSERT_TRUE(store->AppendRevision(Rev("web", "w2", "web-spec"), 1).ok());
+  ASSERT_TRUE(store->AppendRevision(Rev("db", "d1"), 0).ok());
+
+  absl::StatusOr<std::vector<StoredApp>> apps = store->ListApps();
+  ASSERT_TRUE(apps.ok()) << apps.status();
+  ASSERT_THAT(*apps, SizeIs(3));
+  EXPECT_EQ((*apps)[0].name, "api");
+  EXPECT_EQ((*apps)[1].name, "db");
+  EXPECT_EQ((*apps)[2].name, "web");
+  EXPECT_EQ((*apps)[2].latest.app, "web");
+  EXPECT_EQ((*apps)[2].latest.number, 2u);
+  EXPECT_EQ((*apps)[2].latest.tag, "w2");
+  EXPECT_EQ((*apps)[2].latest.spec, "web-spec");
+}
+
+TEST_F(SqliteStoreTest, DeleteApp_IsTombstoneKeepingHistory) {
+  std::unique_ptr<SqliteStore> store = OpenStore();
+  ASSERT_NE(store, nullptr);
+  ASSERT_TRUE(store->AppendRevision(Rev("web", "a"), 0).ok());
+  ASSERT_TRUE(store->AppendRevision(Rev("web", "b"), 1).ok());
+  ASSERT_TRUE(store->AppendRevision(Rev("api", "a"), 0).ok());
+
+  ASSERT_TRUE(store->DeleteApp("web").ok());
+
+  absl::StatusOr<std::optional<StoredRevision>> current =
+      store->CurrentRevision("web");
+  ASSERT_TRUE(current.ok()) << current.status();
+  EXPECT_FALSE(current->has_value());
+  absl::StatusOr<std::vector<StoredApp>> apps = store->ListApps();
+  ASSERT_TRUE(apps.ok()) << apps.status();
+  ASSERT_THAT(*apps, SizeIs(1));
+  EXPECT_EQ((*apps)[0].name, "api");
+
+  absl::StatusOr<std::vector<StoredRevision>> history =
+      store->ListRevisions("web");
+  ASSERT_TRUE(history.ok()) << history.status();
+  EXPECT_THAT(Numbers(*history), ElementsAre(1u, 2u));
+  EXPECT_TRUE(store->GetRevision("web", 2).ok());
+
+  EXPECT_EQ(store->DeleteApp("web").code(), absl::StatusCode::kNotFound);
+  EXPECT_EQ(store->DeleteApp("nope").code(), absl::StatusCode::kNotFound);
+  // A deleted app has no current revision: its old number is stale.
+  EXPECT_EQ(store->AppendRevision(Rev("web", "c"), 2).status().code(),
+            absl::StatusCode::kAborted);
+}
+
+TEST_F(SqliteStoreTest,
+       AppendRevision_AfterDeleteUndeletesAndContinuesNumbering) {
+  std::unique_ptr<SqliteStore> store = OpenStore();
+  ASSERT_NE(store, nullptr);
+  ASSERT_TRUE(store->AppendRevision(Rev("web", "a"), 0).ok());
+  ASSERT_TRUE(store->AppendRevision(Rev("web", "b"), 1).ok());
+  ASSERT_TRUE(store->DeleteApp("web").ok());
+
+  absl::StatusOr<StoredRevision> again =
+      store->AppendRevision(Rev("web", "c"), 0);
+  ASSERT_TRUE(again.ok()) << again.status();
+  EXPECT_EQ(again->number, 3u);
+
+  absl::StatusOr<std::optional<StoredRevision>> current =
+      store->CurrentRevision("web");
+  ASSERT_TRUE(current.ok()) << current.status();
+  ASSERT_TRUE(current->has_value());
+  EXPECT_EQ((*current)->number, 3u);
+  absl::StatusOr<std::vector<StoredApp>> apps = store->ListApps();
+  ASSERT_TRUE(apps.ok()) << apps.status();
+  ASSERT_THAT(*apps, SizeIs(1));
+  EXPECT_EQ((*apps)[0].latest.number, 3u);
+  absl::StatusOr<std::vector<StoredRevision>> history =
+      store->ListRevisions("web");
+  ASSERT_TRUE(history.ok()) << history.status();
+  EXPECT_THAT(Numbers(*history), ElementsAre(1u, 2u, 3u));
+
+  // Deletable again, and numbering goes on.
+  ASSERT_TRUE(store->DeleteApp("web").ok());
+  absl::StatusOr<StoredRevision> third_life =
+      store->AppendRevision(Rev("web", "d"), 0);
+  ASSERT_TRUE(third_life.ok()) << third_life.status();
+  EXPECT_EQ(third_life->number, 4u);
+}
+
+TEST_F(SqliteStoreTest, Open_ReopenKeepsEverything) {
+  const std::string binary_spec("\0\x01\xff spec", 8);
+  absl::Time created_at;
+  {
+    std::unique_ptr<SqliteStore> store = OpenStore();
+    ASSERT_NE(store, nullptr);
+    absl::StatusOr<StoredRevision> r1 =
+        store->AppendRevision(Rev("web", "a", binary_spec), 0);
+    ASSERT_TRUE(r1.ok()) << r1.status();
+    created_at = r1->created_at;
+    ASSERT_TRUE(store->AppendRevision(Rev("api", "a"), 0).ok());
+    ASSERT_TRUE(store->AppendRevision(Rev("api", "b", ""), 1).ok());
+    ASSERT_TRUE(store->DeleteApp("api").ok());
+  }
+
+  std::unique_ptr<SqliteStore> store = OpenStore();
+  ASSERT_NE(store, nullptr);
+  absl::StatusOr<StoredRevision> r1 = store->GetRevision("web", 1);
+  ASSERT_TRUE(r1.ok()) << r1.status();
+  EXPECT_EQ(r1->spec, binary_spec);
+  EXPECT_EQ(r1->tag, "a");
+  EXPECT_EQ(r1->digest, "sha256:a");
+  EXPECT_EQ(r1->created_at, created_at);
+
+  absl::StatusOr<StoredRevision> empty_spec = store->GetRevision("api", 2);
+  ASSERT_TRUE(empty_spec.ok()) << empty_spec.status();
+  EXPECT_EQ(empty_spec->spec, "");
+
+  absl::StatusOr<std::vector<StoredApp>> apps = store->ListApps();
+  ASSERT_TRUE(apps.ok()) << apps.status();
+  ASSERT_THAT(*apps, SizeIs(1));
+  EXPECT_EQ((*apps)[0].name, "web");
+  // Still deleted, numbering still continues.
+  absl::StatusOr<StoredRevision> api =
+      store->AppendRevision(Rev("api", "c"), 0);
+  ASSERT_TRUE(api.ok()) << api.status();
+  EXPECT_EQ(api->number, 3u);
+}
+
+TEST_F(SqliteStoreTest, Open_CreatesDataDirWithMode0700) {
+  std::unique_ptr<SqliteStore> store = OpenStore();
+  ASSERT_NE(store, nullptr);
+  struct stat st;
+  ASSERT_EQ(stat(data_dir_.c_str(), &st), 0);
+  EXPECT_TRUE(S_ISDIR(st.st_mode));
+  EXPECT_EQ(st.st_mode & 07777, 0700u);
+  EXPECT_TRUE(std::filesystem::exists(db_path_));
+}
+
+TEST_F(SqliteStoreTest, Open_UsesExistingDataDir) {
+  ASSERT_EQ(mkdir(data_dir_.c_str(), 0750), 0);
+  EXPECT_NE(OpenStore(), nullptr);
+}
+
+TEST_F(SqliteStoreTest, Open_FailsWhenDataDirIsAFile) {
+  std::ofstream(data_dir_) << "not a dir";
+  absl::StatusOr<std::unique_ptr<SqliteStore>> store =
+      SqliteStore::Open(data_dir_, clock_);
+  EXPECT_EQ(store.status().code(), absl::StatusCode::kFailedPrecondition);
+}
+
+TEST_F(SqliteStoreTest, Open_FailsWhenParentIsMissing) {
+  absl::StatusOr<std::unique_ptr<SqliteStore>> store =
+      SqliteStore::Open(tmp_dir_ + "/missing/data", clock_);
+  EXPECT_EQ(store.status().code(), absl::StatusCode::kFailedPrecondition);
+}
+
+TEST_F(SqliteStoreTest, Open_TurnsOnWalJournalMode) {
+  std::unique_ptr<SqliteStore> store = OpenStore();
+  ASSERT_NE(store, nullptr);
+  ASSERT_TRUE(store->AppendRevision(Rev("web", "a"), 0).ok());
+  // Persistent in the file: a plain new connection sees it.
+  EXPECT_EQ(QueryFile("PRAGMA journal_mode"), "wal");
+  EXPECT_TRUE(std::filesystem::exists(db_path_ + "-wal"));
+}
+
+TEST_F(SqliteStoreTest, Open_SetsSchemaVersionAndTables) {
+  std::unique_ptr<SqliteStore> store = OpenStore();
+  ASSERT_NE(store, nullptr);
+  EXPECT_EQ(QueryFile("PRAGMA user_version"),
+            absl::StrCat(SqliteStore::kSchemaVersion));
+  EXPECT_EQ(QueryFile("SELECT group_concat(name, ',') FROM (SELECT name FROM "
+                      "sqlite_schema WHERE type = 'table' ORDER BY name)"),
+            "apps,revisions");
+  store.reset();
+  // Opening an up-to-date database changes nothing.
+  store = OpenStore();
+  ASSERT_NE(store, nullptr);
+  EXPECT_EQ(QueryFile("PRAGMA user_version"),
+            absl::StrCat(SqliteStore::kSchemaVersion));
+}
+
+TEST_F(SqliteStoreTest, Open_RefusesNewerSchemaVersion) {
+  ASSERT_NE(OpenStore(), nullptr);  // created, then closed
+  const int newer = SqliteStore::kSchemaVersion + 1;
+  ExecOnFile(absl::StrCat("PRAGMA user_version = ", newer));
+
+  absl::StatusOr<std::unique_ptr<SqliteStore>> store =
+      SqliteStore::Open(data_dir_, clock_);
+  ASSERT_EQ(store.status().code(), absl::StatusCode::kFailedPrecondition)
+      << store.status();
+  EXPECT_THAT(store.status().message(),
+              HasSubstr(absl::StrCat("schema version ", newer, " is newer")));
+  EXPECT_THAT(store.status().message(), HasSubstr(db_path_));
+  EXPECT_EQ(QueryFile("PRAGMA user_version"), absl::StrCat(newer));
+}
+
+// Each of `threads` threads appends `per_thread` revisions through
+// stores[thread % stores.size()], then the history must be exactly 1..N with
+// every appended tag present once: no gap, no duplicate, no lost update.
+void RunConcurrentAppends(const std::vector<Store*>& stores, int threads,
+                          int per_thread) {
+  std::vector<std::thread> workers;
+  std::vector<absl::Status> results(threads);
+  for (int t = 0; t < threads; ++t) {
+    workers.emplace_back([&, t] {
+      Store& store = *stores[t % stores.size()];
+      for (int i = 0; i < per_thread; ++i) {
+        absl::Status status =
+            AppendWithRetry(store, Rev("web", absl::StrCat(t, "-", i)));
+        if (!status.ok()) {
+          results[t] = status;
+          return;
+        }
+      }
+    });
+  }
+  for (std::thread& worker : workers) worker.join();
+  for (const absl::Status& result : results) ASSERT_TRUE(result.ok()) << result;
+
+  absl::StatusOr<std::vector<StoredRevision>> revisions =
+      stores[0]->ListRevisions("web");
+  ASSERT_TRUE(revisions.ok()) << revisions.status();
+  const size_t total = static_cast<size_t>(threads) * per_thread;
+  ASSERT_THAT(*revisions, SizeIs(total));
+  std::set<std::string> tags;
+  for (size_t i = 0; i < total; ++i) {
+    EXPECT_EQ((*revisions)[i].number, i + 1);
+    tags.insert((*revisions)[i].tag);
+  }
+  EXPECT_THAT(tags, SizeIs(total));
+}
+
+TEST_F(SqliteStoreTest, AppendRevision_ConcurrentThreadsLeaveNoGaps) {
+  std::unique_ptr<SqliteStore> store = OpenStore();
+  ASSERT_NE(store, nullptr);
+  RunConcurrentAppends({store.get()}, /*threads=*/8, /*per_thread=*/25);
+}
+
+TEST_F(SqliteStoreTest, AppendRevision_ConcurrentStoresOnOneFileLeaveNoGaps) {
+  std::unique_ptr<SqliteStore> first = OpenStore();
+  std::unique_ptr<SqliteStore> second = OpenStore();
+  ASSERT_NE(first, nullptr);
+  ASSERT_NE(second, nullptr);
+  RunConcurrentAppends({first.get(), second.get()}, /*threads=*/8,
+                       /*per_thread=*/25);
+}
+
+TEST_F(SqliteStoreTest, AppendRevision_ConcurrentProcessesLeaveNoGaps) {
+  constexpr int kProcesses = 4;
+  constexpr int kPerProcess = 25;
+  // Children open the file concurrently before it exists, so this also
+  // races the creation and migration of the schema.
+  std::vector<pid_t> children;
+  for (int p = 0; p < kProcesses; ++p) {
+    const pid_t pid = fork();
+    ASSERT_GE(pid, 0);
+    if (pid == 0) {
+      // No gtest assertions here: report through the exit code.
+      testing::FakeClock clock;
+      absl::StatusOr<std::unique_ptr<SqliteStore>> store =
+          SqliteStore::Open(data_dir_, clock);
+      if (!store.ok()) {
+        std::fprintf(stderr, "child %d: %s\n", p,
+                     store.status().ToString().c_str());
+        _exit(2);
+      }
+      for (int i = 0; i < kPerProcess; ++i) {
+        absl::Status status =
+            AppendWithRetry(**store, Rev("web", absl::StrCat(p, "-", i)));
+        if (!status.ok()) {
+          std::fprintf(stderr, "child %d: %s\n", p, status.ToString().c_str());
+          _exit(3);
+        }
+      }
+      store->reset();
+      _exit(0);
+    }
+    children.push_back(pid);
+  }
+  for (pid_t child : children) {
+    int wstatus = 0;
+    ASSERT_EQ(waitpid(child, &wstatus, 0), child);
+    EXPECT_TRUE(WIFEXITED(wstatus) && WEXITSTATUS(wstatus) == 0)
+        << "wait status " << wstatus;
+  }
+
+  std::unique_ptr<SqliteStore> store = OpenStore();
+  ASSERT_NE(store, nullptr);
+  absl::StatusOr<std::vector<StoredRevision>> revisions =
+      store->ListRevisions("web");
+  ASSERT_TRUE(revisions.ok()) << revisions.status();
+  ASSERT_THAT(*revisions, SizeIs(kProcesses * kPerProcess));
+  std::set<std::string> tags;
+  for (size_t i = 0; i < revisions->size(); ++i) {
+    EXPECT_EQ((*revisions)[i].number, i + 1);
+    tags.insert((*revisions)[i].tag);
+  }
+  EXPECT_THAT(tags, SizeIs(kProcesses * kPerProcess));
+}
+
+}  // namespace
+}  // namespace pyservice::controller

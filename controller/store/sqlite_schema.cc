@@ -1,0 +1,106 @@
+#include "controller/store/sqlite_schema.h"
+
+#include <sqlite3.h>
+
+#include <cstdint>
+#include <iterator>
+#include <string>
+
+#include "absl/status/status.h"
+#include "absl/status/statusor.h"
+#include "absl/strings/str_cat.h"
+#include "common/status/status_macros.h"
+#include "controller/store/sqlite_statement.h"
+
+namespace pyservice::controller {
+
+namespace {
+
+struct Migration {
+  const char* description;
+  const char* sql;
+};
+
+// kMigrations[i] takes a database from version i to i + 1. Append only: a
+// released migration has already run on someone's database, so editing it
+// would leave two databases with the same version and different schemas.
+//
+// Conventions: times are INTEGER unix milliseconds; tables are STRICT so a
+// mis-typed bind fails instead of being stored as whatever it was.
+constexpr Migration kMigrations[] = {
+    {"apps and their revision history", R"sql(
+      -- An app is deleted by setting deleted_at (a tombstone), never by
+      -- removing the row: its revisions stay readable and their numbering
+      -- continues if the app is created again.
+      CREATE TABLE apps (
+        name TEXT PRIMARY KEY NOT NULL,
+        created_at INTEGER NOT NULL,
+        deleted_at INTEGER
+      ) STRICT;
+
+      -- Numbers are 1, 2, 3, ... per app; the current revision of a present
+      -- app is the one with the highest number.
+      CREATE TABLE revisions (
+        app TEXT NOT NULL REFERENCES apps (name),
+        number INTEGER NOT NULL CHECK (number > 0),
+        tag TEXT NOT NULL,
+        digest TEXT NOT NULL,
+        created_at INTEGER NOT NULL,
+        spec BLOB NOT NULL,
+        PRIMARY KEY (app, number)
+      ) STRICT;
+    )sql"},
+    // Next: hosts, rollouts.
+};
+
+static_assert(std::size(kMigrations) == kSqliteSchemaVersion,
+              "kSqliteSchemaVersion must count the migrations");
+
+absl::StatusOr<int64_t> ReadUserVersion(sqlite3* db) {
+  ASSIGN_OR_RETURN(SqliteStatement stmt,
+                   SqliteStatement::Prepare(db, "PRAGMA user_version"));
+  ASSIGN_OR_RETURN(const bool has_row, stmt.Step());
+  if (!has_row) return absl::InternalError("PRAGMA user_version: no row");
+  return stmt.ColumnInt64(0);
+}
+
+}  // namespace
+
+absl::Status MigrateSqliteSchema(sqlite3* db) {
+  while (true) {
+    // The version is read under the write lock: another process opening the
+    // same file may have migrated it since we last looked.
+    ASSIGN_OR_RETURN(SqliteTransaction txn,
+                     SqliteTransaction::BeginImmediate(db));
+    ASSIGN_OR_RETURN(const int64_t version, ReadUserVersion(db));
+    if (version > kSqliteSchemaVersion) {
+      return absl::FailedPreconditionError(absl::StrCat(
+          sqlite3_db_filename(db, "main"), ": database schema version ",
+          version, " is newer than this controller knows (",
+          kSqliteSchemaVersion,
+          "); it was written by a newer pyservice-controller: run that "
+          "version or restore a backup taken before the upgrade"));
+    }
+    if (version < 0) {
+      return absl::InternalError(absl::StrCat(
+          sqlite3_db_filename(db, "main"), ": bad schema version ", version));
+    }
+    if (version == kSqliteSchemaVersion) return txn.Commit();
+
+    const Migration& migration = kMigrations[version];
+    const int64_t next = version + 1;
+    absl::Status status = SqliteExec(db, migration.sql);
+    if (!status.ok()) {
+      return absl::Status(
+          status.code(),
+          absl::StrCat("schema migration ", next, " (", migration.description,
+                       "): ", status.message()));
+    }
+    // PRAGMA takes no bound parameters; `next` is our own counter, not input.
+    RETURN_IF_ERROR(
+        SqliteExec(db, absl::StrCat("PRAGMA user_version = ", next)));
+    RETURN_IF_ERROR(txn.Commit());
+  }
+}
+
+}  // namespace pyservice::controller

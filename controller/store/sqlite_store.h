@@ -1,0 +1,83 @@
+// The Store on an embedded SQLite database, <data_dir>/pyservice.db.
+//
+// One connection, used under a mutex: the controller's write rate is a few
+// applies a minute, so a connection pool would add nothing but states. The
+// compare-and-append runs inside BEGIN IMMEDIATE, which makes it atomic also
+// against other connections and other processes on the same file (a second
+// controller started by mistake, `sqlite3` opened by an operator): they wait
+// up to the busy timeout for the write lock, and then get UNAVAILABLE.
+#ifndef PYSERVICE_CONTROLLER_STORE_SQLITE_STORE_H_
+#define PYSERVICE_CONTROLLER_STORE_SQLITE_STORE_H_
+
+#include <cstdint>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "absl/base/thread_annotations.h"
+#include "absl/status/status.h"
+#include "absl/status/statusor.h"
+#include "absl/synchronization/mutex.h"
+#include "absl/time/time.h"
+#include "common/time/clock.h"
+#include "controller/store/sqlite_schema.h"
+#include "controller/store/store.h"
+
+struct sqlite3;  // <sqlite3.h> stays out of the store's users
+
+namespace pyservice::controller {
+
+class SqliteStore final : public Store {
+ public:
+  // The schema version this code writes (PRAGMA user_version): the number of
+  // migrations it knows. Opening a database with a higher version fails.
+  static constexpr int kSchemaVersion = kSqliteSchemaVersion;
+  // The database file's name inside data_dir.
+  static constexpr char kDatabaseFileName[] = "pyservice.db";
+
+  // Creates `data_dir` (mode 0700; its parent must exist) if missing, opens
+  // or creates the database in it and migrates it to kSchemaVersion.
+  // FAILED_PRECONDITION if the database was written by a newer controller
+  // (kSchemaVersion is older than its schema) or data_dir is unusable.
+  // `clock` stamps created_at and must outlive the store.
+  static absl::StatusOr<std::unique_ptr<SqliteStore>> Open(
+      const std::string& data_dir, const Clock& clock);
+
+  SqliteStore(const SqliteStore&) = delete;
+  SqliteStore& operator=(const SqliteStore&) = delete;
+  ~SqliteStore() override;
+
+  // Store. created_at of an appended revision is the clock's time truncated
+  // to the millisecond, the precision it is stored with, so the returned
+  // revision equals what later reads return. ListApps includes the latest
+  // revision's spec.
+  absl::StatusOr<StoredRevision> AppendRevision(
+      const StoredRevision& revision, uint32_t expected_current) override;
+  absl::StatusOr<std::optional<StoredRevision>> CurrentRevision(
+      const std::string& app) override;
+  absl::StatusOr<StoredRevision> GetRevision(const std::string& app,
+                                             uint32_t number) override;
+  absl::StatusOr<std::vector<StoredRevision>> ListRevisions(
+      const std::string& app) override;
+  absl::StatusOr<std::vector<StoredApp>> ListApps() override;
+  absl::Status DeleteApp(const std::string& app) override;
+
+ private:
+  SqliteStore(sqlite3* db, const Clock& clock) : clock_(clock), db_(db) {}
+
+  absl::StatusOr<StoredRevision> AppendRevisionLocked(
+      const StoredRevision& revision, uint32_t expected_current)
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+
+  const Clock& clock_;
+  absl::Mutex mu_;
+  // Used by one thread at a time: the connection is opened without SQLite's
+  // own mutex (SQLITE_OPEN_NOMUTEX), and sqlite3_errmsg/sqlite3_changes
+  // describe the connection's last call, which only holds under mu_.
+  sqlite3* const db_ ABSL_PT_GUARDED_BY(mu_);
+};
+
+}  // namespace pyservice::controller
+
+#endif  // PYSERVICE_CONTROLLER_STORE_SQLITE_STORE_H_
