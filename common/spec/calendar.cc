@@ -43,10 +43,9 @@ constexpr int kMaxListNesting = 240;
 constexpr int64_t kEpochLimit = 7258118400;
 
 constexpr std::array<absl::string_view, 13> kShorthands = {
-    "minutely",   "hourly",      "daily",        "monthly",
-    "weekly",     "yearly",      "annually",     "anually",
-    "quarterly",  "semiannually", "semi-annually", "biannually",
-    "bi-annually"};
+    "minutely",      "hourly",     "daily",      "monthly",   "weekly",
+    "yearly",        "annually",   "anually",    "quarterly", "semiannually",
+    "semi-annually", "biannually", "bi-annually"};
 
 struct Weekday {
   absl::string_view name;
@@ -100,7 +99,9 @@ struct Spec {
 };
 
 bool IsDigit(char c) { return c >= '0' && c <= '9'; }
-bool IsAlpha(char c) { return absl::ascii_isalpha(static_cast<unsigned char>(c)); }
+bool IsAlpha(char c) {
+  return absl::ascii_isalpha(static_cast<unsigned char>(c));
+}
 
 std::string Quote(absl::string_view s) { return absl::StrCat("\"", s, "\""); }
 
@@ -164,6 +165,13 @@ absl::string_view StripTimezone(absl::string_view expression) {
 bool IsShorthand(absl::string_view word) {
   for (absl::string_view shorthand : kShorthands) {
     if (absl::EqualsIgnoreCase(word, shorthand)) return true;
+  }
+  return false;
+}
+
+bool IsWeekdayName(absl::string_view word) {
+  for (const Weekday& day : kWeekdays) {
+    if (absl::EqualsIgnoreCase(word, day.name)) return true;
   }
   return false;
 }
@@ -265,6 +273,16 @@ absl::Status Parser::Parse(Spec& spec) {
   if (pos_ == 0 && IsAlpha(Peek())) {
     absl::string_view word = Until(text_, " ,.-");
     if (IsShorthand(word)) {
+      // "daily Mars/Phobos": a second word that is not a date, time,
+      // weekday or shorthand was meant as a zone.
+      absl::string_view rest = text_.substr(word.size());
+      absl::string_view zone = rest.substr(std::min<size_t>(1, rest.size()));
+      if (absl::StartsWith(rest, " ") && !zone.empty() && IsAlpha(zone[0]) &&
+          !absl::StrContains(zone, ' ') && !IsShorthand(zone) &&
+          !IsWeekdayName(Until(zone, ",.-"))) {
+        pos_ = 1 + word.size();
+        return Fail(absl::StrCat("unknown timezone ", Quote(zone)));
+      }
       return Fail(absl::StrCat("shorthand ", Quote(word), " must stand alone"));
     }
     if (word.size() == text_.size()) {
@@ -293,7 +311,13 @@ absl::Status Parser::ParseWeekdays() {
     absl::string_view word = Until(text_.substr(pos_), " ,.-");
     // Not a weekday at the start: the expression begins with the date.
     if (day == nullptr && first) return absl::OkStatus();
-    if (day == nullptr) return Fail(absl::StrCat("unknown weekday ", Quote(word)));
+    if (day == nullptr) {
+      if (word.empty()) {
+        return Fail(
+            absl::StrCat("empty item in weekday list ", Quote(WordAt(pos_))));
+      }
+      return Fail(absl::StrCat("unknown weekday ", Quote(word)));
+    }
     char next = Peek(day->name.size());
     if (next != '\0' && next != '-' && next != '.' && next != ',' &&
         next != ' ') {
@@ -315,17 +339,18 @@ absl::Status Parser::ParseWeekdays() {
     }
     if (Peek() == '.' || Peek() == '-') {
       if (range_from >= 0) {
-        return Fail(absl::StrCat("chained weekday range in ",
-                                 Quote(WordAt(pos_))));
+        return Fail(
+            absl::StrCat("chained weekday range in ", Quote(WordAt(pos_))));
       }
       if (Peek() == '.' && Peek(1) != '.') {
-        return Fail(absl::StrCat("expected \"..\" after ", Quote(day->name),
+        return Fail(absl::StrCat("expected \"..\" after ",
+                                 Quote(text_.substr(name_pos, pos_ - name_pos)),
                                  " in ", Quote(WordAt(pos_))));
       }
       range_from = day->number;
       range_pos = name_pos;
       pos_ += Peek() == '.' ? 2 : 1;  // "-" is the old spelling of "..".
-    } else {  // ','
+    } else {                          // ','
       range_from = -1;
       ++pos_;
     }
@@ -408,7 +433,9 @@ absl::Status Parser::ParseEpoch() {
     }
   }
   absl::string_view stamp = text_.substr(at, pos_ - at);
-  if (overflow) return Fail(absl::StrCat("timestamp ", Quote(stamp), " too large"));
+  if (overflow) {
+    return Fail(absl::StrCat("timestamp ", Quote(stamp), " too large"));
+  }
   if (negative) value = 0 - value;
   auto seconds = static_cast<int64_t>(value);
   if (seconds < 0 || seconds >= kEpochLimit) {
@@ -476,12 +503,14 @@ absl::Status Parser::ParseChain(bool usec, Chain& chain) {
       // must hold at least one step.
       if (usec && c.stop >= 0 && c.start + c.repeat > c.stop) {
         return Fail(absl::StrCat("second range ", Quote(element),
-                                 " is shorter than one second"));
+                                 c.start > c.stop
+                                     ? " runs backwards"
+                                     : " is shorter than one second"));
       }
     }
     char next = Peek();
-    if (!AtEnd() && next != ' ' && next != ',' && next != '-' &&
-        next != '~' && next != ':') {
+    if (!AtEnd() && next != ' ' && next != ',' && next != '-' && next != '~' &&
+        next != ':') {
       return FailUnexpected();
     }
     chain.push_back(c);
@@ -495,11 +524,14 @@ absl::Status Parser::ParseChain(bool usec, Chain& chain) {
 absl::Status Parser::ParseNumber(bool usec, int64_t& value) {
   if (!IsDigit(Peek())) {
     if (AtEnd() || Peek() == ' ') {
-      return Fail(absl::StrCat("missing number at the end of ",
-                               Quote(WordAt(pos_))));
+      return Fail(
+          absl::StrCat("missing number at the end of ", Quote(WordAt(pos_))));
     }
-    return Fail(absl::StrCat("expected a number at ", Quote(Rest()), " in ",
-                             Quote(WordAt(pos_))));
+    std::string message = absl::StrCat("expected a number at ", Quote(Rest()));
+    if (Rest() != WordAt(pos_)) {
+      absl::StrAppend(&message, " in ", Quote(WordAt(pos_)));
+    }
+    return Fail(std::move(message));
   }
   size_t begin = pos_;
   uint64_t parsed = 0;
@@ -513,9 +545,8 @@ absl::Status Parser::ParseNumber(bool usec, int64_t& value) {
     }
   }
   absl::string_view digits = text_.substr(begin, pos_ - begin);
-  if (overflow ||
-      (usec && parsed > std::numeric_limits<uint64_t>::max() /
-                            static_cast<uint64_t>(kUsecPerSec))) {
+  if (overflow || (usec && parsed > std::numeric_limits<uint64_t>::max() /
+                                        static_cast<uint64_t>(kUsecPerSec))) {
     return Fail(absl::StrCat("number ", digits, " too large"));
   }
   if (usec) {
@@ -540,8 +571,8 @@ absl::Status Parser::ParseNumber(bool usec, int64_t& value) {
 // first six kept, the seventh rounds, the rest are ignored.
 absl::Status Parser::ParseFraction(int64_t& usec) {
   if (!IsDigit(Peek())) {
-    return Fail(absl::StrCat("expected digits after \".\" in ",
-                             Quote(WordAt(pos_))));
+    return Fail(
+        absl::StrCat("expected digits after \".\" in ", Quote(WordAt(pos_))));
   }
   int64_t value = 0;
   for (int i = 0; i < 6; ++i) {
@@ -551,8 +582,8 @@ absl::Status Parser::ParseFraction(int64_t& usec) {
       ++pos_;
     }
   }
-  // Only reached with six digits read: the padding above stops at the
-  // first non-digit, which is then not one of '5'..'9'.
+  // The seventh digit rounds. With fewer than six digits the loop above
+  // padded with zeros and Peek() is not a digit, as in systemd.
   if (Peek() >= '5' && Peek() <= '9') ++value;
   while (IsDigit(Peek())) ++pos_;
   usec = value;
@@ -570,13 +601,14 @@ std::string FormatValue(const Field& field, bool from_end, int64_t value) {
   return from_end ? absl::StrCat("~", text) : text;
 }
 
-// systemd's fix_year and normalize_chain: two-digit years expanded, ranges
-// cut to a whole number of steps, then sorted and deduplicated.
 struct Normalized {
   Component value;
   Component written;  // For messages: as the user wrote it (year expanded).
 };
 
+// systemd's fix_year and normalize_chain: two-digit years expanded, ranges
+// cut to a whole number of steps, then sorted and deduplicated. The order
+// matters to CheckChain.
 std::vector<Normalized> Normalize(const Chain& chain, bool is_year) {
   std::vector<Normalized> out;
   for (Component c : chain) {
@@ -588,7 +620,9 @@ std::vector<Normalized> Normalize(const Chain& chain, bool is_year) {
     }
     Normalized n{c, c};
     Component& v = n.value;
-    if (v.stop > v.start && v.repeat > 0) v.stop -= (v.stop - v.start) % v.repeat;
+    if (v.stop > v.start && v.repeat > 0) {
+      v.stop -= (v.stop - v.start) % v.repeat;
+    }
     // A range that cannot step even once, or that stops where it starts, is
     // a plain value.
     if ((v.stop > v.start && v.repeat > 0 && v.start + v.repeat > v.stop) ||
@@ -601,19 +635,18 @@ std::vector<Normalized> Normalize(const Chain& chain, bool is_year) {
   auto key = [](const Normalized& n) {
     return std::tuple(n.value.start, n.value.stop, n.value.repeat);
   };
-  std::stable_sort(out.begin(), out.end(),
-                   [&](const auto& a, const auto& b) { return key(a) < key(b); });
-  out.erase(std::unique(out.begin(), out.end(),
-                        [&](const auto& a, const auto& b) {
-                          return key(a) == key(b);
-                        }),
+  std::stable_sort(out.begin(), out.end(), [&](const auto& a, const auto& b) {
+    return key(a) < key(b);
+  });
+  out.erase(std::unique(
+                out.begin(), out.end(),
+                [&](const auto& a, const auto& b) { return key(a) == key(b); }),
             out.end());
   return out;
 }
 
 // systemd's chain_valid, over the normalized chain.
-absl::Status CheckChain(const Chain& chain, const Field& field,
-                        bool from_end) {
+absl::Status CheckChain(const Chain& chain, const Field& field, bool from_end) {
   auto value = [&](int64_t v) { return FormatValue(field, from_end, v); };
   auto repeat = [&](int64_t v) { return FormatValue(field, false, v); };
   int64_t to = field.to;
@@ -623,10 +656,13 @@ absl::Status CheckChain(const Chain& chain, const Field& field,
     // bound by 3 again for each further value of the sorted list (so
     // "*-*~3,17,24" fails on 24 > 22); we follow it to agree.
     if (from_end) to -= 3;
+    // Seconds are shown as "0-59", not "0-59.999999".
+    std::string range =
+        absl::StrCat(value(field.from), "-",
+                     value(to - to % (field.usec ? kUsecPerSec : 1)));
     auto out_of_range = [&](int64_t v) {
       return absl::InvalidArgumentError(
-          absl::StrCat(field.name, " ", value(v), " out of range ",
-                       value(field.from), "-", value(to)));
+          absl::StrCat(field.name, " ", value(v), " out of range ", range));
     };
     if (c.start < field.from || c.start > to) return out_of_range(c.start);
     if (c.repeat > to - field.from) {
@@ -647,8 +683,7 @@ absl::Status CheckChain(const Chain& chain, const Field& field,
       // "start/repeat" must repeat at least once within the field.
       return absl::InvalidArgumentError(absl::StrCat(
           field.name, " ", value(n.written.start), "/",
-          repeat(n.written.repeat), " never repeats within ",
-          value(field.from), "-", value(to)));
+          repeat(n.written.repeat), " never repeats within ", range));
     }
   }
   return absl::OkStatus();
@@ -670,7 +705,9 @@ absl::Status CheckSpec(const Spec& spec) {
 absl::Status ValidateCalendar(absl::string_view expression) {
   RETURN_IF_ERROR(CheckCharacters(expression));
   absl::string_view body = StripTimezone(expression);
-  if (body.empty()) return absl::InvalidArgumentError("timezone without a time");
+  if (body.empty()) {
+    return absl::InvalidArgumentError("timezone without a time");
+  }
   if (IsShorthand(body)) return absl::OkStatus();
 
   Spec spec;
