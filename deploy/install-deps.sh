@@ -1,0 +1,32 @@
+#!/usr/bin/env bash
+# Installs everything pyservice needs to build and test, from Debian 12
+# (bookworm) packages. Idempotent: quiet and quick when all is there.
+set -euo pipefail
+
+packages=(
+  build-essential cmake ninja-build pkg-config ccache
+  libgrpc++-dev protobuf-compiler-grpc libprotobuf-dev protobuf-compiler
+  libabsl-dev libyaml-cpp-dev libgit2-dev libsdbus-c++-dev libspdlog-dev
+  libsqlite3-dev libcli11-dev libgtest-dev libgmock-dev libssl-dev
+  # Tests: systemd-analyze cross-checks the calendar validator; later issues
+  # boot real systemd test hosts with systemd-nspawn.
+  systemd systemd-container git python3 python3-venv
+)
+
+missing=()
+for package in "${packages[@]}"; do
+  if ! dpkg-query -W -f='${Status}' "$package" 2>/dev/null | grep -q "install ok installed"; then
+    missing+=("$package")
+  fi
+done
+if ((${#missing[@]} == 0)); then
+  exit 0
+fi
+if [[ $(id -u) -ne 0 ]]; then
+  echo "install-deps: missing packages: ${missing[*]}; run as root" >&2
+  exit 1
+fi
+echo "install-deps: installing ${missing[*]}" >&2
+export DEBIAN_FRONTEND=noninteractive
+apt-get update -qq
+apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
