@@ -1,1 +1,32 @@
-int main() { return 0; }
+// pyctl: the operator CLI (INTERFACES.md). Parses the command line and runs
+// the command it names; everything else lives in cli/commands/.
+#include <iostream>
+
+#include "CLI/CLI.hpp"
+#include "cli/commands/command.h"
+#include "cli/commands/commands.h"
+
+namespace {
+constexpr int kExitUsage = 2;
+}  // namespace
+
+int main(int argc, char** argv) {
+  CLI::App app{"pyctl: operate pyservice apps through the controller"};
+  app.name("pyctl");
+  // Global options may follow the subcommand too: `pyctl get apps -o json`.
+  app.fallthrough();
+  app.require_subcommand(1);
+  pyservice::cli::GlobalOptions options;
+  pyservice::cli::Command command;
+  pyservice::cli::AddGlobalOptions(app, options);
+  pyservice::cli::AddAllCommands(app, command);
+  // CLI11 reports usage errors by exception; this is the boundary.
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::ParseError& e) {
+    if (e.get_exit_code() == 0) return app.exit(e);  // --help
+    std::cerr << "pyctl: " << e.what() << " (see pyctl --help)\n";
+    return kExitUsage;
+  }
+  return pyservice::cli::RunCommand(command, options, std::cout, std::cerr);
+}

@@ -1,1 +1,142 @@
-int main() { return 0; }
+// pyservice-controller: flags and config file, then store, service and
+// server wired together, then serve until SIGTERM/SIGINT.
+//
+// Logs go to stderr. Once every listener is bound it logs, per address in
+// --listen order, one line whose message is exactly
+//   listening on ADDR
+// where ADDR is in the form --listen takes, with the real port for port 0
+// ("listening on 127.0.0.1:41234", "listening on unix:/run/p.sock").
+// Scripts and tests wait for these lines; keep them stable.
+//
+// Exit status: 0 after a clean stop, 1 when it cannot start (the reason is
+// the last line on stderr), 2 for a usage or config file error.
+#include <cstdio>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include <signal.h>
+#include <string.h>
+
+#include "CLI/CLI.hpp"
+#include "absl/status/status.h"
+#include "absl/strings/string_view.h"
+#include "common/logging/logging.h"
+#include "common/time/clock.h"
+#include "controller/config/controller_config.h"
+#include "controller/server/controller_server.h"
+#include "controller/server/listen_address.h"
+#include "controller/server/shutdown_signals.h"
+#include "controller/service/controller_service.h"
+#include "controller/store/sqlite_store.h"
+#include "spdlog/spdlog.h"
+
+namespace {
+
+constexpr char kProgram[] = "pyservice-controller";
+constexpr int kExitCannotStart = 1;
+constexpr int kExitUsage = 2;
+
+// Before logging is set up (its level comes from the config), errors go to
+// stderr plainly.
+int UsageError(absl::string_view message) {
+  std::fprintf(stderr, "%s: %.*s\n", kProgram,
+               static_cast<int>(message.size()), message.data());
+  return kExitUsage;
+}
+
+int Serve(const pyservice::controller::ControllerConfig& config) {
+  using namespace pyservice::controller;
+  const pyservice::SystemClock clock;
+  spdlog::info("starting; data dir {}", config.data_dir);
+  absl::StatusOr<std::unique_ptr<SqliteStore>> store =
+      SqliteStore::Open(config.data_dir, clock);
+  if (!store.ok()) {
+    spdlog::error("cannot use data dir {}: {}", config.data_dir,
+                  std::string(store.status().message()));
+    return kExitCannotStart;
+  }
+  ControllerServiceImpl service(**store, clock);
+
+  ControllerServerOptions options;
+  options.listen = config.listen;
+  options.services = {&service};
+  absl::StatusOr<std::unique_ptr<ControllerServer>> server =
+      ControllerServer::Start(options);
+  if (!server.ok()) {
+    spdlog::error("{}", std::string(server.status().message()));
+    return kExitCannotStart;
+  }
+  for (const ListenAddress& address : (*server)->bound_addresses()) {
+    spdlog::info("listening on {}", address.ToString());
+  }
+
+  const int signal_number = WaitForShutdownSignal();
+  ExitOnSecondShutdownSignal();
+  spdlog::info("received SIG{}, stopping", sigabbrev_np(signal_number));
+  (*server)->Shutdown();
+  spdlog::info("stopped");
+  return 0;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  // First, before any thread exists: see shutdown_signals.h.
+  pyservice::controller::BlockShutdownSignals();
+
+  CLI::App app{"pyservice-controller: stores app revisions and drives "
+               "rollouts; pyctl and agents talk to it over gRPC."};
+  std::string config_path;
+  std::vector<std::string> listen;
+  std::string data_dir;
+  std::string log_level;
+  app.add_option("--config", config_path,
+                 "YAML file with keys listen, data_dir, log_level; flags "
+                 "override it")
+      ->type_name("FILE");
+  app.add_option("--listen", listen,
+                 "HOST:PORT or unix:/absolute/path; repeat for several "
+                 "(default 127.0.0.1:7070)")
+      ->type_name("ADDR")
+      ->allow_extra_args(false)  // one address per --listen
+      ->check(CLI::Validator(
+          [](std::string& address) {
+            const auto parsed =
+                pyservice::controller::ParseListenAddress(address);
+            return parsed.ok() ? std::string()
+                               : std::string(parsed.status().message());
+          },
+          "", "listen address"));
+  app.add_option("--data-dir", data_dir,
+                 "directory of the SQLite store, created if missing "
+                 "(default /var/lib/pyservice-controller)")
+      ->type_name("DIR");
+  app.add_option("--log-level", log_level,
+                 "trace, debug, info, warn, error (default info)")
+      ->type_name("LEVEL");
+  // CLI11 reports usage errors by exception; this is the boundary.
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::ParseError& e) {
+    if (e.get_exit_code() == 0) return app.exit(e);  // --help
+    return UsageError(e.what());
+  }
+
+  pyservice::controller::ControllerConfig config;
+  if (!config_path.empty()) {
+    absl::StatusOr<pyservice::controller::ControllerConfig> loaded =
+        pyservice::controller::LoadControllerConfig(config_path, config);
+    if (!loaded.ok()) return UsageError(loaded.status().message());
+    config = *std::move(loaded);
+  }
+  if (!listen.empty()) config.listen = listen;
+  if (!data_dir.empty()) config.data_dir = data_dir;
+  if (!log_level.empty()) config.log_level = log_level;
+
+  if (absl::Status status = pyservice::SetUpLogging(kProgram, config.log_level);
+      !status.ok()) {
+    return UsageError(status.message());
+  }
+  return Serve(config);
+}

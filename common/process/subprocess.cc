@@ -1,6 +1,7 @@
 #include "common/process/subprocess.h"
 
 #include <fcntl.h>
+#include <grp.h>
 #include <poll.h>
 #include <pthread.h>
 #include <signal.h>
@@ -122,6 +123,14 @@ absl::StatusOr<ProcessResult> RunProcess(const ProcessOptions& options) {
     dup2(out[1], STDOUT_FILENO);
     dup2(err[1], STDERR_FILENO);
     signal(SIGPIPE, SIG_DFL);
+    // Group before user: after setuid we could no longer change groups.
+    if (options.run_as &&
+        (setgroups(0, nullptr) != 0 || setgid(options.run_as->gid) != 0 ||
+         setuid(options.run_as->uid) != 0)) {
+      const int e = errno;
+      (void)!write(exec_error[1], &e, sizeof(e));
+      _exit(127);
+    }
     if (!options.working_dir.empty() && chdir(options.working_dir.c_str()) != 0) {
       const int e = errno;
       (void)!write(exec_error[1], &e, sizeof(e));

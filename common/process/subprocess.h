@@ -5,6 +5,8 @@
 #ifndef PYSERVICE_COMMON_PROCESS_SUBPROCESS_H_
 #define PYSERVICE_COMMON_PROCESS_SUBPROCESS_H_
 
+#include <sys/types.h>
+
 #include <optional>
 #include <string>
 #include <vector>
@@ -21,6 +23,13 @@ struct ProcessOptions {
   // never on the command line, where any user can read them in /proc.
   std::string stdin_text;
   std::string working_dir;  // empty: ours
+  // Drop to this user and group (supplementary groups cleared) before exec;
+  // nullopt: run as we are. Needs root.
+  struct Identity {
+    uid_t uid;
+    gid_t gid;
+  };
+  std::optional<Identity> run_as;
 };
 
 struct ProcessResult {

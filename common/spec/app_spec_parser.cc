@@ -1,10 +1,14 @@
 #include "common/spec/app_spec_parser.h"
 
 #include <algorithm>
+#include <cstdint>
+#include <optional>
 #include <set>
+#include <sstream>
 #include <string>
 #include <vector>
 
+#include "absl/strings/escaping.h"
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "common/spec/calendar.h"
@@ -13,10 +17,115 @@
 #include "common/spec/validators.h"
 #include "common/spec/yaml_reader.h"
 #include "yaml-cpp/depthguard.h"
+#include "yaml-cpp/eventhandler.h"
 #include "yaml-cpp/yaml.h"
 
 namespace pyservice::spec {
 namespace {
+
+struct BadCharacter {
+  YAML::Mark mark;
+  std::string message;
+};
+
+// The first character a YAML stream may not contain: bytes that are not
+// UTF-8 (RFC 3629: no overlong forms, no surrogates) and characters outside
+// YAML's printable set (YAML 1.2 §5.1: controls other than tab, LF and CR,
+// DEL, C1 controls but NEL, U+FFFE and U+FFFF). yaml-cpp checks neither: it
+// drops a raw NUL without a word and passes invalid UTF-8 into the spec,
+// whose proto3 strings protobuf then refuses to parse back.
+std::optional<BadCharacter> FirstBadCharacter(absl::string_view text) {
+  YAML::Mark mark;
+  size_t i = 0;
+  while (i < text.size()) {
+    const unsigned char lead = static_cast<unsigned char>(text[i]);
+    // Sequence length, and the range its second byte must be in.
+    size_t length = 1;
+    unsigned char low = 0x80, high = 0xBF;
+    uint32_t code = lead;
+    if (lead >= 0xC2 && lead <= 0xDF) {
+      length = 2;
+      code = lead & 0x1F;
+    } else if (lead >= 0xE0 && lead <= 0xEF) {
+      length = 3;
+      code = lead & 0x0F;
+      if (lead == 0xE0) low = 0xA0;   // overlong
+      if (lead == 0xED) high = 0x9F;  // surrogates
+    } else if (lead >= 0xF0 && lead <= 0xF4) {
+      length = 4;
+      code = lead & 0x07;
+      if (lead == 0xF0) low = 0x90;   // overlong
+      if (lead == 0xF4) high = 0x8F;  // beyond U+10FFFF
+    } else if (lead >= 0x80) {
+      length = 0;
+    }
+    bool valid = length > 0 && i + length <= text.size();
+    for (size_t k = 1; valid && k < length; ++k) {
+      const unsigned char next = static_cast<unsigned char>(text[i + k]);
+      valid = k == 1 ? next >= low && next <= high : next >= 0x80 && next <= 0xBF;
+      code = (code << 6) | (next & 0x3F);
+    }
+    if (!valid) {
+      return BadCharacter{mark, absl::StrCat("byte 0x", absl::Hex(lead, absl::kZeroPad2),
+                                             " is not valid UTF-8; app.yaml must be UTF-8 text")};
+    }
+    const bool printable = code == 0x09 || code == 0x0A || code == 0x0D ||
+                           (code >= 0x20 && code <= 0x7E) || code == 0x85 ||
+                           (code >= 0xA0 && code <= 0xD7FF) || (code >= 0xE000 && code <= 0xFFFD) ||
+                           code >= 0x10000;
+    if (!printable) {
+      return BadCharacter{
+          mark, absl::StrCat("character U+", absl::Hex(code, absl::kZeroPad4),
+                             " is not allowed in YAML text (inside double quotes, write it as an "
+                             "escape such as \\x01)")};
+    }
+    i += length;
+    mark.pos = static_cast<int>(i);
+    if (code == '\n') {
+      ++mark.line;
+      mark.column = 0;
+    } else {
+      ++mark.column;
+    }
+  }
+  return std::nullopt;
+}
+
+// Where yaml-cpp's document loop gets stuck, if it does. yaml-cpp 0.7 (and
+// Debian's) never returns from LoadAll when a stray token follows a value
+// ("{name: x},", "\"a\","): the parser reports one empty document after
+// another at the same token without consuming it, and LoadAll collects them
+// until memory runs out (yaml-cpp issue #1040, fixed upstream by PR #1319).
+// This pass runs the same parser without building nodes and stops at the
+// first document that starts where the previous one did.
+std::optional<YAML::Mark> StuckDocumentStart(const std::string& yaml) {
+  class DocumentStarts : public YAML::EventHandler {
+   public:
+    void OnDocumentStart(const YAML::Mark& mark) override { last = mark; }
+    void OnDocumentEnd() override {}
+    void OnNull(const YAML::Mark&, YAML::anchor_t) override {}
+    void OnAlias(const YAML::Mark&, YAML::anchor_t) override {}
+    void OnScalar(const YAML::Mark&, const std::string&, YAML::anchor_t,
+                  const std::string&) override {}
+    void OnSequenceStart(const YAML::Mark&, const std::string&, YAML::anchor_t,
+                         YAML::EmitterStyle::value) override {}
+    void OnSequenceEnd() override {}
+    void OnMapStart(const YAML::Mark&, const std::string&, YAML::anchor_t,
+                    YAML::EmitterStyle::value) override {}
+    void OnMapEnd() override {}
+
+    YAML::Mark last;
+  };
+  std::istringstream in(yaml);
+  YAML::Parser parser(in);
+  DocumentStarts starts;
+  int previous = -1;
+  while (parser.HandleNextDocument(starts)) {
+    if (starts.last.pos == previous) return starts.last;
+    previous = starts.last.pos;
+  }
+  return std::nullopt;
+}
 
 // The parse reads the document field by field into the spec, then fills the
 // role's defaults, then checks what needs the defaults (templates, file
@@ -73,9 +182,22 @@ absl::StatusOr<v1::AppSpec> AppSpecParser::Parse(absl::string_view yaml) {
                                                    " bytes; the limit is ", kMaxDocumentBytes));
     return reader_.ToStatus();
   }
+  if (std::optional<BadCharacter> bad = FirstBadCharacter(yaml)) {
+    reader_.Problem(bad->mark, "", bad->message);
+    return reader_.ToStatus();
+  }
   std::vector<YAML::Node> documents;
   try {
-    documents = YAML::LoadAll(std::string(yaml));
+    const std::string text(yaml);
+    if (std::optional<YAML::Mark> stuck = StuckDocumentStart(text)) {
+      reader_.Problem(*stuck, "",
+                      absl::StrCat("YAML syntax error: unexpected \"",
+                                   absl::CHexEscape(text.substr(
+                                       std::min<size_t>(stuck->pos, text.size()), 1)),
+                                   "\""));
+      return reader_.ToStatus();
+    }
+    documents = YAML::LoadAll(text);
   } catch (const YAML::DeepRecursion& e) {
     reader_.Problem(e.mark, "", "nested too deeply");
     return reader_.ToStatus();

@@ -1,7 +1,5 @@
 #include "common/spec/canonical.h"
 
-#include <openssl/evp.h>
-
 #include <algorithm>
 #include <utility>
 #include <vector>
@@ -11,25 +9,19 @@
 #include "absl/strings/str_format.h"
 #include "common/spec/config_yaml.h"
 #include "common/spec/validators.h"
+#include "common/text/sha256.h"
 #include "yaml-cpp/yaml.h"
 
 namespace pyservice::spec {
 namespace {
 
-std::string Sha256Hex(absl::string_view data) {
-  unsigned char digest[EVP_MAX_MD_SIZE];
-  unsigned int length = 0;
-  EVP_Digest(data.data(), data.size(), digest, &length, EVP_sha256(), nullptr);
-  return absl::BytesToHexString(
-      absl::string_view(reinterpret_cast<const char*>(digest), length));
-}
 
 // Stands in for a secret in displayed specs and diffs: enough to see that it
 // changed, nothing that helps to recover it (keys and certificates are far
 // beyond guessing from 48 bits of their hash).
 std::string Redacted(absl::string_view secret) {
   return absl::StrCat("<secret, ", secret.size(), " bytes, sha256:",
-                      Sha256Hex(secret).substr(0, 12), ">");
+                      text::Sha256Hex(secret).substr(0, 12), ">");
 }
 
 void EmitString(YAML::Emitter& out, absl::string_view key, const std::string& value) {
@@ -165,7 +157,7 @@ std::string CanonicalYaml(const v1::AppSpec& spec_in, Secrets secrets) {
 }
 
 std::string SpecDigest(const v1::AppSpec& spec) {
-  return absl::StrCat("sha256:", Sha256Hex(CanonicalYaml(spec, Secrets::kInclude)));
+  return absl::StrCat("sha256:", text::Sha256Hex(CanonicalYaml(spec, Secrets::kInclude)));
 }
 
 }  // namespace pyservice::spec

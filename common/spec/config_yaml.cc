@@ -14,31 +14,62 @@ class ConfigEmitter {
                 std::vector<ConfigProblem>& problems)
       : out_(out), variables_(variables), problems_(problems) {}
 
-  void Emit(const YAML::Node& config) { Node(config, "config"); }
+  void Emit(const YAML::Node& config) { Node(config, "config", 0); }
 
  private:
   void Problem(const YAML::Node& node, const std::string& field, std::string message) {
     problems_.push_back({node.Mark(), field, std::move(message)});
   }
 
-  void Node(const YAML::Node& node, const std::string& field) {
+  // The field name of a child. Names only label problems, and a name built
+  // from a cycle of long keys would grow with every level: past a point,
+  // more of the path helps nobody.
+  static std::string Child(const std::string& field, absl::string_view suffix) {
+    constexpr size_t kMaxFieldLength = 256;
+    if (field.size() >= kMaxFieldLength) return field;
+    std::string child = absl::StrCat(field, suffix);
+    if (child.size() > kMaxFieldLength) {
+      child.resize(kMaxFieldLength - 3);
+      child += "...";
+    }
+    return child;
+  }
+
+  // Whether the limits allow visiting one more node; records the first
+  // limit reached.
+  bool WithinLimits(const YAML::Node& node, int depth) {
+    if (refused_) return false;
+    std::string why;
     if (++visited_ > kMaxConfigNodes) {
-      if (visited_ == kMaxConfigNodes + 1) {
-        Problem(node, "config",
-                absl::StrCat("more than ", kMaxConfigNodes,
-                             " values (counting aliases): refusing an alias bomb"));
-      }
+      why = absl::StrCat("more than ", kMaxConfigNodes,
+                         " values (counting aliases): refusing an alias bomb");
+    } else if (depth > kMaxConfigDepth) {
+      why = absl::StrCat("nested too deeply (more than ", kMaxConfigDepth,
+                         " levels, counting aliases)");
+    } else if (bytes_ > kMaxConfigBytes) {
+      why = absl::StrCat("more than ", kMaxConfigBytes,
+                         " bytes once aliases are expanded: refusing an alias bomb");
+    } else {
+      return true;
+    }
+    refused_ = true;
+    Problem(node, "config", why);
+    return false;
+  }
+
+  void Node(const YAML::Node& node, const std::string& field, int depth) {
+    if (!WithinLimits(node, depth)) {
       out_ << YAML::Null;
       return;
     }
     switch (node.Type()) {
       case YAML::NodeType::Map:
-        Map(node, field);
+        Map(node, field, depth);
         break;
       case YAML::NodeType::Sequence:
         out_ << YAML::BeginSeq;
-        for (size_t i = 0; i < node.size(); ++i) {
-          Node(node[i], absl::StrCat(field, "[", i, "]"));
+        for (size_t i = 0; i < node.size() && !refused_; ++i) {
+          Node(node[i], Child(field, absl::StrCat("[", i, "]")), depth + 1);
         }
         out_ << YAML::EndSeq;
         break;
@@ -50,7 +81,7 @@ class ConfigEmitter {
     }
   }
 
-  void Map(const YAML::Node& node, const std::string& field) {
+  void Map(const YAML::Node& node, const std::string& field, int depth) {
     // Sorting works on indices: assigning one YAML::Node to another
     // overwrites the node it refers to, so Nodes must never be swapped.
     std::vector<YAML::Node> values;
@@ -66,14 +97,15 @@ class ConfigEmitter {
     std::stable_sort(keys.begin(), keys.end(),
                      [](const auto& a, const auto& b) { return a.first < b.first; });
     out_ << YAML::BeginMap;
-    for (size_t i = 0; i < keys.size(); ++i) {
-      const std::string child = absl::StrCat(field, ".", keys[i].first);
+    for (size_t i = 0; i < keys.size() && !refused_; ++i) {
+      const std::string child = Child(field, absl::StrCat(".", keys[i].first));
       if (i > 0 && keys[i].first == keys[i - 1].first) {
         Problem(values[keys[i].second], child, "duplicate key");
         continue;
       }
+      bytes_ += keys[i].first.size();
       out_ << YAML::Key << keys[i].first << YAML::Value;
-      Node(values[keys[i].second], child);
+      Node(values[keys[i].second], child, depth + 1);
     }
     out_ << YAML::EndMap;
   }
@@ -88,9 +120,11 @@ class ConfigEmitter {
         out_ << YAML::Null;
         return;
       }
+      bytes_ += expanded->size();
       out_ << YAML::DoubleQuoted << *expanded;
       return;
     }
+    bytes_ += node.Scalar().size();
     if (quoted) out_ << YAML::DoubleQuoted;
     out_ << node.Scalar();
   }
@@ -99,6 +133,8 @@ class ConfigEmitter {
   const Variables* variables_;
   std::vector<ConfigProblem>& problems_;
   int visited_ = 0;
+  size_t bytes_ = 0;      // keys and scalars emitted so far
+  bool refused_ = false;  // a limit was reached: the text is unusable
 };
 
 }  // namespace

@@ -16,6 +16,12 @@ namespace pyservice::spec {
 
 // Limits what a YAML alias bomb can cost: nodes visited, aliases included.
 inline constexpr int kMaxConfigNodes = 100000;
+// Aliases also make configs deeper and larger than the text they come from
+// (an alias may even refer to the node that contains it, a cycle), so the
+// depth and the bytes of keys and scalars, aliases expanded, are bounded too.
+// No real config.yaml comes near either.
+inline constexpr int kMaxConfigDepth = 256;
+inline constexpr size_t kMaxConfigBytes = 1 << 20;
 
 struct ConfigProblem {
   YAML::Mark mark;

@@ -14,10 +14,12 @@ namespace pyservice::spec {
 
 Variables RoleVariables(const v1::AppSpec& spec) {
   const v1::Paths& paths = spec.paths();
-  // The role's uv_run: every uv state directory lives under the app dir, so
-  // apps never share a venv, an interpreter or a cache.
+  // The role's uv_run, with one change: the environment lives in the
+  // release (APP_CODE_DIR is a symlink to the live one), so switching or
+  // rolling back a release switches its environment with it. Interpreters
+  // and the cache stay shared under APP_DIR/uv.
   const std::string uv_run = absl::StrCat(
-      "env UV_PROJECT_ENVIRONMENT=", paths.app_dir(), "/uv/venv",
+      "env UV_PROJECT_ENVIRONMENT=", paths.app_code_dir(), "/.venv",
       " UV_PYTHON_INSTALL_DIR=", paths.app_dir(), "/uv/python",
       " UV_CACHE_DIR=", paths.app_dir(), "/uv/cache ", paths.uv_location(),
       " run --frozen --directory ", paths.app_code_dir());

@@ -64,7 +64,7 @@ absl::Status ValidateLabelValue(absl::string_view value);
 // whitespace and control characters because they are written into units.
 absl::Status ValidateAbsolutePath(absl::string_view path);
 
-// The health check URL: http:// or https:// with a host.
+// The health check URL: http:// with a host (checked from the host itself).
 absl::Status ValidateHealthUrl(absl::string_view url);
 
 // An OpenSSH or PEM private key. The message never quotes the key.

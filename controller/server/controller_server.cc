@@ -1,0 +1,126 @@
+#include "controller/server/controller_server.h"
+
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <utility>
+
+#include <grpcpp/ext/proto_server_reflection_plugin.h>
+#include <grpcpp/health_check_service_interface.h>
+#include <grpcpp/security/server_credentials.h>
+#include <grpcpp/server_builder.h>
+
+#include "absl/strings/str_cat.h"
+#include "absl/time/clock.h"
+#include "common/status/status_macros.h"
+
+namespace pyservice::controller {
+
+std::shared_ptr<grpc::ServerCredentials> MakeServerCredentials() {
+  return grpc::InsecureServerCredentials();
+}
+
+absl::StatusOr<std::unique_ptr<ControllerServer>> ControllerServer::Start(
+    const ControllerServerOptions& options) {
+  if (options.listen.empty()) {
+    return absl::InvalidArgumentError("no address to listen on");
+  }
+  std::vector<ListenAddress> addresses;
+  for (const std::string& text : options.listen) {
+    ASSIGN_OR_RETURN(ListenAddress address, ParseListenAddress(text));
+    RETURN_IF_ERROR(PrepareUnixSocketPath(address));
+    addresses.push_back(std::move(address));
+  }
+
+  // Process-wide switches, read when a builder is created: the standard
+  // health service (grpc.health.v1) for probes and load balancers, and
+  // reflection so grpcurl works without the .proto files.
+  grpc::EnableDefaultHealthCheckService(true);
+  grpc::reflection::InitProtoReflectionServerBuilderPlugin();
+
+  grpc::ServerBuilder builder;
+  // gRPC sets SO_REUSEPORT by default, which lets a second controller bind
+  // the same port and silently share the traffic. A taken port must be an
+  // error instead.
+  builder.AddChannelArgument(GRPC_ARG_ALLOW_REUSEPORT, 0);
+  const std::shared_ptr<grpc::ServerCredentials> credentials =
+      MakeServerCredentials();
+  // BuildAndStart binds in order and stops at the first failure, so the
+  // first entry still at -1 afterwards names the address that failed.
+  std::vector<int> selected_ports(addresses.size(), -1);
+  for (size_t i = 0; i < addresses.size(); ++i) {
+    builder.AddListeningPort(addresses[i].ToString(), credentials,
+                             &selected_ports[i]);
+  }
+  for (grpc::Service* service : options.services) {
+    builder.RegisterService(service);
+  }
+  std::unique_ptr<grpc::Server> server = builder.BuildAndStart();
+
+  for (size_t i = 0; i < addresses.size(); ++i) {
+    if (selected_ports[i] > 0) continue;
+    return absl::FailedPreconditionError(
+        absl::StrCat("cannot listen on ", addresses[i].ToString(), ": ",
+                     DiagnoseBindFailure(addresses[i])));
+  }
+  if (server == nullptr) {
+    return absl::InternalError("gRPC could not start the server");
+  }
+
+  std::vector<ListenAddress> bound;
+  std::vector<OwnedSocket> sockets;
+  for (size_t i = 0; i < addresses.size(); ++i) {
+    const ListenAddress& address = addresses[i];
+    if (address.kind == ListenAddress::Kind::kTcp) {
+      bound.push_back(address.WithPort(selected_ports[i]));
+      continue;
+    }
+    bound.push_back(address);
+    struct stat info;
+    if (lstat(address.path.c_str(), &info) == 0) {
+      sockets.push_back({address.path, info.st_dev, info.st_ino});
+    }
+  }
+  return std::unique_ptr<ControllerServer>(new ControllerServer(
+      std::move(server), std::move(bound), std::move(sockets),
+      options.shutdown_grace));
+}
+
+ControllerServer::ControllerServer(std::unique_ptr<grpc::Server> server,
+                                   std::vector<ListenAddress> bound_addresses,
+                                   std::vector<OwnedSocket> sockets,
+                                   absl::Duration grace)
+    : server_(std::move(server)),
+      bound_addresses_(std::move(bound_addresses)),
+      sockets_(std::move(sockets)),
+      grace_(grace) {}
+
+ControllerServer::~ControllerServer() { Shutdown(); }
+
+std::vector<int> ControllerServer::tcp_ports() const {
+  std::vector<int> ports;
+  for (const ListenAddress& address : bound_addresses_) {
+    if (address.kind == ListenAddress::Kind::kTcp) {
+      ports.push_back(address.port);
+    }
+  }
+  return ports;
+}
+
+void ControllerServer::Shutdown() {
+  absl::MutexLock lock(&mu_);
+  if (shut_down_) return;
+  shut_down_ = true;
+  server_->Shutdown(absl::ToChronoTime(absl::Now() + grace_));
+  server_->Wait();
+  for (const OwnedSocket& socket : sockets_) {
+    struct stat info;
+    if (lstat(socket.path.c_str(), &info) == 0 &&
+        info.st_dev == socket.device && info.st_ino == socket.inode) {
+      unlink(socket.path.c_str());
+    }
+  }
+}
+
+}  // namespace pyservice::controller

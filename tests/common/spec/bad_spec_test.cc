@@ -172,7 +172,7 @@ std::vector<BadSpec> BadSpecs() {
       {"DeadlineShorterThanMinHealthy", WithHead("health:\n  min_healthy: 30s\n  deadline: 20s\n"),
        "app.yaml:6:13: health.deadline: 20s must be longer than min_healthy (30s)"},
       {"HealthUrlNotHttp", WithHead("health:\n  http: ftp://x/healthz\n"),
-       "app.yaml:5:9: health.http: \"ftp://x/healthz\" must be an http:// or https:// URL"},
+       "app.yaml:5:9: health.http: \"ftp://x/healthz\" must be an http:// URL"},
       {"CanaryOver100", WithHead("rollout:\n  canary: 110%\n"),
        "app.yaml:5:11: rollout.canary: \"110%\" must be a percentage from 0% to 100%"},
       {"CanaryCount", WithHead("rollout:\n  canary: 5\n"),

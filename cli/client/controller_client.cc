@@ -1,0 +1,121 @@
+#include "cli/client/controller_client.h"
+
+#include <utility>
+
+#include <grpcpp/client_context.h>
+#include <grpcpp/create_channel.h>
+
+#include "absl/strings/str_cat.h"
+#include "absl/time/clock.h"
+
+namespace pyservice::cli {
+namespace {
+
+std::string Unreachable(const std::string& address) {
+  return absl::StrCat(
+      "controller unreachable at ", address,
+      " (is pyservice-controller running there? choose another with "
+      "--controller ADDR or PYCTL_CONTROLLER)");
+}
+
+}  // namespace
+
+std::shared_ptr<grpc::ChannelCredentials> MakeChannelCredentials() {
+  return grpc::InsecureChannelCredentials();
+}
+
+absl::StatusOr<std::unique_ptr<ControllerClient>> ControllerClient::Connect(
+    const std::string& address, const ControllerClientOptions& options) {
+  std::shared_ptr<grpc::Channel> channel =
+      grpc::CreateChannel(address, MakeChannelCredentials());
+  // Not WaitForConnected: that sleeps through the whole timeout even when
+  // the first attempt was refused. TRANSIENT_FAILURE means every address
+  // the target resolved to failed once, which is answer enough for a CLI.
+  const auto deadline = absl::ToChronoTime(absl::Now() + options.connect_timeout);
+  grpc_connectivity_state state = channel->GetState(/*try_to_connect=*/true);
+  while (state != GRPC_CHANNEL_READY) {
+    if (state == GRPC_CHANNEL_TRANSIENT_FAILURE ||
+        state == GRPC_CHANNEL_SHUTDOWN ||
+        !channel->WaitForStateChange(state, deadline)) {
+      return absl::UnavailableError(Unreachable(address));
+    }
+    state = channel->GetState(/*try_to_connect=*/true);
+  }
+  return std::unique_ptr<ControllerClient>(
+      new ControllerClient(address, std::move(channel), options));
+}
+
+ControllerClient::ControllerClient(std::string address,
+                                   std::shared_ptr<grpc::Channel> channel,
+                                   const ControllerClientOptions& options)
+    : address_(std::move(address)),
+      channel_(std::move(channel)),
+      stub_(v1::ControllerService::NewStub(channel_)),
+      options_(options) {}
+
+template <typename Request, typename Response>
+absl::StatusOr<Response> ControllerClient::Call(
+    grpc::Status (v1::ControllerService::Stub::*method)(
+        grpc::ClientContext*, const Request&, Response*),
+    const Request& request) {
+  grpc::ClientContext context;
+  context.set_deadline(absl::ToChronoTime(absl::Now() + options_.call_timeout));
+  // Fail rather than queue if the connection dropped since Connect.
+  context.set_wait_for_ready(false);
+  Response response;
+  const grpc::Status status = ((*stub_).*method)(&context, request, &response);
+  if (!status.ok()) return FromGrpc(status);
+  return response;
+}
+
+absl::Status ControllerClient::FromGrpc(const grpc::Status& status) const {
+  const auto code = static_cast<absl::StatusCode>(status.error_code());
+  const std::string& message = status.error_message();
+  switch (code) {
+    case absl::StatusCode::kUnavailable:
+      return absl::UnavailableError(absl::StrCat(
+          "controller at ", address_, " is unavailable: ", message));
+    case absl::StatusCode::kDeadlineExceeded:
+      return absl::DeadlineExceededError(
+          absl::StrCat("controller at ", address_, " did not answer within ",
+                       absl::FormatDuration(options_.call_timeout)));
+    case absl::StatusCode::kUnimplemented:
+      return absl::UnimplementedError(
+          absl::StrCat("the controller at ", address_,
+                       " does not support this request (is it older than "
+                       "pyctl?): ", message));
+    case absl::StatusCode::kInternal:
+    case absl::StatusCode::kUnknown:
+    case absl::StatusCode::kDataLoss:
+      return absl::Status(code, absl::StrCat("controller error: ", message));
+    default:
+      return absl::Status(code, message);
+  }
+}
+
+absl::StatusOr<v1::ApplyAppResponse> ControllerClient::ApplyApp(
+    const v1::ApplyAppRequest& request) {
+  return Call(&v1::ControllerService::Stub::ApplyApp, request);
+}
+
+absl::StatusOr<v1::GetAppResponse> ControllerClient::GetApp(
+    const v1::GetAppRequest& request) {
+  return Call(&v1::ControllerService::Stub::GetApp, request);
+}
+
+absl::StatusOr<v1::ListAppsResponse> ControllerClient::ListApps(
+    const v1::ListAppsRequest& request) {
+  return Call(&v1::ControllerService::Stub::ListApps, request);
+}
+
+absl::StatusOr<v1::DeleteAppResponse> ControllerClient::DeleteApp(
+    const v1::DeleteAppRequest& request) {
+  return Call(&v1::ControllerService::Stub::DeleteApp, request);
+}
+
+absl::StatusOr<v1::ListRevisionsResponse> ControllerClient::ListRevisions(
+    const v1::ListRevisionsRequest& request) {
+  return Call(&v1::ControllerService::Stub::ListRevisions, request);
+}
+
+}  // namespace pyservice::cli

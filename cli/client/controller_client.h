@@ -1,0 +1,78 @@
+// pyctl's connection to the controller: dial, wait briefly for the
+// connection, then unary calls with a deadline, their errors turned into
+// absl statuses with messages an operator can act on.
+#ifndef PYSERVICE_CLI_CLIENT_CONTROLLER_CLIENT_H_
+#define PYSERVICE_CLI_CLIENT_CONTROLLER_CLIENT_H_
+
+#include <memory>
+#include <string>
+
+#include <grpcpp/channel.h>
+#include <grpcpp/security/credentials.h>
+
+#include "absl/status/status.h"
+#include "absl/status/statusor.h"
+#include "absl/time/time.h"
+#include "pyservice/v1/controller.grpc.pb.h"
+
+namespace pyservice::cli {
+
+// INTERFACES.md: the default controller address.
+inline constexpr char kDefaultControllerAddress[] = "127.0.0.1:7070";
+
+// The transport security for the controller channel. The one seam for TLS:
+// plaintext today; the TLS issue makes it build grpc::SslCredentials.
+std::shared_ptr<grpc::ChannelCredentials> MakeChannelCredentials();
+
+struct ControllerClientOptions {
+  // How long Connect waits for a connection. Short: a wrong address should
+  // fail fast, not hang a script.
+  absl::Duration connect_timeout = absl::Seconds(5);
+  // Deadline of each call once connected.
+  absl::Duration call_timeout = absl::Seconds(30);
+};
+
+class ControllerClient {
+ public:
+  // Dials `address` (HOST:PORT or unix:/path) and waits until the
+  // connection is up. UNAVAILABLE with the message
+  //   controller unreachable at ADDR (HINT)
+  // when it fails or takes longer than options.connect_timeout.
+  static absl::StatusOr<std::unique_ptr<ControllerClient>> Connect(
+      const std::string& address, const ControllerClientOptions& options = {});
+
+  // The ControllerService RPCs (controller.proto). Errors keep the
+  // controller's code and message, except: UNAVAILABLE and
+  // DEADLINE_EXCEEDED name the address; UNIMPLEMENTED says the controller
+  // is too old; INTERNAL/UNKNOWN say "controller error".
+  absl::StatusOr<v1::ApplyAppResponse> ApplyApp(
+      const v1::ApplyAppRequest& request);
+  absl::StatusOr<v1::GetAppResponse> GetApp(const v1::GetAppRequest& request);
+  absl::StatusOr<v1::ListAppsResponse> ListApps(
+      const v1::ListAppsRequest& request);
+  absl::StatusOr<v1::DeleteAppResponse> DeleteApp(
+      const v1::DeleteAppRequest& request);
+  absl::StatusOr<v1::ListRevisionsResponse> ListRevisions(
+      const v1::ListRevisionsRequest& request);
+
+ private:
+  ControllerClient(std::string address, std::shared_ptr<grpc::Channel> channel,
+                   const ControllerClientOptions& options);
+
+  template <typename Request, typename Response>
+  absl::StatusOr<Response> Call(
+      grpc::Status (v1::ControllerService::Stub::*method)(
+          grpc::ClientContext*, const Request&, Response*),
+      const Request& request);
+
+  absl::Status FromGrpc(const grpc::Status& status) const;
+
+  const std::string address_;
+  const std::shared_ptr<grpc::Channel> channel_;
+  const std::unique_ptr<v1::ControllerService::Stub> stub_;
+  const ControllerClientOptions options_;
+};
+
+}  // namespace pyservice::cli
+
+#endif  // PYSERVICE_CLI_CLIENT_CONTROLLER_CLIENT_H_

@@ -1,0 +1,21 @@
+// Reading a small text file the user named (app.yaml, a --config file) with
+// errors fit to show them: the path as given and the system's reason.
+#ifndef PYSERVICE_COMMON_FILE_READ_FILE_H_
+#define PYSERVICE_COMMON_FILE_READ_FILE_H_
+
+#include <cstddef>
+#include <string>
+
+#include "absl/status/statusor.h"
+
+namespace pyservice {
+
+// The whole file. Errors read "cannot read PATH: REASON": NOT_FOUND for a
+// missing file, PERMISSION_DENIED, INVALID_ARGUMENT for a directory or a
+// file over `max_bytes`, FAILED_PRECONDITION for anything else.
+absl::StatusOr<std::string> ReadFileToString(const std::string& path,
+                                             size_t max_bytes);
+
+}  // namespace pyservice
+
+#endif  // PYSERVICE_COMMON_FILE_READ_FILE_H_

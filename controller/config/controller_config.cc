@@ -1,0 +1,153 @@
+#include "controller/config/controller_config.h"
+
+#include <set>
+#include <utility>
+
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
+#include "common/file/read_file.h"
+#include "common/status/status_macros.h"
+#include "controller/server/listen_address.h"
+#include "yaml-cpp/yaml.h"
+
+namespace pyservice::controller {
+namespace {
+
+// A config file is a few lines; anything this big is the wrong file.
+constexpr size_t kMaxConfigBytes = 1 << 20;
+
+constexpr const char* kLogLevels[] = {"trace", "debug", "info", "warn",
+                                      "error", "critical", "off"};
+
+// Collects "SOURCE:LINE:COL: FIELD: message" lines; yaml-cpp marks are
+// 0-based, editors count from 1.
+class Problems {
+ public:
+  explicit Problems(absl::string_view source) : source_(source) {}
+
+  void Add(const YAML::Mark& mark, absl::string_view field,
+           absl::string_view message) {
+    lines_.push_back(absl::StrCat(source_, ":", mark.line + 1, ":",
+                                  mark.column + 1, ": ", field,
+                                  field.empty() ? "" : ": ", message));
+  }
+  bool empty() const { return lines_.empty(); }
+  absl::Status ToStatus() const {
+    return absl::InvalidArgumentError(absl::StrJoin(lines_, "\n"));
+  }
+
+ private:
+  std::string source_;
+  std::vector<std::string> lines_;
+};
+
+// A non-empty string scalar, or a problem reported at the node.
+bool ReadString(const YAML::Node& node, absl::string_view field,
+                Problems& problems, std::string& out) {
+  if (!node.IsScalar() || node.Scalar().empty()) {
+    problems.Add(node.Mark(), field, "want a non-empty string");
+    return false;
+  }
+  out = node.Scalar();
+  return true;
+}
+
+void ReadListen(const YAML::Node& node, Problems& problems,
+                std::vector<std::string>& out) {
+  std::vector<YAML::Node> items;
+  if (node.IsScalar()) {
+    items.push_back(node);  // a single address needs no list
+  } else if (node.IsSequence() && node.size() > 0) {
+    for (const YAML::Node& item : node) items.push_back(item);
+  } else {
+    problems.Add(node.Mark(), "listen", "want a non-empty list of addresses");
+    return;
+  }
+  std::vector<std::string> addresses;
+  for (size_t i = 0; i < items.size(); ++i) {
+    const std::string field =
+        node.IsScalar() ? "listen" : absl::StrCat("listen[", i, "]");
+    std::string address;
+    if (!ReadString(items[i], field, problems, address)) continue;
+    if (absl::StatusOr<ListenAddress> parsed = ParseListenAddress(address);
+        !parsed.ok()) {
+      problems.Add(items[i].Mark(), field, parsed.status().message());
+      continue;
+    }
+    addresses.push_back(std::move(address));
+  }
+  out = std::move(addresses);
+}
+
+void ReadLogLevel(const YAML::Node& node, Problems& problems,
+                  std::string& out) {
+  std::string level;
+  if (!ReadString(node, "log_level", problems, level)) return;
+  for (const char* known : kLogLevels) {
+    if (level == known) {
+      out = std::move(level);
+      return;
+    }
+  }
+  problems.Add(node.Mark(), "log_level",
+               absl::StrCat("unknown level \"", level, "\" (want ",
+                            absl::StrJoin(kLogLevels, ", "), ")"));
+}
+
+absl::StatusOr<ControllerConfig> ParseRoot(const YAML::Node& root,
+                                           Problems& problems,
+                                           ControllerConfig config) {
+  if (root.IsNull()) return config;  // an empty file changes nothing
+  if (!root.IsMap()) {
+    problems.Add(root.Mark(), "", "the config must be a mapping of keys");
+    return problems.ToStatus();
+  }
+  std::set<std::string> seen;
+  for (const auto& entry : root) {
+    const YAML::Node& key = entry.first;
+    const YAML::Node& value = entry.second;
+    const std::string name = key.IsScalar() ? key.Scalar() : "";
+    if (!seen.insert(name).second) {
+      problems.Add(key.Mark(), name, "duplicate key");
+      continue;
+    }
+    if (name == "listen") {
+      ReadListen(value, problems, config.listen);
+    } else if (name == "data_dir") {
+      ReadString(value, "data_dir", problems, config.data_dir);
+    } else if (name == "log_level") {
+      ReadLogLevel(value, problems, config.log_level);
+    } else {
+      problems.Add(key.Mark(), name,
+                   "unknown key (want listen, data_dir or log_level)");
+    }
+  }
+  if (!problems.empty()) return problems.ToStatus();
+  return config;
+}
+
+}  // namespace
+
+absl::StatusOr<ControllerConfig> ParseControllerConfig(
+    absl::string_view yaml, absl::string_view source_name,
+    ControllerConfig base) {
+  Problems problems(source_name);
+  // yaml-cpp reports syntax errors by exception; this is the boundary where
+  // they become a status.
+  try {
+    const YAML::Node root = YAML::Load(std::string(yaml));
+    return ParseRoot(root, problems, std::move(base));
+  } catch (const YAML::Exception& e) {
+    problems.Add(e.mark, "", e.msg);
+    return problems.ToStatus();
+  }
+}
+
+absl::StatusOr<ControllerConfig> LoadControllerConfig(const std::string& path,
+                                                      ControllerConfig base) {
+  ASSIGN_OR_RETURN(const std::string text,
+                   ReadFileToString(path, kMaxConfigBytes));
+  return ParseControllerConfig(text, path, std::move(base));
+}
+
+}  // namespace pyservice::controller

@@ -1,0 +1,44 @@
+// The controller's settings: built-in defaults, overlaid by the --config
+// YAML file, overlaid by command-line flags (main.cc does the last step).
+//
+// The file has exactly these keys, all optional:
+//   listen: [127.0.0.1:7070, unix:/run/pyservice/controller.sock]
+//   data_dir: /var/lib/pyservice-controller
+//   log_level: info
+// Anything else is an error with its location, like app.yaml errors, so a
+// misspelt key never silently falls back to a default.
+#ifndef PYSERVICE_CONTROLLER_CONFIG_CONTROLLER_CONFIG_H_
+#define PYSERVICE_CONTROLLER_CONFIG_CONTROLLER_CONFIG_H_
+
+#include <string>
+#include <vector>
+
+#include "absl/status/statusor.h"
+#include "absl/strings/string_view.h"
+
+namespace pyservice::controller {
+
+struct ControllerConfig {
+  // gRPC-form addresses (INTERFACES.md), at least one.
+  std::vector<std::string> listen = {"127.0.0.1:7070"};
+  // Where the SQLite store lives; created if missing.
+  std::string data_dir = "/var/lib/pyservice-controller";
+  // spdlog level name.
+  std::string log_level = "info";
+};
+
+// Parses a config document over `base`: each key present replaces base's
+// value (a `listen` list replaces the whole list). INVALID_ARGUMENT with one
+// "SOURCE:LINE:COL: KEY: problem" line per problem.
+absl::StatusOr<ControllerConfig> ParseControllerConfig(
+    absl::string_view yaml, absl::string_view source_name,
+    ControllerConfig base);
+
+// Reads and parses the file at `path` (named as given in errors); errors
+// of ReadFileToString (common/file/read_file.h) when it cannot be read.
+absl::StatusOr<ControllerConfig> LoadControllerConfig(const std::string& path,
+                                                      ControllerConfig base);
+
+}  // namespace pyservice::controller
+
+#endif  // PYSERVICE_CONTROLLER_CONFIG_CONTROLLER_CONFIG_H_

@@ -1,0 +1,86 @@
+#include "controller/config/controller_config.h"
+
+#include <fstream>
+
+#include "gmock/gmock.h"
+#include "gtest/gtest.h"
+#include "tests/testing/temp_dir.h"
+
+namespace pyservice::controller {
+namespace {
+
+using ::testing::ElementsAre;
+using ::testing::HasSubstr;
+
+TEST(ControllerConfigTest, DefaultsAreTheDocumentedOnes) {
+  const ControllerConfig config;
+  EXPECT_THAT(config.listen, ElementsAre("127.0.0.1:7070"));
+  EXPECT_EQ(config.data_dir, "/var/lib/pyservice-controller");
+  EXPECT_EQ(config.log_level, "info");
+}
+
+TEST(ControllerConfigTest, KeysInTheFileReplaceTheBase) {
+  absl::StatusOr<ControllerConfig> config = ParseControllerConfig(
+      "listen:\n  - 0.0.0.0:7070\n  - unix:/run/p.sock\ndata_dir: /srv/p\n"
+      "log_level: debug\n",
+      "c.yaml", ControllerConfig());
+  ASSERT_TRUE(config.ok()) << config.status();
+  EXPECT_THAT(config->listen, ElementsAre("0.0.0.0:7070", "unix:/run/p.sock"));
+  EXPECT_EQ(config->data_dir, "/srv/p");
+  EXPECT_EQ(config->log_level, "debug");
+}
+
+TEST(ControllerConfigTest, AbsentKeysKeepTheBase) {
+  ControllerConfig base;
+  base.data_dir = "/base";
+  absl::StatusOr<ControllerConfig> config =
+      ParseControllerConfig("listen: 127.0.0.1:0\n", "c.yaml", base);
+  ASSERT_TRUE(config.ok()) << config.status();
+  EXPECT_THAT(config->listen, ElementsAre("127.0.0.1:0"));
+  EXPECT_EQ(config->data_dir, "/base");
+  EXPECT_TRUE(ParseControllerConfig("", "c.yaml", base).ok());
+}
+
+TEST(ControllerConfigTest, EveryProblemIsReportedWithItsLocation) {
+  absl::StatusOr<ControllerConfig> config = ParseControllerConfig(
+      "listen:\n  - 127.0.0.1:7070\n  - nowhere\ndata_dir: ''\n"
+      "log_level: loud\nlisten_addr: x\n",
+      "c.yaml", ControllerConfig());
+  ASSERT_FALSE(config.ok());
+  EXPECT_EQ(config.status().code(), absl::StatusCode::kInvalidArgument);
+  const std::string message(config.status().message());
+  EXPECT_THAT(message, HasSubstr("c.yaml:3:5: listen[1]: bad listen address"));
+  EXPECT_THAT(message, HasSubstr("c.yaml:4:11: data_dir: want a non-empty"));
+  EXPECT_THAT(message, HasSubstr("c.yaml:5:12: log_level: unknown level"));
+  EXPECT_THAT(message, HasSubstr("c.yaml:6:1: listen_addr: unknown key"));
+}
+
+TEST(ControllerConfigTest, SyntaxErrorsAndWrongShapesHaveLocations) {
+  EXPECT_THAT(
+      ParseControllerConfig("listen: [a\n", "c.yaml", {}).status().message(),
+      HasSubstr("c.yaml:"));
+  EXPECT_THAT(
+      ParseControllerConfig("- a\n", "c.yaml", {}).status().message(),
+      HasSubstr("c.yaml:1:1: the config must be a mapping"));
+  EXPECT_THAT(ParseControllerConfig("data_dir: /a\ndata_dir: /b\n", "c.yaml", {})
+                  .status()
+                  .message(),
+              HasSubstr("c.yaml:2:1: data_dir: duplicate key"));
+}
+
+TEST(ControllerConfigTest, LoadNamesAnUnreadableFile) {
+  testing::TempDir dir;
+  absl::StatusOr<ControllerConfig> missing =
+      LoadControllerConfig(dir.Join("nope.yaml"), {});
+  EXPECT_EQ(missing.status().code(), absl::StatusCode::kNotFound);
+  EXPECT_THAT(missing.status().message(), HasSubstr("nope.yaml"));
+
+  std::ofstream(dir.Join("c.yaml")) << "data_dir: /x\n";
+  absl::StatusOr<ControllerConfig> loaded =
+      LoadControllerConfig(dir.Join("c.yaml"), {});
+  ASSERT_TRUE(loaded.ok()) << loaded.status();
+  EXPECT_EQ(loaded->data_dir, "/x");
+}
+
+}  // namespace
+}  // namespace pyservice::controller

@@ -1,0 +1,128 @@
+#include "controller/server/controller_server.h"
+
+#include <sys/stat.h>
+
+#include <memory>
+#include <string>
+
+#include <grpcpp/create_channel.h>
+
+#include "gmock/gmock.h"
+#include "gtest/gtest.h"
+#include "absl/strings/str_cat.h"
+#include "controller/service/controller_service.h"
+#include "controller/store/sqlite_store.h"
+#include "pyservice/v1/controller.grpc.pb.h"
+#include "tests/testing/fake_clock.h"
+#include "tests/testing/temp_dir.h"
+
+namespace pyservice::controller {
+namespace {
+
+using ::testing::HasSubstr;
+using ::testing::SizeIs;
+
+// A real service over a real store, so the server is tested with what it
+// serves in production.
+class ControllerServerTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    absl::StatusOr<std::unique_ptr<SqliteStore>> store =
+        SqliteStore::Open(dir_.Join("data"), clock_);
+    ASSERT_TRUE(store.ok()) << store.status();
+    store_ = *std::move(store);
+    service_ = std::make_unique<ControllerServiceImpl>(*store_, clock_);
+  }
+
+  absl::StatusOr<std::unique_ptr<ControllerServer>> Start(
+      std::vector<std::string> listen) {
+    ControllerServerOptions options;
+    options.listen = std::move(listen);
+    options.services = {service_.get()};
+    options.shutdown_grace = absl::Seconds(1);
+    return ControllerServer::Start(options);
+  }
+
+  // One ListApps call to `address`: proves something serves there.
+  grpc::Status ListApps(const std::string& address) {
+    auto stub = v1::ControllerService::NewStub(
+        grpc::CreateChannel(address, grpc::InsecureChannelCredentials()));
+    grpc::ClientContext context;
+    context.set_deadline(std::chrono::system_clock::now() +
+                         std::chrono::seconds(5));
+    v1::ListAppsResponse response;
+    return stub->ListApps(&context, v1::ListAppsRequest(), &response);
+  }
+
+  bool Exists(const std::string& path) {
+    struct stat info;
+    return lstat(path.c_str(), &info) == 0;
+  }
+
+  testing::TempDir dir_;
+  testing::FakeClock clock_;
+  std::unique_ptr<SqliteStore> store_;
+  std::unique_ptr<ControllerServiceImpl> service_;
+};
+
+TEST_F(ControllerServerTest, ServesOnEveryAddressAndReportsTheRealPort) {
+  const std::string socket = dir_.Join("run/controller.sock");
+  auto server = Start({"127.0.0.1:0", "unix:" + socket});
+  ASSERT_TRUE(server.ok()) << server.status();
+  const std::vector<ListenAddress>& bound = (*server)->bound_addresses();
+  ASSERT_THAT(bound, SizeIs(2));
+  ASSERT_THAT((*server)->tcp_ports(), SizeIs(1));
+  const int port = (*server)->tcp_ports()[0];
+  EXPECT_GT(port, 0);
+  EXPECT_EQ(bound[0].ToString(), absl::StrCat("127.0.0.1:", port));
+  EXPECT_EQ(bound[1].ToString(), "unix:" + socket);
+
+  EXPECT_TRUE(ListApps(bound[0].ToString()).ok());
+  EXPECT_TRUE(ListApps(bound[1].ToString()).ok());
+}
+
+TEST_F(ControllerServerTest, ShutdownStopsServingAndRemovesTheSocketFile) {
+  const std::string socket = dir_.Join("controller.sock");
+  auto server = Start({"unix:" + socket});
+  ASSERT_TRUE(server.ok()) << server.status();
+  ASSERT_TRUE(Exists(socket));
+  (*server)->Shutdown();
+  (*server)->Shutdown();  // idempotent
+  EXPECT_FALSE(Exists(socket));
+  EXPECT_EQ(ListApps("unix:" + socket).error_code(),
+            grpc::StatusCode::UNAVAILABLE);
+}
+
+TEST_F(ControllerServerTest, ATakenPortIsAnErrorNamingTheAddress) {
+  auto first = Start({"127.0.0.1:0"});
+  ASSERT_TRUE(first.ok()) << first.status();
+  const std::string taken =
+      absl::StrCat("127.0.0.1:", (*first)->tcp_ports()[0]);
+  auto second = Start({"127.0.0.1:0", taken});
+  ASSERT_FALSE(second.ok());
+  EXPECT_EQ(second.status().code(), absl::StatusCode::kFailedPrecondition);
+  EXPECT_EQ(second.status().message(),
+            absl::StrCat("cannot listen on ", taken, ": Address already in use"));
+  EXPECT_TRUE(ListApps(taken).ok()) << "the first server is undisturbed";
+}
+
+TEST_F(ControllerServerTest, ALiveSocketIsNotStolen) {
+  const std::string socket = dir_.Join("controller.sock");
+  auto first = Start({"unix:" + socket});
+  ASSERT_TRUE(first.ok()) << first.status();
+  auto second = Start({"unix:" + socket});
+  ASSERT_FALSE(second.ok());
+  EXPECT_THAT(second.status().message(),
+              HasSubstr("another server is listening there"));
+  EXPECT_TRUE(ListApps("unix:" + socket).ok());
+}
+
+TEST_F(ControllerServerTest, NoAddressOrABadOneIsInvalidArgument) {
+  EXPECT_EQ(Start({}).status().code(), absl::StatusCode::kInvalidArgument);
+  auto bad = Start({"127.0.0.1:0", "nonsense"});
+  EXPECT_EQ(bad.status().code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_THAT(bad.status().message(), HasSubstr("\"nonsense\""));
+}
+
+}  // namespace
+}  // namespace pyservice::controller
