@@ -1,0 +1,91 @@
+#include "agent/cli/local_commands.h"
+
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_format.h"
+#include "agent/cli/terminal_progress.h"
+#include "agent/install/pipeline.h"
+#include "agent/state/state_store.h"
+#include "common/file/read_file.h"
+#include "common/spec/app_spec_parser.h"
+#include "common/spec/template.h"
+#include "common/spec/validators.h"
+
+namespace pyservice::agent {
+namespace {
+
+int Fail(absl::string_view message) {
+  absl::FPrintF(stderr, "pyservice-agent: %s\n", message);
+  return 1;
+}
+
+}  // namespace
+
+int ApplyCommand(const std::string& app_yaml, const std::string& tag, HostServices& host,
+                 const AgentSettings& settings) {
+  absl::StatusOr<std::string> text = ReadFileToString(app_yaml, spec::kMaxDocumentBytes);
+  if (!text.ok()) return Fail(text.status().message());
+  absl::StatusOr<v1::AppSpec> spec = spec::ParseAppSpec(*text, app_yaml);
+  if (!spec.ok()) return Fail(spec.status().message());
+  if (!tag.empty()) {
+    if (absl::Status valid = spec::ValidateGitRef(tag); !valid.ok()) {
+      return Fail(absl::StrCat("--tag: ", valid.message()));
+    }
+    spec->set_tag(tag);
+  }
+  StateStore store(settings.state_dir);
+  TerminalProgress progress(stdout);
+  Pipeline pipeline(host, settings, store, progress);
+  absl::FPrintF(stdout, "%s: deploying %s\n", spec->name(), spec->tag());
+  absl::Status deployed = pipeline.Deploy(*spec);
+  if (!deployed.ok()) return Fail(absl::StrCat(spec->name(), ": ", deployed.message()));
+  absl::FPrintF(stdout, "%s: %s is live and healthy\n", spec->name(), spec->tag());
+  return 0;
+}
+
+int RollbackCommand(const std::string& app, HostServices& host, const AgentSettings& settings) {
+  if (absl::Status valid = spec::ValidateName(app); !valid.ok()) {
+    return Fail(absl::StrCat("app name: ", valid.message()));
+  }
+  StateStore store(settings.state_dir);
+  TerminalProgress progress(stdout);
+  Pipeline pipeline(host, settings, store, progress);
+  absl::Status rolled_back = pipeline.Rollback(app);
+  if (!rolled_back.ok()) return Fail(absl::StrCat(app, ": ", rolled_back.message()));
+  absl::StatusOr<std::optional<v1::AppState>> state = store.Load(app);
+  absl::FPrintF(stdout, "%s: rolled back to %s\n", app,
+                state.ok() && *state ? (*state)->live().id() : "the previous release");
+  return 0;
+}
+
+int StatusCommand(const std::string& app, SystemdManager& systemd, const AgentSettings& settings,
+                  std::FILE* out) {
+  StateStore store(settings.state_dir);
+  absl::StatusOr<std::vector<std::string>> apps = store.ListApps();
+  if (!apps.ok()) return Fail(apps.status().message());
+  if (!app.empty()) {
+    if (std::find(apps->begin(), apps->end(), app) == apps->end()) {
+      return Fail(absl::StrCat("app \"", app, "\" is not deployed on this host"));
+    }
+    *apps = {app};
+  }
+  for (const std::string& name : *apps) {
+    absl::StatusOr<std::optional<v1::AppState>> state = store.Load(name);
+    if (!state.ok() || !*state) return Fail(state.status().message());
+    const v1::ReleaseRecord& live = (*state)->live();
+    absl::FPrintF(out, "%s  release %s  tag %s  commit %s  env %s\n  last: %s\n", name,
+                  live.id().empty() ? "-" : live.id(), live.spec().tag(),
+                  live.commit().substr(0, 12), live.backend(), (*state)->last_result());
+    absl::StatusOr<v1::AppSpec> expanded = spec::ExpandSpec(live.spec());
+    if (!expanded.ok() || live.id().empty()) continue;
+    for (const UnitFile& unit : RenderUnits(*expanded, EnvironmentBackend::kVenv)) {
+      absl::StatusOr<UnitState> unit_state = systemd.GetUnitState(unit.name);
+      absl::FPrintF(out, "  %-32s %s\n", unit.name,
+                    unit_state.ok()
+                        ? absl::StrCat(unit_state->active_state, "/", unit_state->sub_state)
+                        : std::string(unit_state.status().message()));
+    }
+  }
+  return 0;
+}
+
+}  // namespace pyservice::agent

@@ -1,0 +1,363 @@
+#include "agent/git/libgit2_fetcher.h"
+
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <cstring>
+#include <filesystem>
+#include <optional>
+#include <utility>
+
+#include "absl/strings/ascii.h"
+#include "absl/strings/match.h"
+#include "absl/strings/str_cat.h"
+#include "absl/strings/strip.h"
+#include "agent/git/known_hosts.h"
+#include "agent/git/libgit2_callbacks.h"
+#include "agent/git/libgit2_handles.h"
+#include "agent/git/tree_writer.h"
+#include "common/spec/validators.h"
+#include "common/status/status_macros.h"
+#include "spdlog/spdlog.h"
+
+namespace pyservice::agent {
+namespace {
+
+using libgit2::CommitPtr;
+using libgit2::LastErrorMessage;
+using libgit2::ObjectPtr;
+using libgit2::ReferencePtr;
+using libgit2::RemotePtr;
+using libgit2::RepositoryPtr;
+using libgit2::TreePtr;
+
+constexpr char kRemoteName[] = "origin";
+constexpr char kHeadsRefspec[] = "+refs/heads/*:refs/heads/*";
+constexpr char kTagsRefspec[] = "+refs/tags/*:refs/tags/*";
+// git's own minimum for an abbreviated object id.
+constexpr size_t kMinAbbreviation = 4;
+
+bool IsHex(absl::string_view text) {
+  for (char c : text) {
+    if (!absl::ascii_isxdigit(static_cast<unsigned char>(c))) return false;
+  }
+  return !text.empty();
+}
+
+bool IsFullCommitId(absl::string_view text) {
+  return text.size() == GIT_OID_HEXSZ && IsHex(text);
+}
+
+// https://user:token@host/… keeps its user but loses the token in anything
+// we log or return.
+std::string RedactUrl(absl::string_view url) {
+  const size_t scheme_end = url.find("://");
+  if (scheme_end == url.npos) return std::string(url);
+  const size_t authority_start = scheme_end + 3;
+  const size_t authority_end = std::min(url.find('/', authority_start), url.size());
+  const size_t at = url.substr(0, authority_end).rfind('@');
+  if (at == url.npos || at < authority_start) return std::string(url);
+  const size_t colon = url.substr(0, at).find(':', authority_start);
+  if (colon == url.npos) return std::string(url);
+  return absl::StrCat(url.substr(0, colon), ":***", url.substr(at));
+}
+
+std::string StripTrailingSlashes(std::string path) {
+  while (path.size() > 1 && path.back() == '/') path.pop_back();
+  return path;
+}
+
+std::string DefaultKnownHostsPath(const std::string& mirror_dir) {
+  const std::filesystem::path parent =
+      std::filesystem::path(StripTrailingSlashes(mirror_dir)).parent_path();
+  return (parent / "known_hosts").string();
+}
+
+absl::Status WithPrefix(const absl::Status& status, absl::string_view prefix) {
+  return absl::Status(status.code(), absl::StrCat(prefix, status.message()));
+}
+
+absl::StatusOr<RepositoryPtr> OpenMirror(const std::string& mirror_dir) {
+  git_repository* repo = nullptr;
+  const int rc = git_repository_open_bare(&repo, mirror_dir.c_str());
+  if (rc == GIT_ENOTFOUND) {
+    return absl::NotFoundError(absl::StrCat("no git mirror at ", mirror_dir));
+  }
+  if (rc < 0) {
+    return absl::FailedPreconditionError(
+        absl::StrCat("cannot open the git mirror ", mirror_dir, ": ", LastErrorMessage()));
+  }
+  return RepositoryPtr(repo);
+}
+
+absl::StatusOr<RepositoryPtr> OpenOrCreateMirror(const std::string& mirror_dir) {
+  absl::StatusOr<RepositoryPtr> existing = OpenMirror(mirror_dir);
+  if (!absl::IsNotFound(existing.status())) return existing;
+  git_repository_init_options options;
+  git_repository_init_options_init(&options, GIT_REPOSITORY_INIT_OPTIONS_VERSION);
+  options.flags = GIT_REPOSITORY_INIT_BARE | GIT_REPOSITORY_INIT_MKPATH;
+  git_repository* repo = nullptr;
+  if (git_repository_init_ext(&repo, mirror_dir.c_str(), &options) < 0) {
+    return absl::FailedPreconditionError(
+        absl::StrCat("cannot create the git mirror ", mirror_dir, ": ", LastErrorMessage()));
+  }
+  spdlog::debug("git: created mirror {}", mirror_dir);
+  return RepositoryPtr(repo);
+}
+
+// "origin" with the request's URL: created on first use, re-pointed when the
+// app's repo changed (prune then drops the old remote's refs).
+absl::StatusOr<RemotePtr> OriginRemote(git_repository& repo, const std::string& url) {
+  git_remote* remote = nullptr;
+  int rc = git_remote_lookup(&remote, &repo, kRemoteName);
+  if (rc == GIT_ENOTFOUND) {
+    rc = git_remote_create_with_fetchspec(&remote, &repo, kRemoteName, url.c_str(),
+                                          kHeadsRefspec);
+    if (rc == 0) rc = git_remote_add_fetch(&repo, kRemoteName, kTagsRefspec);
+  } else if (rc == 0 && url != git_remote_url(remote)) {
+    git_remote_free(remote);
+    remote = nullptr;
+    rc = git_remote_set_url(&repo, kRemoteName, url.c_str());
+    if (rc == 0) rc = git_remote_lookup(&remote, &repo, kRemoteName);
+  }
+  RemotePtr owned(remote);
+  if (rc < 0) {
+    return absl::FailedPreconditionError(
+        absl::StrCat("cannot configure the mirror's remote: ", LastErrorMessage()));
+  }
+  return owned;
+}
+
+absl::Status FetchAll(git_remote& remote, libgit2::RemoteCallbackState& state) {
+  git_fetch_options options;
+  git_fetch_options_init(&options, GIT_FETCH_OPTIONS_VERSION);
+  libgit2::SetRemoteCallbacks(state, options.callbacks);
+  options.prune = GIT_FETCH_PRUNE;
+  options.update_fetchhead = 0;
+  // The tags refspec fetches every tag; no extra tag following.
+  options.download_tags = GIT_REMOTE_DOWNLOAD_TAGS_NONE;
+  // Like git: http.proxy from config, else the *_proxy environment.
+  options.proxy_opts.type = GIT_PROXY_AUTO;
+  // The refspecs are passed, not only configured, so a mirror created by an
+  // older agent with other refspecs still fetches what we resolve against.
+  char* refspecs[] = {const_cast<char*>(kHeadsRefspec), const_cast<char*>(kTagsRefspec)};
+  const git_strarray refspec_array = {refspecs, 2};
+  const int rc = git_remote_fetch(&remote, &refspec_array, &options, /*reflog_message=*/nullptr);
+  if (rc >= 0) return absl::OkStatus();
+  if (!state.refusal.ok()) return state.refusal;
+  const std::string detail = LastErrorMessage();
+  if (rc == GIT_EAUTH) {
+    return absl::PermissionDeniedError(absl::StrCat("authentication failed: ", detail));
+  }
+  if (rc == GIT_ECERTIFICATE) {
+    return absl::FailedPreconditionError(
+        absl::StrCat("the server's certificate or host key was refused: ", detail));
+  }
+  // Everything else — DNS, refused connections, a missing repository on the
+  // server, a dropped connection — is worth retrying.
+  return absl::UnavailableError(absl::StrCat("cannot fetch: ", detail));
+}
+
+// refs/tags/REF or refs/heads/REF peeled to its commit; nullopt when the ref
+// does not exist.
+absl::StatusOr<std::optional<std::string>> ResolveRefName(git_repository& repo,
+                                                          const std::string& full_name) {
+  git_reference* raw = nullptr;
+  const int rc = git_reference_lookup(&raw, &repo, full_name.c_str());
+  if (rc == GIT_ENOTFOUND || rc == GIT_EINVALIDSPEC) return std::nullopt;
+  if (rc < 0) {
+    return absl::FailedPreconditionError(
+        absl::StrCat("cannot read ", full_name, " in the mirror: ", LastErrorMessage()));
+  }
+  ReferencePtr reference(raw);
+  git_object* peeled = nullptr;
+  if (git_reference_peel(&peeled, reference.get(), GIT_OBJECT_COMMIT) < 0) {
+    return absl::FailedPreconditionError(
+        absl::StrCat(full_name, " does not point to a commit: ", LastErrorMessage()));
+  }
+  ObjectPtr commit(peeled);
+  return libgit2::OidToHex(*git_object_id(commit.get()));
+}
+
+// A commit id or unique abbreviation among the mirror's objects (an id of an
+// annotated tag object is peeled too); nullopt when nothing matches.
+absl::StatusOr<std::optional<std::string>> ResolveObjectId(git_repository& repo,
+                                                           const std::string& hex) {
+  git_oid prefix;
+  if (git_oid_fromstrn(&prefix, hex.data(), hex.size()) < 0) return std::nullopt;
+  git_object* raw = nullptr;
+  const int rc = git_object_lookup_prefix(&raw, &repo, &prefix, hex.size(), GIT_OBJECT_ANY);
+  if (rc == GIT_ENOTFOUND) return std::nullopt;
+  if (rc == GIT_EAMBIGUOUS) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("the abbreviated commit id ", hex, " is ambiguous; give more digits"));
+  }
+  if (rc < 0) {
+    return absl::FailedPreconditionError(
+        absl::StrCat("cannot look up ", hex, " in the mirror: ", LastErrorMessage()));
+  }
+  ObjectPtr object(raw);
+  git_object* peeled = nullptr;
+  if (git_object_peel(&peeled, object.get(), GIT_OBJECT_COMMIT) < 0) {
+    return absl::NotFoundError(absl::StrCat(hex, " is not a commit"));
+  }
+  ObjectPtr commit(peeled);
+  return libgit2::OidToHex(*git_object_id(commit.get()));
+}
+
+absl::StatusOr<std::string> Resolve(git_repository& repo, const std::string& ref) {
+  for (const char* prefix : {"refs/tags/", "refs/heads/"}) {
+    ASSIGN_OR_RETURN(std::optional<std::string> commit,
+                     ResolveRefName(repo, absl::StrCat(prefix, ref)));
+    if (commit.has_value()) return *std::move(commit);
+  }
+  if (IsHex(ref) && ref.size() >= kMinAbbreviation && ref.size() <= GIT_OID_HEXSZ) {
+    ASSIGN_OR_RETURN(std::optional<std::string> commit, ResolveObjectId(repo, ref));
+    if (commit.has_value()) return *std::move(commit);
+  }
+  return absl::NotFoundError("no tag, branch or commit of that name in the repository");
+}
+
+absl::StatusOr<std::string> FetchAndResolve(const FetchRequest& request,
+                                            const Libgit2FetcherOptions& options,
+                                            const std::string& display_url) {
+  if (absl::Status valid = spec::ValidateRepoUrl(request.repo_url); !valid.ok()) {
+    return WithPrefix(valid, "repo: ");
+  }
+  if (absl::Status valid = spec::ValidateGitRef(request.ref); !valid.ok()) {
+    return WithPrefix(valid, "ref: ");
+  }
+  if (request.mirror_dir.empty()) return absl::InvalidArgumentError("no mirror directory");
+  // libssh2's message for a missing key comes late and reads like a network
+  // error; checking first gives the operator the real cause.
+  if (!request.ssh_key_path.empty() && access(request.ssh_key_path.c_str(), R_OK) != 0) {
+    return absl::FailedPreconditionError(absl::StrCat(
+        "cannot read the ssh key file ", request.ssh_key_path, ": ", std::strerror(errno)));
+  }
+  ASSIGN_OR_RETURN(RepositoryPtr repo, OpenOrCreateMirror(request.mirror_dir));
+
+  if (IsFullCommitId(request.ref)) {
+    absl::StatusOr<std::optional<std::string>> local = ResolveObjectId(*repo, request.ref);
+    if (local.ok() && local->has_value()) {
+      spdlog::debug("git: {} is already in {}; not fetching", request.ref, request.mirror_dir);
+      return **std::move(local);
+    }
+  }
+
+  ASSIGN_OR_RETURN(RemotePtr remote, OriginRemote(*repo, request.repo_url));
+  libgit2::RemoteCallbackState state;
+  state.display_url = display_url;
+  state.ssh_key_path = request.ssh_key_path;
+  state.known_hosts_path = options.known_hosts_path.empty()
+                               ? DefaultKnownHostsPath(request.mirror_dir)
+                               : options.known_hosts_path;
+  state.known_hosts_name = KnownHostsNameForUrl(request.repo_url);
+  state.deadline = absl::Now() + options.fetch_timeout;
+  RETURN_IF_ERROR(FetchAll(*remote, state));
+  return Resolve(*repo, request.ref);
+}
+
+absl::Status SyncFilesystemOf(const std::string& dir) {
+  const int fd = open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  if (fd < 0 || syncfs(fd) != 0) {
+    const int saved_errno = errno;
+    if (fd >= 0) close(fd);
+    return absl::FailedPreconditionError(
+        absl::StrCat("cannot sync ", dir, ": ", std::strerror(saved_errno)));
+  }
+  close(fd);
+  return absl::OkStatus();
+}
+
+absl::Status ExportTo(const std::string& mirror_dir, const std::string& commit,
+                      const std::string& dest) {
+  if (!IsFullCommitId(commit)) {
+    return absl::InvalidArgumentError("not a full 40-digit commit id");
+  }
+  if (dest.empty() || dest == "/") return absl::InvalidArgumentError("no destination directory");
+  struct stat st;
+  if (lstat(dest.c_str(), &st) == 0) {
+    return absl::AlreadyExistsError(absl::StrCat(dest, " already exists"));
+  }
+  if (errno != ENOENT) {
+    return absl::FailedPreconditionError(
+        absl::StrCat("cannot check ", dest, ": ", std::strerror(errno)));
+  }
+  ASSIGN_OR_RETURN(RepositoryPtr repo, OpenMirror(mirror_dir));
+  git_oid oid;
+  git_oid_fromstrn(&oid, commit.data(), commit.size());
+  git_commit* raw_commit = nullptr;
+  if (git_commit_lookup(&raw_commit, repo.get(), &oid) < 0) {
+    return absl::NotFoundError(
+        absl::StrCat("the commit is not in the mirror ", mirror_dir, " (fetch it first)"));
+  }
+  CommitPtr commit_object(raw_commit);
+  git_tree* raw_tree = nullptr;
+  if (git_commit_tree(&raw_tree, commit_object.get()) < 0) {
+    return absl::FailedPreconditionError(
+        absl::StrCat("cannot read the commit's tree: ", LastErrorMessage()));
+  }
+  TreePtr tree(raw_tree);
+
+  // Same parent as dest, so the final rename stays on one filesystem.
+  std::string partial = absl::StrCat(dest, ".partial-XXXXXX");
+  if (mkdtemp(partial.data()) == nullptr) {
+    return absl::FailedPreconditionError(absl::StrCat(
+        "cannot create a directory next to ", dest, ": ", std::strerror(errno)));
+  }
+  absl::Status status = chmod(partial.c_str(), 0755) == 0
+                            ? absl::OkStatus()
+                            : absl::FailedPreconditionError(absl::StrCat(
+                                  "cannot chmod ", partial, ": ", std::strerror(errno)));
+  if (status.ok()) status = libgit2::WriteTree(*repo, *tree, partial);
+  // A crash after the rename must not leave a release whose files are
+  // still only in the page cache: the agent would trust it on restart.
+  if (status.ok()) status = SyncFilesystemOf(partial);
+  if (status.ok() &&
+      renameat2(AT_FDCWD, partial.c_str(), AT_FDCWD, dest.c_str(), RENAME_NOREPLACE) != 0) {
+    status = errno == EEXIST ? absl::AlreadyExistsError(absl::StrCat(dest, " already exists"))
+                             : absl::FailedPreconditionError(absl::StrCat(
+                                   "cannot rename ", partial, " to ", dest, ": ",
+                                   std::strerror(errno)));
+  }
+  if (!status.ok()) {
+    std::error_code ignored;
+    std::filesystem::remove_all(partial, ignored);
+  }
+  return status;
+}
+
+}  // namespace
+
+Libgit2Fetcher::Libgit2Fetcher(Libgit2FetcherOptions options) : options_(std::move(options)) {
+  libgit2::EnsureInitialized();
+}
+
+absl::StatusOr<std::string> Libgit2Fetcher::Fetch(const FetchRequest& request) {
+  const std::string display_url = RedactUrl(request.repo_url);
+  absl::StatusOr<std::string> commit = FetchAndResolve(request, options_, display_url);
+  if (!commit.ok()) {
+    return WithPrefix(commit.status(),
+                      absl::StrCat("repo ", display_url, " ref ", request.ref, ": "));
+  }
+  spdlog::debug("git: {} {} is commit {}", display_url, request.ref, *commit);
+  return commit;
+}
+
+absl::Status Libgit2Fetcher::Export(const std::string& mirror_dir, const std::string& commit,
+                                    const std::string& dest_dir) {
+  const std::string dest = StripTrailingSlashes(dest_dir);
+  absl::Status status = ExportTo(mirror_dir, commit, dest);
+  if (!status.ok()) {
+    return WithPrefix(status, absl::StrCat("export of commit ", commit, " to ", dest, ": "));
+  }
+  spdlog::debug("git: exported {} to {}", commit, dest);
+  return absl::OkStatus();
+}
+
+}  // namespace pyservice::agent

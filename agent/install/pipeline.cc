@@ -1,0 +1,223 @@
+#include "agent/install/pipeline.h"
+
+#include <algorithm>
+#include <filesystem>
+#include <set>
+
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
+#include "agent/install/release_layout.h"
+#include "agent/install/steps/steps.h"
+#include "common/spec/canonical.h"
+#include "common/spec/template.h"
+#include "common/status/status_macros.h"
+#include "spdlog/spdlog.h"
+
+namespace pyservice::agent {
+namespace {
+
+// Before the switch nothing live has changed; after it, a failure means
+// rolling back.
+constexpr std::initializer_list<absl::string_view> kPrepare = {"user", "directories", "ssh-key",
+                                                               "checkout", "environment"};
+constexpr std::initializer_list<absl::string_view> kActivate = {"files", "config", "switch",
+                                                                "units", "verify"};
+// Re-activating a kept release: everything but fetching and building.
+constexpr std::initializer_list<absl::string_view> kReactivate = {
+    "user", "directories", "ssh-key", "files", "config", "switch", "units", "verify"};
+
+// Records what a step wrote, by path, so that the state always lists every
+// file on disk that some deploy of this app wrote — also after a failed
+// deploy, whose rollback must then remove the files it added.
+void MergeWritten(v1::AppState& state, const std::vector<v1::WrittenFile>& written) {
+  for (const v1::WrittenFile& file : written) {
+    auto* files = state.mutable_files();
+    auto it = std::find_if(files->begin(), files->end(),
+                           [&](const v1::WrittenFile& f) { return f.path() == file.path(); });
+    if (it != files->end()) {
+      *it = file;
+    } else {
+      *files->Add() = file;
+    }
+  }
+}
+
+absl::StatusOr<struct Deploy> NewDeploy(const v1::AppSpec& spec, v1::AppState& state) {
+  struct Deploy deploy;
+  deploy.spec = spec;
+  ASSIGN_OR_RETURN(deploy.expanded, spec::ExpandSpec(spec));
+  deploy.spec_digest = spec::SpecDigest(spec);
+  deploy.state = &state;
+  return deploy;
+}
+
+}  // namespace
+
+Pipeline::Pipeline(HostServices& host, const AgentSettings& settings, StateStore& store,
+                   ProgressSink& progress)
+    : host_(host), settings_(settings), store_(store), progress_(progress) {
+  steps_.push_back(NewUserStep());
+  steps_.push_back(NewDirectoriesStep());
+  steps_.push_back(NewSshKeyStep());
+  steps_.push_back(NewCheckoutStep());
+  steps_.push_back(NewEnvironmentStep());
+  steps_.push_back(NewFilesStep());
+  steps_.push_back(NewConfigStep());
+  steps_.push_back(NewSwitchStep());
+  steps_.push_back(NewUnitsStep());
+  steps_.push_back(NewVerifyStep());
+}
+
+std::vector<Step*> Pipeline::Steps(std::initializer_list<absl::string_view> names) const {
+  std::vector<Step*> selected;
+  for (const auto& step : steps_) {
+    if (std::find(names.begin(), names.end(), step->name()) != names.end()) {
+      selected.push_back(step.get());
+    }
+  }
+  return selected;
+}
+
+absl::Status Pipeline::RunSteps(struct Deploy& deploy, const std::vector<Step*>& steps) {
+  v1::AppState& state = *deploy.state;
+  for (Step* step : steps) {
+    StepProgress progress{state.app(), std::string(step->name()), StepState::kRunning,
+                          absl::ZeroDuration(), ""};
+    progress_.Report(progress);
+    const absl::Time start = host_.clock.Now();
+    deploy.notes.clear();
+    absl::StatusOr<bool> changed = step->Run(deploy, host_, settings_);
+    MergeWritten(state, deploy.written);
+    if (state.has_in_flight()) {
+      state.mutable_in_flight()->add_completed_steps(std::string(step->name()));
+      *state.mutable_in_flight()->mutable_release() = deploy.release;
+    }
+    absl::Status saved = store_.Save(state);
+    progress.elapsed = host_.clock.Now() - start;
+    progress.message = absl::StrJoin(deploy.notes, "; ");
+    if (!changed.ok()) {
+      progress.state = StepState::kFailed;
+      progress.message = std::string(changed.status().message());
+      progress_.Report(progress);
+      return absl::Status(changed.status().code(),
+                          absl::StrCat(step->name(), ": ", changed.status().message()));
+    }
+    progress.state = *changed ? StepState::kDone : StepState::kUnchanged;
+    progress_.Report(progress);
+    if (!saved.ok()) {
+      return absl::Status(saved.code(), absl::StrCat("saving state: ", saved.message()));
+    }
+  }
+  return absl::OkStatus();
+}
+
+absl::Status Pipeline::Deploy(const v1::AppSpec& spec) {
+  RETURN_IF_ERROR(store_.Initialize());
+  ASSIGN_OR_RETURN(std::optional<v1::AppState> loaded, store_.Load(spec.name()));
+  v1::AppState state = loaded.value_or(v1::AppState());
+  state.set_app(spec.name());
+  ASSIGN_OR_RETURN(struct Deploy deploy, NewDeploy(spec, state));
+  if (state.has_in_flight() && state.in_flight().spec_digest() != deploy.spec_digest) {
+    spdlog::warn("{}: abandoning an interrupted deploy of another revision", spec.name());
+  } else if (state.has_in_flight()) {
+    spdlog::info("{}: resuming an interrupted deploy (done: {})", spec.name(),
+                 absl::StrJoin(state.in_flight().completed_steps(), ", "));
+  }
+  v1::InFlightDeploy* in_flight = state.mutable_in_flight();
+  in_flight->Clear();
+  in_flight->set_spec_digest(deploy.spec_digest);
+  *in_flight->mutable_spec() = spec;
+  RETURN_IF_ERROR(store_.Save(state));
+
+  absl::Status status = RunSteps(deploy, Steps(kPrepare));
+  const bool prepared = status.ok();
+  if (prepared) status = RunSteps(deploy, Steps(kActivate));
+  state.clear_in_flight();
+  if (status.ok()) {
+    RETURN_IF_ERROR(Promote(state, deploy));
+    state.set_last_result(absl::StrCat("deployed ", deploy.release.id()));
+    return store_.Save(state);
+  }
+  // A failure after the switch may have left the app half-new: put the
+  // previous release back (it is still on disk, so this takes seconds).
+  if (prepared && !state.live().id().empty()) {
+    const v1::ReleaseRecord previous = state.live();
+    absl::Status rollback = Activate(state, previous, /*verify=*/true);
+    status = absl::Status(status.code(),
+                          rollback.ok()
+                              ? absl::StrCat(status.message(), "; rolled back to ", previous.id())
+                              : absl::StrCat(status.message(), "; rollback to ", previous.id(),
+                                             " failed too: ", rollback.message()));
+  }
+  state.set_last_result(absl::StrCat("failed: ", status.message()));
+  RETURN_IF_ERROR(store_.Save(state));
+  return status;
+}
+
+absl::Status Pipeline::Activate(v1::AppState& state, const v1::ReleaseRecord& release,
+                                bool verify) {
+  ASSIGN_OR_RETURN(struct Deploy deploy, NewDeploy(release.spec(), state));
+  deploy.release = release;
+  const std::string dir = ReleaseDir(deploy.expanded, release.id());
+  if (!std::filesystem::exists(dir)) {
+    return absl::FailedPreconditionError(absl::StrCat("release ", release.id(), " is gone from ", dir));
+  }
+  std::vector<Step*> steps = Steps(kReactivate);
+  if (!verify) steps.pop_back();
+  RETURN_IF_ERROR(RunSteps(deploy, steps));
+  *state.mutable_files() = {deploy.written.begin(), deploy.written.end()};
+  return absl::OkStatus();
+}
+
+absl::Status Pipeline::Rollback(const std::string& app) {
+  ASSIGN_OR_RETURN(std::optional<v1::AppState> loaded, store_.Load(app));
+  if (!loaded || loaded->previous().empty()) {
+    return absl::FailedPreconditionError(
+        absl::StrCat("no previous release of ", app, " to roll back to"));
+  }
+  v1::AppState state = *std::move(loaded);
+  const v1::ReleaseRecord target = state.previous(0);
+  RETURN_IF_ERROR(Activate(state, target, /*verify=*/true));
+  const v1::ReleaseRecord was_live = state.live();
+  *state.mutable_live() = target;
+  *state.mutable_previous(0) = was_live;
+  state.set_last_result(absl::StrCat("rolled back to ", target.id()));
+  return store_.Save(state);
+}
+
+absl::Status Pipeline::Promote(v1::AppState& state, const struct Deploy& deploy) {
+  v1::ReleaseRecord live = deploy.release;
+  *live.mutable_spec() = deploy.spec;
+  live.set_spec_digest(deploy.spec_digest);
+  const v1::ReleaseRecord old = state.live();
+  if (!old.id().empty() && old.spec_digest() != live.spec_digest()) {
+    // Newest first; one entry per (release, revision).
+    auto* previous = state.mutable_previous();
+    previous->erase(std::remove_if(previous->begin(), previous->end(),
+                                   [&](const v1::ReleaseRecord& r) {
+                                     return r.spec_digest() == old.spec_digest() ||
+                                            r.spec_digest() == live.spec_digest();
+                                   }),
+                    previous->end());
+    *previous->Add() = old;
+    std::rotate(previous->rbegin(), previous->rbegin() + 1, previous->rend());
+    while (previous->size() > std::max(0, settings_.keep_releases - 1)) previous->RemoveLast();
+  }
+  *state.mutable_live() = live;
+  *state.mutable_files() = {deploy.written.begin(), deploy.written.end()};
+
+  // Release directories nothing refers to any more go (and leftovers of
+  // interrupted exports).
+  std::set<std::string> kept = {live.id()};
+  for (const v1::ReleaseRecord& r : state.previous()) kept.insert(r.id());
+  std::error_code error;
+  for (const auto& entry : std::filesystem::directory_iterator(ReleasesDir(deploy.expanded), error)) {
+    const std::string name = entry.path().filename().string();
+    if (kept.count(name) == 0) {
+      RETURN_IF_ERROR(RemoveTree(entry.path().string()));
+    }
+  }
+  return absl::OkStatus();
+}
+
+}  // namespace pyservice::agent

@@ -1,0 +1,65 @@
+// The install pipeline: the role's `setup` + `activate`, as ordered steps.
+//
+//   user → directories → ssh-key → checkout → environment      (prepare)
+//   → files → config → switch → units → verify                  (activate)
+//
+// Preparation builds the new release next to the live one, which keeps
+// running; activation writes files and config, swaps the code symlink,
+// rewrites units and restarts only what changed, then verifies health. A
+// deploy that fails after the switch is rolled back to the previous release
+// by running the activation steps with that release's spec.
+//
+// After every step the app's state is saved (crash-safe), with the steps
+// done so far, so a restarted agent resumes: every step is idempotent, so
+// resuming means running the pipeline again, and the finished steps find
+// nothing to do.
+#ifndef PYSERVICE_AGENT_INSTALL_PIPELINE_H_
+#define PYSERVICE_AGENT_INSTALL_PIPELINE_H_
+
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "absl/status/status.h"
+#include "agent/install/deploy.h"
+#include "agent/install/step.h"
+#include "agent/state/state_store.h"
+
+namespace pyservice::agent {
+
+class Pipeline {
+ public:
+  Pipeline(HostServices& host, const AgentSettings& settings, StateStore& store,
+           ProgressSink& progress);
+
+  // Deploys `spec` (normalized, as parsed). On success the release is live
+  // and healthy; on failure before the switch nothing live changed; on
+  // failure after it the previous release is live again (if there was one).
+  absl::Status Deploy(const v1::AppSpec& spec);
+
+  // Makes the newest kept previous release live again: no fetch, no build.
+  absl::Status Rollback(const std::string& app);
+
+ private:
+  // Runs `steps` in order for `deploy`, reporting progress and saving the
+  // state after each. Returns the first failure, prefixed with its step.
+  absl::Status RunSteps(struct Deploy& deploy, const std::vector<Step*>& steps);
+  // The steps named, in pipeline order.
+  std::vector<Step*> Steps(std::initializer_list<absl::string_view> names) const;
+  // Re-activates `release` (a kept one) after a failed deploy or on request.
+  absl::Status Activate(v1::AppState& state, const v1::ReleaseRecord& release, bool verify);
+  // Moves `release` live in the state and removes releases beyond the
+  // keep limit.
+  absl::Status Promote(v1::AppState& state, const struct Deploy& deploy);
+
+  HostServices& host_;
+  const AgentSettings& settings_;
+  StateStore& store_;
+  ProgressSink& progress_;
+  // The pipeline's steps in order, as described at the top of this file.
+  std::vector<std::unique_ptr<Step>> steps_;
+};
+
+}  // namespace pyservice::agent
+
+#endif  // PYSERVICE_AGENT_INSTALL_PIPELINE_H_

@@ -1,0 +1,184 @@
+// environment: the release's Python environment, in APP_DIR/releases/<id>/.venv.
+// Reads: the release's uv.lock / pyproject.toml / pinned-requirements.txt,
+// the uv binary at uv_location (its presence picks the backend), agent pip
+// options. Writes: <release>/.venv, the release's environment marker,
+// Deploy::release backend/environment_digest; pins uv (`uv self update`).
+//
+// Backends, as the role's:
+//  * uv, when uv_location holds an executable: `uv sync --frozen` with the
+//    role's UV_* variables, the environment inside the release;
+//  * venv otherwise: `python3 -m venv`, `pip install -r
+//    pinned-requirements.txt`, `pip install -e .` — what offline hosts use,
+//    with the agent's pip options (--no-index --find-links DIR).
+// Builds run as the app user. A marker holding the digest of the inputs
+// makes an unchanged environment a no-op and a half-built one (crash) a
+// rebuild.
+#include <unistd.h>
+
+#include "absl/strings/match.h"
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
+#include "absl/strings/str_split.h"
+#include "absl/strings/strip.h"
+#include "agent/install/release_layout.h"
+#include "agent/install/steps/steps.h"
+#include "common/status/status_macros.h"
+#include "common/text/sha256.h"
+
+namespace pyservice::agent {
+namespace {
+
+// The last lines of a failed tool's output: pip and uv put the reason last.
+std::string Tail(const std::string& output, size_t lines) {
+  std::vector<absl::string_view> all =
+      absl::StrSplit(absl::StripTrailingAsciiWhitespace(output), '\n');
+  if (all.size() > lines) all.erase(all.begin(), all.end() - lines);
+  return absl::StrJoin(all, "\n");
+}
+
+class EnvironmentStep final : public Step {
+ public:
+  absl::string_view name() const override { return "environment"; }
+
+  absl::StatusOr<bool> Run(Deploy& deploy, HostServices& host,
+                           const AgentSettings& settings) override {
+    const v1::AppSpec& spec = deploy.expanded;
+    const std::string release = ReleaseDir(spec, deploy.release.id());
+    const bool uv = access(spec.paths().uv_location().c_str(), X_OK) == 0;
+    const EnvironmentBackend backend = uv ? EnvironmentBackend::kUv : EnvironmentBackend::kVenv;
+    deploy.release.set_backend(std::string(BackendName(backend)));
+    if (uv && !spec.uv_version().empty()) {
+      ASSIGN_OR_RETURN(bool updated, PinUv(spec, host));
+      if (updated) deploy.notes.push_back(absl::StrCat("uv pinned to ", spec.uv_version()));
+    }
+
+    ASSIGN_OR_RETURN(std::string digest, InputsDigest(release, backend, spec, settings));
+    deploy.release.set_environment_digest(digest);
+    const std::string marker = absl::StrCat(release, "/", kEnvironmentMarker);
+    ASSIGN_OR_RETURN(std::optional<std::string> built, ReadFileIfExists(marker));
+    if (built && *built == digest) return false;
+
+    RETURN_IF_ERROR(RemoveTree(absl::StrCat(release, "/.venv")));
+    if (uv) {
+      RETURN_IF_ERROR(BuildWithUv(spec, release, deploy.owner, host));
+    } else {
+      RETURN_IF_ERROR(BuildWithVenv(release, deploy.owner, host, settings));
+    }
+    RETURN_IF_ERROR(WriteFileAtomically(marker, digest, 0644, deploy.owner));
+    deploy.notes.push_back(absl::StrCat("built with ", BackendName(backend)));
+    return true;
+  }
+
+ private:
+  static absl::Status RunTool(HostServices& host, ProcessOptions options, absl::string_view what) {
+    ASSIGN_OR_RETURN(ProcessResult result, host.processes.Run(options));
+    if (!result.Succeeded()) {
+      return absl::FailedPreconditionError(
+          absl::StrCat(what, " failed (", result.Describe(), "):\n",
+                       Tail(result.stderr_text + result.stdout_text, 15)));
+    }
+    return absl::OkStatus();
+  }
+
+  // Returns whether uv was updated.
+  static absl::StatusOr<bool> PinUv(const v1::AppSpec& spec, HostServices& host) {
+    ProcessOptions version;
+    version.argv = {spec.paths().uv_location(), "--version"};
+    ASSIGN_OR_RETURN(ProcessResult result, host.processes.Run(version));
+    // "uv 0.5.1" or "uv 0.5.1 (abc123 2024-01-01)"
+    const std::vector<absl::string_view> words = absl::StrSplit(result.stdout_text, ' ');
+    if (result.Succeeded() && words.size() >= 2 &&
+        absl::StripAsciiWhitespace(words[1]) == spec.uv_version()) {
+      return false;
+    }
+    ProcessOptions update;
+    update.argv = {spec.paths().uv_location(), "self", "update", spec.uv_version()};
+    RETURN_IF_ERROR(RunTool(host, update, "uv self update"));
+    return true;
+  }
+
+  static absl::Status BuildWithUv(const v1::AppSpec& spec, const std::string& release,
+                                  Owner owner, HostServices& host) {
+    const std::string uv_dir = absl::StrCat(spec.paths().app_dir(), "/uv");
+    ProcessOptions sync;
+    sync.argv = {spec.paths().uv_location(), "sync", "--frozen"};
+    sync.working_dir = release;
+    sync.env = std::vector<std::string>{
+        absl::StrCat("UV_PROJECT_ENVIRONMENT=", release, "/.venv"),
+        absl::StrCat("UV_PYTHON_INSTALL_DIR=", uv_dir, "/python"),
+        absl::StrCat("UV_CACHE_DIR=", uv_dir, "/cache"),
+        absl::StrCat("HOME=", spec.paths().app_root()),
+        "PATH=/usr/local/bin:/usr/bin:/bin",
+    };
+    sync.run_as = ProcessOptions::Identity{owner.uid, owner.gid};
+    return RunTool(host, sync, "uv sync --frozen");
+  }
+
+  static absl::Status BuildWithVenv(const std::string& release, Owner owner, HostServices& host,
+                                    const AgentSettings& settings) {
+    const std::string venv = absl::StrCat(release, "/.venv");
+    const std::vector<std::string> env = {absl::StrCat("HOME=", release),
+                                          "PATH=/usr/local/bin:/usr/bin:/bin",
+                                          "PIP_DISABLE_PIP_VERSION_CHECK=1", "PIP_NO_CACHE_DIR=1"};
+    const auto as_app = [&](std::vector<std::string> argv) {
+      ProcessOptions options;
+      options.argv = std::move(argv);
+      options.working_dir = release;
+      options.env = env;
+      options.run_as = ProcessOptions::Identity{owner.uid, owner.gid};
+      return options;
+    };
+    RETURN_IF_ERROR(RunTool(host, as_app({settings.python, "-m", "venv", venv}), "python3 -m venv"));
+    const std::string pip = absl::StrCat(venv, "/bin/pip");
+    const bool offline = std::find(settings.pip_options.begin(), settings.pip_options.end(),
+                                   "--no-index") != settings.pip_options.end();
+    const auto pip_install = [&](std::vector<std::string> args) {
+      std::vector<std::string> argv = {pip, "install"};
+      argv.insert(argv.end(), settings.pip_options.begin(), settings.pip_options.end());
+      // Offline, build isolation would need setuptools from an index; the
+      // venv's own setuptools builds the app instead.
+      if (offline) argv.push_back("--no-build-isolation");
+      argv.insert(argv.end(), args.begin(), args.end());
+      return as_app(std::move(argv));
+    };
+    if (offline && access(kSystemWheels, R_OK) == 0) {
+      // Debian's setuptools cannot do an editable install without `wheel`;
+      // Debian ships it as a wheel (python3-wheel-whl).
+      RETURN_IF_ERROR(RunTool(host, pip_install({"--find-links", kSystemWheels, "wheel"}),
+                              "pip install wheel"));
+    }
+    RETURN_IF_ERROR(RunTool(host, pip_install({"-r", "pinned-requirements.txt"}),
+                            "pip install -r pinned-requirements.txt"));
+    return RunTool(host, pip_install({"-e", "."}), "pip install -e .");
+  }
+
+  // What the environment is built from: if none of it changed, neither did
+  // the environment.
+  static absl::StatusOr<std::string> InputsDigest(const std::string& release,
+                                                  EnvironmentBackend backend,
+                                                  const v1::AppSpec& spec,
+                                                  const AgentSettings& settings) {
+    std::string inputs = absl::StrCat("backend=", BackendName(backend), "\n");
+    for (const char* file : {"uv.lock", "pyproject.toml", "pinned-requirements.txt", "setup.py",
+                             "setup.cfg"}) {
+      ASSIGN_OR_RETURN(std::optional<std::string> content,
+                       ReadFileIfExists(absl::StrCat(release, "/", file)));
+      absl::StrAppend(&inputs, file, "=", content ? text::Sha256Hex(*content) : "absent", "\n");
+    }
+    if (backend == EnvironmentBackend::kUv) {
+      absl::StrAppend(&inputs, "uv_version=", spec.uv_version(), "\n");
+    } else {
+      absl::StrAppend(&inputs, "python=", settings.python, "\npip=",
+                      absl::StrJoin(settings.pip_options, " "), "\n");
+    }
+    return text::Sha256Hex(inputs);
+  }
+
+  static constexpr char kSystemWheels[] = "/usr/share/python-wheels";
+};
+
+}  // namespace
+
+std::unique_ptr<Step> NewEnvironmentStep() { return std::make_unique<EnvironmentStep>(); }
+
+}  // namespace pyservice::agent

@@ -1,0 +1,85 @@
+// units: writes the app's unit files and brings systemd in line with them.
+// Reads: expanded spec, Deploy::release backend, release_switched,
+// files_changed. Writes: UNIT_DIR/APP-*.service|timer (0644, root), and
+// through D-Bus: stops + disables units the revision no longer defines,
+// Reload, enables and (re)starts what changed.
+//
+// What restarts: a unit whose file changed; every service when the release
+// or its files changed (they are read at start); a unit that is not running
+// although it should (stopped by hand: drift). Nothing else: a re-apply of
+// the same revision restarts nothing.
+#include <set>
+
+#include "absl/strings/str_cat.h"
+#include "absl/strings/match.h"
+#include "agent/install/steps/steps.h"
+#include "agent/install/written_files.h"
+#include "common/status/status_macros.h"
+
+namespace pyservice::agent {
+namespace {
+
+constexpr char kKind[] = "unit";
+
+std::string BaseName(const std::string& path) { return path.substr(path.rfind('/') + 1); }
+
+class UnitsStep final : public Step {
+ public:
+  absl::string_view name() const override { return "units"; }
+
+  absl::StatusOr<bool> Run(Deploy& deploy, HostServices& host,
+                           const AgentSettings& settings) override {
+    SystemdManager& systemd = host.systemd;
+    const absl::Duration timeout = absl::Milliseconds(deploy.expanded.health().deadline_ms());
+    const EnvironmentBackend backend = deploy.release.backend() == "uv" ? EnvironmentBackend::kUv
+                                                                       : EnvironmentBackend::kVenv;
+    const std::vector<UnitFile> units = RenderUnits(deploy.expanded, backend);
+    std::set<std::string> changed;
+    for (const UnitFile& unit : units) {
+      ASSIGN_OR_RETURN(bool wrote,
+                       WriteTrackedFile(deploy, kKind, absl::StrCat(settings.unit_dir, "/", unit.name),
+                                        unit.content, 0644, std::nullopt));
+      if (wrote) changed.insert(unit.name);
+    }
+    // Units of the previous revision that this one does not define go away
+    // completely: stopped, disabled, file removed.
+    const std::vector<std::string> stale = StalePaths(deploy, kKind);
+    for (const std::string& path : stale) {
+      const std::string unit = BaseName(path);
+      ASSIGN_OR_RETURN(UnitState state, systemd.GetUnitState(unit));
+      if (state.load_state != "not-found") RETURN_IF_ERROR(systemd.StopUnit(unit, timeout));
+      RETURN_IF_ERROR(systemd.DisableUnitFiles({unit}));
+      RETURN_IF_ERROR(RemoveFile(path));
+      deploy.notes.push_back(absl::StrCat("removed ", unit));
+    }
+    if (!changed.empty() || !stale.empty()) RETURN_IF_ERROR(systemd.Reload());
+
+    bool acted = !changed.empty() || !stale.empty();
+    const bool restart_services = deploy.release_switched || deploy.files_changed;
+    for (const UnitFile& unit : units) {
+      if (!unit.activate) continue;
+      const bool is_timer = absl::EndsWith(unit.name, ".timer");
+      const bool file_changed = changed.count(unit.name) > 0;
+      if (file_changed) RETURN_IF_ERROR(systemd.EnableUnitFiles({unit.name}));
+      if (file_changed || (!is_timer && restart_services)) {
+        RETURN_IF_ERROR(systemd.RestartUnit(unit.name, timeout));
+        deploy.notes.push_back(absl::StrCat("restarted ", unit.name));
+        acted = true;
+        continue;
+      }
+      ASSIGN_OR_RETURN(UnitState state, systemd.GetUnitState(unit.name));
+      if (state.active_state != "active") {
+        RETURN_IF_ERROR(systemd.StartUnit(unit.name, timeout));
+        deploy.notes.push_back(absl::StrCat("started ", unit.name, " (was ", state.active_state, ")"));
+        acted = true;
+      }
+    }
+    return acted;
+  }
+};
+
+}  // namespace
+
+std::unique_ptr<Step> NewUnitsStep() { return std::make_unique<UnitsStep>(); }
+
+}  // namespace pyservice::agent

@@ -1,0 +1,453 @@
+#include "tests/e2e/testing/test_host.h"
+
+#include <fcntl.h>
+#include <signal.h>
+#include <stdlib.h>
+#include <sys/prctl.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <atomic>
+#include <cerrno>
+#include <cstring>
+#include <filesystem>
+#include <fstream>
+#include <sstream>
+#include <utility>
+
+#include "absl/strings/ascii.h"
+#include "absl/strings/match.h"
+#include "absl/strings/numbers.h"
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_format.h"
+#include "absl/strings/str_join.h"
+#include "absl/strings/str_split.h"
+#include "absl/strings/string_view.h"
+#include "absl/time/clock.h"
+#include "common/status/status_macros.h"
+
+namespace pyservice::testing {
+namespace {
+
+// nspawn insists on cleaning up /run/systemd/nspawn and refuses when it is
+// not a tmpfs; the outer machine has no systemd to provide one. A private
+// mount namespace (unshare -m) gets its own tmpfs there, and every mount
+// nspawn makes stays in that namespace and dies with it. "$@" is the nspawn
+// command line, passed as arguments so that nothing is re-parsed by sh.
+constexpr char kNspawnLauncher[] =
+    "mkdir -p /run/systemd/nspawn && "
+    "mount -t tmpfs tmpfs /run/systemd/nspawn && "
+    "exec \"$@\"";
+
+// Without a network, systemd-networkd-wait-online would hold a
+// private-network host in "starting" for two minutes.
+constexpr char kAlwaysMasked[] = "systemd-networkd-wait-online.service";
+
+constexpr absl::Duration kPollInterval = absl::Milliseconds(50);
+constexpr absl::Duration kKillGrace = absl::Seconds(5);
+
+// Commands inside the host get a fixed, minimal environment instead of the
+// test's (which may point at the outer machine's session bus, pyenv shims
+// or a pager).
+const std::vector<std::string>& HostEnvironment() {
+  static const auto* env = new std::vector<std::string>{
+      "PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin",
+      "HOME=/root",
+      "LANG=C.UTF-8",
+      "TERM=dumb",
+      "SYSTEMD_PAGER=",
+      "SYSTEMD_COLORS=0",
+  };
+  return *env;
+}
+
+// Absolute path of `name` on PATH or in the sbin directories PATH often
+// lacks; empty when missing.
+std::string FindExecutable(absl::string_view name) {
+  const char* path_env = getenv("PATH");
+  std::vector<std::string> dirs =
+      absl::StrSplit(path_env != nullptr ? path_env : "", ':', absl::SkipEmpty());
+  for (const char* dir : {"/usr/sbin", "/usr/bin", "/sbin", "/bin"}) dirs.push_back(dir);
+  for (const std::string& dir : dirs) {
+    const std::string candidate = absl::StrCat(dir, "/", name);
+    if (access(candidate.c_str(), X_OK) == 0) return candidate;
+  }
+  return "";
+}
+
+std::string ReadWholeFile(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  std::ostringstream text;
+  text << in.rdbuf();
+  return text.str();
+}
+
+std::string LastLines(absl::string_view text, size_t count) {
+  std::vector<absl::string_view> lines = absl::StrSplit(text, '\n');
+  if (lines.size() > count) lines.erase(lines.begin(), lines.end() - count);
+  return absl::StrJoin(lines, "\n");
+}
+
+std::string UniqueMachineName() {
+  static std::atomic<int> counter{0};
+  return absl::StrCat("pyst-", getpid(), "-", counter++);
+}
+
+absl::Status ValidateOptions(const TestHostOptions& options) {
+  const std::string& name = options.machine_name;
+  if (name.empty() || name.size() > 64 ||
+      !std::all_of(name.begin(), name.end(),
+                   [](char c) { return absl::ascii_isalnum(c) || c == '-'; })) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "machine_name \"", name, "\" must be 1-64 letters, digits or '-'"));
+  }
+  for (const BindMount& bind : options.binds) {
+    for (const std::string* path : {&bind.source, &bind.target}) {
+      // nspawn splits --bind=SOURCE:TARGET on ':'.
+      if (!absl::StartsWith(*path, "/") || absl::StrContains(*path, ":")) {
+        return absl::InvalidArgumentError(absl::StrCat(
+            "bind mount path \"", *path, "\" must be absolute and contain no ':'"));
+      }
+    }
+    if (!std::filesystem::exists(bind.source)) {
+      return absl::InvalidArgumentError(
+          absl::StrCat("bind mount source ", bind.source, " does not exist"));
+    }
+  }
+  return absl::OkStatus();
+}
+
+// "Key:\tvalue" from /proc/PID/status; empty when absent or gone.
+std::string ProcStatusField(pid_t pid, absl::string_view key) {
+  const std::string status = ReadWholeFile(absl::StrCat("/proc/", pid, "/status"));
+  for (absl::string_view line : absl::StrSplit(status, '\n')) {
+    if (absl::ConsumePrefix(&line, key) && absl::ConsumePrefix(&line, ":")) {
+      return std::string(absl::StripAsciiWhitespace(line));
+    }
+  }
+  return "";
+}
+
+// True when `pid` is a child of `parent` and PID 1 of its own PID
+// namespace: the container's init. Checked before signalling it, so a
+// recycled PID is never hit.
+bool IsContainerInitOf(pid_t pid, pid_t parent) {
+  if (ProcStatusField(pid, "PPid") != absl::StrCat(parent)) return false;
+  std::vector<absl::string_view> ns_pids =
+      absl::StrSplit(ProcStatusField(pid, "NSpid"), absl::ByAnyChar(" \t"), absl::SkipEmpty());
+  return ns_pids.size() >= 2 && ns_pids.back() == "1";
+}
+
+std::string DescribeWaitStatus(int status) {
+  if (WIFSIGNALED(status)) return absl::StrCat("killed by signal ", WTERMSIG(status));
+  return absl::StrCat("exit status ", WEXITSTATUS(status));
+}
+
+}  // namespace
+
+absl::Status CheckCanBootTestHosts() {
+  constexpr absl::string_view kWhy = "this machine cannot boot e2e test hosts: ";
+  if (geteuid() != 0) {
+    return absl::FailedPreconditionError(absl::StrCat(
+        kWhy, "they need root (systemd-nspawn, unshare -m, nsenter); run the e2e tests as root"));
+  }
+  struct Tool {
+    const char* name;
+    const char* package;
+  };
+  for (const Tool& tool : {Tool{"systemd-nspawn", "systemd-container"},
+                           Tool{"unshare", "util-linux"}, Tool{"nsenter", "util-linux"},
+                           Tool{"timeout", "coreutils"}, Tool{"sh", "dash"}}) {
+    if (FindExecutable(tool.name).empty()) {
+      return absl::FailedPreconditionError(absl::StrCat(
+          kWhy, tool.name, " not found (Debian package ", tool.package, ")"));
+    }
+  }
+  // Root is not enough inside some sandboxes (no CAP_SYS_ADMIN, seccomp).
+  ProcessOptions probe;
+  probe.argv = {FindExecutable("unshare"), "--mount", "true"};
+  absl::StatusOr<ProcessResult> unshare = RunProcess(probe);
+  if (!unshare.ok() || !unshare->Succeeded()) {
+    return absl::FailedPreconditionError(absl::StrCat(
+        kWhy, "`unshare --mount true` failed: ",
+        unshare.ok() ? absl::StrCat(unshare->Describe(), ": ", unshare->stderr_text)
+                     : unshare.status().ToString()));
+  }
+  return absl::OkStatus();
+}
+
+absl::StatusOr<std::unique_ptr<TestHost>> TestHost::Boot(TestHostOptions options) {
+  RETURN_IF_ERROR(CheckCanBootTestHosts());
+  if (options.machine_name.empty()) options.machine_name = UniqueMachineName();
+  RETURN_IF_ERROR(ValidateOptions(options));
+  std::string work_dir = "/tmp/pyservice-host.XXXXXX";
+  if (mkdtemp(work_dir.data()) == nullptr) {
+    return absl::InternalError(absl::StrCat("mkdtemp: ", std::strerror(errno)));
+  }
+  std::unique_ptr<TestHost> host(new TestHost(std::move(options), std::move(work_dir)));
+  const absl::Time start = absl::Now();
+  // On error `host` is destroyed here, which stops whatever did start.
+  RETURN_IF_ERROR(host->Start());
+  RETURN_IF_ERROR(host->WaitUntilRunning());
+  host->boot_duration_ = absl::Now() - start;
+  return host;
+}
+
+TestHost::~TestHost() {
+  Stop().IgnoreError();
+  std::error_code ignored;
+  std::filesystem::remove_all(work_dir_, ignored);
+}
+
+absl::Status TestHost::Start() {
+  const std::string log_path = absl::StrCat(work_dir_, "/nspawn.log");
+  std::vector<std::string> argv = {
+      FindExecutable("unshare"), "--mount", "--propagation", "private",
+      FindExecutable("sh"), "-c", kNspawnLauncher, "sh",
+      FindExecutable("systemd-nspawn"),
+      // The outer machine has no systemd to register with or to put the
+      // container in a scope of its own.
+      "--register=no", "--keep-unit",
+      // A tmpfs root with the outer /usr: nothing a test does persists.
+      "--volatile=yes", "--directory=/",
+      absl::StrCat("--machine=", options_.machine_name),
+      // Never grab the test's terminal; the console goes to the log.
+      "--console=read-only"};
+  for (const BindMount& bind : options_.binds) {
+    argv.push_back(absl::StrCat(bind.read_only ? "--bind-ro=" : "--bind=", bind.source, ":",
+                                bind.target));
+  }
+  if (options_.private_network) argv.push_back("--private-network");
+  argv.insert(argv.end(), {"--boot", "systemd.firstboot=off",
+                           absl::StrCat("systemd.mask=", kAlwaysMasked)});
+  for (const std::string& unit : options_.masked_units) {
+    argv.push_back(absl::StrCat("systemd.mask=", unit));
+  }
+
+  // Everything the child touches is prepared before fork: a threaded
+  // parent's child may only make async-signal-safe calls.
+  std::vector<char*> argv_pointers;
+  for (std::string& arg : argv) argv_pointers.push_back(arg.data());
+  argv_pointers.push_back(nullptr);
+  const int log_fd = open(log_path.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+  const int null_fd = open("/dev/null", O_RDONLY | O_CLOEXEC);
+  if (log_fd < 0 || null_fd < 0) {
+    if (log_fd >= 0) close(log_fd);
+    if (null_fd >= 0) close(null_fd);
+    return absl::InternalError(absl::StrCat("cannot open ", log_path, " or /dev/null"));
+  }
+  const pid_t parent = getpid();
+  const pid_t pid = fork();
+  if (pid == 0) {
+    // Own process group: a ^C meant for the test does not reach nspawn
+    // directly; the death signal below handles a dying test instead.
+    setpgid(0, 0);
+    // SIGTERM, not SIGKILL: nspawn turns it into an orderly poweroff of the
+    // container, whereas a killed nspawn would leave the container's
+    // systemd running, orphaned.
+    prctl(PR_SET_PDEATHSIG, SIGTERM);
+    if (getppid() != parent) _exit(127);
+    sigset_t none;
+    sigemptyset(&none);
+    sigprocmask(SIG_SETMASK, &none, nullptr);
+    dup2(null_fd, STDIN_FILENO);
+    dup2(log_fd, STDOUT_FILENO);
+    dup2(log_fd, STDERR_FILENO);
+    execv(argv_pointers[0], argv_pointers.data());
+    _exit(127);
+  }
+  const int fork_errno = errno;
+  close(log_fd);
+  close(null_fd);
+  if (pid < 0) return absl::InternalError(absl::StrCat("fork: ", std::strerror(fork_errno)));
+  nspawn_pid_ = pid;
+  return absl::OkStatus();
+}
+
+pid_t TestHost::FindContainerInit() const {
+  std::error_code error;
+  for (const auto& entry : std::filesystem::directory_iterator("/proc", error)) {
+    pid_t pid = 0;
+    if (!absl::SimpleAtoi(entry.path().filename().string(), &pid)) continue;
+    if (IsContainerInitOf(pid, nspawn_pid_)) return pid;
+  }
+  return 0;
+}
+
+absl::Status TestHost::WaitUntilRunning() {
+  const absl::Time deadline = absl::Now() + options_.boot_timeout;
+  std::string last_state = "(systemd not started yet)";
+  while (absl::Now() < deadline) {
+    if (WaitForNspawnExit(absl::ZeroDuration())) {
+      return absl::InternalError(absl::StrCat(
+          "test host ", options_.machine_name, ": systemd-nspawn ended while booting (",
+          nspawn_exit_, "); its output:\n", LastLines(ReadLog(), 60)));
+    }
+    if (systemd_pid_ == 0) systemd_pid_ = FindContainerInit();
+    // Before exec, the container's PID 1 is still nspawn code.
+    if (systemd_pid_ != 0 && ProcStatusField(systemd_pid_, "Name") == "systemd") {
+      // Fails ("Failed to connect to bus") until systemd is far enough.
+      absl::StatusOr<ProcessResult> state =
+          Run({"systemctl", "is-system-running"}, {.timeout = absl::Seconds(10)});
+      if (state.ok()) {
+        last_state = std::string(absl::StripAsciiWhitespace(
+            absl::StrCat(state->stdout_text, " ", state->stderr_text)));
+        if (last_state == "running" || last_state == "degraded") return absl::OkStatus();
+      }
+    }
+    absl::SleepFor(kPollInterval);
+  }
+  return absl::DeadlineExceededError(absl::StrCat(
+      "test host ", options_.machine_name, " did not reach running/degraded within ",
+      absl::FormatDuration(options_.boot_timeout), "; last state: ", last_state, "\n",
+      DescribeBootFailure()));
+}
+
+std::string TestHost::DescribeBootFailure() {
+  std::string report;
+  if (systemd_pid_ != 0) {
+    for (const std::vector<std::string>& argv :
+         {std::vector<std::string>{"systemctl", "--failed", "--no-pager"},
+          std::vector<std::string>{"systemctl", "list-jobs", "--no-pager"}}) {
+      absl::StatusOr<ProcessResult> result = Run(argv, {.timeout = absl::Seconds(5)});
+      absl::StrAppend(&report, "$ ", absl::StrJoin(argv, " "), "\n",
+                      result.ok() ? absl::StrCat(result->stdout_text, result->stderr_text)
+                                  : result.status().ToString(),
+                      "\n");
+    }
+  }
+  absl::StrAppend(&report, "systemd-nspawn output (last lines):\n", LastLines(ReadLog(), 60));
+  return report;
+}
+
+absl::StatusOr<ProcessResult> TestHost::Run(const std::vector<std::string>& argv,
+                                            const RunOptions& options) {
+  if (systemd_pid_ == 0 || nspawn_pid_ == 0) {
+    return absl::FailedPreconditionError(
+        absl::StrCat("test host ", options_.machine_name, " is not running"));
+  }
+  if (argv.empty()) return absl::InvalidArgumentError("TestHost::Run: empty argv");
+  // timeout(1) runs inside (for kAll), so it kills the command itself, not
+  // just nsenter, which forks to enter the PID namespace.
+  std::vector<std::string> full = {
+      FindExecutable("nsenter"), "-t", absl::StrCat(systemd_pid_),
+      options.enter == Enter::kAll ? "-a" : "-n",
+      "timeout", "--kill-after=5",
+      absl::StrFormat("%.3fs", absl::ToDoubleSeconds(options.timeout))};
+  full.insert(full.end(), argv.begin(), argv.end());
+  ProcessOptions process;
+  process.argv = std::move(full);
+  process.env = HostEnvironment();
+  process.stdin_text = options.stdin_text;
+  ASSIGN_OR_RETURN(ProcessResult result, RunProcess(process));
+  if (result.term_signal == 0 && result.exit_code == 124) {
+    return absl::DeadlineExceededError(absl::StrCat(
+        "on ", options_.machine_name, ": `", absl::StrJoin(argv, " "), "` still running after ",
+        absl::FormatDuration(options.timeout), "; stdout: ", result.stdout_text,
+        " stderr: ", result.stderr_text));
+  }
+  return result;
+}
+
+absl::StatusOr<std::string> TestHost::RunOk(const std::vector<std::string>& argv,
+                                            const RunOptions& options) {
+  ASSIGN_OR_RETURN(ProcessResult result, Run(argv, options));
+  if (!result.Succeeded()) {
+    return absl::InternalError(absl::StrCat("on ", options_.machine_name, ": `",
+                                            absl::StrJoin(argv, " "), "` ", result.Describe(),
+                                            ": ", result.stderr_text, result.stdout_text));
+  }
+  return std::move(result.stdout_text);
+}
+
+absl::StatusOr<ProcessResult> TestHost::RunUntilSuccess(const std::vector<std::string>& argv,
+                                                        absl::Duration timeout,
+                                                        const RunOptions& options) {
+  const absl::Time deadline = absl::Now() + timeout;
+  std::string last;
+  while (true) {
+    absl::StatusOr<ProcessResult> result = Run(argv, options);
+    if (result.ok() && result->Succeeded()) return result;
+    last = result.ok() ? absl::StrCat(result->Describe(), "; stdout: ", result->stdout_text,
+                                      " stderr: ", result->stderr_text)
+                       : result.status().ToString();
+    if (absl::Now() >= deadline) break;
+    absl::SleepFor(absl::Milliseconds(100));
+  }
+  return absl::DeadlineExceededError(absl::StrCat(
+      "on ", options_.machine_name, ": `", absl::StrJoin(argv, " "), "` did not succeed within ",
+      absl::FormatDuration(timeout), "; last attempt: ", last));
+}
+
+absl::StatusOr<std::string> TestHost::ReadFile(const std::string& path) {
+  ASSIGN_OR_RETURN(ProcessResult result, Run({"cat", "--", path}));
+  if (!result.Succeeded()) {
+    const std::string what =
+        absl::StrCat("on ", options_.machine_name, ": cannot read ", path, ": ", result.stderr_text);
+    if (absl::StrContains(result.stderr_text, "No such file")) return absl::NotFoundError(what);
+    return absl::InternalError(what);
+  }
+  return std::move(result.stdout_text);
+}
+
+absl::Status TestHost::WriteFile(const std::string& path, const std::string& content, int mode) {
+  // umask 077 until the chmod: the content is never readable by others,
+  // even for a moment, whatever `mode` ends up being.
+  ASSIGN_OR_RETURN(
+      ProcessResult result,
+      Run({"sh", "-c",
+           "umask 077 && mkdir -p -- \"$(dirname -- \"$1\")\" && cat > \"$1\" && "
+           "chmod \"$2\" \"$1\"",
+           "sh", path, absl::StrFormat("%o", mode)},
+          {.stdin_text = content}));
+  if (!result.Succeeded()) {
+    return absl::InternalError(absl::StrCat("on ", options_.machine_name, ": cannot write ", path,
+                                            ": ", result.stderr_text));
+  }
+  return absl::OkStatus();
+}
+
+std::string TestHost::ReadLog() const {
+  return ReadWholeFile(absl::StrCat(work_dir_, "/nspawn.log"));
+}
+
+bool TestHost::WaitForNspawnExit(absl::Duration timeout) {
+  if (nspawn_pid_ == 0) return true;
+  const absl::Time deadline = absl::Now() + timeout;
+  while (true) {
+    int status = 0;
+    const pid_t reaped = waitpid(nspawn_pid_, &status, WNOHANG);
+    if (reaped == nspawn_pid_ || (reaped < 0 && errno == ECHILD)) {
+      nspawn_exit_ = reaped == nspawn_pid_ ? DescribeWaitStatus(status) : "reaped elsewhere";
+      nspawn_pid_ = 0;
+      return true;
+    }
+    if (absl::Now() >= deadline) return false;
+    absl::SleepFor(absl::Milliseconds(10));
+  }
+}
+
+absl::Status TestHost::Stop() {
+  if (nspawn_pid_ == 0) return absl::OkStatus();
+  absl::Status status;
+  kill(nspawn_pid_, SIGTERM);
+  if (!WaitForNspawnExit(options_.stop_timeout)) {
+    status = absl::DeadlineExceededError(
+        absl::StrCat("test host ", options_.machine_name, " did not shut down within ",
+                     absl::FormatDuration(options_.stop_timeout), " of SIGTERM; killed it"));
+    // Killing the container's PID 1 ends its whole PID namespace at once;
+    // nspawn then reaps it and exits by itself.
+    if (systemd_pid_ != 0 && IsContainerInitOf(systemd_pid_, nspawn_pid_)) {
+      kill(systemd_pid_, SIGKILL);
+    }
+    if (!WaitForNspawnExit(kKillGrace)) {
+      kill(nspawn_pid_, SIGKILL);
+      WaitForNspawnExit(absl::InfiniteDuration());
+    }
+  }
+  systemd_pid_ = 0;
+  return status;
+}
+
+}  // namespace pyservice::testing

@@ -1,0 +1,68 @@
+// A git remote in memory: refs map to commits, commits to file trees.
+#ifndef PYSERVICE_TESTS_TESTING_FAKE_GIT_FETCHER_H_
+#define PYSERVICE_TESTS_TESTING_FAKE_GIT_FETCHER_H_
+
+#include <sys/stat.h>
+
+#include <filesystem>
+#include <fstream>
+#include <map>
+#include <string>
+
+#include "absl/strings/str_cat.h"
+#include "agent/git/git_fetcher.h"
+
+namespace pyservice::testing {
+
+class FakeGitFetcher final : public agent::GitFetcher {
+ public:
+  // Files of a commit: relative path → content.
+  using Tree = std::map<std::string, std::string>;
+
+  void AddCommit(const std::string& ref, const std::string& commit, Tree tree) {
+    refs_[ref] = commit;
+    trees_[commit] = std::move(tree);
+  }
+
+  absl::StatusOr<std::string> Fetch(const agent::FetchRequest& request) override {
+    ++fetches_;
+    last_request_ = request;
+    auto it = refs_.find(request.ref);
+    if (it == refs_.end()) {
+      return absl::NotFoundError(absl::StrCat("ref ", request.ref, " not found in ", request.repo_url));
+    }
+    std::filesystem::create_directories(request.mirror_dir);
+    return it->second;
+  }
+
+  absl::Status Export(const std::string&, const std::string& commit,
+                      const std::string& dest_dir) override {
+    ++exports_;
+    if (std::filesystem::exists(dest_dir)) {
+      return absl::FailedPreconditionError(dest_dir + " exists");
+    }
+    std::filesystem::create_directories(dest_dir);
+    chmod(dest_dir.c_str(), 0755);
+    for (const auto& [path, content] : trees_.at(commit)) {
+      const std::filesystem::path file = std::filesystem::path(dest_dir) / path;
+      std::filesystem::create_directories(file.parent_path());
+      std::ofstream(file) << content;
+    }
+    return absl::OkStatus();
+  }
+
+  int fetches() const { return fetches_; }
+  int exports() const { return exports_; }
+  const agent::FetchRequest& last_request() const { return last_request_; }
+
+ private:
+  std::map<std::string, std::string> refs_;
+  std::map<std::string, Tree> trees_;
+  int fetches_ = 0;
+  int exports_ = 0;
+  agent::FetchRequest last_request_;
+};
+
+}  // namespace pyservice::testing
+
+#endif  // PYSERVICE_TESTS_TESTING_FAKE_GIT_FETCHER_H_

@@ -1,0 +1,56 @@
+// Records command lines instead of running them; `python3 -m venv DIR`
+// creates DIR/bin so later steps find a venv. A command whose argv contains
+// a configured word fails, as a broken build does.
+#ifndef PYSERVICE_TESTS_TESTING_FAKE_PROCESS_RUNNER_H_
+#define PYSERVICE_TESTS_TESTING_FAKE_PROCESS_RUNNER_H_
+
+#include <filesystem>
+#include <string>
+#include <vector>
+
+#include "absl/strings/str_join.h"
+#include "agent/host/process_runner.h"
+
+namespace pyservice::testing {
+
+class FakeProcessRunner final : public agent::ProcessRunner {
+ public:
+  absl::StatusOr<ProcessResult> Run(const ProcessOptions& options) override {
+    commands_.push_back(absl::StrJoin(options.argv, " "));
+    runs_.push_back(options);
+    ProcessResult result;
+    for (const std::string& arg : options.argv) {
+      if (!fail_on_.empty() && arg == fail_on_) {
+        result.exit_code = 1;
+        result.stderr_text = "ERROR: Could not find a version that satisfies the requirement\n";
+        return result;
+      }
+    }
+    if (options.argv.size() >= 4 && options.argv[1] == "-m" && options.argv[2] == "venv") {
+      std::filesystem::create_directories(options.argv[3] + "/bin");
+    }
+    if (options.argv.size() >= 2 && options.argv[1] == "--version") {
+      result.stdout_text = uv_version_output_;
+    }
+    return result;
+  }
+
+  void FailWhenArgumentIs(std::string argument) { fail_on_ = std::move(argument); }
+  void set_uv_version_output(std::string output) { uv_version_output_ = std::move(output); }
+  const std::vector<std::string>& commands() const { return commands_; }
+  const std::vector<ProcessOptions>& runs() const { return runs_; }
+  void Clear() {
+    commands_.clear();
+    runs_.clear();
+  }
+
+ private:
+  std::vector<std::string> commands_;
+  std::vector<ProcessOptions> runs_;
+  std::string fail_on_;
+  std::string uv_version_output_ = "uv 0.5.1\n";
+};
+
+}  // namespace pyservice::testing
+
+#endif  // PYSERVICE_TESTS_TESTING_FAKE_PROCESS_RUNNER_H_
