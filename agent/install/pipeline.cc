@@ -117,23 +117,30 @@ absl::Status Pipeline::Deploy(const v1::AppSpec& spec) {
   v1::AppState state = loaded.value_or(v1::AppState());
   state.set_app(spec.name());
   ASSIGN_OR_RETURN(struct Deploy deploy, NewDeploy(spec, state));
-  if (state.has_in_flight() && state.in_flight().spec_digest() != deploy.spec_digest) {
-    spdlog::warn("{}: abandoning an interrupted deploy of another revision", spec.name());
-  } else if (state.has_in_flight()) {
+  // An unfinished deploy of the same revision (crash, or a failure before
+  // the switch) is resumed: its prepared release is reused. One of another
+  // revision is abandoned.
+  if (state.has_in_flight() && state.in_flight().spec_digest() == deploy.spec_digest) {
     spdlog::info("{}: resuming an interrupted deploy (done: {})", spec.name(),
                  absl::StrJoin(state.in_flight().completed_steps(), ", "));
+    state.mutable_in_flight()->clear_completed_steps();
+    deploy.release = state.in_flight().release();
+  } else {
+    if (state.has_in_flight()) {
+      spdlog::warn("{}: abandoning an unfinished deploy of another revision", spec.name());
+    }
+    v1::InFlightDeploy* in_flight = state.mutable_in_flight();
+    in_flight->Clear();
+    in_flight->set_spec_digest(deploy.spec_digest);
+    *in_flight->mutable_spec() = spec;
   }
-  v1::InFlightDeploy* in_flight = state.mutable_in_flight();
-  in_flight->Clear();
-  in_flight->set_spec_digest(deploy.spec_digest);
-  *in_flight->mutable_spec() = spec;
   RETURN_IF_ERROR(store_.Save(state));
 
   absl::Status status = RunSteps(deploy, Steps(kPrepare));
   const bool prepared = status.ok();
   if (prepared) status = RunSteps(deploy, Steps(kActivate));
-  state.clear_in_flight();
   if (status.ok()) {
+    state.clear_in_flight();
     RETURN_IF_ERROR(Promote(state, deploy));
     state.set_last_result(absl::StrCat("deployed ", deploy.release.id()));
     return store_.Save(state);
