@@ -6,6 +6,7 @@
 #include <cerrno>
 #include <cstdint>
 #include <limits>
+#include <filesystem>
 #include <memory>
 #include <optional>
 #include <string>
@@ -49,7 +50,11 @@ std::string ErrnoMessage(int err) {
 // An existing directory is used as it is: its mode is the operator's choice.
 absl::Status EnsureDataDir(const std::string& dir) {
   if (dir.empty()) return absl::InvalidArgumentError("data dir is empty");
-  // 0700: the database holds every app's spec, environment values included.
+  // Missing parents are created like `mkdir -p` would (INTERFACES.md:
+  // "created if missing"); the data dir itself is private.
+  std::error_code parents_error;
+  std::filesystem::create_directories(std::filesystem::path(dir).parent_path(), parents_error);
+  // 0700: the database holds every app's spec, secrets included.
   if (mkdir(dir.c_str(), 0700) == 0) return absl::OkStatus();
   const int err = errno;
   if (err != EEXIST) {

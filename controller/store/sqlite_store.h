@@ -36,7 +36,7 @@ class SqliteStore final : public Store {
   // The database file's name inside data_dir.
   static constexpr char kDatabaseFileName[] = "pyservice.db";
 
-  // Creates `data_dir` (mode 0700; its parent must exist) if missing, opens
+  // Creates `data_dir` (mode 0700; missing parents like mkdir -p) if missing, opens
   // or creates the database in it and migrates it to kSchemaVersion.
   // FAILED_PRECONDITION if the database was written by a newer controller
   // (kSchemaVersion is older than its schema) or data_dir is unusable.

@@ -407,9 +407,19 @@ TEST_F(SqliteStoreTest, Open_FailsWhenDataDirIsAFile) {
   EXPECT_EQ(store.status().code(), absl::StatusCode::kFailedPrecondition);
 }
 
-TEST_F(SqliteStoreTest, Open_FailsWhenParentIsMissing) {
+TEST_F(SqliteStoreTest, Open_CreatesMissingParents) {
   absl::StatusOr<std::unique_ptr<SqliteStore>> store =
       SqliteStore::Open(tmp_dir_ + "/missing/data", clock_);
+  ASSERT_TRUE(store.ok()) << store.status();
+  struct stat info;
+  ASSERT_EQ(stat((tmp_dir_ + "/missing/data").c_str(), &info), 0);
+  EXPECT_EQ(info.st_mode & 0777, 0700u);
+}
+
+TEST_F(SqliteStoreTest, Open_FailsWhenParentIsAFile) {
+  std::ofstream(tmp_dir_ + "/file") << "x";
+  absl::StatusOr<std::unique_ptr<SqliteStore>> store =
+      SqliteStore::Open(tmp_dir_ + "/file/data", clock_);
   EXPECT_EQ(store.status().code(), absl::StatusCode::kFailedPrecondition);
 }
 
