@@ -50,4 +50,13 @@ std::vector<std::string> StalePaths(const Deploy& deploy, absl::string_view kind
   return stale;
 }
 
+absl::StatusOr<bool> RemoveStaleFiles(Deploy& deploy, absl::string_view kind) {
+  const std::vector<std::string> stale = StalePaths(deploy, kind);
+  for (const std::string& path : stale) {
+    RETURN_IF_ERROR(RemoveFile(path));
+    deploy.notes.push_back(absl::StrCat("removed ", path));
+  }
+  return !stale.empty();
+}
+
 }  // namespace pyservice::agent

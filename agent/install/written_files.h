@@ -23,6 +23,9 @@ absl::StatusOr<bool> WriteTrackedFile(Deploy& deploy, absl::string_view kind,
 // Paths of `kind` that the live deploy wrote and this one did not.
 std::vector<std::string> StalePaths(const Deploy& deploy, absl::string_view kind);
 
+// Removes the StalePaths of `kind`, noting each; returns whether any was.
+absl::StatusOr<bool> RemoveStaleFiles(Deploy& deploy, absl::string_view kind);
+
 }  // namespace pyservice::agent
 
 #endif  // PYSERVICE_AGENT_INSTALL_WRITTEN_FILES_H_

@@ -5,11 +5,13 @@
 #include <unistd.h>
 
 #include <cerrno>
+#include <cstdint>
 #include <cstring>
 #include <filesystem>
 #include <random>
 
 #include "absl/strings/str_cat.h"
+#include "common/file/read_file.h"
 
 namespace pyservice {
 namespace {
@@ -116,26 +118,10 @@ absl::StatusOr<bool> EnsureFile(const std::string& path, absl::string_view conte
 }
 
 absl::StatusOr<std::optional<std::string>> ReadFileIfExists(const std::string& path) {
-  const int fd = open(path.c_str(), O_RDONLY | O_CLOEXEC);
-  if (fd < 0) {
-    if (errno == ENOENT) return std::optional<std::string>();
-    return ErrnoError("cannot open", path);
-  }
-  std::string content;
-  char buffer[65536];
-  while (true) {
-    const ssize_t n = read(fd, buffer, sizeof(buffer));
-    if (n < 0 && errno == EINTR) continue;
-    if (n < 0) {
-      const int error = errno;
-      close(fd);
-      return ErrnoError("cannot read", path, error);
-    }
-    if (n == 0) break;
-    content.append(buffer, static_cast<size_t>(n));
-  }
-  close(fd);
-  return std::optional<std::string>(std::move(content));
+  absl::StatusOr<std::string> content = ReadFileToString(path, SIZE_MAX);
+  if (absl::IsNotFound(content.status())) return std::optional<std::string>();
+  if (!content.ok()) return content.status();
+  return std::optional<std::string>(*std::move(content));
 }
 
 absl::Status ReplaceSymlink(const std::string& link, const std::string& target) {

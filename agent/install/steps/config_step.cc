@@ -22,11 +22,8 @@ class ConfigStep final : public Step {
       ASSIGN_OR_RETURN(changed, WriteTrackedFile(deploy, kKind, deploy.expanded.paths().app_config(),
                                                  deploy.expanded.config_yaml(), 0600, deploy.owner));
     }
-    for (const std::string& stale : StalePaths(deploy, kKind)) {
-      RETURN_IF_ERROR(RemoveFile(stale));
-      deploy.notes.push_back(absl::StrCat("removed ", stale));
-      changed = true;
-    }
+    ASSIGN_OR_RETURN(bool removed, RemoveStaleFiles(deploy, kKind));
+    changed = changed || removed;
     deploy.files_changed = deploy.files_changed || changed;
     return changed;
   }

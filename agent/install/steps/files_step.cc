@@ -42,11 +42,8 @@ class FilesStep final : public Step {
                                                     file.mode(), deploy.owner));
       changed = changed || wrote;
     }
-    for (const std::string& stale : StalePaths(deploy, kKind)) {
-      RETURN_IF_ERROR(RemoveFile(stale));
-      deploy.notes.push_back(absl::StrCat("removed ", stale));
-      changed = true;
-    }
+    ASSIGN_OR_RETURN(bool removed, RemoveStaleFiles(deploy, kKind));
+    changed = changed || removed;
     deploy.files_changed = deploy.files_changed || changed;
     return changed;
   }

@@ -22,11 +22,8 @@ class SshKeyStep final : public Step {
       ASSIGN_OR_RETURN(changed, WriteTrackedFile(deploy, kKind, SshKeyPath(deploy.expanded),
                                                  deploy.expanded.ssh_key(), 0600, deploy.owner));
     }
-    for (const std::string& stale : StalePaths(deploy, kKind)) {
-      RETURN_IF_ERROR(RemoveFile(stale));
-      deploy.notes.push_back("removed the deploy key");
-      changed = true;
-    }
+    ASSIGN_OR_RETURN(bool removed, RemoveStaleFiles(deploy, kKind));
+    changed = changed || removed;
     return changed;
   }
 };
