@@ -57,13 +57,29 @@ std::string MountTable() {
   return std::string(std::istreambuf_iterator<char>(in), {});
 }
 
+// cgroup directories named `name` anywhere under /sys/fs/cgroup.
+std::vector<std::string> CgroupsNamed(const std::string& name) {
+  std::vector<std::string> found;
+  std::error_code error;
+  for (std::filesystem::recursive_directory_iterator it(
+           "/sys/fs/cgroup", std::filesystem::directory_options::skip_permission_denied, error),
+       end;
+       it != end; it.increment(error)) {
+    if (it->is_directory(error) && it->path().filename() == name) {
+      found.push_back(it->path().string());
+    }
+  }
+  return found;
+}
+
 std::string PidNamespaceOf(pid_t pid) {
   std::error_code error;
   return std::filesystem::read_symlink(absl::StrCat("/proc/", pid, "/ns/pid"), error).string();
 }
 
 // PIDs of processes in PID namespace `ns` or with `needle` on their
-// command line.
+// command line or in their cgroup path (a host's cgroups are named after
+// it).
 std::vector<std::string> ProcessesLeft(const std::string& ns, const std::string& needle) {
   std::vector<std::string> left;
   std::error_code error;
@@ -73,8 +89,10 @@ std::vector<std::string> ProcessesLeft(const std::string& ns, const std::string&
     std::ifstream in(entry.path() / "cmdline");
     std::string cmdline(std::istreambuf_iterator<char>(in), {});
     std::replace(cmdline.begin(), cmdline.end(), '\0', ' ');
+    std::ifstream cgroup_file(entry.path() / "cgroup");
+    const std::string cgroup(std::istreambuf_iterator<char>(cgroup_file), {});
     if (std::filesystem::read_symlink(entry.path() / "ns" / "pid", error).string() == ns ||
-        absl::StrContains(cmdline, needle)) {
+        absl::StrContains(cmdline, needle) || absl::StrContains(cgroup, needle)) {
       left.push_back(absl::StrCat(pid, ": ", cmdline));
     }
   }
@@ -99,6 +117,12 @@ TEST(TestHostTest, BootsToRunningOrDegraded) {
   auto hostname = (*host)->RunOk({"hostname"});
   ASSERT_TRUE(hostname.ok()) << hostname.status();
   EXPECT_EQ(*hostname, (*host)->machine_name() + "\n");
+  // In a cgroup of its own, so hosts never share units' cgroups.
+  std::ifstream cgroup(absl::StrCat("/proc/", (*host)->systemd_pid(), "/cgroup"));
+  EXPECT_TRUE(absl::StrContains(std::string(std::istreambuf_iterator<char>(cgroup), {}),
+                                "/pyservice-" + (*host)->machine_name() + "/"));
+  const std::vector<std::string> cgroups = (*host)->cgroups();
+  ASSERT_FALSE(cgroups.empty());
 
   // An orderly shutdown, within stop_timeout.
   const absl::Time stopping = absl::Now();
@@ -107,6 +131,7 @@ TEST(TestHostTest, BootsToRunningOrDegraded) {
   std::cout << "test host stopped in " << absl::FormatDuration(absl::Now() - stopping) << "\n";
   EXPECT_TRUE(absl::StrContains((*host)->ReadLog(), "has been shut down"))
       << (*host)->ReadLog();
+  for (const std::string& dir : cgroups) EXPECT_FALSE(std::filesystem::exists(dir)) << dir;
 }
 
 TEST(TestHostTest, RunReturnsExitCodeStdoutAndStderr) {
@@ -219,6 +244,7 @@ struct Leftovers {
   std::string machine_name;
   pid_t nspawn_pid = 0;
   std::string pid_namespace;
+  std::vector<std::string> cgroups;
 };
 
 void ExpectNothingLeft(const Leftovers& host, const std::string& mounts_before) {
@@ -227,6 +253,8 @@ void ExpectNothingLeft(const Leftovers& host, const std::string& mounts_before) 
   EXPECT_EQ(errno, ESRCH);
   EXPECT_EQ(ProcessesLeft(host.pid_namespace, host.machine_name), std::vector<std::string>());
   EXPECT_EQ(MountTable(), mounts_before);
+  EXPECT_FALSE(host.cgroups.empty());
+  for (const std::string& dir : host.cgroups) EXPECT_FALSE(std::filesystem::exists(dir)) << dir;
 }
 
 TEST(TestHostTest, DestructorLeavesNoProcessOrMountBehind) {
@@ -238,7 +266,7 @@ TEST(TestHostTest, DestructorLeavesNoProcessOrMountBehind) {
     // Something running inside, as a test would leave it when it fails.
     ASSERT_NO_FATAL_FAILURE(StartWebServer(**host, "x"));
     leftovers = {(*host)->machine_name(), (*host)->nspawn_pid(),
-                 PidNamespaceOf((*host)->systemd_pid())};
+                 PidNamespaceOf((*host)->systemd_pid()), (*host)->cgroups()};
     ASSERT_FALSE(leftovers.pid_namespace.empty());
     ASSERT_FALSE(ProcessesLeft(leftovers.pid_namespace, leftovers.machine_name).empty());
   }
@@ -255,6 +283,7 @@ TEST(TestHostTest, BootTimeoutFailsWithDiagnosticsAndCleansUp) {
       << host.status();
   EXPECT_EQ(ProcessesLeft("none", name), std::vector<std::string>());
   EXPECT_EQ(MountTable(), mounts_before);
+  EXPECT_EQ(CgroupsNamed("pyservice-" + name), std::vector<std::string>());
 }
 
 TEST(TestHostTest, StopKillsAHostThatDoesNotShutDownInTime) {
@@ -262,7 +291,7 @@ TEST(TestHostTest, StopKillsAHostThatDoesNotShutDownInTime) {
   auto host = TestHost::Boot({.stop_timeout = absl::ZeroDuration()});
   ASSERT_TRUE(host.ok()) << host.status();
   const Leftovers leftovers = {(*host)->machine_name(), (*host)->nspawn_pid(),
-                               PidNamespaceOf((*host)->systemd_pid())};
+                               PidNamespaceOf((*host)->systemd_pid()), (*host)->cgroups()};
 
   const absl::Status stopped = (*host)->Stop();
   EXPECT_EQ(stopped.code(), absl::StatusCode::kDeadlineExceeded) << stopped;

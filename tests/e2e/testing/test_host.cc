@@ -26,6 +26,7 @@
 #include "absl/strings/string_view.h"
 #include "absl/time/clock.h"
 #include "common/status/status_macros.h"
+#include "tests/e2e/testing/host_cgroup.h"
 
 namespace pyservice::testing {
 namespace {
@@ -130,8 +131,8 @@ std::string ProcStatusField(pid_t pid, absl::string_view key) {
 }
 
 // True when `pid` is a child of `parent` and PID 1 of its own PID
-// namespace: the container's init. Checked before signalling it, so a
-// recycled PID is never hit.
+// namespace: the container's init (nspawn's other children are its setup
+// helpers).
 bool IsContainerInitOf(pid_t pid, pid_t parent) {
   if (ProcStatusField(pid, "PPid") != absl::StrCat(parent)) return false;
   std::vector<absl::string_view> ns_pids =
@@ -190,6 +191,7 @@ absl::StatusOr<std::unique_ptr<TestHost>> TestHost::Boot(TestHostOptions options
   // On error `host` is destroyed here, which stops whatever did start.
   RETURN_IF_ERROR(host->Start());
   RETURN_IF_ERROR(host->WaitUntilRunning());
+  host->booted_ = true;
   host->boot_duration_ = absl::Now() - start;
   return host;
 }
@@ -202,6 +204,9 @@ TestHost::~TestHost() {
 
 absl::Status TestHost::Start() {
   const std::string log_path = absl::StrCat(work_dir_, "/nspawn.log");
+  ASSIGN_OR_RETURN(cgroups_, CreateHostCgroups(absl::StrCat("pyservice-", options_.machine_name)));
+  std::vector<std::string> cgroup_procs;
+  for (const std::string& dir : cgroups_) cgroup_procs.push_back(absl::StrCat(dir, "/cgroup.procs"));
   std::vector<std::string> argv = {
       FindExecutable("unshare"), "--mount", "--propagation", "private",
       FindExecutable("sh"), "-c", kNspawnLauncher, "sh",
@@ -254,6 +259,17 @@ absl::Status TestHost::Start() {
     dup2(null_fd, STDIN_FILENO);
     dup2(log_fd, STDOUT_FILENO);
     dup2(log_fd, STDERR_FILENO);
+    // "0" moves the writing process; nspawn then builds the container's
+    // cgroups below this one.
+    for (const std::string& procs : cgroup_procs) {
+      const int fd = open(procs.c_str(), O_WRONLY | O_CLOEXEC);
+      if (fd < 0 || write(fd, "0", 1) != 1) {
+        constexpr char kMessage[] = "test host: cannot join its cgroup\n";
+        (void)!write(STDERR_FILENO, kMessage, sizeof(kMessage) - 1);
+        _exit(126);
+      }
+      close(fd);
+    }
     execv(argv_pointers[0], argv_pointers.data());
     _exit(127);
   }
@@ -428,25 +444,51 @@ bool TestHost::WaitForNspawnExit(absl::Duration timeout) {
   }
 }
 
+void TestHost::Kill() {
+  // SIGKILL to the container's PID 1 ends every process in it, and nspawn
+  // reaps it and exits as after a poweroff. (The PID 1 may appear only now,
+  // for a host still starting up.) Killing nspawn first instead would hand
+  // its unreaped children to the outer PID 1, and this machine's PID 1 is
+  // slow to reap them.
+  const absl::Time deadline = absl::Now() + kKillGrace;
+  while (!WaitForNspawnExit(absl::Milliseconds(20)) && absl::Now() < deadline) {
+    if (const pid_t init = FindContainerInit(); init != 0) kill(init, SIGKILL);
+  }
+  if (nspawn_pid_ == 0) return;
+  // nspawn is stuck: everything of the host goes, nspawn included.
+  KillCgroupTrees(cgroups_);
+  kill(nspawn_pid_, SIGKILL);
+  WaitForNspawnExit(absl::InfiniteDuration());
+}
+
 absl::Status TestHost::Stop() {
-  if (nspawn_pid_ == 0) return absl::OkStatus();
   absl::Status status;
-  kill(nspawn_pid_, SIGTERM);
-  if (!WaitForNspawnExit(options_.stop_timeout)) {
-    status = absl::DeadlineExceededError(
-        absl::StrCat("test host ", options_.machine_name, " did not shut down within ",
-                     absl::FormatDuration(options_.stop_timeout), " of SIGTERM; killed it"));
-    // Killing the container's PID 1 ends its whole PID namespace at once;
-    // nspawn then reaps it and exits by itself.
-    if (systemd_pid_ != 0 && IsContainerInitOf(systemd_pid_, nspawn_pid_)) {
-      kill(systemd_pid_, SIGKILL);
+  if (nspawn_pid_ != 0) {
+    // Before systemd has set up its signal handlers, the SIGRTMIN+3 nspawn
+    // turns SIGTERM into is dropped (PID 1 ignores unhandled signals), and
+    // nspawn would wait forever: a host that never booted is killed.
+    if (booted_) {
+      kill(nspawn_pid_, SIGTERM);
+      if (!WaitForNspawnExit(options_.stop_timeout)) {
+        status = absl::DeadlineExceededError(absl::StrCat(
+            "test host ", options_.machine_name, " did not shut down within ",
+            absl::FormatDuration(options_.stop_timeout), " of SIGTERM; killed it"));
+      }
     }
-    if (!WaitForNspawnExit(kKillGrace)) {
-      kill(nspawn_pid_, SIGKILL);
-      WaitForNspawnExit(absl::InfiniteDuration());
-    }
+    if (nspawn_pid_ != 0) Kill();
   }
   systemd_pid_ = 0;
+  booted_ = false;
+  if (!cgroups_.empty()) {
+    // The container's last processes may still be exiting.
+    absl::Status removed = RemoveCgroupTrees(cgroups_, kKillGrace);
+    if (!removed.ok()) {
+      KillCgroupTrees(cgroups_);
+      removed = RemoveCgroupTrees(cgroups_, kKillGrace);
+    }
+    if (removed.ok()) cgroups_.clear();
+    if (status.ok()) status = removed;
+  }
   return status;
 }
 

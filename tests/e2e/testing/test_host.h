@@ -15,7 +15,9 @@
 // Cleanup is the destructor's job and happens on every path, including a
 // failed ASSERT: the container is shut down, systemd-nspawn is reaped, and
 // since nspawn runs in its own mount namespace (unshare -m) no mount is left
-// on the outer machine. Should the test binary itself die, the kernel sends
+// on the outer machine. Each host runs in a cgroup of its own
+// (host_cgroup.h), which is how a host that will not stop is killed to the
+// last process and what is removed at the end. Should the test binary itself die, the kernel sends
 // systemd-nspawn SIGTERM (PR_SET_PDEATHSIG), which shuts the container down.
 // Because PR_SET_PDEATHSIG follows the *thread* that forked, boot and
 // destroy hosts from a thread that outlives them (gtest's main thread).
@@ -109,6 +111,8 @@ class TestHost {
   pid_t systemd_pid() const { return systemd_pid_; }
   // From starting systemd-nspawn to "running"/"degraded".
   absl::Duration boot_duration() const { return boot_duration_; }
+  // The host's cgroup directories on the outer machine (removed by Stop).
+  const std::vector<std::string>& cgroups() const { return cgroups_; }
 
   // Runs argv (no shell) inside the host and waits for it. A non-zero exit
   // is a result, not an error; errors are for commands that could not be
@@ -138,10 +142,12 @@ class TestHost {
   std::string ReadLog() const;
 
   // Shuts the host down: SIGTERM to systemd-nspawn (an orderly poweroff of
-  // the container), after stop_timeout SIGKILL to the container's PID 1
-  // (which ends every process in it) and then to nspawn; reaps nspawn.
-  // Idempotent. Errors only report that the orderly path failed; the host
-  // is gone either way.
+  // the container); after stop_timeout, or at once for a host that never
+  // finished booting, SIGKILL to the container's PID 1 (which ends every
+  // process in it), and should nspawn still not exit, to every process in
+  // the host's cgroups; reaps nspawn and removes the cgroups. Idempotent. Errors only report
+  // that the orderly path failed or a cgroup could not be removed; the
+  // host's processes are gone either way.
   absl::Status Stop();
 
  private:
@@ -152,6 +158,9 @@ class TestHost {
   absl::Status WaitUntilRunning();
   // Finds the container's PID 1 among nspawn's children; 0 if not yet.
   pid_t FindContainerInit() const;
+  // SIGKILL to the container's PID 1, and if that does not end nspawn, to
+  // everything in the host's cgroups; reaps nspawn.
+  void Kill();
   // Reaps nspawn if it has exited, within `timeout`; true when reaped.
   bool WaitForNspawnExit(absl::Duration timeout);
   // Diagnostics for a host that did not come up.
@@ -161,6 +170,8 @@ class TestHost {
   std::string work_dir_;  // holds nspawn's log; removed on destruction
   pid_t nspawn_pid_ = 0;  // 0 once reaped
   pid_t systemd_pid_ = 0;
+  std::vector<std::string> cgroups_;  // see host_cgroup.h
+  bool booted_ = false;  // reached running/degraded: SIGTERM will be heard
   std::string nspawn_exit_;  // how nspawn ended, once it did
   absl::Duration boot_duration_;
 };
