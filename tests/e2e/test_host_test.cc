@@ -57,15 +57,16 @@ std::string MountTable() {
   return std::string(std::istreambuf_iterator<char>(in), {});
 }
 
-// cgroup directories named `name` anywhere under /sys/fs/cgroup.
-std::vector<std::string> CgroupsNamed(const std::string& name) {
+// cgroup directories whose name ends with `suffix`, anywhere under
+// /sys/fs/cgroup.
+std::vector<std::string> CgroupsEndingWith(const std::string& suffix) {
   std::vector<std::string> found;
   std::error_code error;
   for (std::filesystem::recursive_directory_iterator it(
            "/sys/fs/cgroup", std::filesystem::directory_options::skip_permission_denied, error),
        end;
        it != end; it.increment(error)) {
-    if (it->is_directory(error) && it->path().filename() == name) {
+    if (it->is_directory(error) && absl::EndsWith(it->path().filename().string(), suffix)) {
       found.push_back(it->path().string());
     }
   }
@@ -120,7 +121,7 @@ TEST(TestHostTest, BootsToRunningOrDegraded) {
   // In a cgroup of its own, so hosts never share units' cgroups.
   std::ifstream cgroup(absl::StrCat("/proc/", (*host)->systemd_pid(), "/cgroup"));
   EXPECT_TRUE(absl::StrContains(std::string(std::istreambuf_iterator<char>(cgroup), {}),
-                                "/pyservice-" + (*host)->machine_name() + "/"));
+                                "-" + (*host)->machine_name() + "/payload/"));
   const std::vector<std::string> cgroups = (*host)->cgroups();
   ASSERT_FALSE(cgroups.empty());
 
@@ -283,7 +284,7 @@ TEST(TestHostTest, BootTimeoutFailsWithDiagnosticsAndCleansUp) {
       << host.status();
   EXPECT_EQ(ProcessesLeft("none", name), std::vector<std::string>());
   EXPECT_EQ(MountTable(), mounts_before);
-  EXPECT_EQ(CgroupsNamed("pyservice-" + name), std::vector<std::string>());
+  EXPECT_EQ(CgroupsEndingWith("-" + name), std::vector<std::string>());
 }
 
 TEST(TestHostTest, StopKillsAHostThatDoesNotShutDownInTime) {

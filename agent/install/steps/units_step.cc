@@ -48,7 +48,12 @@ class UnitsStep final : public Step {
       const std::string unit = BaseName(path);
       ASSIGN_OR_RETURN(UnitState state, systemd.GetUnitState(unit));
       if (state.load_state != "not-found") RETURN_IF_ERROR(systemd.StopUnit(unit, timeout));
-      RETURN_IF_ERROR(systemd.DisableUnitFiles({unit}));
+      // NOT_FOUND: the file is already gone (deleted by hand); nothing to
+      // disable.
+      if (absl::Status disabled = systemd.DisableUnitFiles({unit});
+          !disabled.ok() && !absl::IsNotFound(disabled)) {
+        return disabled;
+      }
       RETURN_IF_ERROR(RemoveFile(path));
       deploy.notes.push_back(absl::StrCat("removed ", unit));
     }

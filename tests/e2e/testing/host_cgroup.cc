@@ -20,6 +20,8 @@
 namespace pyservice::testing {
 namespace {
 
+constexpr absl::string_view kPrefix = "pyservice-";
+
 std::string ReadWholeFile(const std::string& path) {
   std::ifstream in(path);
   std::ostringstream text;
@@ -87,6 +89,25 @@ void KillTree(const std::filesystem::path& dir) {
   }
 }
 
+// "pyservice-<PID>-..." of a PID that no longer exists: a test binary that
+// died (its hosts died with it: PR_SET_PDEATHSIG). rmdir removes only
+// empty cgroups, so a tree still in use is never touched.
+void RemoveStaleCgroups(const std::string& parent) {
+  std::error_code ignored;
+  for (const auto& entry : std::filesystem::directory_iterator(parent, ignored)) {
+    const std::string filename = entry.path().filename().string();
+    absl::string_view name = filename;
+    pid_t pid = 0;
+    if (!absl::ConsumePrefix(&name, kPrefix) ||
+        !absl::SimpleAtoi(name.substr(0, name.find('-')), &pid) || pid <= 0 ||
+        kill(pid, 0) == 0 || errno != ESRCH) {
+      continue;
+    }
+    std::string error;
+    RemoveTree(entry.path(), error);
+  }
+}
+
 }  // namespace
 
 void KillCgroupTrees(const std::vector<std::string>& dirs) {
@@ -97,12 +118,15 @@ void KillCgroupTrees(const std::vector<std::string>& dirs) {
   }
 }
 
-absl::StatusOr<std::vector<std::string>> CreateHostCgroups(absl::string_view leaf) {
+absl::StatusOr<std::vector<std::string>> CreateHostCgroups(absl::string_view machine_name) {
+  const std::string leaf = absl::StrCat(kPrefix, getpid(), "-", machine_name);
   std::vector<std::string> dirs;
   for (const Hierarchy& hierarchy : SystemdHierarchies()) {
     const std::string own = OwnCgroup(hierarchy.proc_controllers);
     if (own.empty()) continue;
-    std::string dir = absl::StrCat(hierarchy.mount_point, own == "/" ? "" : own, "/", leaf);
+    const std::string parent = absl::StrCat(hierarchy.mount_point, own == "/" ? "" : own);
+    RemoveStaleCgroups(parent);
+    std::string dir = absl::StrCat(parent, "/", leaf);
     if (mkdir(dir.c_str(), 0755) != 0 && errno != EEXIST) {
       return absl::FailedPreconditionError(
           absl::StrCat("cannot create cgroup ", dir, ": ", std::strerror(errno)));

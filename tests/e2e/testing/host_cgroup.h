@@ -23,11 +23,14 @@
 
 namespace pyservice::testing {
 
-// Creates directory `leaf` below our own cgroup in each systemd-relevant
-// hierarchy and returns the directories. A process joins them by writing
-// "0" to DIR/cgroup.procs (which needs no allocation: fine after fork).
-// FAILED_PRECONDITION when no such hierarchy is mounted.
-absl::StatusOr<std::vector<std::string>> CreateHostCgroups(absl::string_view leaf);
+// Creates "pyservice-<our PID>-<machine_name>" below our own cgroup in each
+// systemd-relevant hierarchy and returns the directories. A process joins
+// them by writing "0" to DIR/cgroup.procs (which needs no allocation: fine
+// after fork). FAILED_PRECONDITION when no such hierarchy is mounted.
+//
+// Also removes the (empty) cgroups of test binaries that died without
+// cleaning up, recognised by the PID in their name.
+absl::StatusOr<std::vector<std::string>> CreateHostCgroups(absl::string_view machine_name);
 
 // SIGKILLs every process in each directory and below (cgroup.kill where
 // the kernel has it, else each PID in cgroup.procs): what is left of a host

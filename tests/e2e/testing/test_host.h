@@ -9,18 +9,20 @@
 // journal, optionally its own network namespace, and extra bind mounts.
 //
 // Usage:
-//   ASSERT_OK_AND_ASSIGN(auto host, TestHost::Boot({.private_network = true}));
-//   auto result = host->Run({"systemctl", "start", "x.service"});
+//   auto host = TestHost::Boot({.private_network = true});
+//   ASSERT_TRUE(host.ok()) << host.status();
+//   auto started = (*host)->RunOk({"systemctl", "start", "x.service"});
 //
 // Cleanup is the destructor's job and happens on every path, including a
 // failed ASSERT: the container is shut down, systemd-nspawn is reaped, and
 // since nspawn runs in its own mount namespace (unshare -m) no mount is left
 // on the outer machine. Each host runs in a cgroup of its own
 // (host_cgroup.h), which is how a host that will not stop is killed to the
-// last process and what is removed at the end. Should the test binary itself die, the kernel sends
-// systemd-nspawn SIGTERM (PR_SET_PDEATHSIG), which shuts the container down.
-// Because PR_SET_PDEATHSIG follows the *thread* that forked, boot and
-// destroy hosts from a thread that outlives them (gtest's main thread).
+// last process, and which is removed at the end. Should the test binary
+// itself die, the kernel sends systemd-nspawn SIGTERM (PR_SET_PDEATHSIG),
+// which shuts the container down. Because PR_SET_PDEATHSIG follows the
+// *thread* that forked, boot and destroy hosts from a thread that outlives
+// them (gtest's main thread).
 //
 // Requires root, systemd-nspawn (package systemd-container), unshare and
 // nsenter (util-linux). A machine without them cannot run the e2e tests;
@@ -34,23 +36,19 @@
 
 #include <memory>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
 #include "absl/time/time.h"
 #include "common/process/subprocess.h"
+#include "tests/e2e/testing/nspawn_launcher.h"  // BindMount, CheckCanBootTestHosts
 
 namespace pyservice::testing {
 
 // Every field has an initializer so that designated initializers
 // ({.private_network = true}) compile without -Wmissing-field-initializers.
-struct BindMount {
-  std::string source{};  // absolute path on the outer machine
-  std::string target{};  // absolute path inside the host
-  bool read_only = true;
-};
-
 struct TestHostOptions {
   // The container's machine name and hostname; empty: a generated name that
   // is unique across concurrently running test binaries.
@@ -145,9 +143,9 @@ class TestHost {
   // the container); after stop_timeout, or at once for a host that never
   // finished booting, SIGKILL to the container's PID 1 (which ends every
   // process in it), and should nspawn still not exit, to every process in
-  // the host's cgroups; reaps nspawn and removes the cgroups. Idempotent. Errors only report
-  // that the orderly path failed or a cgroup could not be removed; the
-  // host's processes are gone either way.
+  // the host's cgroups; reaps nspawn and removes the cgroups. Idempotent.
+  // Errors only report that the orderly path failed or a cgroup could not
+  // be removed; the host's processes are gone either way.
   absl::Status Stop();
 
  private:
@@ -175,10 +173,6 @@ class TestHost {
   std::string nspawn_exit_;  // how nspawn ended, once it did
   absl::Duration boot_duration_;
 };
-
-// OK when this machine can boot test hosts, else FAILED_PRECONDITION saying
-// what is missing (not root, no systemd-nspawn, no unshare, no nsenter).
-absl::Status CheckCanBootTestHosts();
 
 }  // namespace pyservice::testing
 
