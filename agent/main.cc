@@ -1,46 +1,105 @@
-// pyservice-agent: wiring only. The pipeline is agent/install/, the local
-// commands agent/cli/.
+// pyservice-agent: wiring only. The daemon is agent/daemon/, the pipeline
+// agent/install/, the local commands agent/cli/.
+//
+//   pyservice-agent [--config FILE] --controller ADDR [--host NAME]
+//                   [--label K=V]... [--state-dir DIR]      the daemon
+//   pyservice-agent apply APP.yaml | rollback APP | status [APP]
+//
+// Settings: built-in defaults, then the --config file, then flags (--label
+// adds to the file's labels). Exit status: 0 after a clean stop or a
+// successful command, 1 when a command fails or the daemon cannot start,
+// 2 for a usage or config file error.
+#include <pthread.h>
+#include <signal.h>
+#include <string.h>
+
+#include <atomic>
 #include <csignal>
 #include <cstdio>
+#include <cstdlib>
 #include <memory>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "CLI/CLI.hpp"
 #include "absl/strings/str_format.h"
 #include "absl/time/clock.h"
 #include "agent/cli/local_commands.h"
+#include "agent/config/agent_config.h"
+#include "agent/daemon/agent_daemon.h"
 #include "agent/git/libgit2_fetcher.h"
 #include "agent/host/process_runner.h"
 #include "agent/host/shadow_user_manager.h"
 #include "agent/systemd/dbus_systemd_manager.h"
 #include "common/logging/logging.h"
+#include "spdlog/spdlog.h"
 
 namespace {
 
 using namespace pyservice;
 using namespace pyservice::agent;
 
-int Fail(absl::string_view message) {
+int Fail(absl::string_view message, int status = 2) {
   absl::FPrintF(stderr, "pyservice-agent: %s\n", message);
-  return 2;
+  return status;
+}
+
+// Runs the daemon until SIGTERM or SIGINT. The signals are blocked in every
+// thread and taken by one with sigwait(2), which then stops the daemon like
+// any other code would (a handler could not: Stop takes locks). A second
+// signal ends the process at once, for an operator who will not wait for a
+// running step.
+int RunDaemon(DaemonOptions options, HostServices& host, const AgentSettings& settings,
+              const sigset_t& stop_signals) {
+  AgentDaemon daemon(std::move(options), host, settings);
+  std::atomic<bool> exiting = false;
+  std::thread signals([&] {
+    int signal_number = 0;
+    if (sigwait(&stop_signals, &signal_number) != 0 || exiting) return;
+    spdlog::info("received SIG{}, stopping", sigabbrev_np(signal_number));
+    daemon.Stop();
+    if (sigwait(&stop_signals, &signal_number) != 0 || exiting) return;
+    std::_Exit(128 + signal_number);
+  });
+  const absl::Status status = daemon.Run();
+  exiting = true;
+  pthread_kill(signals.native_handle(), SIGTERM);
+  signals.join();
+  if (!status.ok()) {
+    spdlog::error("{}", std::string(status.message()));
+    return 1;
+  }
+  spdlog::info("stopped");
+  return 0;
 }
 
 }  // namespace
 
 int main(int argc, char** argv) {
   std::signal(SIGPIPE, SIG_IGN);
+  SetHomeForLibgit2();  // changes the environment: before any thread starts
   CLI::App app{"pyservice-agent: installs and runs pyservice apps on this host"};
   app.require_subcommand(0, 1);
-  AgentSettings settings;
-  std::string log_level = "warn";
-  std::string controller;
-  app.add_option("--state-dir", settings.state_dir, "agent state (default /var/lib/pyservice-agent)");
-  app.add_option("--pip-option", settings.pip_options,
+  std::string config_path, state_dir, log_level, controller, host_name;
+  std::vector<std::string> pip_options, labels;
+  app.add_option("--config", config_path,
+                 "YAML file with keys controller, host, labels, state_dir, pip_options, log_level")
+      ->type_name("FILE");
+  app.add_option("--controller", controller,
+                 "controller address, HOST:PORT or unix:/path (daemon mode)")
+      ->type_name("ADDR");
+  app.add_option("--host", host_name, "this host's name for the controller (default: hostname)")
+      ->type_name("NAME");
+  app.add_option("--label", labels, "host label K=V, repeatable")
+      ->type_name("K=V")
+      ->allow_extra_args(false);
+  app.add_option("--state-dir", state_dir, "agent state (default /var/lib/pyservice-agent)")
+      ->type_name("DIR");
+  app.add_option("--pip-option", pip_options,
                  "extra pip argument for the venv backend, repeatable (e.g. --no-index)")
       ->allow_extra_args(false);
   app.add_option("--log-level", log_level, "trace|debug|info|warn|error");
-  app.add_option("--controller", controller, "controller address (daemon mode)");
 
   std::string app_yaml, tag, app_name;
   CLI::App* apply = app.add_subcommand("apply", "run the install pipeline for APP.yaml here");
@@ -56,17 +115,56 @@ int main(int argc, char** argv) {
   } catch (const CLI::ParseError& e) {
     return app.exit(e);
   }
-  if (absl::Status logging = SetUpLogging("pyservice-agent", log_level); !logging.ok()) {
+  const bool daemon_mode = app.get_subcommands().empty();
+
+  AgentConfig config;
+  if (!daemon_mode) config.log_level = "warn";  // commands print their own output
+  if (!config_path.empty()) {
+    absl::StatusOr<AgentConfig> loaded = LoadAgentConfig(config_path, config);
+    if (!loaded.ok()) return Fail(loaded.status().message());
+    config = *std::move(loaded);
+  }
+  if (!controller.empty()) {
+    if (absl::Status valid = ValidateControllerAddress(controller); !valid.ok()) {
+      return Fail(absl::StrCat("--controller: ", valid.message()));
+    }
+    config.controller = controller;
+  }
+  if (!host_name.empty()) config.host = host_name;
+  for (const std::string& flag : labels) {
+    absl::StatusOr<std::pair<std::string, std::string>> label = ParseLabelFlag(flag);
+    if (!label.ok()) return Fail(label.status().message());
+    config.labels[label->first] = label->second;
+  }
+  if (!state_dir.empty()) config.state_dir = state_dir;
+  if (!pip_options.empty()) config.pip_options = pip_options;
+  if (!log_level.empty()) config.log_level = log_level;
+  if (daemon_mode && config.controller.empty()) {
+    return Fail("give a command (apply, rollback, status) or --controller ADDR");
+  }
+  if (daemon_mode && config.host.empty()) {
+    absl::StatusOr<std::string> hostname = MachineHostname();
+    if (!hostname.ok()) return Fail(hostname.status().message());
+    config.host = *hostname;
+  }
+  if (absl::Status logging = SetUpLogging("pyservice-agent", config.log_level); !logging.ok()) {
     return Fail(logging.message());
   }
-  if (app.get_subcommands().empty()) {
-    return Fail(controller.empty()
-                    ? "give a command (apply, rollback, status) or --controller ADDR"
-                    : "daemon mode (--controller) is not available yet; use apply/rollback/status");
-  }
+  AgentSettings settings;
+  settings.state_dir = config.state_dir;
+  settings.pip_options = config.pip_options;
+
+  // Before any thread exists (the D-Bus loop, gRPC): threads inherit the mask.
+  sigset_t stop_signals;
+  sigemptyset(&stop_signals);
+  sigaddset(&stop_signals, SIGTERM);
+  sigaddset(&stop_signals, SIGINT);
+  if (daemon_mode) pthread_sigmask(SIG_BLOCK, &stop_signals, nullptr);
 
   absl::StatusOr<std::unique_ptr<DbusSystemdManager>> systemd = DbusSystemdManager::Connect();
-  if (!systemd.ok()) return Fail(absl::StrCat("cannot reach systemd: ", systemd.status().message()));
+  if (!systemd.ok()) {
+    return Fail(absl::StrCat("cannot reach systemd: ", systemd.status().message()), 1);
+  }
   if (*status) return StatusCommand(app_name, **systemd, settings, stdout);
 
   Libgit2Fetcher git;
@@ -76,5 +174,11 @@ int main(int argc, char** argv) {
   HostServices host{**systemd, git, processes, users, clock,
                     [](absl::Duration d) { absl::SleepFor(d); }};
   if (*apply) return ApplyCommand(app_yaml, tag, host, settings);
-  return RollbackCommand(app_name, host, settings);
+  if (*rollback) return RollbackCommand(app_name, host, settings);
+
+  DaemonOptions options;
+  options.connection.address = config.controller;
+  options.host = config.host;
+  options.labels = config.labels;
+  return RunDaemon(std::move(options), host, settings, stop_signals);
 }

@@ -24,6 +24,9 @@
 #include "common/logging/logging.h"
 #include "common/time/clock.h"
 #include "controller/config/controller_config.h"
+#include "controller/fleet/agent_service.h"
+#include "controller/fleet/fleet.h"
+#include "controller/fleet/peer_identity.h"
 #include "controller/server/controller_server.h"
 #include "controller/server/listen_address.h"
 #include "controller/server/shutdown_signals.h"
@@ -56,11 +59,22 @@ int Serve(const pyservice::controller::ControllerConfig& config) {
                   std::string(store.status().message()));
     return kExitCannotStart;
   }
-  ControllerServiceImpl service(**store, clock);
+  fleet::FleetOptions fleet_options;
+  fleet_options.heartbeat_interval = config.heartbeat_interval;
+  absl::StatusOr<std::unique_ptr<fleet::Fleet>> fleet =
+      fleet::Fleet::Create(**store, clock, fleet_options);
+  if (!fleet.ok()) {
+    spdlog::error("cannot load the fleet from {}: {}", config.data_dir,
+                  std::string(fleet.status().message()));
+    return kExitCannotStart;
+  }
+  ControllerServiceImpl service(**store, clock, **fleet);
+  // The TLS seam: with mTLS this becomes the client certificate's name.
+  fleet::AgentServiceImpl agent_service(**fleet, fleet::NoPeerIdentity());
 
   ControllerServerOptions options;
   options.listen = config.listen;
-  options.services = {&service};
+  options.services = {&service, &agent_service};
   absl::StatusOr<std::unique_ptr<ControllerServer>> server =
       ControllerServer::Start(options);
   if (!server.ok()) {
@@ -74,6 +88,9 @@ int Serve(const pyservice::controller::ControllerConfig& config) {
   const int signal_number = WaitForShutdownSignal();
   ExitOnSecondShutdownSignal();
   spdlog::info("received SIG{}, stopping", sigabbrev_np(signal_number));
+  // Agent streams and watchers never end by themselves: close them first,
+  // so the server's graceful shutdown only waits for short calls.
+  (*fleet)->Shutdown();
   (*server)->Shutdown();
   spdlog::info("stopped");
   return 0;
@@ -92,7 +109,8 @@ int main(int argc, char** argv) {
   std::string data_dir;
   std::string log_level;
   app.add_option("--config", config_path,
-                 "YAML file with keys listen, data_dir, log_level; flags "
+                 "YAML file with keys listen, data_dir, log_level, "
+                 "heartbeat_interval; flags "
                  "override it")
       ->type_name("FILE");
   app.add_option("--listen", listen,

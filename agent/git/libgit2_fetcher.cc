@@ -1,6 +1,7 @@
 #include "agent/git/libgit2_fetcher.h"
 
 #include <fcntl.h>
+#include <pwd.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <sys/stat.h>
@@ -12,6 +13,7 @@
 #include <filesystem>
 #include <optional>
 #include <utility>
+#include <vector>
 
 #include "absl/strings/ascii.h"
 #include "absl/strings/match.h"
@@ -358,6 +360,23 @@ absl::Status Libgit2Fetcher::Export(const std::string& mirror_dir, const std::st
   }
   spdlog::debug("git: exported {} to {}", commit, dest);
   return absl::OkStatus();
+}
+
+void SetHomeForLibgit2() {
+  const auto is_directory = [](const char* path) {
+    struct stat info;
+    return path != nullptr && *path != '\0' && stat(path, &info) == 0 && S_ISDIR(info.st_mode);
+  };
+  if (is_directory(getenv("HOME"))) return;
+  std::string home = "/";
+  std::vector<char> buffer(16384);
+  struct passwd entry;
+  struct passwd* found = nullptr;
+  if (getpwuid_r(geteuid(), &entry, buffer.data(), buffer.size(), &found) == 0 &&
+      found != nullptr && is_directory(found->pw_dir)) {
+    home = found->pw_dir;
+  }
+  setenv("HOME", home.c_str(), /*overwrite=*/1);
 }
 
 }  // namespace pyservice::agent

@@ -69,6 +69,16 @@ class Libgit2Fetcher final : public GitFetcher {
   Libgit2FetcherOptions options_;
 };
 
+// libgit2 1.5.1 reads $HOME/.ssh/known_hosts before every ssh fetch and
+// fails the fetch ("error loading known_hosts") when HOME is unset
+// (libgit2/libgit2#6550), as it is for a system service: systemd sets HOME
+// only for services with User=. This sets HOME, when it is unset or not a
+// directory, to the user's home from the password database, or to "/" (a
+// missing known_hosts file is fine: our own host key check decides). It
+// changes the environment: call it at the start of main(), before any
+// thread exists.
+void SetHomeForLibgit2();
+
 }  // namespace pyservice::agent
 
 #endif  // PYSERVICE_AGENT_GIT_LIBGIT2_FETCHER_H_

@@ -4,6 +4,7 @@
 #include <filesystem>
 #include <set>
 
+#include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "agent/install/release_layout.h"
@@ -78,11 +79,22 @@ std::vector<Step*> Pipeline::Steps(std::initializer_list<absl::string_view> name
   return selected;
 }
 
-absl::Status Pipeline::RunSteps(struct Deploy& deploy, const std::vector<Step*>& steps) {
+absl::Status Pipeline::RunSteps(struct Deploy& deploy, const std::vector<Step*>& steps,
+                                const std::function<bool()>& canceled,
+                                std::string* failed_step) {
   v1::AppState& state = *deploy.state;
   for (Step* step : steps) {
     StepProgress progress{state.app(), std::string(step->name()), StepState::kRunning,
                           absl::ZeroDuration(), ""};
+    // A step boundary is the only place a run stops early: every step is
+    // idempotent, so the next run picks up here.
+    if (canceled && canceled()) {
+      progress.state = StepState::kFailed;
+      progress.message = "canceled";
+      progress_.Report(progress);
+      if (failed_step != nullptr) *failed_step = progress.step;
+      return absl::AbortedError(absl::StrCat(step->name(), ": canceled"));
+    }
     progress_.Report(progress);
     const absl::Time start = host_.clock.Now();
     deploy.notes.clear();
@@ -99,6 +111,7 @@ absl::Status Pipeline::RunSteps(struct Deploy& deploy, const std::vector<Step*>&
       progress.state = StepState::kFailed;
       progress.message = std::string(changed.status().message());
       progress_.Report(progress);
+      if (failed_step != nullptr) *failed_step = progress.step;
       return absl::Status(changed.status().code(),
                           absl::StrCat(step->name(), ": ", changed.status().message()));
     }
@@ -111,7 +124,21 @@ absl::Status Pipeline::RunSteps(struct Deploy& deploy, const std::vector<Step*>&
   return absl::OkStatus();
 }
 
-absl::Status Pipeline::Deploy(const v1::AppSpec& spec) {
+absl::Status Pipeline::Deploy(const v1::AppSpec& spec, const DeployOptions& options,
+                              DeployOutcome* outcome) {
+  DeployOutcome ignored;
+  return Run(spec, options, /*activate=*/true, outcome != nullptr ? *outcome : ignored);
+}
+
+absl::Status Pipeline::Prepare(const v1::AppSpec& spec, const DeployOptions& options,
+                               DeployOutcome* outcome) {
+  DeployOutcome ignored;
+  return Run(spec, options, /*activate=*/false, outcome != nullptr ? *outcome : ignored);
+}
+
+absl::Status Pipeline::Run(const v1::AppSpec& spec, const DeployOptions& options, bool activate,
+                           DeployOutcome& outcome) {
+  outcome = DeployOutcome();
   RETURN_IF_ERROR(store_.Initialize());
   ASSIGN_OR_RETURN(std::optional<v1::AppState> loaded, store_.Load(spec.name()));
   v1::AppState state = loaded.value_or(v1::AppState());
@@ -134,11 +161,19 @@ absl::Status Pipeline::Deploy(const v1::AppSpec& spec) {
     in_flight->set_spec_digest(deploy.spec_digest);
     *in_flight->mutable_spec() = spec;
   }
+  deploy.release.set_revision(options.revision);
   RETURN_IF_ERROR(store_.Save(state));
 
-  absl::Status status = RunSteps(deploy, Steps(kPrepare));
+  absl::Status status = RunSteps(deploy, Steps(kPrepare), options.canceled, &outcome.failed_step);
   const bool prepared = status.ok();
-  if (prepared) status = RunSteps(deploy, Steps(kActivate));
+  if (prepared && !activate) {
+    // The prepared release waits in in_flight for the Deploy that switches.
+    *state.mutable_in_flight()->mutable_release() = deploy.release;
+    return store_.Save(state);
+  }
+  if (prepared) {
+    status = RunSteps(deploy, Steps(kActivate), options.canceled, &outcome.failed_step);
+  }
   if (status.ok()) {
     state.clear_in_flight();
     RETURN_IF_ERROR(Promote(state, deploy));
@@ -150,6 +185,7 @@ absl::Status Pipeline::Deploy(const v1::AppSpec& spec) {
   if (prepared && !state.live().id().empty()) {
     const v1::ReleaseRecord previous = state.live();
     absl::Status rollback = Activate(state, previous, /*verify=*/true);
+    outcome.rolled_back = rollback.ok();
     status = absl::Status(status.code(),
                           rollback.ok()
                               ? absl::StrCat(status.message(), "; rolled back to ", previous.id())
@@ -187,7 +223,11 @@ absl::Status Pipeline::Rollback(const std::string& app) {
   RETURN_IF_ERROR(Activate(state, target, /*verify=*/true));
   const v1::ReleaseRecord was_live = state.live();
   *state.mutable_live() = target;
-  *state.mutable_previous(0) = was_live;
+  if (was_live.id().empty()) {
+    state.mutable_previous()->erase(state.mutable_previous()->begin());  // after a Remove
+  } else {
+    *state.mutable_previous(0) = was_live;
+  }
   state.set_last_result(absl::StrCat("rolled back to ", target.id()));
   return store_.Save(state);
 }
@@ -197,13 +237,18 @@ absl::Status Pipeline::Promote(v1::AppState& state, const struct Deploy& deploy)
   *live.mutable_spec() = deploy.spec;
   live.set_spec_digest(deploy.spec_digest);
   const v1::ReleaseRecord old = state.live();
+  // Newest first; one entry per (release, revision), never the live one
+  // (after a Remove, the live release comes back from the previous ones).
+  auto* previous = state.mutable_previous();
+  previous->erase(std::remove_if(previous->begin(), previous->end(),
+                                 [&](const v1::ReleaseRecord& r) {
+                                   return r.spec_digest() == live.spec_digest();
+                                 }),
+                  previous->end());
   if (!old.id().empty() && old.spec_digest() != live.spec_digest()) {
-    // Newest first; one entry per (release, revision).
-    auto* previous = state.mutable_previous();
     previous->erase(std::remove_if(previous->begin(), previous->end(),
                                    [&](const v1::ReleaseRecord& r) {
-                                     return r.spec_digest() == old.spec_digest() ||
-                                            r.spec_digest() == live.spec_digest();
+                                     return r.spec_digest() == old.spec_digest();
                                    }),
                     previous->end());
     *previous->Add() = old;
@@ -225,6 +270,74 @@ absl::Status Pipeline::Promote(v1::AppState& state, const struct Deploy& deploy)
     }
   }
   return absl::OkStatus();
+}
+
+absl::Status Pipeline::Remove(const std::string& app) {
+  ASSIGN_OR_RETURN(std::optional<v1::AppState> loaded, store_.Load(app));
+  if (!loaded) return absl::OkStatus();
+  v1::AppState state = *std::move(loaded);
+  StepProgress progress{app, "remove", StepState::kRunning, absl::ZeroDuration(), ""};
+  progress_.Report(progress);
+  const absl::Time start = host_.clock.Now();
+  const uint32_t deadline_ms = state.live().spec().health().deadline_ms();
+  const absl::Duration timeout =
+      deadline_ms > 0 ? absl::Milliseconds(deadline_ms) : absl::Minutes(2);
+  // Timers first, so none starts its service while the services stop.
+  std::vector<std::string> units;
+  for (const v1::WrittenFile& file : state.files()) {
+    if (file.kind() == "unit") units.push_back(file.path());
+  }
+  std::stable_sort(units.begin(), units.end(), [](const std::string& a, const std::string& b) {
+    return absl::EndsWith(a, ".timer") && !absl::EndsWith(b, ".timer");
+  });
+  std::vector<std::string> notes;
+  absl::Status status = [&]() -> absl::Status {
+    for (const std::string& path : units) {
+      const std::string unit = std::filesystem::path(path).filename().string();
+      ASSIGN_OR_RETURN(UnitState unit_state, host_.systemd.GetUnitState(unit));
+      if (unit_state.load_state != "not-found" && unit_state.active_state != "inactive") {
+        RETURN_IF_ERROR(host_.systemd.StopUnit(unit, timeout));
+      }
+      // NOT_FOUND: the file is gone already (deleted by hand).
+      if (absl::Status disabled = host_.systemd.DisableUnitFiles({unit});
+          !disabled.ok() && !absl::IsNotFound(disabled)) {
+        return disabled;
+      }
+      RETURN_IF_ERROR(RemoveFile(path));
+      notes.push_back(absl::StrCat("removed ", unit));
+    }
+    if (!units.empty()) RETURN_IF_ERROR(host_.systemd.Reload());
+    return absl::OkStatus();
+  }();
+  // Whatever was removed is off the record, also after a failure halfway.
+  auto* files = state.mutable_files();
+  files->erase(std::remove_if(files->begin(), files->end(),
+                              [&](const v1::WrittenFile& file) {
+                                return file.kind() == "unit" &&
+                                       !std::filesystem::exists(file.path());
+                              }),
+               files->end());
+  if (status.ok()) {
+    if (!state.live().id().empty()) {
+      auto* previous = state.mutable_previous();
+      *previous->Add() = state.live();
+      std::rotate(previous->rbegin(), previous->rbegin() + 1, previous->rend());
+      state.clear_live();
+    }
+    state.clear_in_flight();
+    state.set_last_result("removed");
+  } else {
+    state.set_last_result(absl::StrCat("failed: remove: ", status.message()));
+  }
+  absl::Status saved = store_.Save(state);
+  progress.elapsed = host_.clock.Now() - start;
+  progress.message = status.ok() ? absl::StrJoin(notes, "; ") : std::string(status.message());
+  progress.state = !status.ok() ? StepState::kFailed
+                   : units.empty() ? StepState::kUnchanged
+                                   : StepState::kDone;
+  progress_.Report(progress);
+  if (!status.ok()) return absl::Status(status.code(), absl::StrCat("remove: ", status.message()));
+  return saved;
 }
 
 }  // namespace pyservice::agent

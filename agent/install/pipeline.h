@@ -16,6 +16,8 @@
 #ifndef PYSERVICE_AGENT_INSTALL_PIPELINE_H_
 #define PYSERVICE_AGENT_INSTALL_PIPELINE_H_
 
+#include <cstdint>
+#include <functional>
 #include <memory>
 #include <string>
 #include <vector>
@@ -27,6 +29,26 @@
 
 namespace pyservice::agent {
 
+// What a run is asked beyond the spec (the daemon's requests carry these).
+struct DeployOptions {
+  // The controller revision being deployed, recorded in the release
+  // (ReleaseRecord.revision); 0 for a local apply.
+  uint32_t revision = 0;
+  // Asked before every step; once it returns true the run stops there with
+  // ABORTED "STEP: canceled" (a canceled activation is rolled back like a
+  // failed one). Empty: never canceled.
+  std::function<bool()> canceled;
+};
+
+// How a run ended, beyond its status.
+struct DeployOutcome {
+  // The step that failed or was canceled; empty on success or when the run
+  // failed outside any step (e.g. loading the state).
+  std::string failed_step;
+  // The previous release was re-activated after a failed activation.
+  bool rolled_back = false;
+};
+
 class Pipeline {
  public:
   Pipeline(HostServices& host, const AgentSettings& settings, StateStore& store,
@@ -35,15 +57,38 @@ class Pipeline {
   // Deploys `spec` (normalized, as parsed). On success the release is live
   // and healthy; on failure before the switch nothing live changed; on
   // failure after it the previous release is live again (if there was one).
-  absl::Status Deploy(const v1::AppSpec& spec);
+  absl::Status Deploy(const v1::AppSpec& spec, const DeployOptions& options = {},
+                      DeployOutcome* outcome = nullptr);
+
+  // Runs only the prepare steps (user → environment): the release is built
+  // next to the live one, which keeps running untouched. The state keeps
+  // the prepared release as an unfinished deploy, so a later Deploy of the
+  // same spec resumes it and only activates.
+  absl::Status Prepare(const v1::AppSpec& spec, const DeployOptions& options = {},
+                       DeployOutcome* outcome = nullptr);
+
+  // Takes the app off this host's systemd: stops, disables and deletes every
+  // unit file a deploy wrote, as one step "remove". The app tree, its
+  // releases, files and config stay; the state keeps the releases (the live
+  // one becomes the newest previous one) with nothing live. Idempotent; OK
+  // for an app never deployed here.
+  absl::Status Remove(const std::string& app);
 
   // Makes the newest kept previous release live again: no fetch, no build.
   absl::Status Rollback(const std::string& app);
 
  private:
   // Runs `steps` in order for `deploy`, reporting progress and saving the
-  // state after each. Returns the first failure, prefixed with its step.
-  absl::Status RunSteps(struct Deploy& deploy, const std::vector<Step*>& steps);
+  // state after each. Returns the first failure, prefixed with its step,
+  // whose name goes to `failed_step`. `canceled` (may be empty) is asked
+  // before each step.
+  absl::Status RunSteps(struct Deploy& deploy, const std::vector<Step*>& steps,
+                        const std::function<bool()>& canceled = {},
+                        std::string* failed_step = nullptr);
+  // Deploy and Prepare: loads the state, resumes or starts the unfinished
+  // deploy, runs prepare and (when `activate`) activation.
+  absl::Status Run(const v1::AppSpec& spec, const DeployOptions& options, bool activate,
+                   DeployOutcome& outcome);
   // The steps named, in pipeline order.
   std::vector<Step*> Steps(std::initializer_list<absl::string_view> names) const;
   // Re-activates `release` (a kept one) after a failed deploy or on request.

@@ -88,7 +88,95 @@ T PropertyOr(const std::map<std::string, sdbus::Variant>& properties, const std:
   return it->second.get<T>();
 }
 
+constexpr char kUnitPathPrefix[] = "/org/freedesktop/systemd1/unit/";
+
+// The match slots of one WatchUnits call; destroying them removes the
+// matches (see the header for why no callback outlives that).
+class DbusUnitWatch final : public UnitWatch {
+ public:
+  std::vector<sdbus::Slot> slots;
+};
+
+// One PropertiesChanged(interface, changed, invalidated) of a unit. Runs on
+// the event loop thread; a malformed message is dropped, never thrown.
+void DispatchUnitChange(const std::string& unit, sdbus::Message& message,
+                        const UnitChangeCallback& on_change) {
+  std::string interface;
+  std::map<std::string, sdbus::Variant> changed;
+  try {
+    message >> interface >> changed;
+  } catch (const sdbus::Error& error) {
+    spdlog::warn("PropertiesChanged of {}: cannot read it: {}", unit, error.what());
+    return;
+  }
+  if (interface != kUnitInterface) return;
+  // systemd's Unit signals carry every emits-change property at once, so a
+  // signal without ActiveState changed nothing the watchers look at.
+  if (!changed.count("ActiveState")) return;
+  UnitState state;
+  state.name = unit;
+  state.active_state = PropertyOr<std::string>(changed, "ActiveState", "");
+  state.sub_state = PropertyOr<std::string>(changed, "SubState", "");
+  state.load_state = PropertyOr<std::string>(changed, "LoadState", "");
+  on_change(state);
+}
+
+// Manager.ResetFailedUnit, as `systemctl reset-failed UNIT`: leaves the
+// failed state and clears the start rate limit. A unit systemd has not
+// loaded has nothing to reset.
+absl::Status ResetFailedUnit(sdbus::IProxy& manager, const std::string& unit) {
+  try {
+    manager.callMethod("ResetFailedUnit").onInterface(kManagerInterface).withArguments(unit);
+  } catch (const sdbus::Error& error) {
+    absl::Status status =
+        DbusErrorToStatus(error, absl::StrCat("systemd ResetFailedUnit(", unit, ")"));
+    if (!absl::IsNotFound(status)) return status;
+  }
+  return absl::OkStatus();
+}
+
 }  // namespace
+
+std::string DbusSystemdManager::UnitObjectPath(const std::string& unit) {
+  static constexpr char kHex[] = "0123456789abcdef";
+  std::string path = kUnitPathPrefix;
+  if (unit.empty()) return path + "_";
+  for (size_t i = 0; i < unit.size(); ++i) {
+    const unsigned char c = static_cast<unsigned char>(unit[i]);
+    const bool alpha = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z');
+    const bool digit = c >= '0' && c <= '9';
+    if (alpha || (digit && i > 0)) {
+      path += static_cast<char>(c);
+    } else {
+      path += '_';
+      path += kHex[c >> 4];
+      path += kHex[c & 15];
+    }
+  }
+  return path;
+}
+
+absl::StatusOr<std::unique_ptr<UnitWatch>> DbusSystemdManager::WatchUnits(
+    const std::vector<std::string>& units, UnitChangeCallback on_change) {
+  auto watch = std::make_unique<DbusUnitWatch>();
+  // Shared by every unit's handler; the slots own the handlers.
+  auto callback = std::make_shared<UnitChangeCallback>(std::move(on_change));
+  for (const std::string& unit : units) {
+    const std::string match = absl::StrCat(
+        "type='signal',sender='", kSystemd, "',path='", UnitObjectPath(unit), "',interface='",
+        kPropertiesInterface, "',member='PropertiesChanged',arg0='", kUnitInterface, "'");
+    try {
+      watch->slots.push_back(connection_->addMatch(
+          match, [unit, callback](sdbus::Message& message) {
+            DispatchUnitChange(unit, message, *callback);
+          }));
+    } catch (const sdbus::Error& error) {
+      return absl::UnavailableError(absl::StrCat("watching ", unit, ": ", error.getMessage(),
+                                                 " (", error.getName(), ")"));
+    }
+  }
+  return std::unique_ptr<UnitWatch>(std::move(watch));
+}
 
 absl::StatusOr<std::unique_ptr<DbusSystemdManager>> DbusSystemdManager::Connect() {
   std::unique_ptr<DbusSystemdManager> manager;
@@ -193,7 +281,15 @@ absl::Status DbusSystemdManager::RunJob(const std::string& method, const std::st
   return JobResultToStatus(result, what);
 }
 
+// The agent starts and restarts units deliberately (a deploy, a rollback, a
+// repair). systemd refuses a start once a unit hit its start limit (5 starts
+// in 10 s by default: a crash-looping release, or a few quick deploys), and
+// the refusal would stick until someone ran `systemctl reset-failed`: the
+// rollback away from a crash-looping release would fail and leave the app
+// down. So the start limit is cleared first; a crash loop after the start
+// is still seen (NRestarts, the failed state) by whoever watches the unit.
 absl::Status DbusSystemdManager::StartUnit(const std::string& unit, absl::Duration timeout) {
+  if (absl::Status reset = ResetFailedUnit(*manager_, unit); !reset.ok()) return reset;
   return RunJob("StartUnit", unit, timeout);
 }
 
@@ -202,6 +298,8 @@ absl::Status DbusSystemdManager::StopUnit(const std::string& unit, absl::Duratio
 }
 
 absl::Status DbusSystemdManager::RestartUnit(const std::string& unit, absl::Duration timeout) {
+  // See StartUnit.
+  if (absl::Status reset = ResetFailedUnit(*manager_, unit); !reset.ok()) return reset;
   return RunJob("RestartUnit", unit, timeout);
 }
 

@@ -15,6 +15,15 @@
 //    the boundary where that becomes absl::Status, with the D-Bus method and
 //    the unit named in the message.
 //  * The journal has no D-Bus API: JournalTail runs journalctl.
+//  * WatchUnits adds one bus match per unit — PropertiesChanged from
+//    systemd on that unit's object path, for the Unit interface only — so
+//    the bus delivers nothing about the host's other units. The object path
+//    is computed from the name (systemd's own escaping), which also works
+//    for a unit that is not loaded yet. systemd sends unit signals only to
+//    subscribed clients; Connect() has subscribed already.
+//  * sdbus-c++ runs match callbacks with its connection lock held and
+//    takes that lock to remove a match, which is what guarantees that no
+//    callback runs after a watch is destroyed.
 #ifndef PYSERVICE_AGENT_SYSTEMD_DBUS_SYSTEMD_MANAGER_H_
 #define PYSERVICE_AGENT_SYSTEMD_DBUS_SYSTEMD_MANAGER_H_
 
@@ -60,6 +69,13 @@ class DbusSystemdManager final : public SystemdManager {
   absl::StatusOr<UnitState> GetUnitState(const std::string& unit) override;
   absl::StatusOr<std::vector<std::string>> JournalTail(const std::string& unit,
                                                        int lines) override;
+  absl::StatusOr<std::unique_ptr<UnitWatch>> WatchUnits(const std::vector<std::string>& units,
+                                                        UnitChangeCallback on_change) override;
+
+  // systemd's object path of a unit: /org/freedesktop/systemd1/unit/ plus
+  // the name with every byte outside [A-Za-z0-9] (and a leading digit)
+  // written as _XX (sd_bus_path_encode).
+  static std::string UnitObjectPath(const std::string& unit);
 
  private:
   DbusSystemdManager(std::unique_ptr<sdbus::IConnection> connection,

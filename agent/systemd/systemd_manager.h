@@ -19,6 +19,8 @@
 #define PYSERVICE_AGENT_SYSTEMD_SYSTEMD_MANAGER_H_
 
 #include <cstdint>
+#include <functional>
+#include <memory>
 #include <string>
 #include <vector>
 
@@ -42,6 +44,18 @@ struct UnitState {
   uint32_t restarts = 0;
 };
 
+// A watch started by SystemdManager::WatchUnits; destroying it ends the
+// watch.
+class UnitWatch {
+ public:
+  virtual ~UnitWatch() = default;
+};
+
+// Called with a watched unit's new state: `name`, `active_state` and
+// `sub_state` are set (and `load_state` when the change carries it); the
+// other fields keep their defaults.
+using UnitChangeCallback = std::function<void(const UnitState& state)>;
+
 class SystemdManager {
  public:
   virtual ~SystemdManager() = default;
@@ -49,7 +63,10 @@ class SystemdManager {
   // Manager.Reload: re-reads unit files after they were written.
   virtual absl::Status Reload() = 0;
   // Manager.StartUnit / StopUnit / RestartUnit with mode "replace", waiting
-  // for the job to finish (at most `timeout`).
+  // for the job to finish (at most `timeout`). Start and Restart are
+  // deliberate: they first clear a failed state and the start rate limit
+  // (Manager.ResetFailedUnit, as `systemctl reset-failed`), so a unit that
+  // crash-looped or was restarted often just before still starts.
   virtual absl::Status StartUnit(const std::string& unit, absl::Duration timeout) = 0;
   virtual absl::Status StopUnit(const std::string& unit, absl::Duration timeout) = 0;
   virtual absl::Status RestartUnit(const std::string& unit, absl::Duration timeout) = 0;
@@ -63,6 +80,23 @@ class SystemdManager {
   // reports.
   virtual absl::StatusOr<std::vector<std::string>> JournalTail(const std::string& unit,
                                                                int lines) = 0;
+
+  // Pushes every change of `units`' ActiveState or SubState to `on_change`,
+  // as systemd signals it (PropertiesChanged of org.freedesktop.systemd1.Unit
+  // on each unit's object path), not by polling. Contract:
+  //  * changes after WatchUnits returns are reported; for the state before,
+  //    call GetUnitState *after* WatchUnits (then nothing falls in between);
+  //  * a unit need not be loaded or even exist yet: its changes are
+  //    reported once systemd loads it;
+  //  * `on_change` runs on a thread of the manager (the D-Bus event loop),
+  //    possibly concurrently for different watches; it must return quickly
+  //    and must not call the manager nor destroy its own watch;
+  //  * once the returned UnitWatch is destroyed, `on_change` is no longer
+  //    running and will not be called again. Destroy every watch before the
+  //    manager.
+  // Errors: UNAVAILABLE when the bus cannot register the watch.
+  virtual absl::StatusOr<std::unique_ptr<UnitWatch>> WatchUnits(
+      const std::vector<std::string>& units, UnitChangeCallback on_change) = 0;
 };
 
 }  // namespace pyservice::agent

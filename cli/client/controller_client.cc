@@ -118,4 +118,28 @@ absl::StatusOr<v1::ListRevisionsResponse> ControllerClient::ListRevisions(
   return Call(&v1::ControllerService::Stub::ListRevisions, request);
 }
 
+absl::StatusOr<v1::ListHostsResponse> ControllerClient::ListHosts(
+    const v1::ListHostsRequest& request) {
+  return Call(&v1::ControllerService::Stub::ListHosts, request);
+}
+
+absl::StatusOr<v1::GetStatusResponse> ControllerClient::GetStatus(
+    const v1::GetStatusRequest& request) {
+  return Call(&v1::ControllerService::Stub::GetStatus, request);
+}
+
+absl::Status ControllerClient::WatchApp(
+    const v1::WatchAppRequest& request,
+    const std::function<void(const v1::WatchAppEvent&)>& on_event) {
+  grpc::ClientContext context;
+  context.set_wait_for_ready(false);
+  std::unique_ptr<grpc::ClientReader<v1::WatchAppEvent>> reader =
+      stub_->WatchApp(&context, request);
+  v1::WatchAppEvent event;
+  while (reader->Read(&event)) on_event(event);
+  const grpc::Status status = reader->Finish();
+  if (!status.ok()) return FromGrpc(status);
+  return absl::OkStatus();
+}
+
 }  // namespace pyservice::cli

@@ -4,6 +4,7 @@
 #ifndef PYSERVICE_CLI_CLIENT_CONTROLLER_CLIENT_H_
 #define PYSERVICE_CLI_CLIENT_CONTROLLER_CLIENT_H_
 
+#include <functional>
 #include <memory>
 #include <string>
 
@@ -54,6 +55,18 @@ class ControllerClient {
       const v1::DeleteAppRequest& request);
   absl::StatusOr<v1::ListRevisionsResponse> ListRevisions(
       const v1::ListRevisionsRequest& request);
+  absl::StatusOr<v1::ListHostsResponse> ListHosts(
+      const v1::ListHostsRequest& request);
+  absl::StatusOr<v1::GetStatusResponse> GetStatus(
+      const v1::GetStatusRequest& request);
+
+  // Follows a deploy: calls `on_event` for every event of the WatchApp
+  // stream, then returns how the stream ended (OK after the done event).
+  // No deadline: a deploy takes as long as its health gates take; the
+  // operator interrupts pyctl to stop waiting. Errors as for the unary calls.
+  absl::Status WatchApp(
+      const v1::WatchAppRequest& request,
+      const std::function<void(const v1::WatchAppEvent&)>& on_event);
 
  private:
   ControllerClient(std::string address, std::shared_ptr<grpc::Channel> channel,

@@ -14,6 +14,7 @@ void AddGetCommand(CLI::App& app, Command& selected);       // get.cc
 void AddDescribeCommand(CLI::App& app, Command& selected);  // describe.cc
 void AddHistoryCommand(CLI::App& app, Command& selected);   // history.cc
 void AddDeleteCommand(CLI::App& app, Command& selected);    // delete.cc
+void AddStatusCommand(CLI::App& app, Command& selected);    // status.cc
 
 // All of the above, in the order `pyctl --help` lists them.
 inline void AddAllCommands(CLI::App& app, Command& selected) {
@@ -22,6 +23,7 @@ inline void AddAllCommands(CLI::App& app, Command& selected) {
   AddDescribeCommand(app, selected);
   AddHistoryCommand(app, selected);
   AddDeleteCommand(app, selected);
+  AddStatusCommand(app, selected);
 }
 
 }  // namespace pyservice::cli

@@ -1,10 +1,12 @@
-// pyctl describe app NAME: the latest revision and its canonical spec
-// (secrets redacted by the controller).
+// pyctl describe app NAME: the latest revision, where each host stands with
+// it, and its canonical spec (secrets redacted by the controller).
 #include <memory>
 #include <string>
+#include <vector>
 
 #include "absl/strings/str_cat.h"
 #include "cli/commands/commands.h"
+#include "cli/commands/fleet_format.h"
 #include "cli/output/table.h"
 #include "common/status/status_macros.h"
 
@@ -21,6 +23,12 @@ absl::Status RunDescribeApp(const std::string& name,
   if (!response.ok()) return AppNotFoundOr(response.status(), name);
   const v1::Revision& revision = response->revision();
 
+  Document hosts = Document::List();
+  std::vector<std::vector<std::string>> rows;
+  for (const v1::HostAppStatus& host : response->hosts()) {
+    hosts.Append(HostAppStatusDocument(host));
+    rows.push_back(HostStatusRow(host));
+  }
   const Document document =
       Document::Map()
           .Set("name", Document::String(revision.app()))
@@ -28,15 +36,17 @@ absl::Status RunDescribeApp(const std::string& name,
           .Set("tag", Document::String(revision.tag()))
           .Set("digest", Document::String(revision.digest()))
           .Set("created_at", Document::String(revision.created_at()))
-          .Set("canonical_yaml", Document::String(response->canonical_yaml()));
+          .Set("canonical_yaml", Document::String(response->canonical_yaml()))
+          .Set("hosts", std::move(hosts));
   const std::string text =
       RenderFields({{"Name", revision.app()},
                     {"Revision", absl::StrCat(revision.number())},
                     {"Tag", revision.tag()},
                     {"Digest", revision.digest()},
                     {"Created", revision.created_at()},
-                    {"Spec", ""}}) +
-      IndentLines(response->canonical_yaml(), 2);
+                    {"Hosts", rows.empty() ? "none targeted" : ""}}) +
+      (rows.empty() ? "" : IndentLines(RenderTable(HostStatusHeader(), rows), 2)) +
+      "Spec:\n" + IndentLines(response->canonical_yaml(), 2);
   context.Print(document, text);
   return absl::OkStatus();
 }

@@ -1,9 +1,12 @@
 // pyctl get apps: one line per app that is not deleted.
+// pyctl get hosts: one line per host that has ever connected.
+#include <map>
 #include <memory>
 #include <string>
 #include <vector>
 
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
 #include "cli/commands/commands.h"
 #include "cli/output/table.h"
 #include "common/status/status_macros.h"
@@ -37,6 +40,48 @@ absl::Status RunGetApps(const CommandContext& context) {
   return absl::OkStatus();
 }
 
+absl::Status RunGetHosts(const CommandContext& context) {
+  ASSIGN_OR_RETURN(std::unique_ptr<ControllerClient> client,
+                   context.Connect());
+  ASSIGN_OR_RETURN(const v1::ListHostsResponse response,
+                   client->ListHosts(v1::ListHostsRequest()));
+  // INTERFACES.md: [{"name", "connected", "labels", "last_seen",
+  // "agent_version"}, ...], then extras.
+  Document hosts = Document::List();
+  std::vector<std::vector<std::string>> rows;
+  for (const v1::Host& host : response.hosts()) {
+    // Protobuf maps have no order; labels are shown sorted.
+    const std::map<std::string, std::string> labels(host.labels().begin(),
+                                                    host.labels().end());
+    Document label_map = Document::Map();
+    std::vector<std::string> label_text;
+    for (const auto& [key, value] : labels) {
+      label_map.Set(key, Document::String(value));
+      label_text.push_back(absl::StrCat(key, "=", value));
+    }
+    hosts.Append(Document::Map()
+                     .Set("name", Document::String(host.name()))
+                     .Set("connected", Document::Bool(host.connected()))
+                     .Set("labels", std::move(label_map))
+                     .Set("last_seen", Document::String(host.last_seen()))
+                     .Set("agent_version", Document::String(host.agent_version()))
+                     .Set("first_seen", Document::String(host.first_seen()))
+                     .Set("lost", Document::Bool(host.lost()))
+                     .Set("apps", Document::Int(host.apps())));
+    rows.push_back({host.name(),
+                    host.connected() ? "yes" : (host.lost() ? "lost" : "no"),
+                    label_text.empty() ? "-" : absl::StrJoin(label_text, ","),
+                    absl::StrCat(host.apps()), host.last_seen(),
+                    host.agent_version()});
+  }
+  context.Print(hosts, rows.empty()
+                           ? "No hosts.\n"
+                           : RenderTable({"NAME", "CONNECTED", "LABELS", "APPS",
+                                          "LAST SEEN", "AGENT"},
+                                         rows));
+  return absl::OkStatus();
+}
+
 }  // namespace
 
 void AddGetCommand(CLI::App& app, Command& selected) {
@@ -45,6 +90,10 @@ void AddGetCommand(CLI::App& app, Command& selected) {
   CLI::App* apps = get->add_subcommand("apps", "Every app, latest revision");
   apps->alias("app");
   apps->callback([&selected] { selected = RunGetApps; });
+  CLI::App* hosts =
+      get->add_subcommand("hosts", "Every host that has connected");
+  hosts->alias("host");
+  hosts->callback([&selected] { selected = RunGetHosts; });
 }
 
 }  // namespace pyservice::cli

@@ -94,6 +94,23 @@ void ReadLogLevel(const YAML::Node& node, Problems& problems,
                             absl::StrJoin(kLogLevels, ", "), ")"));
 }
 
+// A duration such as "5s" or "1500ms" (Go/absl syntax), at least 100ms and
+// at most 10 minutes: beyond either end, lost-host detection is useless.
+void ReadHeartbeatInterval(const YAML::Node& node, Problems& problems,
+                           absl::Duration& out) {
+  std::string text;
+  if (!ReadString(node, "heartbeat_interval", problems, text)) return;
+  absl::Duration interval;
+  if (!absl::ParseDuration(text, &interval) ||
+      interval < absl::Milliseconds(100) || interval > absl::Minutes(10)) {
+    problems.Add(node.Mark(), "heartbeat_interval",
+                 absl::StrCat("want a duration from 100ms to 10m, like 5s (got \"",
+                              text, "\")"));
+    return;
+  }
+  out = interval;
+}
+
 absl::StatusOr<ControllerConfig> ParseRoot(const YAML::Node& root,
                                            Problems& problems,
                                            ControllerConfig config) {
@@ -117,9 +134,12 @@ absl::StatusOr<ControllerConfig> ParseRoot(const YAML::Node& root,
       ReadString(value, "data_dir", problems, config.data_dir);
     } else if (name == "log_level") {
       ReadLogLevel(value, problems, config.log_level);
+    } else if (name == "heartbeat_interval") {
+      ReadHeartbeatInterval(value, problems, config.heartbeat_interval);
     } else {
       problems.Add(key.Mark(), name,
-                   "unknown key (want listen, data_dir or log_level)");
+                   "unknown key (want listen, data_dir, log_level or "
+                   "heartbeat_interval)");
     }
   }
   if (!problems.empty()) return problems.ToStatus();

@@ -5,6 +5,7 @@
 //   listen: [127.0.0.1:7070, unix:/run/pyservice/controller.sock]
 //   data_dir: /var/lib/pyservice-controller
 //   log_level: info
+//   heartbeat_interval: 5s   # told to agents; a host silent 3x this is lost
 // Anything else is an error with its location, like app.yaml errors, so a
 // misspelt key never silently falls back to a default.
 #ifndef PYSERVICE_CONTROLLER_CONFIG_CONTROLLER_CONFIG_H_
@@ -15,6 +16,7 @@
 
 #include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
+#include "absl/time/time.h"
 
 namespace pyservice::controller {
 
@@ -25,6 +27,9 @@ struct ControllerConfig {
   std::string data_dir = "/var/lib/pyservice-controller";
   // spdlog level name.
   std::string log_level = "info";
+  // How often agents send heartbeats (Welcome.heartbeat_interval_ms); a
+  // host silent for three intervals is flagged lost.
+  absl::Duration heartbeat_interval = absl::Seconds(5);
 };
 
 // Parses a config document over `base`: each key present replaces base's

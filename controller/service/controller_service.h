@@ -1,21 +1,29 @@
 // The operator-facing gRPC service (pyctl's API): apply, get, list, delete
-// and history of app definitions, on top of the Store.
+// and history of app definitions, on top of the Store; hosts, fleet health
+// and deploy progress, from the fleet.
 //
-// A sync-API service: each call is a short store transaction, and gRPC's
-// sync server runs them on its own thread pool. The agents' long-lived
-// streams use the callback API in their own service.
+// A sync-API service: each unary call is a short store transaction or an
+// in-memory read of the fleet, and gRPC's sync server runs them on its own
+// thread pool. WatchApp, which lasts as long as a deploy, is a callback-API
+// method (watch_app_reactor.h), so a waiting watcher holds no thread. The
+// agents' long-lived streams use the callback API in their own service.
 #ifndef PYSERVICE_CONTROLLER_SERVICE_CONTROLLER_SERVICE_H_
 #define PYSERVICE_CONTROLLER_SERVICE_CONTROLLER_SERVICE_H_
 
 #include "common/time/clock.h"
+#include "controller/fleet/fleet.h"
 #include "controller/store/store.h"
 #include "pyservice/v1/controller.grpc.pb.h"
 
 namespace pyservice::controller {
 
-class ControllerServiceImpl final : public v1::ControllerService::Service {
+class ControllerServiceImpl final
+    : public v1::ControllerService::WithCallbackMethod_WatchApp<v1::ControllerService::Service> {
  public:
-  ControllerServiceImpl(Store& store, const Clock& clock) : store_(store), clock_(clock) {}
+  // Every argument must outlive the service. Applies and deletes are told
+  // to `fleet`, which deploys them.
+  ControllerServiceImpl(Store& store, const Clock& clock, fleet::Fleet& fleet)
+      : store_(store), clock_(clock), fleet_(fleet) {}
 
   grpc::Status ApplyApp(grpc::ServerContext* context, const v1::ApplyAppRequest* request,
                         v1::ApplyAppResponse* response) override;
@@ -28,10 +36,17 @@ class ControllerServiceImpl final : public v1::ControllerService::Service {
   grpc::Status ListRevisions(grpc::ServerContext* context,
                              const v1::ListRevisionsRequest* request,
                              v1::ListRevisionsResponse* response) override;
+  grpc::Status ListHosts(grpc::ServerContext* context, const v1::ListHostsRequest* request,
+                         v1::ListHostsResponse* response) override;
+  grpc::Status GetStatus(grpc::ServerContext* context, const v1::GetStatusRequest* request,
+                         v1::GetStatusResponse* response) override;
+  grpc::ServerWriteReactor<v1::WatchAppEvent>* WatchApp(
+      grpc::CallbackServerContext* context, const v1::WatchAppRequest* request) override;
 
  private:
   Store& store_;
   const Clock& clock_;
+  fleet::Fleet& fleet_;
 };
 
 }  // namespace pyservice::controller

@@ -50,7 +50,20 @@ constexpr Migration kMigrations[] = {
         PRIMARY KEY (app, number)
       ) STRICT;
     )sql"},
-    // Next: hosts, rollouts.
+    {"hosts", R"sql(
+      -- Every host an agent has said Hello from. labels is a JSON object of
+      -- strings; last_seen is written at most every few tens of seconds per
+      -- host (the live value is in the controller's memory).
+      CREATE TABLE hosts (
+        name TEXT PRIMARY KEY NOT NULL,
+        labels TEXT NOT NULL CHECK (json_valid(labels)
+                                    AND json_type(labels) = 'object'),
+        agent_version TEXT NOT NULL,
+        first_seen INTEGER NOT NULL,
+        last_seen INTEGER NOT NULL
+      ) STRICT;
+    )sql"},
+    // Next: rollouts.
 };
 
 static_assert(std::size(kMigrations) == kSqliteSchemaVersion,

@@ -135,6 +135,14 @@ absl::Status SqliteStatement::Run() {
   }
 }
 
+void SqliteStatement::Reset() {
+  // sqlite3_reset repeats the last step's error, which Step() has already
+  // reported; it is not a new one.
+  sqlite3_reset(stmt_);
+  sqlite3_clear_bindings(stmt_);
+  bind_status_ = absl::OkStatus();
+}
+
 bool SqliteStatement::ColumnIsNull(int column) const {
   return sqlite3_column_type(stmt_, column) == SQLITE_NULL;
 }

@@ -46,6 +46,9 @@ class SqliteStatement {
   absl::StatusOr<bool> Step();
   // Steps to completion, for statements that return no rows.
   absl::Status Run();
+  // Makes the statement ready to run again with new bindings (the previous
+  // ones are cleared), so a batch prepares it once.
+  void Reset();
 
   // Accessors for the current row; `column` is 0-based. NULL reads as 0 / "".
   bool ColumnIsNull(int column) const;

@@ -5,8 +5,9 @@
 
 #include <cerrno>
 #include <cstdint>
-#include <limits>
 #include <filesystem>
+#include <limits>
+#include <map>
 #include <memory>
 #include <optional>
 #include <string>
@@ -134,6 +135,36 @@ StoredRevision RevisionFromRow(const SqliteStatement& stmt, bool with_spec) {
   revision.created_at = absl::FromUnixMillis(stmt.ColumnInt64(4));
   if (with_spec) revision.spec = stmt.ColumnBlob(5);
   return revision;
+}
+
+// `labels` as a JSON object of strings. Keys and values are UTF-8 (they
+// come from protobuf strings); only the characters JSON requires are
+// escaped.
+std::string LabelsToJson(const std::map<std::string, std::string>& labels) {
+  auto append_string = [](std::string& out, const std::string& text) {
+    out.push_back('"');
+    for (const char c : text) {
+      const auto byte = static_cast<unsigned char>(c);
+      if (c == '"' || c == '\\') {
+        out.push_back('\\');
+        out.push_back(c);
+      } else if (byte < 0x20) {
+        absl::StrAppend(&out, "\\u00", absl::Hex(byte, absl::kZeroPad2));
+      } else {
+        out.push_back(c);
+      }
+    }
+    out.push_back('"');
+  };
+  std::string json = "{";
+  for (const auto& [key, value] : labels) {
+    if (json.size() > 1) json.push_back(',');
+    append_string(json, key);
+    json.push_back(':');
+    append_string(json, value);
+  }
+  json.push_back('}');
+  return json;
 }
 
 }  // namespace
@@ -306,6 +337,61 @@ absl::Status SqliteStore::DeleteApp(const std::string& app) {
     return absl::NotFoundError(absl::StrCat("app \"", app, "\" not found"));
   }
   return absl::OkStatus();
+}
+
+absl::Status SqliteStore::UpsertHosts(const std::vector<StoredHost>& hosts) {
+  for (const StoredHost& host : hosts) {
+    if (host.name.empty()) return absl::InvalidArgumentError("host name is empty");
+  }
+  if (hosts.empty()) return absl::OkStatus();
+  absl::MutexLock lock(&mu_);
+  ASSIGN_OR_RETURN(SqliteTransaction txn, SqliteTransaction::BeginImmediate(db_));
+  ASSIGN_OR_RETURN(SqliteStatement upsert, SqliteStatement::Prepare(db_, R"sql(
+      INSERT INTO hosts (name, labels, agent_version, first_seen, last_seen)
+      VALUES (?1, ?2, ?3, ?4, ?5)
+      ON CONFLICT (name) DO UPDATE SET
+        labels = excluded.labels,
+        agent_version = excluded.agent_version,
+        last_seen = MAX(last_seen, excluded.last_seen))sql"));
+  for (const StoredHost& host : hosts) {
+    upsert.Reset();
+    upsert.BindText(1, host.name)
+        .BindText(2, LabelsToJson(host.labels))
+        .BindText(3, host.agent_version)
+        .BindInt64(4, absl::ToUnixMillis(host.first_seen))
+        .BindInt64(5, absl::ToUnixMillis(host.last_seen));
+    RETURN_IF_ERROR(upsert.Run());
+  }
+  return txn.Commit();
+}
+
+absl::StatusOr<std::vector<StoredHost>> SqliteStore::ListHosts() {
+  absl::MutexLock lock(&mu_);
+  // One row per label (one row with NULL key for a host without labels),
+  // ordered so each host's rows are adjacent.
+  ASSIGN_OR_RETURN(SqliteStatement stmt, SqliteStatement::Prepare(db_, R"sql(
+      SELECT h.name, h.agent_version, h.first_seen, h.last_seen,
+             l.key, l.value
+      FROM hosts h LEFT JOIN json_each(h.labels) l
+      ORDER BY h.name, l.key)sql"));
+  std::vector<StoredHost> hosts;
+  while (true) {
+    ASSIGN_OR_RETURN(const bool has_row, stmt.Step());
+    if (!has_row) break;
+    std::string name = stmt.ColumnText(0);
+    if (hosts.empty() || hosts.back().name != name) {
+      StoredHost host;
+      host.name = std::move(name);
+      host.agent_version = stmt.ColumnText(1);
+      host.first_seen = absl::FromUnixMillis(stmt.ColumnInt64(2));
+      host.last_seen = absl::FromUnixMillis(stmt.ColumnInt64(3));
+      hosts.push_back(std::move(host));
+    }
+    if (!stmt.ColumnIsNull(4)) {
+      hosts.back().labels[stmt.ColumnText(4)] = stmt.ColumnText(5);
+    }
+  }
+  return hosts;
 }
 
 }  // namespace pyservice::controller

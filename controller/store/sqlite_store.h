@@ -62,6 +62,10 @@ class SqliteStore final : public Store {
       const std::string& app) override;
   absl::StatusOr<std::vector<StoredApp>> ListApps() override;
   absl::Status DeleteApp(const std::string& app) override;
+  // Labels are stored as a JSON object (readable with sqlite3's json
+  // functions).
+  absl::Status UpsertHosts(const std::vector<StoredHost>& hosts) override;
+  absl::StatusOr<std::vector<StoredHost>> ListHosts() override;
 
  private:
   SqliteStore(sqlite3* db, const Clock& clock) : clock_(clock), db_(db) {}

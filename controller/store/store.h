@@ -2,7 +2,8 @@
 // SQLite store (sqlite_store.h) can later be joined by an etcd one for HA.
 //
 // Contract for every implementation:
-//  * each method is atomic and safe to call from many threads at once;
+//  * each method is atomic and safe to call from many threads at once
+//    (a batch method is one transaction: all of it or none);
 //  * revisions of an app are numbered 1, 2, 3, ... and a number is never
 //    reused, even across DeleteApp;
 //  * errors: NOT_FOUND for a missing app, ABORTED when an optimistic check
@@ -11,6 +12,7 @@
 #define PYSERVICE_CONTROLLER_STORE_STORE_H_
 
 #include <cstdint>
+#include <map>
 #include <optional>
 #include <string>
 #include <vector>
@@ -36,6 +38,22 @@ struct StoredRevision {
 struct StoredApp {
   std::string name;
   StoredRevision latest;
+};
+
+// A host that has connected at least once (an agent said Hello). The
+// controller's in-memory fleet registry is the live view; this is what
+// survives a controller restart.
+struct StoredHost {
+  std::string name;
+  // The labels of its latest Hello.
+  std::map<std::string, std::string> labels;
+  // The agent version of its latest Hello.
+  std::string agent_version;
+  // Its first Hello ever.
+  absl::Time first_seen;
+  // The last time it was heard from, as last written: writers rate-limit
+  // these writes, so it may lag the truth by their interval.
+  absl::Time last_seen;
 };
 
 class Store {
@@ -71,6 +89,18 @@ class Store {
   // Marks a present app deleted; its history stays. NOT_FOUND if the app is
   // absent or already deleted.
   virtual absl::Status DeleteApp(const std::string& app) = 0;
+
+  // Inserts or updates every host of `hosts` (one transaction). A new host
+  // is stored as given; an existing one keeps its first_seen, takes the
+  // given labels and agent_version, and its last_seen never moves backwards
+  // (a late, stale write cannot undo a newer one). Times are stored to the
+  // millisecond. INVALID_ARGUMENT for an empty name. Meant to be called with
+  // batches (every host heard from in the last few seconds), not per host:
+  // each call is one durable commit.
+  virtual absl::Status UpsertHosts(const std::vector<StoredHost>& hosts) = 0;
+
+  // Every stored host, by name.
+  virtual absl::StatusOr<std::vector<StoredHost>> ListHosts() = 0;
 };
 
 }  // namespace pyservice::controller

@@ -1,4 +1,5 @@
-// A git remote in memory: refs map to commits, commits to file trees.
+// A git remote in memory: refs map to commits, commits to file trees. Safe
+// to call from several threads.
 #ifndef PYSERVICE_TESTS_TESTING_FAKE_GIT_FETCHER_H_
 #define PYSERVICE_TESTS_TESTING_FAKE_GIT_FETCHER_H_
 
@@ -9,7 +10,9 @@
 #include <map>
 #include <string>
 
+#include "absl/base/thread_annotations.h"
 #include "absl/strings/str_cat.h"
+#include "absl/synchronization/mutex.h"
 #include "agent/git/git_fetcher.h"
 
 namespace pyservice::testing {
@@ -20,11 +23,13 @@ class FakeGitFetcher final : public agent::GitFetcher {
   using Tree = std::map<std::string, std::string>;
 
   void AddCommit(const std::string& ref, const std::string& commit, Tree tree) {
+    absl::MutexLock lock(&mu_);
     refs_[ref] = commit;
     trees_[commit] = std::move(tree);
   }
 
   absl::StatusOr<std::string> Fetch(const agent::FetchRequest& request) override {
+    absl::MutexLock lock(&mu_);
     ++fetches_;
     last_request_ = request;
     auto it = refs_.find(request.ref);
@@ -37,6 +42,7 @@ class FakeGitFetcher final : public agent::GitFetcher {
 
   absl::Status Export(const std::string&, const std::string& commit,
                       const std::string& dest_dir) override {
+    absl::MutexLock lock(&mu_);
     ++exports_;
     if (std::filesystem::exists(dest_dir)) {
       return absl::FailedPreconditionError(dest_dir + " exists");
@@ -51,16 +57,26 @@ class FakeGitFetcher final : public agent::GitFetcher {
     return absl::OkStatus();
   }
 
-  int fetches() const { return fetches_; }
-  int exports() const { return exports_; }
-  const agent::FetchRequest& last_request() const { return last_request_; }
+  int fetches() const {
+    absl::MutexLock lock(&mu_);
+    return fetches_;
+  }
+  int exports() const {
+    absl::MutexLock lock(&mu_);
+    return exports_;
+  }
+  agent::FetchRequest last_request() const {
+    absl::MutexLock lock(&mu_);
+    return last_request_;
+  }
 
  private:
-  std::map<std::string, std::string> refs_;
-  std::map<std::string, Tree> trees_;
-  int fetches_ = 0;
-  int exports_ = 0;
-  agent::FetchRequest last_request_;
+  mutable absl::Mutex mu_;
+  std::map<std::string, std::string> refs_ ABSL_GUARDED_BY(mu_);
+  std::map<std::string, Tree> trees_ ABSL_GUARDED_BY(mu_);
+  int fetches_ ABSL_GUARDED_BY(mu_) = 0;
+  int exports_ ABSL_GUARDED_BY(mu_) = 0;
+  agent::FetchRequest last_request_ ABSL_GUARDED_BY(mu_);
 };
 
 }  // namespace pyservice::testing

@@ -409,5 +409,147 @@ TEST_F(PipelineTest, OfflinePipOptionsAreUsed) {
                                          "--no-build-isolation -e .")));
 }
 
+// ---- what the daemon adds: revisions, prepare, remove, cancel ----
+
+TEST_F(PipelineTest, TheRevisionIsRecordedInTheLiveRelease) {
+  DeployOptions options;
+  options.revision = 7;
+  ASSERT_TRUE(pipeline_.Deploy(Spec("v1"), options).ok());
+  EXPECT_EQ(State().live().revision(), 7u);
+  options.revision = 8;
+  ASSERT_TRUE(pipeline_.Deploy(Spec("v2"), options).ok());
+  EXPECT_EQ(State().live().revision(), 8u);
+  EXPECT_EQ(State().previous(0).revision(), 7u);
+}
+
+TEST_F(PipelineTest, PrepareBuildsTheReleaseAndALaterDeployOnlySwitches) {
+  ASSERT_TRUE(pipeline_.Deploy(Spec("v1")).ok());
+  progress_.reports.clear();
+  systemd_.ClearCalls();
+  DeployOptions options;
+  options.revision = 2;
+  ASSERT_TRUE(pipeline_.Prepare(Spec("v2"), options).ok());
+  EXPECT_THAT(progress_.Results(),
+              ElementsAre("user=unchanged", "directories=unchanged", "ssh-key=unchanged",
+                          "checkout=done", "environment=done"));
+  EXPECT_EQ(LiveTarget(), Root() + "/hello/app/releases/v1-111111111111") << "v1 still live";
+  EXPECT_TRUE(std::filesystem::exists(Root() + "/hello/app/releases/v2-222222222222"));
+  EXPECT_THAT(systemd_.calls(), IsEmpty()) << "nothing restarted";
+  EXPECT_EQ(State().live().id(), "v1-111111111111");
+  EXPECT_TRUE(State().has_in_flight());
+
+  const int exports = git_.exports();
+  processes_.Clear();
+  progress_.reports.clear();
+  ASSERT_TRUE(pipeline_.Deploy(Spec("v2"), options).ok());
+  EXPECT_EQ(git_.exports(), exports) << "the prepared release is used";
+  EXPECT_THAT(processes_.commands(), IsEmpty()) << "no build";
+  EXPECT_THAT(progress_.Results(), Contains("switch=done"));
+  EXPECT_THAT(progress_.Results(), Contains("environment=unchanged"));
+  EXPECT_EQ(LiveTarget(), Root() + "/hello/app/releases/v2-222222222222");
+  EXPECT_EQ(State().live().revision(), 2u);
+}
+
+TEST_F(PipelineTest, CancelStopsAtTheNextStepBoundary) {
+  ASSERT_TRUE(pipeline_.Deploy(Spec("v1")).ok());
+  progress_.reports.clear();
+  // Canceled while checkout runs: the pipeline notices before environment.
+  int asked = 0;
+  DeployOptions options;
+  options.canceled = [&] { return ++asked > 4; };
+  DeployOutcome outcome;
+  absl::Status status = pipeline_.Deploy(Spec("v2"), options, &outcome);
+  EXPECT_EQ(status.code(), absl::StatusCode::kAborted);
+  EXPECT_EQ(status.message(), "environment: canceled");
+  EXPECT_EQ(outcome.failed_step, "environment");
+  EXPECT_FALSE(outcome.rolled_back);
+  EXPECT_THAT(progress_.Results(),
+              ElementsAre("user=unchanged", "directories=unchanged", "ssh-key=unchanged",
+                          "checkout=done", "environment=failed"));
+  EXPECT_EQ(progress_.reports.back().message, "canceled");
+  EXPECT_EQ(LiveTarget(), Root() + "/hello/app/releases/v1-111111111111");
+  // The next run resumes: the checked-out release is reused.
+  const int exports = git_.exports();
+  ASSERT_TRUE(pipeline_.Deploy(Spec("v2")).ok());
+  EXPECT_EQ(git_.exports(), exports);
+}
+
+TEST_F(PipelineTest, CancelAfterTheSwitchRollsBack) {
+  ASSERT_TRUE(pipeline_.Deploy(Spec("v1")).ok());
+  int asked = 0;
+  DeployOptions options;
+  options.canceled = [&] { return ++asked > 9; };  // before verify
+  DeployOutcome outcome;
+  absl::Status status = pipeline_.Deploy(Spec("v2"), options, &outcome);
+  EXPECT_EQ(status.code(), absl::StatusCode::kAborted);
+  EXPECT_EQ(outcome.failed_step, "verify");
+  EXPECT_TRUE(outcome.rolled_back);
+  EXPECT_THAT(std::string(status.message()), HasSubstr("rolled back to v1-111111111111"));
+  EXPECT_EQ(LiveTarget(), Root() + "/hello/app/releases/v1-111111111111");
+}
+
+TEST_F(PipelineTest, FailedStepIsReportedInTheOutcome) {
+  ASSERT_TRUE(pipeline_.Deploy(Spec("v1")).ok());
+  processes_.FailWhenArgumentIs("pinned-requirements.txt");
+  DeployOutcome outcome;
+  ASSERT_FALSE(pipeline_.Deploy(Spec("v2"), {}, &outcome).ok());
+  EXPECT_EQ(outcome.failed_step, "environment");
+  EXPECT_FALSE(outcome.rolled_back);
+}
+
+TEST_F(PipelineTest, RemoveStopsDisablesAndDeletesUnitsButKeepsTheApp) {
+  DeployOptions options;
+  options.revision = 3;
+  ASSERT_TRUE(pipeline_.Deploy(Spec("v1"), options).ok());
+  systemd_.ClearCalls();
+  progress_.reports.clear();
+
+  ASSERT_TRUE(pipeline_.Remove("hello").ok());
+
+  const std::vector<std::string> calls = systemd_.calls();
+  EXPECT_THAT(calls, Contains("Stop hello-report.timer"));
+  EXPECT_THAT(calls, Contains("Stop hello-web.service"));
+  EXPECT_LT(std::find(calls.begin(), calls.end(), "Stop hello-report.timer"),
+            std::find(calls.begin(), calls.end(), "Stop hello-web.service"))
+      << "timers first";
+  EXPECT_THAT(calls, Contains("Disable hello-web.service"));
+  EXPECT_THAT(calls, Contains("Reload"));
+  EXPECT_FALSE(systemd_.enabled("hello-web.service"));
+  EXPECT_FALSE(std::filesystem::exists(settings_.unit_dir + "/hello-web.service"));
+  EXPECT_FALSE(std::filesystem::exists(settings_.unit_dir + "/hello-report.timer"));
+  EXPECT_FALSE(std::filesystem::exists(settings_.unit_dir + "/hello-report.service"));
+  EXPECT_TRUE(std::filesystem::exists(Root() + "/hello/app/releases/v1-111111111111"))
+      << "the app tree stays";
+  EXPECT_TRUE(std::filesystem::exists(Root() + "/hello/app/config/config.yaml"));
+  EXPECT_THAT(progress_.Results(), ElementsAre("remove=done"));
+  const v1::AppState state = State();
+  EXPECT_TRUE(state.live().id().empty()) << "nothing live";
+  ASSERT_EQ(state.previous_size(), 1);
+  EXPECT_EQ(state.previous(0).id(), "v1-111111111111");
+  EXPECT_EQ(state.last_result(), "removed");
+
+  systemd_.ClearCalls();
+  progress_.reports.clear();
+  ASSERT_TRUE(pipeline_.Remove("hello").ok()) << "idempotent";
+  EXPECT_THAT(progress_.Results(), ElementsAre("remove=unchanged"));
+  EXPECT_THAT(systemd_.calls(), IsEmpty());
+  EXPECT_TRUE(pipeline_.Remove("never-deployed").ok());
+}
+
+TEST_F(PipelineTest, DeployAfterRemoveBringsTheUnitsBackWithoutABuild) {
+  ASSERT_TRUE(pipeline_.Deploy(Spec("v1")).ok());
+  ASSERT_TRUE(pipeline_.Remove("hello").ok());
+  const int exports = git_.exports();
+  processes_.Clear();
+  ASSERT_TRUE(pipeline_.Deploy(Spec("v1")).ok());
+  EXPECT_EQ(git_.exports(), exports);
+  EXPECT_THAT(processes_.commands(), IsEmpty());
+  EXPECT_TRUE(std::filesystem::exists(settings_.unit_dir + "/hello-web.service"));
+  EXPECT_EQ(systemd_.GetUnitState("hello-web.service")->active_state, "active");
+  const v1::AppState state = State();
+  EXPECT_EQ(state.live().id(), "v1-111111111111");
+  EXPECT_EQ(state.previous_size(), 0) << "the live release is not its own rollback target";
+}
+
 }  // namespace
 }  // namespace pyservice::agent

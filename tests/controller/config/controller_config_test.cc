@@ -2,6 +2,7 @@
 
 #include <fstream>
 
+#include "absl/strings/str_cat.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "tests/testing/temp_dir.h"
@@ -80,6 +81,25 @@ TEST(ControllerConfigTest, LoadNamesAnUnreadableFile) {
       LoadControllerConfig(dir.Join("c.yaml"), {});
   ASSERT_TRUE(loaded.ok()) << loaded.status();
   EXPECT_EQ(loaded->data_dir, "/x");
+}
+
+TEST(ControllerConfigTest, HeartbeatIntervalIsADurationDefaultingToFiveSeconds) {
+  EXPECT_EQ(ControllerConfig().heartbeat_interval, absl::Seconds(5));
+  absl::StatusOr<ControllerConfig> config =
+      ParseControllerConfig("heartbeat_interval: 1500ms\n", "c.yaml", ControllerConfig());
+  ASSERT_TRUE(config.ok()) << config.status();
+  EXPECT_EQ(config->heartbeat_interval, absl::Milliseconds(1500));
+}
+
+TEST(ControllerConfigTest, HeartbeatIntervalOutOfRangeOrNotADurationIsRefused) {
+  for (const char* bad : {"5", "fast", "10ms", "1h"}) {
+    absl::StatusOr<ControllerConfig> config = ParseControllerConfig(
+        absl::StrCat("heartbeat_interval: ", bad, "\n"), "c.yaml", ControllerConfig());
+    ASSERT_FALSE(config.ok()) << bad;
+    EXPECT_THAT(config.status().message(),
+                HasSubstr("c.yaml:1:21: heartbeat_interval: want a duration"))
+        << bad;
+  }
 }
 
 }  // namespace

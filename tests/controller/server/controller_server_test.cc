@@ -31,7 +31,11 @@ class ControllerServerTest : public ::testing::Test {
         SqliteStore::Open(dir_.Join("data"), clock_);
     ASSERT_TRUE(store.ok()) << store.status();
     store_ = *std::move(store);
-    service_ = std::make_unique<ControllerServiceImpl>(*store_, clock_);
+    absl::StatusOr<std::unique_ptr<fleet::Fleet>> fleet =
+        fleet::Fleet::Create(*store_, clock_, fleet::FleetOptions());
+    ASSERT_TRUE(fleet.ok()) << fleet.status();
+    fleet_ = *std::move(fleet);
+    service_ = std::make_unique<ControllerServiceImpl>(*store_, clock_, *fleet_);
   }
 
   absl::StatusOr<std::unique_ptr<ControllerServer>> Start(
@@ -62,6 +66,7 @@ class ControllerServerTest : public ::testing::Test {
   testing::TempDir dir_;
   testing::FakeClock clock_;
   std::unique_ptr<SqliteStore> store_;
+  std::unique_ptr<fleet::Fleet> fleet_;
   std::unique_ptr<ControllerServiceImpl> service_;
 };
 

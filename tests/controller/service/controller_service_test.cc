@@ -44,7 +44,11 @@ class ControllerServiceTest : public ::testing::Test {
     absl::StatusOr<std::unique_ptr<SqliteStore>> store = SqliteStore::Open(dir_.Join("data"), clock_);
     ASSERT_TRUE(store.ok()) << store.status();
     store_ = *std::move(store);
-    service_ = std::make_unique<ControllerServiceImpl>(*store_, clock_);
+    absl::StatusOr<std::unique_ptr<fleet::Fleet>> fleet =
+        fleet::Fleet::Create(*store_, clock_, fleet::FleetOptions());
+    ASSERT_TRUE(fleet.ok()) << fleet.status();
+    fleet_ = *std::move(fleet);
+    service_ = std::make_unique<ControllerServiceImpl>(*store_, clock_, *fleet_);
     grpc::ServerBuilder builder;
     builder.RegisterService(service_.get());
     server_ = builder.BuildAndStart();
@@ -53,9 +57,11 @@ class ControllerServiceTest : public ::testing::Test {
   }
 
   void StopServer() {
+    if (fleet_) fleet_->Shutdown();
     if (server_) server_->Shutdown();
     server_.reset();
     service_.reset();
+    fleet_.reset();
     store_.reset();
   }
 
@@ -81,6 +87,7 @@ class ControllerServiceTest : public ::testing::Test {
   testing::TempDir dir_;
   testing::FakeClock clock_;
   std::unique_ptr<SqliteStore> store_;
+  std::unique_ptr<fleet::Fleet> fleet_;
   std::unique_ptr<ControllerServiceImpl> service_;
   std::unique_ptr<grpc::Server> server_;
   std::unique_ptr<v1::ControllerService::Stub> stub_;

@@ -10,6 +10,7 @@
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
+#include <map>
 #include <memory>
 #include <optional>
 #include <set>
@@ -439,7 +440,7 @@ TEST_F(SqliteStoreTest, Open_SetsSchemaVersionAndTables) {
             absl::StrCat(SqliteStore::kSchemaVersion));
   EXPECT_EQ(QueryFile("SELECT group_concat(name, ',') FROM (SELECT name FROM "
                       "sqlite_schema WHERE type = 'table' ORDER BY name)"),
-            "apps,revisions");
+            "apps,hosts,revisions");
   store.reset();
   // Opening an up-to-date database changes nothing.
   store = OpenStore();
@@ -461,6 +462,74 @@ TEST_F(SqliteStoreTest, Open_RefusesNewerSchemaVersion) {
               HasSubstr(absl::StrCat("schema version ", newer, " is newer")));
   EXPECT_THAT(store.status().message(), HasSubstr(db_path_));
   EXPECT_EQ(QueryFile("PRAGMA user_version"), absl::StrCat(newer));
+}
+
+StoredHost HostRecord(const std::string& name, absl::Time first, absl::Time last,
+                      std::map<std::string, std::string> labels = {}) {
+  return StoredHost{name, std::move(labels), "1.0", first, last};
+}
+
+TEST_F(SqliteStoreTest, UpsertHosts_InsertsAndListsByNameWithLabels) {
+  std::unique_ptr<SqliteStore> store = OpenStore();
+  ASSERT_NE(store, nullptr);
+  const absl::Time t = clock_.Now();
+  // Labels JSON must escape; keys and values are arbitrary UTF-8.
+  const std::map<std::string, std::string> odd = {
+      {"quote\"back\\slash", "tab\there"}, {"zone", "ü-1"}, {"empty", ""}};
+  ASSERT_TRUE(store->UpsertHosts({HostRecord("web2", t, t, odd),
+                                  HostRecord("web1", t, t)}).ok());
+  absl::StatusOr<std::vector<StoredHost>> hosts = store->ListHosts();
+  ASSERT_TRUE(hosts.ok()) << hosts.status();
+  ASSERT_THAT(*hosts, SizeIs(2));
+  EXPECT_EQ((*hosts)[0].name, "web1");
+  EXPECT_THAT((*hosts)[0].labels, IsEmpty());
+  EXPECT_EQ((*hosts)[1].name, "web2");
+  EXPECT_EQ((*hosts)[1].labels, odd);
+  EXPECT_EQ((*hosts)[1].agent_version, "1.0");
+  EXPECT_EQ((*hosts)[1].first_seen, t);
+  EXPECT_EQ((*hosts)[1].last_seen, t);
+}
+
+TEST_F(SqliteStoreTest, UpsertHosts_KeepsFirstSeenAndNeverMovesLastSeenBack) {
+  std::unique_ptr<SqliteStore> store = OpenStore();
+  ASSERT_NE(store, nullptr);
+  const absl::Time t = clock_.Now();
+  ASSERT_TRUE(store->UpsertHosts({HostRecord("h", t, t, {{"role", "web"}})}).ok());
+  StoredHost newer = HostRecord("h", t + absl::Hours(1), t + absl::Minutes(5), {{"role", "db"}});
+  newer.agent_version = "2.0";
+  ASSERT_TRUE(store->UpsertHosts({newer}).ok());
+  ASSERT_TRUE(store->UpsertHosts({HostRecord("h", t, t + absl::Minutes(1), {{"role", "db"}})})
+                  .ok());  // a late, stale write
+  absl::StatusOr<std::vector<StoredHost>> hosts = store->ListHosts();
+  ASSERT_TRUE(hosts.ok());
+  ASSERT_THAT(*hosts, SizeIs(1));
+  EXPECT_EQ((*hosts)[0].first_seen, t);
+  EXPECT_EQ((*hosts)[0].last_seen, t + absl::Minutes(5));
+  EXPECT_EQ((*hosts)[0].labels, (std::map<std::string, std::string>{{"role", "db"}}));
+}
+
+TEST_F(SqliteStoreTest, UpsertHosts_EmptyNameIsInvalidAndWritesNothing) {
+  std::unique_ptr<SqliteStore> store = OpenStore();
+  ASSERT_NE(store, nullptr);
+  const absl::Time t = clock_.Now();
+  EXPECT_EQ(store->UpsertHosts({HostRecord("ok", t, t), HostRecord("", t, t)}).code(),
+            absl::StatusCode::kInvalidArgument);
+  EXPECT_THAT(*store->ListHosts(), IsEmpty());
+}
+
+TEST_F(SqliteStoreTest, Open_MigratesAVersionOneDatabaseKeepingItsApps) {
+  {
+    std::unique_ptr<SqliteStore> store = OpenStore();
+    ASSERT_NE(store, nullptr);
+    ASSERT_TRUE(store->AppendRevision(Rev("web", "a"), 0).ok());
+  }
+  // Back to what a version-1 controller left.
+  ExecOnFile("DROP TABLE hosts; PRAGMA user_version = 1");
+  std::unique_ptr<SqliteStore> store = OpenStore();
+  ASSERT_NE(store, nullptr);
+  EXPECT_EQ(QueryFile("PRAGMA user_version"), "2");
+  EXPECT_THAT(*store->ListHosts(), IsEmpty());
+  EXPECT_THAT(*store->ListApps(), SizeIs(1));
 }
 
 // Each of `threads` threads appends `per_thread` revisions through

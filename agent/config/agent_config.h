@@ -1,0 +1,55 @@
+// The daemon's settings: built-in defaults, overlaid by the --config YAML
+// file, overlaid by command-line flags (main.cc does the last step).
+//
+// The file has exactly these keys, all optional:
+//   controller: unix:/run/pyservice/controller.sock   # or HOST:PORT
+//   host: web-1                 # default: the machine's hostname
+//   labels: {role: web, zone: a}
+//   state_dir: /var/lib/pyservice-agent
+//   pip_options: [--no-index, --find-links, /srv/wheels]
+//   log_level: info
+// Anything else is an error with its location (FILE:LINE:COL), like
+// app.yaml errors, so a misspelt key never silently falls back to a default.
+#ifndef PYSERVICE_AGENT_CONFIG_AGENT_CONFIG_H_
+#define PYSERVICE_AGENT_CONFIG_AGENT_CONFIG_H_
+
+#include <map>
+#include <string>
+#include <vector>
+
+#include "absl/status/status.h"
+#include "absl/status/statusor.h"
+#include "absl/strings/string_view.h"
+
+namespace pyservice::agent {
+
+struct AgentConfig {
+  // The controller's address; empty when none was given.
+  std::string controller;
+  // The host's name for the controller; empty: the machine's hostname.
+  std::string host;
+  std::map<std::string, std::string> labels;
+  std::string state_dir = "/var/lib/pyservice-agent";
+  std::vector<std::string> pip_options;
+  std::string log_level = "info";
+};
+
+// Parses a config document over `base`: each key present replaces base's
+// value, except `labels`, which are added to (and override) base's.
+// INVALID_ARGUMENT with one "SOURCE:LINE:COL: KEY: problem" line per
+// problem.
+absl::StatusOr<AgentConfig> ParseAgentConfig(absl::string_view yaml, absl::string_view source_name,
+                                             AgentConfig base);
+
+// Reads and parses the file at `path` (named as given in errors).
+absl::StatusOr<AgentConfig> LoadAgentConfig(const std::string& path, AgentConfig base);
+
+// "K=V" of --label: the key and value, validated like targets.labels.
+absl::StatusOr<std::pair<std::string, std::string>> ParseLabelFlag(absl::string_view flag);
+
+// The machine's hostname (gethostname), for the default --host.
+absl::StatusOr<std::string> MachineHostname();
+
+}  // namespace pyservice::agent
+
+#endif  // PYSERVICE_AGENT_CONFIG_AGENT_CONFIG_H_

@@ -1,0 +1,131 @@
+#include "agent/daemon/controller_connection.h"
+
+#include <utility>
+
+#include "absl/strings/match.h"
+#include "absl/strings/numbers.h"
+#include "absl/strings/str_cat.h"
+#include "grpcpp/create_channel.h"
+#include "spdlog/spdlog.h"
+
+namespace pyservice::agent {
+namespace {
+
+// gRPC keepalive pings notice a controller that vanished without closing
+// the connection (a host powered off), which the heartbeats alone would
+// only notice after TCP gives up (~15 min). Servers refuse pings more often
+// than every 5 minutes by default (GRPC_ARG_HTTP2_MIN_RECV_PING_INTERVAL_
+// WITHOUT_DATA_MS) and then close the connection, so stay above that.
+constexpr int kKeepaliveTimeMs = 6 * 60 * 1000;
+constexpr int kKeepaliveTimeoutMs = 20 * 1000;
+
+// "1.234s", "20ms".
+std::string Seconds(absl::Duration d) {
+  return absl::FormatDuration(absl::Trunc(d, absl::Milliseconds(1)));
+}
+
+}  // namespace
+
+absl::Status ValidateControllerAddress(absl::string_view address) {
+  const auto invalid = [&](absl::string_view why) {
+    return absl::InvalidArgumentError(absl::StrCat("controller address \"", address, "\": ", why,
+                                                   " (want HOST:PORT or unix:/absolute/path)"));
+  };
+  if (absl::StartsWith(address, "unix:")) {
+    if (!absl::StartsWith(address, "unix:/") || address.size() == 6) {
+      return invalid("the socket path must be absolute");
+    }
+    return absl::OkStatus();
+  }
+  const size_t colon = address.rfind(':');
+  if (colon == absl::string_view::npos || colon == 0) return invalid("no host or port");
+  absl::string_view host = address.substr(0, colon);
+  int port = 0;
+  if (!absl::SimpleAtoi(address.substr(colon + 1), &port) || port < 1 || port > 65535) {
+    return invalid("the port must be a number from 1 to 65535");
+  }
+  if (absl::StrContains(host, ':') && !(absl::StartsWith(host, "[") && absl::EndsWith(host, "]"))) {
+    return invalid("IPv6 hosts go in brackets");
+  }
+  return absl::OkStatus();
+}
+
+ControllerConnection::ControllerConnection(ConnectionOptions options,
+                                           ControllerSession::Handler& handler,
+                                           std::function<double()> uniform, const Clock& clock)
+    : options_(std::move(options)),
+      handler_(handler),
+      backoff_(options_.backoff, std::move(uniform), clock) {}
+
+void ControllerConnection::Run() {
+  grpc::ChannelArguments arguments;
+  arguments.SetInt(GRPC_ARG_KEEPALIVE_TIME_MS, kKeepaliveTimeMs);
+  arguments.SetInt(GRPC_ARG_KEEPALIVE_TIMEOUT_MS, kKeepaliveTimeoutMs);
+  const std::shared_ptr<grpc::ChannelCredentials> credentials =
+      options_.credentials != nullptr ? options_.credentials : grpc::InsecureChannelCredentials();
+  while (true) {
+    ControllerSession::Handler& handler = *this;
+    auto session = std::make_shared<ControllerSession>(
+        grpc::CreateCustomChannel(options_.address, credentials, arguments), handler,
+        options_.session);
+    {
+      absl::MutexLock lock(&mu_);
+      if (stopping_) return;
+      current_ = session;
+    }
+    const ControllerSession::End end = session->Run();
+    {
+      absl::MutexLock lock(&mu_);
+      current_.reset();
+      if (stopping_) return;
+    }
+    const absl::Duration wait = backoff_.Next();
+    const std::string reason = end.status.ToString();
+    if (end.welcomed) {
+      spdlog::warn("stream to the controller {} ended: {}; reconnecting in {}", options_.address,
+                   reason, Seconds(wait));
+    } else if (failures_in_row_++ == 0) {
+      spdlog::warn("cannot connect to the controller {}: {}; retrying in {}", options_.address,
+                   reason, Seconds(wait));
+    } else {
+      spdlog::info("cannot connect to the controller {} (attempt {}): {}; retrying in {}",
+                   options_.address, failures_in_row_, reason, Seconds(wait));
+    }
+    absl::MutexLock lock(&mu_);
+    mu_.AwaitWithTimeout(absl::Condition(&stopping_), wait);
+    if (stopping_) return;
+  }
+}
+
+void ControllerConnection::Stop() {
+  std::shared_ptr<ControllerSession> session;
+  {
+    absl::MutexLock lock(&mu_);
+    stopping_ = true;
+    session = current_;
+  }
+  if (session != nullptr) session->Cancel();
+}
+
+void ControllerConnection::Send(v1::AgentMessage message) {
+  std::shared_ptr<ControllerSession> session;
+  {
+    absl::MutexLock lock(&mu_);
+    session = current_;
+  }
+  if (session != nullptr) session->Send(std::move(message));
+}
+
+void ControllerConnection::OnWelcome(const v1::Welcome& welcome) {
+  backoff_.Connected();
+  if (failures_in_row_ > 0) {
+    spdlog::info("connected to the controller {} after {} failed attempts", options_.address,
+                 failures_in_row_);
+  } else {
+    spdlog::info("connected to the controller {}", options_.address);
+  }
+  failures_in_row_ = 0;
+  handler_.OnWelcome(welcome);
+}
+
+}  // namespace pyservice::agent

@@ -1,0 +1,77 @@
+// The agent's link to the controller: dials, runs one ControllerSession at a
+// time, and when a stream ends or cannot be opened, waits (backoff.h) and
+// dials again — forever, until Stop(). Nothing on the host depends on the
+// link: apps keep running as last deployed while the controller is away.
+//
+// Each attempt uses a fresh channel. A gRPC channel has its own reconnect
+// backoff (up to 2 minutes) and fails calls fast while it backs off, which
+// would stack a second, hidden delay on ours; with a new channel per
+// attempt, ours is the only one.
+//
+// Logs: each failed attempt once — a warning for the first of a series, at
+// info level after that (with the attempt count and the wait), and the
+// reconnection when it succeeds.
+#ifndef PYSERVICE_AGENT_DAEMON_CONTROLLER_CONNECTION_H_
+#define PYSERVICE_AGENT_DAEMON_CONTROLLER_CONNECTION_H_
+
+#include <functional>
+#include <memory>
+#include <string>
+
+#include "absl/base/thread_annotations.h"
+#include "absl/synchronization/mutex.h"
+#include "agent/daemon/backoff.h"
+#include "agent/daemon/controller_session.h"
+#include "agent/daemon/message_sink.h"
+#include "common/time/clock.h"
+#include "grpcpp/security/credentials.h"
+
+namespace pyservice::agent {
+
+struct ConnectionOptions {
+  // `HOST:PORT` or `unix:/absolute/path`.
+  std::string address;
+  BackoffPolicy backoff;
+  ControllerSession::Options session;
+  // Null: plaintext (insecure) credentials.
+  std::shared_ptr<grpc::ChannelCredentials> credentials;
+};
+
+class ControllerConnection final : public MessageSink, private ControllerSession::Handler {
+ public:
+  // `handler` gets the sessions' calls; `uniform` and `clock` drive the
+  // backoff (backoff.h).
+  ControllerConnection(ConnectionOptions options, ControllerSession::Handler& handler,
+                       std::function<double()> uniform, const Clock& clock);
+
+  // Dials and re-dials until Stop(). Blocks.
+  void Run() ABSL_LOCKS_EXCLUDED(mu_);
+  // Ends the current stream and makes Run return. Any thread; idempotent.
+  void Stop() ABSL_LOCKS_EXCLUDED(mu_);
+
+  // On the stream that is up (Welcome or not); dropped while none is.
+  void Send(v1::AgentMessage message) override ABSL_LOCKS_EXCLUDED(mu_);
+
+ private:
+  v1::Hello MakeHello() override { return handler_.MakeHello(); }
+  void OnWelcome(const v1::Welcome& welcome) override;
+  void OnWork(const v1::ControllerMessage& message) override { handler_.OnWork(message); }
+
+  const ConnectionOptions options_;
+  ControllerSession::Handler& handler_;
+  // Used by Run's thread only.
+  Backoff backoff_;
+  int failures_in_row_ = 0;
+
+  absl::Mutex mu_;
+  bool stopping_ ABSL_GUARDED_BY(mu_) = false;
+  std::shared_ptr<ControllerSession> current_ ABSL_GUARDED_BY(mu_);
+};
+
+// INVALID_ARGUMENT unless `address` is `HOST:PORT` (numeric port 1-65535,
+// IPv6 hosts in brackets) or `unix:/absolute/path`.
+absl::Status ValidateControllerAddress(absl::string_view address);
+
+}  // namespace pyservice::agent
+
+#endif  // PYSERVICE_AGENT_DAEMON_CONTROLLER_CONNECTION_H_

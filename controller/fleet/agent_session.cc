@@ -1,0 +1,233 @@
+#include "controller/fleet/agent_session.h"
+
+#include <utility>
+
+#include "absl/strings/ascii.h"
+#include "absl/strings/escaping.h"
+#include "absl/strings/str_cat.h"
+#include "common/status/grpc_status.h"
+#include "spdlog/spdlog.h"
+
+namespace pyservice::controller::fleet {
+namespace {
+
+// Bounds on what one Hello may make the controller hold. Generous for real
+// hosts; they stop a broken or hostile agent from filling memory.
+constexpr size_t kMaxHostNameBytes = 253;  // a DNS name
+constexpr size_t kMaxLabels = 64;
+constexpr size_t kMaxLabelKeyBytes = 128;
+constexpr size_t kMaxLabelValueBytes = 256;
+constexpr size_t kMaxAgentVersionBytes = 128;
+constexpr size_t kMaxApps = 1000;
+
+bool IsHostNameChar(char c) {
+  return absl::ascii_isalnum(static_cast<unsigned char>(c)) || c == '-' || c == '.' || c == '_';
+}
+
+bool HasControlChar(absl::string_view text) {
+  for (char c : text) {
+    if (static_cast<unsigned char>(c) < 0x20 || c == 0x7f) return true;
+  }
+  return false;
+}
+
+}  // namespace
+
+absl::Status ValidateHello(const v1::Hello& hello) {
+  const std::string& host = hello.host();
+  if (host.empty()) return absl::InvalidArgumentError("hello.host: empty");
+  if (host.size() > kMaxHostNameBytes) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("hello.host: longer than ", kMaxHostNameBytes, " bytes"));
+  }
+  for (char c : host) {
+    if (!IsHostNameChar(c)) {
+      return absl::InvalidArgumentError(absl::StrCat(
+          "hello.host: \"", host, "\" must be letters, digits, '-', '.' or '_'"));
+    }
+  }
+  if (!absl::ascii_isalnum(static_cast<unsigned char>(host.front()))) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("hello.host: \"", host, "\" must start with a letter or digit"));
+  }
+  if (hello.labels_size() > static_cast<int>(kMaxLabels)) {
+    return absl::InvalidArgumentError(absl::StrCat("hello.labels: more than ", kMaxLabels));
+  }
+  for (const auto& [key, value] : hello.labels()) {
+    if (key.empty() || key.size() > kMaxLabelKeyBytes || HasControlChar(key)) {
+      return absl::InvalidArgumentError(absl::StrCat(
+          "hello.labels: key \"", absl::CHexEscape(key), "\" must be 1 to ",
+          kMaxLabelKeyBytes, " printable bytes"));
+    }
+    if (value.size() > kMaxLabelValueBytes || HasControlChar(value)) {
+      return absl::InvalidArgumentError(absl::StrCat("hello.labels[", key, "]: must be at most ",
+                                                     kMaxLabelValueBytes, " printable bytes"));
+    }
+  }
+  if (hello.agent_version().size() > kMaxAgentVersionBytes) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("hello.agent_version: longer than ", kMaxAgentVersionBytes, " bytes"));
+  }
+  if (hello.apps_size() > static_cast<int>(kMaxApps)) {
+    return absl::InvalidArgumentError(absl::StrCat("hello.apps: more than ", kMaxApps));
+  }
+  for (int i = 0; i < hello.apps_size(); ++i) {
+    if (hello.apps(i).app().empty()) {
+      return absl::InvalidArgumentError(absl::StrCat("hello.apps[", i, "].app: empty"));
+    }
+  }
+  return absl::OkStatus();
+}
+
+void AgentSessionHandle::Send(v1::ControllerMessage message) {
+  absl::MutexLock lock(&mu_);
+  if (session_ != nullptr) session_->Enqueue(std::move(message));
+}
+
+void AgentSessionHandle::Close(const grpc::Status& status) {
+  absl::MutexLock lock(&mu_);
+  if (session_ != nullptr) session_->Close(status);
+}
+
+void AgentSessionHandle::Detach() {
+  absl::MutexLock lock(&mu_);
+  session_ = nullptr;
+}
+
+AgentSession::AgentSession(grpc::CallbackServerContext* context,
+                           AgentSessionListener& listener, const PeerIdentity& identity,
+                           uint64_t id, absl::Duration heartbeat_interval)
+    : context_(context),
+      listener_(listener),
+      identity_(identity),
+      id_(id),
+      heartbeat_interval_(heartbeat_interval),
+      handle_(new AgentSessionHandle(this)) {
+  StartRead(&incoming_);
+}
+
+void AgentSession::OnReadDone(bool ok) {
+  if (!ok) {
+    // The agent closed its side, or the call is cancelled: either way the
+    // session is over. OK, since an agent hanging up is no error.
+    Close(grpc::Status::OK);
+    return;
+  }
+  if (!hello_accepted_) {
+    if (!incoming_.has_hello()) {
+      Close(grpc::Status(grpc::StatusCode::INVALID_ARGUMENT,
+                         "the first message on the stream must be Hello"));
+      return;
+    }
+    absl::Status accepted = AcceptHello(std::move(*incoming_.mutable_hello()));
+    if (!accepted.ok()) {
+      spdlog::warn("agent session from {} refused: {}", context_->peer(),
+                   std::string(accepted.message()));
+      Close(ToGrpcStatus(accepted));
+      return;
+    }
+  } else {
+    switch (incoming_.message_case()) {
+      case v1::AgentMessage::kHello:
+        Close(grpc::Status(grpc::StatusCode::INVALID_ARGUMENT, "Hello sent twice on one stream"));
+        return;
+      case v1::AgentMessage::MESSAGE_NOT_SET:
+        // A newer agent's message this controller does not know: ignore it,
+        // so agents can be upgraded before the controller.
+        break;
+      default:
+        listener_.OnMessage(host_, id_, incoming_);
+        break;
+    }
+  }
+  {
+    absl::MutexLock lock(&mu_);
+    if (finish_status_.has_value()) return;  // closing: read no more
+  }
+  incoming_.Clear();
+  StartRead(&incoming_);
+}
+
+absl::Status AgentSession::AcceptHello(v1::Hello hello) {
+  const std::string authenticated = identity_(*context_);
+  if (!authenticated.empty()) {
+    if (hello.host().empty()) {
+      hello.set_host(authenticated);
+    } else if (hello.host() != authenticated) {
+      return absl::PermissionDeniedError(
+          absl::StrCat("hello.host: \"", hello.host(), "\" is not this client's identity \"",
+                       authenticated, "\""));
+    }
+  }
+  if (absl::Status valid = ValidateHello(hello); !valid.ok()) return valid;
+
+  // Welcome goes first in the queue: the listener may queue deploys for
+  // this session as soon as it registers it.
+  v1::ControllerMessage welcome;
+  welcome.mutable_welcome()->set_heartbeat_interval_ms(
+      static_cast<uint32_t>(absl::ToInt64Milliseconds(heartbeat_interval_)));
+  welcome.mutable_welcome()->set_host(hello.host());
+  Enqueue(std::move(welcome));
+
+  host_ = hello.host();
+  absl::Status registered = listener_.OnHello(id_, hello, handle_);
+  if (!registered.ok()) return registered;
+  hello_accepted_ = true;
+  return absl::OkStatus();
+}
+
+void AgentSession::Enqueue(v1::ControllerMessage message) {
+  absl::MutexLock lock(&mu_);
+  if (finish_status_.has_value()) return;
+  outbox_.push_back(std::move(message));
+  if (!write_in_flight_) StartNextWriteLocked();
+}
+
+void AgentSession::StartNextWriteLocked() {
+  writing_ = std::move(outbox_.front());
+  outbox_.pop_front();
+  write_in_flight_ = true;
+  // Safe under mu_: gRPC never runs OnWriteDone inline from StartWrite.
+  StartWrite(&writing_);
+}
+
+void AgentSession::OnWriteDone(bool ok) {
+  absl::MutexLock lock(&mu_);
+  write_in_flight_ = false;
+  if (!ok && !finish_status_.has_value()) {
+    // The stream is broken; nothing more can be written.
+    finish_status_ = grpc::Status(grpc::StatusCode::UNAVAILABLE, "write to agent failed");
+    outbox_.clear();
+  }
+  if (finish_status_.has_value()) {
+    if (!finish_called_) {
+      finish_called_ = true;
+      Finish(*finish_status_);
+    }
+    return;
+  }
+  if (!outbox_.empty()) StartNextWriteLocked();
+}
+
+void AgentSession::Close(const grpc::Status& status) {
+  absl::MutexLock lock(&mu_);
+  if (finish_status_.has_value()) return;
+  finish_status_ = status;
+  outbox_.clear();
+  if (!write_in_flight_) {
+    finish_called_ = true;
+    Finish(status);
+  }
+}
+
+void AgentSession::OnCancel() {
+  Close(grpc::Status(grpc::StatusCode::CANCELLED, "stream cancelled"));
+}
+
+void AgentSession::OnDone() {
+  handle_->Detach();
+  if (hello_accepted_) listener_.OnSessionEnded(host_, id_);
+  delete this;
+}
+
+}  // namespace pyservice::controller::fleet

@@ -1,0 +1,135 @@
+// One agent's stream (AgentService.Connect), controller side: a gRPC
+// callback-API reactor, so thousands of sessions cost memory, not threads.
+//
+// Life of a session:
+//  1. The first message must be Hello (else INVALID_ARGUMENT). With a
+//     transport identity (PeerIdentity), a Hello claiming another host is
+//     refused with PERMISSION_DENIED.
+//  2. Welcome is queued first, then the Hello goes to the listener (the
+//     fleet), which registers the session — replacing, and closing with
+//     ABORTED, an older session of the same host — and may queue work.
+//  3. Every later message goes to the listener as it arrives.
+//  4. When the stream is done the listener hears of it, the handle goes
+//     inert, and the reactor deletes itself (OnDone, and only there).
+//
+// Reactions never block: they parse, validate and hand messages to the
+// listener, whose methods only update memory. Messages to the agent are
+// queued under a mutex with one write in flight; the next starts when the
+// previous completes.
+#ifndef PYSERVICE_CONTROLLER_FLEET_AGENT_SESSION_H_
+#define PYSERVICE_CONTROLLER_FLEET_AGENT_SESSION_H_
+
+#include <cstdint>
+#include <deque>
+#include <memory>
+#include <optional>
+#include <string>
+
+#include <grpcpp/server_context.h>
+#include <grpcpp/support/server_callback.h>
+
+#include "absl/base/thread_annotations.h"
+#include "absl/status/status.h"
+#include "absl/synchronization/mutex.h"
+#include "absl/time/time.h"
+#include "controller/fleet/agent_connection.h"
+#include "controller/fleet/peer_identity.h"
+#include "pyservice/v1/agent.pb.h"
+
+namespace pyservice::controller::fleet {
+
+class AgentSession;
+
+// The fleet's reference to one session (AgentConnection). It stays valid
+// after the stream ends (then every call does nothing), so the fleet may
+// hold it without caring when gRPC deletes the reactor.
+class AgentSessionHandle final : public AgentConnection {
+ public:
+  AgentSessionHandle(const AgentSessionHandle&) = delete;
+  AgentSessionHandle& operator=(const AgentSessionHandle&) = delete;
+
+  void Send(v1::ControllerMessage message) override;
+  void Close(const grpc::Status& status) override;
+
+ private:
+  friend class AgentSession;
+  explicit AgentSessionHandle(AgentSession* session) : session_(session) {}
+  // Called by the session in OnDone: waits for a Send/Close in progress,
+  // then makes every later call a no-op.
+  void Detach();
+
+  // Lock order: AgentSessionHandle::mu_ before AgentSession::mu_.
+  absl::Mutex mu_;
+  AgentSession* session_ ABSL_GUARDED_BY(mu_);
+};
+
+// What a session reports. Implemented by the fleet (fleet.h). Every method
+// is called from a gRPC reaction and must not block.
+class AgentSessionListener {
+ public:
+  virtual ~AgentSessionListener() = default;
+  // A valid Hello; hello.host() is the name the host is known by. OK makes
+  // `session` the host's current one. An error ends the stream with it.
+  virtual absl::Status OnHello(uint64_t session_id, const v1::Hello& hello,
+                               std::shared_ptr<AgentConnection> session) = 0;
+  // Any message after an accepted Hello (heartbeat, progress, result,
+  // health).
+  virtual void OnMessage(const std::string& host, uint64_t session_id,
+                         const v1::AgentMessage& message) = 0;
+  // The stream of an accepted Hello is done.
+  virtual void OnSessionEnded(const std::string& host, uint64_t session_id) = 0;
+};
+
+class AgentSession final
+    : public grpc::ServerBidiReactor<v1::AgentMessage, v1::ControllerMessage> {
+ public:
+  // Starts reading. `listener` must outlive every session; `id` is unique
+  // per controller process. Welcome carries `heartbeat_interval`.
+  AgentSession(grpc::CallbackServerContext* context, AgentSessionListener& listener,
+               const PeerIdentity& identity, uint64_t id, absl::Duration heartbeat_interval);
+
+  void OnReadDone(bool ok) override;
+  void OnWriteDone(bool ok) override;
+  void OnCancel() override;
+  void OnDone() override;
+
+ private:
+  friend class AgentSessionHandle;
+  ~AgentSession() override = default;
+
+  // The first message: checks, identity, Welcome, registration.
+  absl::Status AcceptHello(v1::Hello hello);
+  void Enqueue(v1::ControllerMessage message);
+  void Close(const grpc::Status& status);
+  void StartNextWriteLocked() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+
+  grpc::CallbackServerContext* const context_;
+  AgentSessionListener& listener_;
+  const PeerIdentity identity_;
+  const uint64_t id_;
+  const absl::Duration heartbeat_interval_;
+  const std::shared_ptr<AgentSessionHandle> handle_;
+
+  // Touched only by read reactions (one read is in flight at a time) and by
+  // OnDone, which runs after every other reaction.
+  v1::AgentMessage incoming_;
+  std::string host_;
+  bool hello_accepted_ = false;
+
+  absl::Mutex mu_;
+  std::deque<v1::ControllerMessage> outbox_ ABSL_GUARDED_BY(mu_);
+  // The message being written; gRPC reads it until OnWriteDone.
+  v1::ControllerMessage writing_ ABSL_GUARDED_BY(mu_);
+  bool write_in_flight_ ABSL_GUARDED_BY(mu_) = false;
+  // Set by the first Close; Finish is called once no write is in flight.
+  std::optional<grpc::Status> finish_status_ ABSL_GUARDED_BY(mu_);
+  bool finish_called_ ABSL_GUARDED_BY(mu_) = false;
+};
+
+// Checks a Hello's fields (the host name's syntax, label and list sizes):
+// INVALID_ARGUMENT naming the field. Exposed for tests.
+absl::Status ValidateHello(const v1::Hello& hello);
+
+}  // namespace pyservice::controller::fleet
+
+#endif  // PYSERVICE_CONTROLLER_FLEET_AGENT_SESSION_H_

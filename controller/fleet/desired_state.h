@@ -1,0 +1,47 @@
+// What every app should run — its current revision — cached in memory from
+// the store, so that agent reactions (which must not block) never read
+// SQLite. Loaded once at start, then refreshed app by app after every apply
+// and delete.
+#ifndef PYSERVICE_CONTROLLER_FLEET_DESIRED_STATE_H_
+#define PYSERVICE_CONTROLLER_FLEET_DESIRED_STATE_H_
+
+#include <memory>
+#include <string>
+
+#include "absl/base/thread_annotations.h"
+#include "absl/status/status.h"
+#include "absl/synchronization/mutex.h"
+#include "controller/fleet/host_view.h"
+#include "controller/store/store.h"
+
+namespace pyservice::controller::fleet {
+
+class DesiredState {
+ public:
+  explicit DesiredState(Store& store) : store_(store) {}
+
+  // Reads every present app from the store. Errors are the store's, or
+  // DATA_LOSS for a stored spec that does not decode.
+  absl::Status LoadAll();
+
+  // Re-reads one app after an apply or delete changed it (blocking: call it
+  // from the operator API's threads, never from a reaction). Refreshes are
+  // serialized, so the cache ends up as the store was at the last one.
+  absl::Status Refresh(const std::string& app);
+
+  // The current desired set, immutable: a refresh publishes a new one.
+  std::shared_ptr<const DesiredSet> Snapshot() const;
+
+ private:
+  Store& store_;
+  // Lock order: refresh_mu_ before mu_. refresh_mu_ is held across the store
+  // read so two refreshes cannot publish out of order.
+  absl::Mutex refresh_mu_;
+  mutable absl::Mutex mu_;
+  std::shared_ptr<const DesiredSet> current_ ABSL_GUARDED_BY(mu_) =
+      std::make_shared<const DesiredSet>();
+};
+
+}  // namespace pyservice::controller::fleet
+
+#endif  // PYSERVICE_CONTROLLER_FLEET_DESIRED_STATE_H_

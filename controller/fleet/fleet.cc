@@ -1,0 +1,319 @@
+#include "controller/fleet/fleet.h"
+
+#include <map>
+#include <utility>
+
+#include "absl/strings/str_cat.h"
+#include "common/status/status_macros.h"
+#include "controller/fleet/deploy_status.h"
+#include "controller/fleet/reconciler.h"
+#include "spdlog/spdlog.h"
+
+namespace pyservice::controller::fleet {
+
+absl::StatusOr<std::unique_ptr<Fleet>> Fleet::Create(Store& store, const Clock& clock,
+                                                     const FleetOptions& options) {
+  if (options.heartbeat_interval < absl::Milliseconds(1) || options.lost_after_heartbeats < 1) {
+    return absl::InvalidArgumentError("heartbeat interval must be at least 1ms");
+  }
+  std::unique_ptr<Fleet> fleet(new Fleet(store, clock, options));
+  ASSIGN_OR_RETURN(const std::vector<StoredHost> hosts, store.ListHosts());
+  fleet->registry_.Load(hosts);
+  RETURN_IF_ERROR(fleet->desired_.LoadAll());
+  spdlog::info("fleet: {} known host(s), {} app(s)", hosts.size(), fleet->Desired()->size());
+  fleet->reconcile_thread_ = std::thread([f = fleet.get()] { f->ReconcileLoop(); });
+  fleet->sweep_thread_ = std::thread([f = fleet.get()] { f->SweepLoop(); });
+  return fleet;
+}
+
+Fleet::Fleet(Store& store, const Clock& clock, const FleetOptions& options)
+    : clock_(clock),
+      options_(options),
+      desired_(store),
+      persister_(store),
+      registry_(clock, persister_,
+                RegistryOptions{options.heartbeat_interval * options.lost_after_heartbeats,
+                                options.last_seen_write_interval}),
+      next_deploy_id_(static_cast<uint64_t>(absl::ToUnixMicros(clock.Now()))) {}
+
+Fleet::~Fleet() { Shutdown(); }
+
+absl::Status Fleet::OnHello(uint64_t session_id, const v1::Hello& hello,
+                            std::shared_ptr<AgentConnection> session) {
+  {
+    absl::MutexLock lock(&mu_);
+    if (shutting_down_) return absl::UnavailableError("the controller is shutting down");
+  }
+  std::shared_ptr<AgentConnection> replaced =
+      registry_.Attach(session_id, hello, std::move(session));
+  if (replaced != nullptr) {
+    replaced->Close(grpc::Status(grpc::StatusCode::ABORTED,
+                                 absl::StrCat("replaced by a newer session of host ", hello.host())));
+    spdlog::info("host {} reconnected (agent {}); its previous session is closed", hello.host(),
+                 hello.agent_version());
+  } else {
+    spdlog::info("host {} connected (agent {}, {} app(s))", hello.host(), hello.agent_version(),
+                 hello.apps_size());
+  }
+  events_.HostChanged("", hello.host());
+  QueueReconcile(hello.host());
+  return absl::OkStatus();
+}
+
+void Fleet::OnMessage(const std::string& host, uint64_t session_id,
+                      const v1::AgentMessage& message) {
+  switch (message.message_case()) {
+    case v1::AgentMessage::kHeartbeat:
+      if (registry_.Heard(host, session_id)) {
+        spdlog::info("host {} is heard from again", host);
+        events_.HostChanged("", host);
+        QueueReconcile(host);
+      }
+      break;
+    case v1::AgentMessage::kProgress:
+      if (registry_.RecordProgress(host, session_id, message.progress())) {
+        events_.HostChanged(message.progress().app(), host);
+      }
+      break;
+    case v1::AgentMessage::kResult: {
+      const v1::DeployResult& result = message.result();
+      const std::optional<ResultOutcome> outcome =
+          registry_.RecordResult(host, session_id, result);
+      if (!outcome.has_value()) break;
+      if (outcome->matched) {
+        const InFlightDeploy& deploy = outcome->deploy;
+        const std::string what = deploy.remove ? std::string("removal")
+                                               : absl::StrCat("revision ", deploy.revision);
+        if (result.ok()) {
+          spdlog::info("host {}: {} {} succeeded (deploy {})", host, result.app(), what,
+                       result.deploy_id());
+        } else {
+          spdlog::warn("host {}: {} {} failed at step {}: {}{} (deploy {})", host, result.app(),
+                       what, result.failed_step(), result.error(),
+                       result.rolled_back() ? "; rolled back" : "", result.deploy_id());
+        }
+      }
+      events_.HostChanged(result.app(), host);
+      QueueReconcile(host);
+      break;
+    }
+    case v1::AgentMessage::kHealth:
+      if (registry_.RecordHealth(host, session_id, message.health())) {
+        events_.HostChanged(message.health().app(), host);
+      }
+      break;
+    default:
+      break;
+  }
+}
+
+void Fleet::OnSessionEnded(const std::string& host, uint64_t session_id) {
+  registry_.Detach(host, session_id);
+  spdlog::info("host {}: session {} ended", host, session_id);
+  events_.HostChanged("", host);
+}
+
+absl::Status Fleet::AppChanged(const std::string& app) {
+  absl::Status refreshed = desired_.Refresh(app);
+  if (!refreshed.ok()) {
+    spdlog::error("app {}: cannot load its desired state: {}", app,
+                  std::string(refreshed.message()));
+    return refreshed;
+  }
+  events_.AppChanged(app);
+  QueueReconcile(std::nullopt);
+  return absl::OkStatus();
+}
+
+void Fleet::QueueReconcile(const std::optional<std::string>& host) {
+  absl::MutexLock lock(&mu_);
+  if (threads_stopping_) return;
+  if (host.has_value()) {
+    reconcile_hosts_.insert(*host);
+  } else {
+    reconcile_all_ = true;
+  }
+}
+
+void Fleet::ReconcileLoop() {
+  while (true) {
+    std::optional<std::vector<std::string>> hosts;
+    {
+      absl::MutexLock lock(&mu_);
+      auto has_work = [this]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
+        return reconcile_all_ || !reconcile_hosts_.empty() || threads_stopping_;
+      };
+      mu_.Await(absl::Condition(&has_work));
+      if (threads_stopping_) return;
+      if (!reconcile_all_) hosts.emplace(reconcile_hosts_.begin(), reconcile_hosts_.end());
+      reconcile_all_ = false;
+      reconcile_hosts_.clear();
+      reconciling_ = true;
+    }
+    const std::shared_ptr<const DesiredSet> desired = desired_.Snapshot();
+    const std::vector<PlannedSend> sends =
+        registry_.Plan(hosts, *desired, [this] { return next_deploy_id_++; });
+    Send(sends, *desired);
+    absl::MutexLock lock(&mu_);
+    reconciling_ = false;
+  }
+}
+
+void Fleet::Send(const std::vector<PlannedSend>& sends, const DesiredSet& desired) {
+  size_t deploys = 0;
+  for (const PlannedSend& send : sends) {
+    v1::ControllerMessage message;
+    const ReconcileAction& action = send.action;
+    if (action.kind == ReconcileAction::Kind::kDeploy) {
+      const DesiredApp& app = desired.at(action.app);
+      v1::DeployRequest& deploy = *message.mutable_deploy();
+      deploy.set_deploy_id(send.deploy_id);
+      deploy.set_revision(app.revision);
+      *deploy.mutable_spec() = *app.spec;
+      ++deploys;
+      spdlog::debug("host {}: deploying {} revision {} (deploy {})", send.host, action.app,
+                    app.revision, send.deploy_id);
+    } else {
+      v1::RemoveRequest& remove = *message.mutable_remove();
+      remove.set_deploy_id(send.deploy_id);
+      remove.set_app(action.app);
+      spdlog::info("host {}: removing {} (deploy {})", send.host, action.app, send.deploy_id);
+    }
+    send.session->Send(std::move(message));
+    events_.HostChanged(action.app, send.host);
+  }
+  if (deploys > 0) spdlog::info("sent {} deploy request(s)", deploys);
+}
+
+void Fleet::SweepLoop() {
+  while (true) {
+    {
+      absl::MutexLock lock(&mu_);
+      if (mu_.AwaitWithTimeout(absl::Condition(&threads_stopping_), options_.sweep_period)) {
+        return;
+      }
+    }
+    SweepNow();
+  }
+}
+
+void Fleet::SweepNow() {
+  for (const std::string& host : registry_.Sweep()) {
+    spdlog::warn("host {} is lost: not heard from for {}; its apps are left running", host,
+                 absl::FormatDuration(options_.heartbeat_interval * options_.lost_after_heartbeats));
+    events_.HostChanged("", host);
+  }
+}
+
+void Fleet::WaitForReconcile() {
+  absl::MutexLock lock(&mu_);
+  auto idle = [this]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
+    return threads_stopping_ || (!reconcile_all_ && reconcile_hosts_.empty() && !reconciling_);
+  };
+  mu_.Await(absl::Condition(&idle));
+}
+
+void Fleet::Shutdown() {
+  {
+    absl::MutexLock lock(&mu_);
+    if (shutting_down_) return;
+    shutting_down_ = true;
+  }
+  for (const std::shared_ptr<AgentConnection>& session : registry_.DetachAll()) {
+    session->Close(grpc::Status(grpc::StatusCode::UNAVAILABLE, "the controller is shutting down"));
+  }
+  events_.Shutdown();
+  {
+    absl::MutexLock lock(&mu_);
+    threads_stopping_ = true;
+  }
+  if (reconcile_thread_.joinable()) reconcile_thread_.join();
+  if (sweep_thread_.joinable()) sweep_thread_.join();
+  persister_.Stop();
+}
+
+std::map<std::string, uint32_t> Fleet::HostsRunning() const {
+  std::map<std::string, uint32_t> counts;
+  registry_.ForEachHost([&](const HostView& host) {
+    for (const auto& [app, health] : host.apps) ++counts[app];
+  });
+  return counts;
+}
+
+namespace {
+
+// One host's line for `app` (desired, or nullptr when not present).
+std::optional<v1::HostAppStatus> HostLine(const HostView& host, const std::string& app,
+                                          const DesiredApp* desired) {
+  const auto reported = host.apps.find(app);
+  const bool runs = reported != host.apps.end();
+  const bool targeted = desired != nullptr && desired->spec != nullptr &&
+                        Targets(*desired->spec, host.labels);
+  if (!runs && !targeted) return std::nullopt;
+  v1::HostAppStatus line;
+  line.set_host(host.name);
+  line.set_connected(host.connected);
+  line.set_targeted(targeted);
+  if (runs) {
+    const v1::AppHealth& health = reported->second;
+    line.set_revision(health.revision());
+    line.set_tag(health.tag());
+    line.set_commit(health.commit());
+    line.set_health(health.health());
+    *line.mutable_units() = health.units();
+    line.set_message(health.message());
+  }
+  if (targeted) {
+    const v1::HostDeployProgress progress =
+        DeployProgressOf(host, app, desired->revision, desired->digest);
+    line.set_state(progress.state());
+    line.set_failed_step(progress.failed_step());
+    if (!progress.error().empty()) line.set_message(progress.error());
+  } else if (runs && reported->second.revision() != 0) {
+    line.set_state(v1::HOST_DEPLOY_STATE_REMOVING);
+  }
+  return line;
+}
+
+}  // namespace
+
+absl::StatusOr<std::vector<v1::AppStatus>> Fleet::Status(const std::string& app) const {
+  const std::shared_ptr<const DesiredSet> desired = Desired();
+  std::map<std::string, v1::AppStatus> statuses;
+  if (!app.empty()) {
+    if (!desired->contains(app)) {
+      return absl::NotFoundError(absl::StrCat("app \"", app, "\" not found"));
+    }
+    statuses[app];
+  } else {
+    for (const auto& [name, wanted] : *desired) statuses[name];
+  }
+  if (app.empty()) {
+    // Apps hosts still run though they are not present (being removed, or
+    // deployed locally) are listed too.
+    registry_.ForEachHost([&](const HostView& host) {
+      for (const auto& [name, health] : host.apps) statuses[name];
+    });
+  }
+  for (auto& [name, status] : statuses) {
+    status.set_app(name);
+    if (const auto it = desired->find(name); it != desired->end()) {
+      status.set_revision(it->second.revision);
+      status.set_tag(it->second.tag);
+    }
+  }
+  registry_.ForEachHost([&](const HostView& host) {
+    for (auto& [name, status] : statuses) {
+      const auto it = desired->find(name);
+      std::optional<v1::HostAppStatus> line =
+          HostLine(host, name, it == desired->end() ? nullptr : &it->second);
+      if (line.has_value()) *status.add_hosts() = *std::move(line);
+    }
+  });
+  std::vector<v1::AppStatus> out;
+  out.reserve(statuses.size());
+  for (auto& [name, status] : statuses) out.push_back(std::move(status));
+  return out;
+}
+
+}  // namespace pyservice::controller::fleet

@@ -1,0 +1,143 @@
+// The controller's fleet side, wired together: agent sessions report to it
+// (AgentSessionListener), the operator API reads it and tells it when an
+// app changed, and it keeps every connected host converged on the desired
+// state.
+//
+// Threads (none per agent):
+//  * gRPC reactions call the listener methods: they update the registry in
+//    memory, queue a reconcile or a store write, notify watchers; never
+//    block.
+//  * one reconcile thread plans and sends DeployRequests / RemoveRequests
+//    (FleetRegistry::Plan, then AgentConnection::Send), for the hosts
+//    queued since its last pass (coalesced: a burst of hellos is one pass);
+//  * one sweep thread runs Sweep() every sweep_period (real time; whether a
+//    host is lost is decided on the injected Clock);
+//  * one HostPersister thread writes host records in batches.
+//
+// Lock order (a lock may be held while taking one to its right, never the
+// reverse): WatchApp reactor → DesiredState → FleetRegistry → HostPersister;
+// AgentSessionHandle → AgentSession. FleetEvents and the fleet's own mu_
+// are leaves. Connections and observers are always called with no fleet
+// lock held.
+#ifndef PYSERVICE_CONTROLLER_FLEET_FLEET_H_
+#define PYSERVICE_CONTROLLER_FLEET_FLEET_H_
+
+#include <atomic>
+#include <cstdint>
+#include <memory>
+#include <optional>
+#include <set>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "absl/base/thread_annotations.h"
+#include "absl/status/status.h"
+#include "absl/status/statusor.h"
+#include "absl/synchronization/mutex.h"
+#include "absl/time/time.h"
+#include "common/time/clock.h"
+#include "controller/fleet/agent_connection.h"
+#include "controller/fleet/agent_session.h"
+#include "controller/fleet/desired_state.h"
+#include "controller/fleet/fleet_events.h"
+#include "controller/fleet/fleet_registry.h"
+#include "controller/fleet/host_persister.h"
+#include "controller/store/store.h"
+#include "pyservice/v1/controller.pb.h"
+
+namespace pyservice::controller::fleet {
+
+struct FleetOptions {
+  // Sent to agents in Welcome: how often they send a Heartbeat.
+  absl::Duration heartbeat_interval = absl::Seconds(5);
+  // A host silent for this many heartbeat intervals is flagged lost.
+  int lost_after_heartbeats = 3;
+  // last_seen is written to the store at most this often per host.
+  absl::Duration last_seen_write_interval = absl::Seconds(30);
+  // How often the lost-host sweep runs (real time). Lost is detected within
+  // lost_after + sweep_period.
+  absl::Duration sweep_period = absl::Seconds(1);
+};
+
+class Fleet final : public AgentSessionListener {
+ public:
+  // Loads known hosts and the desired state from `store` and starts the
+  // threads. `store` and `clock` must outlive the fleet.
+  static absl::StatusOr<std::unique_ptr<Fleet>> Create(Store& store, const Clock& clock,
+                                                       const FleetOptions& options);
+  Fleet(const Fleet&) = delete;
+  Fleet& operator=(const Fleet&) = delete;
+  // Shutdown().
+  ~Fleet() override;
+
+  // AgentSessionListener.
+  absl::Status OnHello(uint64_t session_id, const v1::Hello& hello,
+                       std::shared_ptr<AgentConnection> session) override;
+  void OnMessage(const std::string& host, uint64_t session_id,
+                 const v1::AgentMessage& message) override;
+  void OnSessionEnded(const std::string& host, uint64_t session_id) override;
+
+  // An app was applied or deleted: re-reads it from the store (blocking;
+  // call from the operator API's threads), tells its watchers and queues a
+  // reconcile of every host.
+  absl::Status AppChanged(const std::string& app);
+
+  // ---- reads for the operator API ----
+  std::shared_ptr<const DesiredSet> Desired() const { return desired_.Snapshot(); }
+  const FleetRegistry& registry() const { return registry_; }
+  FleetEvents& events() { return events_; }
+  absl::Duration heartbeat_interval() const { return options_.heartbeat_interval; }
+
+  // Per app, every host that runs it or is targeted by it. `app` empty:
+  // every present app, then apps hosts still run although deleted
+  // (revision 0). NOT_FOUND for a named app that is not present.
+  absl::StatusOr<std::vector<v1::AppStatus>> Status(const std::string& app) const;
+  // Hosts reporting each app (any revision).
+  std::map<std::string, uint32_t> HostsRunning() const;
+
+  // ---- control ----
+  // Runs the lost-host sweep now (tests; the sweep thread calls it too).
+  void SweepNow();
+  // Blocks until every queued reconcile pass has run (tests).
+  void WaitForReconcile();
+  // Refuses new sessions and watchers, closes the open ones (UNAVAILABLE),
+  // stops the threads and writes pending host records. Call before the
+  // gRPC server's Shutdown so it does not wait for long-lived streams.
+  // Idempotent.
+  void Shutdown();
+
+ private:
+  Fleet(Store& store, const Clock& clock, const FleetOptions& options);
+
+  // Queues a reconcile pass for `host`, or for every host when nullopt.
+  void QueueReconcile(const std::optional<std::string>& host);
+  void ReconcileLoop();
+  void SweepLoop();
+  // Sends the planned work; called by the reconcile thread.
+  void Send(const std::vector<PlannedSend>& sends, const DesiredSet& desired);
+
+  const Clock& clock_;
+  const FleetOptions options_;
+  DesiredState desired_;
+  HostPersister persister_;
+  FleetRegistry registry_;
+  FleetEvents events_;
+  // Deploy ids grow across restarts too: they start at the clock's
+  // microseconds, not at 1 (nobody sends a million deploys a second).
+  std::atomic<uint64_t> next_deploy_id_;
+
+  absl::Mutex mu_;
+  bool shutting_down_ ABSL_GUARDED_BY(mu_) = false;
+  bool reconcile_all_ ABSL_GUARDED_BY(mu_) = false;
+  std::set<std::string> reconcile_hosts_ ABSL_GUARDED_BY(mu_);
+  // A pass is running (so WaitForReconcile also waits for it).
+  bool reconciling_ ABSL_GUARDED_BY(mu_) = false;
+  bool threads_stopping_ ABSL_GUARDED_BY(mu_) = false;
+  std::thread reconcile_thread_;
+  std::thread sweep_thread_;
+};
+
+}  // namespace pyservice::controller::fleet
+
+#endif  // PYSERVICE_CONTROLLER_FLEET_FLEET_H_

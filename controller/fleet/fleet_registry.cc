@@ -1,0 +1,279 @@
+#include "controller/fleet/fleet_registry.h"
+
+#include <utility>
+
+#include "absl/strings/str_cat.h"
+
+namespace pyservice::controller::fleet {
+
+FleetRegistry::FleetRegistry(const Clock& clock, HostPersister& persister,
+                             RegistryOptions options)
+    : clock_(clock), persister_(persister), options_(options) {}
+
+void FleetRegistry::Load(const std::vector<StoredHost>& hosts) {
+  absl::MutexLock lock(&mu_);
+  for (const StoredHost& stored : hosts) {
+    Host& host = hosts_[stored.name];
+    host.view.name = stored.name;
+    host.view.labels = stored.labels;
+    host.agent_version = stored.agent_version;
+    host.first_seen = stored.first_seen;
+    host.last_seen = stored.last_seen;
+    host.last_seen_written = stored.last_seen;
+  }
+}
+
+std::shared_ptr<AgentConnection> FleetRegistry::Attach(
+    uint64_t session_id, const v1::Hello& hello, std::shared_ptr<AgentConnection> session) {
+  const absl::Time now = clock_.Now();
+  absl::MutexLock lock(&mu_);
+  auto [it, inserted] = hosts_.try_emplace(hello.host());
+  Host& host = it->second;
+  if (inserted) host.first_seen = now;
+  host.view.name = hello.host();
+  host.view.labels = Labels(hello.labels().begin(), hello.labels().end());
+  host.view.apps.clear();
+  for (const v1::AppHealth& app : hello.apps()) host.view.apps[app.app()] = app;
+  host.view.in_flight.clear();
+  host.view.connected = true;
+  host.agent_version = hello.agent_version();
+  host.last_seen = now;
+  host.lost = false;
+  std::shared_ptr<AgentConnection> replaced = std::move(host.session);
+  host.session = std::move(session);
+  host.session_id = session_id;
+  PersistLocked(host);
+  return replaced;
+}
+
+void FleetRegistry::Detach(const std::string& name, uint64_t session_id) {
+  absl::MutexLock lock(&mu_);
+  const auto it = hosts_.find(name);
+  if (it == hosts_.end() || it->second.session_id != session_id || !it->second.session) return;
+  Host& host = it->second;
+  host.session.reset();
+  host.view.connected = false;
+  host.lost = false;
+  // Its deploys are no longer followed; the next Hello says what runs.
+  host.view.in_flight.clear();
+  if (host.last_seen != host.last_seen_written) PersistLocked(host);
+}
+
+FleetRegistry::Host* FleetRegistry::HearLocked(const std::string& name, uint64_t session_id,
+                                               bool* recovered) {
+  const auto it = hosts_.find(name);
+  if (it == hosts_.end() || it->second.session_id != session_id || !it->second.session) {
+    return nullptr;
+  }
+  Host& host = it->second;
+  host.last_seen = clock_.Now();
+  if (host.lost) {
+    host.lost = false;
+    host.view.connected = true;
+    if (recovered != nullptr) *recovered = true;
+  }
+  if (host.last_seen - host.last_seen_written >= options_.last_seen_write_interval) {
+    PersistLocked(host);
+  }
+  return &host;
+}
+
+void FleetRegistry::PersistLocked(Host& host) {
+  StoredHost stored;
+  stored.name = host.view.name;
+  stored.labels = host.view.labels;
+  stored.agent_version = host.agent_version;
+  stored.first_seen = host.first_seen;
+  stored.last_seen = host.last_seen;
+  persister_.Enqueue(std::move(stored));
+  host.last_seen_written = host.last_seen;
+}
+
+bool FleetRegistry::Heard(const std::string& name, uint64_t session_id) {
+  absl::MutexLock lock(&mu_);
+  bool recovered = false;
+  HearLocked(name, session_id, &recovered);
+  return recovered;
+}
+
+bool FleetRegistry::RecordProgress(const std::string& name, uint64_t session_id,
+                                   const v1::StepProgress& progress) {
+  absl::MutexLock lock(&mu_);
+  Host* host = HearLocked(name, session_id);
+  if (host == nullptr) return false;
+  const auto it = host->view.in_flight.find(progress.app());
+  if (it == host->view.in_flight.end() || it->second.deploy_id != progress.deploy_id()) {
+    return false;  // a deploy we no longer follow
+  }
+  InFlightDeploy& deploy = it->second;
+  deploy.step = progress.step();
+  deploy.step_state = progress.state();
+  deploy.step_elapsed_ms = progress.elapsed_ms();
+  deploy.step_message = progress.message();
+  return true;
+}
+
+std::optional<ResultOutcome> FleetRegistry::RecordResult(const std::string& name,
+                                                         uint64_t session_id,
+                                                         const v1::DeployResult& result) {
+  absl::MutexLock lock(&mu_);
+  Host* host = HearLocked(name, session_id);
+  if (host == nullptr) return std::nullopt;
+  const std::string& app = result.app();
+  HostView& view = host->view;
+  const bool has_live = result.has_live() && !result.live().app().empty();
+  auto keep_live = [&] {
+    v1::AppHealth live = result.live();
+    live.set_app(app);
+    view.apps[app] = std::move(live);
+  };
+
+  ResultOutcome outcome;
+  const auto it = view.in_flight.find(app);
+  if (it != view.in_flight.end() && it->second.deploy_id == result.deploy_id()) {
+    outcome.matched = true;
+    outcome.deploy = std::move(it->second);
+    view.in_flight.erase(it);
+  }
+  if (!outcome.matched) {
+    if (has_live) keep_live();
+    return outcome;
+  }
+  const InFlightDeploy& deploy = outcome.deploy;
+  if (!result.ok()) {
+    view.failures[app] = {deploy.revision, deploy.remove, result.failed_step(), result.error()};
+    if (has_live) keep_live();
+    return outcome;
+  }
+  view.failures.erase(app);
+  if (deploy.remove) {
+    view.apps.erase(app);
+    return outcome;
+  }
+  if (!has_live) {
+    // An agent that says only "ok" runs what it was sent.
+    v1::AppHealth& live = view.apps[app];
+    live.set_app(app);
+    live.set_revision(deploy.revision);
+    live.set_spec_digest(deploy.digest);
+    live.set_health(v1::HEALTH_STATE_HEALTHY);
+    return outcome;
+  }
+  keep_live();
+  if (result.live().spec_digest() != deploy.digest) {
+    // Success, yet something else runs (e.g. the agent digests specs
+    // differently): recorded as a failure of this revision, so it is shown
+    // to operators instead of being redeployed forever.
+    view.failures[app] = {
+        deploy.revision, false, "",
+        absl::StrCat("the agent reported success but runs spec digest \"",
+                     result.live().spec_digest(), "\", not revision ", deploy.revision,
+                     "'s \"", deploy.digest, "\"")};
+  }
+  return outcome;
+}
+
+bool FleetRegistry::RecordHealth(const std::string& name, uint64_t session_id,
+                                 const v1::AppHealth& health) {
+  if (health.app().empty()) return false;
+  absl::MutexLock lock(&mu_);
+  Host* host = HearLocked(name, session_id);
+  if (host == nullptr) return false;
+  host->view.apps[health.app()] = health;
+  return true;
+}
+
+std::vector<PlannedSend> FleetRegistry::Plan(
+    const std::optional<std::vector<std::string>>& names, const DesiredSet& desired,
+    const std::function<uint64_t()>& next_deploy_id) {
+  std::vector<PlannedSend> out;
+  absl::MutexLock lock(&mu_);
+  if (!names.has_value()) {
+    for (auto& [name, host] : hosts_) PlanHostLocked(host, desired, next_deploy_id, out);
+    return out;
+  }
+  for (const std::string& name : *names) {
+    const auto it = hosts_.find(name);
+    if (it != hosts_.end()) PlanHostLocked(it->second, desired, next_deploy_id, out);
+  }
+  return out;
+}
+
+void FleetRegistry::PlanHostLocked(Host& host, const DesiredSet& desired,
+                                   const std::function<uint64_t()>& next_deploy_id,
+                                   std::vector<PlannedSend>& out) {
+  if (!host.view.connected || host.session == nullptr) return;
+  for (ReconcileAction& action : PlanHost(host.view, desired)) {
+    InFlightDeploy deploy;
+    deploy.deploy_id = next_deploy_id();
+    deploy.remove = action.kind == ReconcileAction::Kind::kRemove;
+    if (!deploy.remove) {
+      deploy.revision = action.revision;
+      deploy.digest = desired.at(action.app).digest;
+    }
+    host.view.in_flight[action.app] = deploy;
+    out.push_back({host.session, host.view.name, std::move(action), deploy.deploy_id});
+  }
+}
+
+std::vector<std::string> FleetRegistry::Sweep() {
+  const absl::Time now = clock_.Now();
+  std::vector<std::string> lost;
+  absl::MutexLock lock(&mu_);
+  for (auto& [name, host] : hosts_) {
+    if (host.session == nullptr || host.lost) continue;
+    if (now - host.last_seen < options_.lost_after) continue;
+    host.lost = true;
+    host.view.connected = false;
+    lost.push_back(name);
+  }
+  return lost;
+}
+
+std::vector<std::shared_ptr<AgentConnection>> FleetRegistry::DetachAll() {
+  std::vector<std::shared_ptr<AgentConnection>> sessions;
+  absl::MutexLock lock(&mu_);
+  for (auto& [name, host] : hosts_) {
+    if (host.session == nullptr) continue;
+    sessions.push_back(std::move(host.session));
+    host.session.reset();
+    host.view.connected = false;
+    host.lost = false;
+    host.view.in_flight.clear();
+    if (host.last_seen != host.last_seen_written) PersistLocked(host);
+  }
+  return sessions;
+}
+
+void FleetRegistry::ForEachHost(const std::function<void(const HostView&)>& visit) const {
+  absl::MutexLock lock(&mu_);
+  for (const auto& [name, host] : hosts_) visit(host.view);
+}
+
+std::optional<HostView> FleetRegistry::GetHost(const std::string& name) const {
+  absl::MutexLock lock(&mu_);
+  const auto it = hosts_.find(name);
+  if (it == hosts_.end()) return std::nullopt;
+  return it->second.view;
+}
+
+std::vector<HostSummary> FleetRegistry::ListHosts() const {
+  std::vector<HostSummary> hosts;
+  absl::MutexLock lock(&mu_);
+  hosts.reserve(hosts_.size());
+  for (const auto& [name, host] : hosts_) {
+    HostSummary summary;
+    summary.name = name;
+    summary.connected = host.view.connected;
+    summary.lost = host.lost;
+    summary.labels = host.view.labels;
+    summary.agent_version = host.agent_version;
+    summary.first_seen = host.first_seen;
+    summary.last_seen = host.last_seen;
+    summary.apps = host.view.apps.size();
+    hosts.push_back(std::move(summary));
+  }
+  return hosts;
+}
+
+}  // namespace pyservice::controller::fleet

@@ -1,0 +1,79 @@
+// The data the fleet's decisions are made from: what one host reports and
+// what the controller has asked of it (HostView), and what every app should
+// run (DesiredApp). Plain values, so the decision functions over them
+// (reconciler.h, deploy_status.h) are pure and tested without gRPC.
+#ifndef PYSERVICE_CONTROLLER_FLEET_HOST_VIEW_H_
+#define PYSERVICE_CONTROLLER_FLEET_HOST_VIEW_H_
+
+#include <cstdint>
+#include <map>
+#include <memory>
+#include <string>
+
+#include "pyservice/v1/agent.pb.h"
+#include "pyservice/v1/spec.pb.h"
+
+namespace pyservice::controller::fleet {
+
+using Labels = std::map<std::string, std::string>;
+
+// A DeployRequest or RemoveRequest sent to a host and not answered yet (no
+// DeployResult with its deploy_id).
+struct InFlightDeploy {
+  uint64_t deploy_id = 0;
+  // What was sent: the revision and its spec digest; 0 and "" for a removal.
+  uint32_t revision = 0;
+  std::string digest;
+  bool remove = false;
+  // The latest StepProgress of this deploy, if any.
+  std::string step;
+  v1::StepState step_state = v1::STEP_STATE_UNSPECIFIED;
+  uint32_t step_elapsed_ms = 0;
+  std::string step_message;
+};
+
+// The last failed deploy (or removal) of an app on a host. The reconciler
+// does not send the same revision there again (no deploy loops); a newer
+// revision clears the way.
+struct DeployFailure {
+  // The revision that failed; 0 for a failed removal.
+  uint32_t revision = 0;
+  bool remove = false;
+  std::string step;
+  std::string error;
+};
+
+// One host as the decisions see it.
+struct HostView {
+  std::string name;
+  // Its stream is up and it has not gone silent (not lost). Only connected
+  // hosts are sent work.
+  bool connected = false;
+  Labels labels;
+  // Every app the host reports (Hello, DeployResult.live, AppHealth), by app.
+  std::map<std::string, v1::AppHealth> apps;
+  // At most one deploy or removal in flight per app.
+  std::map<std::string, InFlightDeploy> in_flight;
+  // The last failure per app, kept until an app's deploy succeeds.
+  std::map<std::string, DeployFailure> failures;
+};
+
+// An app that should run: its current revision.
+struct DesiredApp {
+  std::string name;
+  uint32_t revision = 0;
+  std::string tag;
+  // "sha256:…" of the revision's canonical spec (spec::SpecDigest), the
+  // same digest agents report as AppHealth.spec_digest.
+  std::string digest;
+  // The full spec, secrets included: what DeployRequest carries. Shared,
+  // since every host's request carries the same one.
+  std::shared_ptr<const v1::AppSpec> spec;
+};
+
+// Every present app, by name.
+using DesiredSet = std::map<std::string, DesiredApp>;
+
+}  // namespace pyservice::controller::fleet
+
+#endif  // PYSERVICE_CONTROLLER_FLEET_HOST_VIEW_H_

@@ -1,0 +1,49 @@
+#include "controller/fleet/reconciler.h"
+
+#include <set>
+
+namespace pyservice::controller::fleet {
+
+bool Targets(const v1::AppSpec& app, const Labels& labels) {
+  for (const auto& [key, value] : app.targets().labels()) {
+    const auto found = labels.find(key);
+    if (found == labels.end() || found->second != value) return false;
+  }
+  return true;
+}
+
+std::vector<ReconcileAction> PlanHost(const HostView& host, const DesiredSet& desired) {
+  std::vector<ReconcileAction> actions;
+  if (!host.connected) return actions;
+
+  // Every app name that is either desired or reported, in order.
+  std::set<std::string> names;
+  for (const auto& [name, app] : desired) names.insert(name);
+  for (const auto& [name, health] : host.apps) names.insert(name);
+
+  for (const std::string& name : names) {
+    if (host.in_flight.contains(name)) continue;  // wait for its result
+    const auto failure = host.failures.find(name);
+    const auto reported = host.apps.find(name);
+    const auto wanted = desired.find(name);
+    const bool targeted = wanted != desired.end() && wanted->second.spec != nullptr &&
+                          Targets(*wanted->second.spec, host.labels);
+    if (targeted) {
+      const DesiredApp& app = wanted->second;
+      if (reported != host.apps.end() && reported->second.spec_digest() == app.digest) continue;
+      if (failure != host.failures.end() && !failure->second.remove &&
+          failure->second.revision == app.revision) {
+        continue;  // failed here already: not again until a newer revision
+      }
+      actions.push_back({ReconcileAction::Kind::kDeploy, name, app.revision});
+      continue;
+    }
+    if (reported == host.apps.end()) continue;
+    if (reported->second.revision() == 0) continue;  // deployed locally: the operator's
+    if (failure != host.failures.end() && failure->second.remove) continue;
+    actions.push_back({ReconcileAction::Kind::kRemove, name, 0});
+  }
+  return actions;
+}
+
+}  // namespace pyservice::controller::fleet

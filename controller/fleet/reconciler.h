@@ -1,0 +1,50 @@
+// The reconciler's decisions: given what should run (DesiredSet) and what
+// one host runs and has been asked (HostView), which DeployRequests and
+// RemoveRequests to send it. Pure functions, apart from gRPC, threads and
+// the store, so every rule is a unit test; fleet.cc applies their output.
+// (Issue 5 puts a rollout engine in front: it will decide *when* a host
+// gets a revision; these rules stay what "converged" means.)
+//
+// The rules, for a connected host (a disconnected or lost one gets nothing):
+//  * An app targets the host when the host carries every label of the
+//    spec's targets.labels (none: every host).
+//  * A targeted app is deployed unless the host already runs its digest,
+//    has a deploy or removal of it in flight, or the same revision already
+//    failed there (failures are not retried until a newer revision).
+//  * An app the host reports but should not run — deleted, or no longer
+//    targeting it — is removed, unless something is in flight for it or a
+//    removal already failed there. Apps deployed locally (revision 0, with
+//    `pyservice-agent apply`) are the operator's and are never removed; the
+//    controller only deploys over them when an app of the same name targets
+//    the host.
+#ifndef PYSERVICE_CONTROLLER_FLEET_RECONCILER_H_
+#define PYSERVICE_CONTROLLER_FLEET_RECONCILER_H_
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "controller/fleet/host_view.h"
+
+namespace pyservice::controller::fleet {
+
+struct ReconcileAction {
+  enum class Kind { kDeploy, kRemove };
+  Kind kind = Kind::kDeploy;
+  std::string app;
+  // For kDeploy: the revision to send (the app's current one).
+  uint32_t revision = 0;
+
+  friend bool operator==(const ReconcileAction&, const ReconcileAction&) = default;
+};
+
+// Whether `app`'s targets select a host with `labels`.
+bool Targets(const v1::AppSpec& app, const Labels& labels);
+
+// What to send `host` now, by app name (deploys and removals interleaved in
+// app order). Empty for a disconnected host.
+std::vector<ReconcileAction> PlanHost(const HostView& host, const DesiredSet& desired);
+
+}  // namespace pyservice::controller::fleet
+
+#endif  // PYSERVICE_CONTROLLER_FLEET_RECONCILER_H_

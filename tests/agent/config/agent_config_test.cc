@@ -1,0 +1,110 @@
+#include "agent/config/agent_config.h"
+
+#include <fstream>
+
+#include "agent/daemon/controller_connection.h"
+#include "gmock/gmock.h"
+#include "gtest/gtest.h"
+#include "tests/testing/temp_dir.h"
+
+namespace pyservice::agent {
+namespace {
+
+using ::testing::ElementsAre;
+using ::testing::HasSubstr;
+using ::testing::Pair;
+using ::testing::UnorderedElementsAre;
+
+TEST(AgentConfigTest, EveryKey) {
+  absl::StatusOr<AgentConfig> config = ParseAgentConfig(
+      "controller: unix:/run/pyservice/controller.sock\n"
+      "host: web-1\n"
+      "labels: {role: web, zone: a}\n"
+      "state_dir: /srv/agent\n"
+      "pip_options: [--no-index, --find-links, /srv/wheels]\n"
+      "log_level: debug\n",
+      "agent.yaml", AgentConfig());
+  ASSERT_TRUE(config.ok()) << config.status();
+  EXPECT_EQ(config->controller, "unix:/run/pyservice/controller.sock");
+  EXPECT_EQ(config->host, "web-1");
+  EXPECT_THAT(config->labels, UnorderedElementsAre(Pair("role", "web"), Pair("zone", "a")));
+  EXPECT_EQ(config->state_dir, "/srv/agent");
+  EXPECT_THAT(config->pip_options, ElementsAre("--no-index", "--find-links", "/srv/wheels"));
+  EXPECT_EQ(config->log_level, "debug");
+}
+
+TEST(AgentConfigTest, AnEmptyFileKeepsTheBase) {
+  AgentConfig base;
+  base.controller = "127.0.0.1:7070";
+  absl::StatusOr<AgentConfig> config = ParseAgentConfig("# nothing\n", "agent.yaml", base);
+  ASSERT_TRUE(config.ok()) << config.status();
+  EXPECT_EQ(config->controller, "127.0.0.1:7070");
+  EXPECT_EQ(config->state_dir, "/var/lib/pyservice-agent");
+  EXPECT_EQ(config->log_level, "info");
+}
+
+TEST(AgentConfigTest, UnknownKeysAreErrorsWithTheirPlace) {
+  absl::StatusOr<AgentConfig> config = ParseAgentConfig(
+      "controller: 127.0.0.1:7070\nlable: {role: web}\nfoo: 1\n", "agent.yaml", AgentConfig());
+  ASSERT_FALSE(config.ok());
+  EXPECT_EQ(config.status().code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_THAT(std::string(config.status().message()),
+              HasSubstr("agent.yaml:2:1: lable: unknown key (did you mean \"labels\"?)"));
+  EXPECT_THAT(std::string(config.status().message()),
+              HasSubstr("agent.yaml:3:1: foo: unknown key"));
+}
+
+TEST(AgentConfigTest, BadValuesNameTheKeyAndPlace) {
+  absl::StatusOr<AgentConfig> config = ParseAgentConfig(
+      "controller: nowhere\n"
+      "labels:\n  role: \"not ok\"\n"
+      "state_dir: relative/dir\n"
+      "log_level: loud\n",
+      "agent.yaml", AgentConfig());
+  ASSERT_FALSE(config.ok());
+  const std::string message(config.status().message());
+  EXPECT_THAT(message, HasSubstr("agent.yaml:1:13: controller: controller address \"nowhere\""));
+  EXPECT_THAT(message, HasSubstr("agent.yaml:3:9: labels.role:"));
+  EXPECT_THAT(message, HasSubstr("agent.yaml:4:12: state_dir:"));
+  EXPECT_THAT(message, HasSubstr("agent.yaml:5:12: log_level: unknown level \"loud\""));
+}
+
+TEST(AgentConfigTest, SyntaxErrorsHaveTheirPlace) {
+  absl::StatusOr<AgentConfig> config = ParseAgentConfig("labels: [\n", "agent.yaml", AgentConfig());
+  ASSERT_FALSE(config.ok());
+  EXPECT_THAT(std::string(config.status().message()), HasSubstr("agent.yaml:"));
+}
+
+TEST(AgentConfigTest, LoadNamesTheFile) {
+  testing::TempDir dir;
+  const std::string path = dir.Join("agent.yaml");
+  std::ofstream(path) << "host: h1\nhots: h2\n";
+  absl::StatusOr<AgentConfig> config = LoadAgentConfig(path, AgentConfig());
+  ASSERT_FALSE(config.ok());
+  EXPECT_THAT(std::string(config.status().message()), HasSubstr(path + ":2:1: hots:"));
+  EXPECT_FALSE(LoadAgentConfig(dir.Join("missing.yaml"), AgentConfig()).ok());
+}
+
+TEST(LabelFlagTest, KeyEqualsValue) {
+  absl::StatusOr<std::pair<std::string, std::string>> label = ParseLabelFlag("role=web");
+  ASSERT_TRUE(label.ok()) << label.status();
+  EXPECT_EQ(label->first, "role");
+  EXPECT_EQ(label->second, "web");
+  EXPECT_FALSE(ParseLabelFlag("role").ok());
+  EXPECT_FALSE(ParseLabelFlag("=web").ok());
+  EXPECT_FALSE(ParseLabelFlag("role=not ok").ok());
+}
+
+TEST(ControllerAddressTest, TheTwoFormsOfInterfacesMd) {
+  for (const char* ok : {"127.0.0.1:7070", "controller.example.com:443", "[::1]:7070",
+                         "unix:/run/pyservice/controller.sock"}) {
+    EXPECT_TRUE(ValidateControllerAddress(ok).ok()) << ok;
+  }
+  for (const char* bad : {"", "nowhere", "host:", ":7070", "host:0", "host:70000", "host:http",
+                          "unix:relative.sock", "unix:", "::1:7070"}) {
+    EXPECT_FALSE(ValidateControllerAddress(bad).ok()) << bad;
+  }
+}
+
+}  // namespace
+}  // namespace pyservice::agent

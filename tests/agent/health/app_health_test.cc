@@ -1,0 +1,138 @@
+#include "agent/health/app_health.h"
+
+#include "common/spec/app_spec_parser.h"
+#include "common/spec/canonical.h"
+#include "gmock/gmock.h"
+#include "gtest/gtest.h"
+
+namespace pyservice::agent {
+namespace {
+
+using ::testing::ElementsAre;
+using ::testing::HasSubstr;
+
+WatchedUnit Unit(const std::string& name, const std::string& active, const std::string& sub,
+                 bool activated = true) {
+  WatchedUnit unit;
+  unit.state.name = name;
+  unit.state.active_state = active;
+  unit.state.sub_state = sub;
+  unit.activated = activated;
+  return unit;
+}
+
+// A web service, a timer and the timer's service.
+std::vector<WatchedUnit> App(const std::string& web, const std::string& timer = "active",
+                             const std::string& job = "inactive") {
+  return {Unit("hello-web.service", web, "x"), Unit("hello-report.timer", timer, "waiting"),
+          Unit("hello-report.service", job, "dead", /*activated=*/false)};
+}
+
+TEST(ComputeHealthTest, EveryActivatedUnitActiveIsHealthy) {
+  EXPECT_EQ(ComputeHealth(App("active"), false, false), v1::HEALTH_STATE_HEALTHY);
+}
+
+TEST(ComputeHealthTest, ATimersServiceBetweenRunsOrRunningIsFine) {
+  EXPECT_EQ(ComputeHealth(App("active", "active", "inactive"), false, false),
+            v1::HEALTH_STATE_HEALTHY);
+  EXPECT_EQ(ComputeHealth(App("active", "active", "activating"), false, false),
+            v1::HEALTH_STATE_HEALTHY);
+}
+
+TEST(ComputeHealthTest, AFailedUnitIsFailedEvenATimersService) {
+  EXPECT_EQ(ComputeHealth(App("failed"), false, false), v1::HEALTH_STATE_FAILED);
+  EXPECT_EQ(ComputeHealth(App("active", "active", "failed"), false, false),
+            v1::HEALTH_STATE_FAILED);
+}
+
+TEST(ComputeHealthTest, AStoppedServiceIsFailed) {
+  EXPECT_EQ(ComputeHealth(App("inactive"), false, false), v1::HEALTH_STATE_FAILED);
+  EXPECT_EQ(ComputeHealth(App("active", "inactive"), false, false), v1::HEALTH_STATE_FAILED);
+}
+
+TEST(ComputeHealthTest, TransitionsAreDegraded) {
+  for (const char* state : {"activating", "deactivating", "reloading"}) {
+    EXPECT_EQ(ComputeHealth(App(state), false, false), v1::HEALTH_STATE_DEGRADED) << state;
+  }
+}
+
+TEST(ComputeHealthTest, FailedWinsOverDegraded) {
+  EXPECT_EQ(ComputeHealth(App("activating", "failed"), false, false), v1::HEALTH_STATE_FAILED);
+}
+
+TEST(ComputeHealthTest, UnknownStateIsUnknownUnlessSomethingFailed) {
+  EXPECT_EQ(ComputeHealth(App(""), false, false), v1::HEALTH_STATE_UNKNOWN);
+  EXPECT_EQ(ComputeHealth(App("", "failed"), false, false), v1::HEALTH_STATE_FAILED);
+}
+
+TEST(ComputeHealthTest, ARunningDeployIsProgressingWhateverTheUnits) {
+  EXPECT_EQ(ComputeHealth(App("failed"), true, true), v1::HEALTH_STATE_PROGRESSING);
+}
+
+TEST(ComputeHealthTest, AFailedLastDeployIsFailedWithHealthyUnits) {
+  EXPECT_EQ(ComputeHealth(App("active"), false, true), v1::HEALTH_STATE_FAILED);
+}
+
+v1::AppState Deployed() {
+  absl::StatusOr<v1::AppSpec> spec = spec::ParseAppSpec(
+      "name: hello\nrepo: file:///srv/git/hello.git\ntag: v2\n"
+      "services:\n  - name: web\n    command: python -m hello web\n"
+      "timers:\n  - name: report\n    schedule: daily\n    command: python -m hello report\n",
+      "app.yaml");
+  EXPECT_TRUE(spec.ok()) << spec.status();
+  v1::AppState state;
+  state.set_app("hello");
+  v1::ReleaseRecord* live = state.mutable_live();
+  live->set_id("v2-222222222222");
+  live->set_commit(std::string(40, '2'));
+  *live->mutable_spec() = *spec;
+  live->set_spec_digest(spec::SpecDigest(*spec));
+  live->set_revision(7);
+  state.set_last_result("deployed v2-222222222222");
+  return state;
+}
+
+TEST(LiveUnitsTest, TheLiveSpecsUnitsWithTheTimersServiceNotActivated) {
+  std::vector<WatchedUnit> units = LiveUnits(Deployed());
+  ASSERT_EQ(units.size(), 3u);
+  EXPECT_EQ(units[0].state.name, "hello-web.service");
+  EXPECT_TRUE(units[0].activated);
+  EXPECT_EQ(units[1].state.name, "hello-report.service");
+  EXPECT_FALSE(units[1].activated);
+  EXPECT_EQ(units[2].state.name, "hello-report.timer");
+  EXPECT_TRUE(units[2].activated);
+  EXPECT_TRUE(LiveUnits(v1::AppState()).empty()) << "nothing live, nothing to watch";
+}
+
+TEST(BuildAppHealthTest, CarriesTheLiveReleaseAndEveryUnit) {
+  const v1::AppState state = Deployed();
+  v1::AppHealth health = BuildAppHealth(state, App("active"), false);
+  EXPECT_EQ(health.app(), "hello");
+  EXPECT_EQ(health.revision(), 7u);
+  EXPECT_EQ(health.tag(), "v2");
+  EXPECT_EQ(health.commit(), std::string(40, '2'));
+  EXPECT_EQ(health.spec_digest(), state.live().spec_digest());
+  EXPECT_EQ(health.health(), v1::HEALTH_STATE_HEALTHY);
+  EXPECT_EQ(health.message(), "");
+  ASSERT_EQ(health.units_size(), 3);
+  EXPECT_EQ(health.units(0).unit(), "hello-web.service");
+  EXPECT_EQ(health.units(0).active_state(), "active");
+  EXPECT_EQ(health.units(0).sub_state(), "x");
+}
+
+TEST(BuildAppHealthTest, SaysWhichUnitIsWrong) {
+  v1::AppHealth health = BuildAppHealth(Deployed(), App("failed"), false);
+  EXPECT_EQ(health.health(), v1::HEALTH_STATE_FAILED);
+  EXPECT_EQ(health.message(), "hello-web.service is failed/x");
+}
+
+TEST(BuildAppHealthTest, SaysWhyTheLastDeployFailed) {
+  v1::AppState state = Deployed();
+  state.set_last_result("failed: verify: hello-web.service is failed/failed; rolled back to v1");
+  v1::AppHealth health = BuildAppHealth(state, App("active"), false);
+  EXPECT_EQ(health.health(), v1::HEALTH_STATE_FAILED);
+  EXPECT_THAT(health.message(), HasSubstr("rolled back to v1"));
+}
+
+}  // namespace
+}  // namespace pyservice::agent
