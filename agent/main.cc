@@ -32,6 +32,7 @@
 #include "agent/host/process_runner.h"
 #include "agent/host/shadow_user_manager.h"
 #include "agent/systemd/dbus_systemd_manager.h"
+#include "common/systemd/notify.h"
 #include "common/logging/logging.h"
 #include "spdlog/spdlog.h"
 
@@ -62,6 +63,11 @@ int RunDaemon(DaemonOptions options, HostServices& host, const AgentSettings& se
     if (sigwait(&stop_signals, &signal_number) != 0 || exiting) return;
     std::_Exit(128 + signal_number);
   });
+  // Type=notify: the agent is up once its signals are handled; reaching the
+  // controller is not a condition (it works without one).
+  if (absl::Status notified = NotifyServiceManager("READY=1"); !notified.ok()) {
+    spdlog::warn("sd_notify: {}", std::string(notified.message()));
+  }
   const absl::Status status = daemon.Run();
   exiting = true;
   pthread_kill(signals.native_handle(), SIGTERM);
