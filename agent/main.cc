@@ -32,8 +32,8 @@
 #include "agent/host/process_runner.h"
 #include "agent/host/shadow_user_manager.h"
 #include "agent/systemd/dbus_systemd_manager.h"
-#include "common/systemd/notify.h"
 #include "common/logging/logging.h"
+#include "common/systemd/notify.h"
 #include "spdlog/spdlog.h"
 
 namespace {

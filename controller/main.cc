@@ -21,8 +21,8 @@
 #include "CLI/CLI.hpp"
 #include "absl/status/status.h"
 #include "absl/strings/string_view.h"
-#include "common/systemd/notify.h"
 #include "common/logging/logging.h"
+#include "common/systemd/notify.h"
 #include "common/time/clock.h"
 #include "controller/config/controller_config.h"
 #include "controller/fleet/agent_service.h"
@@ -86,14 +86,14 @@ int Serve(const pyservice::controller::ControllerConfig& config) {
     spdlog::info("listening on {}", address.ToString());
   }
   // Type=notify: systemd considers the controller started once it listens.
-  if (absl::Status notified = NotifyServiceManager("READY=1"); !notified.ok()) {
+  if (absl::Status notified = pyservice::NotifyServiceManager("READY=1"); !notified.ok()) {
     spdlog::warn("sd_notify: {}", std::string(notified.message()));
   }
 
   const int signal_number = WaitForShutdownSignal();
   ExitOnSecondShutdownSignal();
   spdlog::info("received SIG{}, stopping", sigabbrev_np(signal_number));
-  (void)NotifyServiceManager("STOPPING=1");
+  (void)pyservice::NotifyServiceManager("STOPPING=1");
   // Agent streams and watchers never end by themselves: close them first,
   // so the server's graceful shutdown only waits for short calls.
   (*fleet)->Shutdown();
