@@ -96,14 +96,14 @@ struct Built {
 };
 
 Built& Storage() {
-  // Lives until the test binary exits; hosts are gone by then.
-  static Built* built = [] {
-    auto* b = new Built;
-    b->repos.dir = b->dir.path();
-    std::filesystem::create_directories(b->dir.Join("home"));
-    return b;
-  }();
-  return *built;
+  // Removed when the test binary exits; the hosts that bind it are stopped
+  // before that, in their suites' TearDownTestSuite.
+  static Built built;
+  if (built.repos.dir.empty()) {
+    built.repos.dir = built.dir.path();
+    std::filesystem::create_directories(built.dir.Join("home"));
+  }
+  return built;
 }
 
 void WriteVersion(const GitRepo& repo, const std::string& version) {

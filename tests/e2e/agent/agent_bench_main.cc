@@ -1,0 +1,103 @@
+// agent_bench: the agent's deploy timings on a real systemd test host —
+// cold deploy, no-op re-apply, tag switch, rollback — each the median of
+// several runs, printed as a Markdown table for docs/BENCHMARKS.md.
+//
+//   build/tests/agent_bench [--runs N]
+//
+// Each run deploys its own app (hello0, hello1, ...: own user, tree, port),
+// so "cold" really starts from nothing: user creation, clone, venv build,
+// units, health gate. The health gate's min_healthy is 0s here so the figures
+// are the agent's own work; a real deploy adds the app's min_healthy.
+#include <algorithm>
+#include <cstdio>
+#include <string>
+#include <vector>
+
+#include "absl/strings/numbers.h"
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_format.h"
+#include "absl/strings/str_replace.h"
+#include "absl/time/clock.h"
+#include "tests/e2e/agent/agent_e2e.h"
+#include "tests/e2e/agent/hello_app.h"
+
+namespace pyservice::testing {
+namespace {
+
+struct Figures {
+  std::vector<double> cold, noop, tag_switch, rollback;  // milliseconds
+};
+
+double Median(std::vector<double> values) {
+  std::sort(values.begin(), values.end());
+  const size_t n = values.size();
+  return n % 2 ? values[n / 2] : (values[n / 2 - 1] + values[n / 2]) / 2;
+}
+
+// Runs the agent and returns its wall time in ms, or exits on failure: a
+// benchmark of a failing deploy measures nothing.
+double TimedAgent(TestHost& host, const std::vector<std::string>& args) {
+  const absl::Time start = absl::Now();
+  absl::StatusOr<ProcessResult> result = RunAgent(host, args);
+  const double ms = absl::ToDoubleMilliseconds(absl::Now() - start);
+  if (!result.ok() || !result->Succeeded()) {
+    std::fprintf(stderr, "agent %s failed: %s\n", args[0].c_str(), Describe(result).c_str());
+    std::exit(1);
+  }
+  return ms;
+}
+
+int Run(int runs) {
+  const HelloRepos& repos = GetHelloRepos();
+  absl::StatusOr<std::unique_ptr<TestHost>> host =
+      BootAgentHost({{repos.dir, "/srv/git", /*read_only=*/true}});
+  if (!host.ok()) {
+    std::fprintf(stderr, "cannot boot a test host: %s\n", host.status().ToString().c_str());
+    return 1;
+  }
+  Figures figures;
+  for (int i = 0; i < runs; ++i) {
+    AppOptions app;
+    app.name = absl::StrCat("hello", i);
+    app.repo = "file:///srv/git/hello.git";
+    app.port = 8100 + i;
+    const std::string yaml =
+        absl::StrReplaceAll(AppYaml(app), {{"min_healthy: 2s", "min_healthy: 0s"}});
+    if (absl::Status written = (*host)->WriteFile(AppYamlPath(app.name), yaml); !written.ok()) {
+      std::fprintf(stderr, "%s\n", written.ToString().c_str());
+      return 1;
+    }
+    const std::string path = AppYamlPath(app.name);
+    figures.cold.push_back(TimedAgent(**host, {"apply", path}));
+    figures.noop.push_back(TimedAgent(**host, {"apply", path}));
+    figures.tag_switch.push_back(TimedAgent(**host, {"apply", path, "--tag", "v2"}));
+    figures.rollback.push_back(TimedAgent(**host, {"rollback", app.name}));
+    std::fprintf(stderr, "run %d: cold %.0f ms, no-op %.0f ms, switch %.0f ms, rollback %.0f ms\n",
+                 i + 1, figures.cold.back(), figures.noop.back(), figures.tag_switch.back(),
+                 figures.rollback.back());
+  }
+  std::printf("| operation | median (ms) | min | max | runs |\n|---|---:|---:|---:|---:|\n");
+  const auto row = [&](const char* name, const std::vector<double>& values) {
+    std::printf("| %s | %.0f | %.0f | %.0f | %zu |\n", name, Median(values),
+                *std::min_element(values.begin(), values.end()),
+                *std::max_element(values.begin(), values.end()), values.size());
+  };
+  row("cold deploy (user, clone, venv, units, verify)", figures.cold);
+  row("no-op re-apply", figures.noop);
+  row("tag switch v1 → v2 (clone, venv, switch, restart, verify)", figures.tag_switch);
+  row("rollback to v1 (switch, restart, verify)", figures.rollback);
+  return 0;
+}
+
+}  // namespace
+}  // namespace pyservice::testing
+
+int main(int argc, char** argv) {
+  int runs = 5;
+  if (argc == 3 && std::string(argv[1]) == "--runs" && absl::SimpleAtoi(argv[2], &runs) && runs > 0) {
+  } else if (argc != 1) {
+    std::fprintf(stderr, "usage: agent_bench [--runs N]\n");
+    return 2;
+  }
+  return pyservice::testing::Run(runs);
+}
