@@ -3,6 +3,8 @@
 //
 //   pyservice-agent [--config FILE] --controller ADDR [--host NAME]
 //                   [--label K=V]... [--state-dir DIR]      the daemon
+//                   [--tls-ca FILE [--tls-cert FILE --tls-key FILE]
+//                    [--tls-server-name NAME]] [--insecure]
 //   pyservice-agent apply APP.yaml | rollback APP | status [APP]
 //
 // Settings: built-in defaults, then the --config file, then flags (--label
@@ -34,6 +36,8 @@
 #include "agent/systemd/dbus_systemd_manager.h"
 #include "common/logging/logging.h"
 #include "common/systemd/notify.h"
+#include "common/tls/credentials.h"
+#include "common/tls/plaintext.h"
 #include "spdlog/spdlog.h"
 
 namespace {
@@ -80,6 +84,34 @@ int RunDaemon(DaemonOptions options, HostServices& host, const AgentSettings& se
   return 0;
 }
 
+// The controller channel's credentials: TLS when a CA is configured, else
+// null (plaintext) where that is allowed: unix: sockets, loopback, or
+// --insecure (with a warning).
+absl::StatusOr<std::shared_ptr<grpc::ChannelCredentials>> MakeCredentials(
+    const AgentConfig& config) {
+  if (config.tls_cert.empty() != config.tls_key.empty()) {
+    return absl::InvalidArgumentError(
+        "--tls-cert and --tls-key go together: give both or neither");
+  }
+  if (config.tls_ca.empty()) {
+    if (!config.tls_cert.empty() || !config.tls_server_name.empty()) {
+      return absl::InvalidArgumentError(
+          "--tls-cert, --tls-key and --tls-server-name need --tls-ca (the CA "
+          "the controller's certificate must chain to)");
+    }
+    absl::StatusOr<std::shared_ptr<grpc::ChannelCredentials>> plaintext =
+        tls::MakeInsecureChannelCredentials(config.controller, config.insecure);
+    if (!plaintext.ok()) return plaintext.status();
+    return std::shared_ptr<grpc::ChannelCredentials>();
+  }
+  tls::TlsClientOptions options;
+  options.ca_file = config.tls_ca;
+  options.cert_file = config.tls_cert;
+  options.key_file = config.tls_key;
+  options.server_name_override = config.tls_server_name;
+  return tls::MakeChannelCredentials(options);
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -106,6 +138,18 @@ int main(int argc, char** argv) {
                  "extra pip argument for the venv backend, repeatable (e.g. --no-index)")
       ->allow_extra_args(false);
   app.add_option("--log-level", log_level, "trace|debug|info|warn|error");
+  std::string tls_ca, tls_cert, tls_key, tls_server_name;
+  bool insecure = false;
+  app.add_option("--tls-ca", tls_ca, "CA (PEM) of the controller's certificate: use TLS")
+      ->type_name("FILE");
+  app.add_option("--tls-cert", tls_cert, "this host's client certificate (PEM), for mutual TLS")
+      ->type_name("FILE");
+  app.add_option("--tls-key", tls_key, "the client certificate's key (PEM)")->type_name("FILE");
+  app.add_option("--tls-server-name", tls_server_name,
+                 "verify the controller's certificate against NAME, not the address's host")
+      ->type_name("NAME");
+  app.add_flag("--insecure", insecure,
+               "allow plaintext to a non-loopback TCP controller (logs a warning)");
 
   std::string app_yaml, tag, app_name;
   CLI::App* apply = app.add_subcommand("apply", "run the install pipeline for APP.yaml here");
@@ -145,6 +189,11 @@ int main(int argc, char** argv) {
   if (!state_dir.empty()) config.state_dir = state_dir;
   if (!pip_options.empty()) config.pip_options = pip_options;
   if (!log_level.empty()) config.log_level = log_level;
+  if (!tls_ca.empty()) config.tls_ca = tls_ca;
+  if (!tls_cert.empty()) config.tls_cert = tls_cert;
+  if (!tls_key.empty()) config.tls_key = tls_key;
+  if (!tls_server_name.empty()) config.tls_server_name = tls_server_name;
+  if (insecure) config.insecure = true;
   if (daemon_mode && config.controller.empty()) {
     return Fail("give a command (apply, rollback, status) or --controller ADDR");
   }
@@ -155,6 +204,13 @@ int main(int argc, char** argv) {
   }
   if (absl::Status logging = SetUpLogging("pyservice-agent", config.log_level); !logging.ok()) {
     return Fail(logging.message());
+  }
+  // Checked before anything else starts: a TLS mistake is a config error.
+  std::shared_ptr<grpc::ChannelCredentials> credentials;
+  if (daemon_mode) {
+    absl::StatusOr<std::shared_ptr<grpc::ChannelCredentials>> made = MakeCredentials(config);
+    if (!made.ok()) return Fail(made.status().message());
+    credentials = *std::move(made);
   }
   AgentSettings settings;
   settings.state_dir = config.state_dir;
@@ -184,6 +240,8 @@ int main(int argc, char** argv) {
 
   DaemonOptions options;
   options.connection.address = config.controller;
+  options.connection.credentials = std::move(credentials);
+  options.connection.tls_server_name = config.tls_server_name;
   options.host = config.host;
   options.labels = config.labels;
   return RunDaemon(std::move(options), host, settings, stop_signals);

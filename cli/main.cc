@@ -2,9 +2,12 @@
 // the command it names; everything else lives in cli/commands/.
 #include <iostream>
 
+#include <grpc/support/log.h>
+
 #include "CLI/CLI.hpp"
 #include "cli/commands/command.h"
 #include "cli/commands/commands.h"
+#include "common/logging/logging.h"
 
 namespace {
 constexpr int kExitUsage = 2;
@@ -28,5 +31,10 @@ int main(int argc, char** argv) {
     std::cerr << "pyctl: " << e.what() << " (see pyctl --help)\n";
     return kExitUsage;
   }
+  // Library warnings (e.g. --insecure's) go to stderr, never into output.
+  (void)pyservice::SetUpLogging("pyctl", "warn");
+  // gRPC's own log lines (e.g. "Handshake failed ...") would break the
+  // one-line error: the failure reaches the operator through the status.
+  gpr_set_log_function([](gpr_log_func_args*) {});
   return pyservice::cli::RunCommand(command, options, std::cout, std::cerr);
 }

@@ -8,8 +8,13 @@
 // ("listening on 127.0.0.1:41234", "listening on unix:/run/p.sock").
 // Scripts and tests wait for these lines; keep them stable.
 //
+// Transport security: --tls-cert/--tls-key serve TLS on every listener,
+// --client-ca makes it mutual (docs/DESIGN.md). Without TLS, plaintext only
+// on unix: sockets and loopback addresses unless --insecure.
+//
 // Exit status: 0 after a clean stop, 1 when it cannot start (the reason is
-// the last line on stderr), 2 for a usage or config file error.
+// the last line on stderr), 2 for a usage or config file error (TLS
+// settings and refused plaintext included).
 #include <cstdio>
 #include <memory>
 #include <string>
@@ -20,10 +25,15 @@
 
 #include "CLI/CLI.hpp"
 #include "absl/status/status.h"
+#include "absl/strings/str_cat.h"
 #include "absl/strings/string_view.h"
+#include "absl/synchronization/mutex.h"
 #include "common/logging/logging.h"
 #include "common/systemd/notify.h"
 #include "common/time/clock.h"
+#include "common/tls/credentials.h"
+#include "common/tls/peer_identity.h"
+#include "common/tls/plaintext.h"
 #include "controller/config/controller_config.h"
 #include "controller/fleet/agent_service.h"
 #include "controller/fleet/fleet.h"
@@ -49,8 +59,57 @@ int UsageError(absl::string_view message) {
   return kExitUsage;
 }
 
+// The listeners' credentials: TLS from the configured files, or null for
+// plaintext after checking every address may have it (unix: sockets and
+// loopback always; anything else only with --insecure).
+absl::StatusOr<std::shared_ptr<grpc::ServerCredentials>> MakeCredentials(
+    const pyservice::controller::ControllerConfig& config) {
+  if (config.tls_cert.empty() != config.tls_key.empty()) {
+    return absl::InvalidArgumentError(
+        "--tls-cert and --tls-key go together: give both or neither");
+  }
+  if (!config.client_ca.empty() && config.tls_cert.empty()) {
+    return absl::InvalidArgumentError(
+        "--client-ca needs --tls-cert and --tls-key (mutual TLS is TLS)");
+  }
+  if (config.tls_cert.empty()) {
+    for (const std::string& address : config.listen) {
+      if (absl::Status allowed =
+              pyservice::tls::CheckPlaintextAllowed(address, config.insecure);
+          !allowed.ok()) {
+        return allowed;
+      }
+    }
+    return std::shared_ptr<grpc::ServerCredentials>();
+  }
+  pyservice::tls::TlsServerOptions tls;
+  tls.cert_file = config.tls_cert;
+  tls.key_file = config.tls_key;
+  tls.client_ca_file = config.client_ca;
+  // With a client CA every caller needs a certificate: agents (their host
+  // identity) and pyctl (an operator's) alike.
+  tls.require_client_cert = !config.client_ca.empty();
+  return pyservice::tls::MakeServerCredentials(tls);
+}
+
 int Serve(const pyservice::controller::ControllerConfig& config) {
   using namespace pyservice::controller;
+  // Before touching the data dir: a TLS mistake is a configuration error.
+  absl::StatusOr<std::shared_ptr<grpc::ServerCredentials>> credentials =
+      MakeCredentials(config);
+  if (!credentials.ok()) {
+    spdlog::error("{}", std::string(credentials.status().message()));
+    return kExitUsage;
+  }
+  if (*credentials == nullptr) {
+    spdlog::info("transport: plaintext (no --tls-cert)");
+  } else if (config.client_ca.empty()) {
+    spdlog::info("transport: TLS with {}", config.tls_cert);
+  } else {
+    spdlog::info(
+        "transport: mutual TLS with {}; clients need a certificate from {}",
+        config.tls_cert, config.client_ca);
+  }
   const pyservice::SystemClock clock;
   spdlog::info("starting; data dir {}", config.data_dir);
   absl::StatusOr<std::unique_ptr<SqliteStore>> store =
@@ -70,12 +129,21 @@ int Serve(const pyservice::controller::ControllerConfig& config) {
     return kExitCannotStart;
   }
   ControllerServiceImpl service(**store, clock, **fleet);
-  // The TLS seam: with mTLS this becomes the client certificate's name.
-  fleet::AgentServiceImpl agent_service(**fleet, fleet::NoPeerIdentity());
+  // With mutual TLS a host is who its certificate says; a Hello claiming
+  // another name is refused (agent_session.cc).
+  fleet::AgentServiceImpl agent_service(
+      **fleet, config.client_ca.empty()
+                   ? fleet::NoPeerIdentity()
+                   : fleet::PeerIdentity(
+                         [](const grpc::CallbackServerContext& context) {
+                           return pyservice::tls::PeerIdentity(context);
+                         }));
 
   ControllerServerOptions options;
   options.listen = config.listen;
   options.services = {&service, &agent_service};
+  options.credentials = *credentials;
+  options.insecure = config.insecure;
   absl::StatusOr<std::unique_ptr<ControllerServer>> server =
       ControllerServer::Start(options);
   if (!server.ok()) {
@@ -107,6 +175,14 @@ int Serve(const pyservice::controller::ControllerConfig& config) {
 int main(int argc, char** argv) {
   // First, before any thread exists: see shutdown_signals.h.
   pyservice::controller::BlockShutdownSignals();
+#ifdef NDEBUG
+  // Debian's libabsl is built without NDEBUG, so absl::Mutex keeps its
+  // deadlock-detection graph on in every program: each lock of a mutex
+  // looks it up under a global lock. With two mutexes per agent session
+  // that was the controller's top CPU cost at 5,000+ hosts
+  // (docs/BENCHMARKS.md). Release builds turn it off; debug builds keep it.
+  absl::SetMutexDeadlockDetectionMode(absl::OnDeadlockCycle::kIgnore);
+#endif
 
   CLI::App app{"pyservice-controller: stores app revisions and drives "
                "rollouts; pyctl and agents talk to it over gRPC."};
@@ -114,10 +190,12 @@ int main(int argc, char** argv) {
   std::vector<std::string> listen;
   std::string data_dir;
   std::string log_level;
+  std::string tls_cert, tls_key, client_ca;
+  bool insecure = false;
   app.add_option("--config", config_path,
                  "YAML file with keys listen, data_dir, log_level, "
-                 "heartbeat_interval; flags "
-                 "override it")
+                 "heartbeat_interval, tls_cert, tls_key, client_ca, insecure; "
+                 "flags override it")
       ->type_name("FILE");
   app.add_option("--listen", listen,
                  "HOST:PORT or unix:/absolute/path; repeat for several "
@@ -139,6 +217,18 @@ int main(int argc, char** argv) {
   app.add_option("--log-level", log_level,
                  "trace, debug, info, warn, error (default info)")
       ->type_name("LEVEL");
+  app.add_option("--tls-cert", tls_cert,
+                 "server certificate (PEM): serve TLS on every listener")
+      ->type_name("FILE");
+  app.add_option("--tls-key", tls_key, "the server certificate's key (PEM)")
+      ->type_name("FILE");
+  app.add_option("--client-ca", client_ca,
+                 "CA (PEM) client certificates must chain to: mutual TLS; "
+                 "agents are named by their certificate, pyctl needs one too")
+      ->type_name("FILE");
+  app.add_flag("--insecure", insecure,
+               "allow plaintext on non-loopback TCP addresses (logs a "
+               "warning)");
   // CLI11 reports usage errors by exception; this is the boundary.
   try {
     app.parse(argc, argv);
@@ -157,6 +247,10 @@ int main(int argc, char** argv) {
   if (!listen.empty()) config.listen = listen;
   if (!data_dir.empty()) config.data_dir = data_dir;
   if (!log_level.empty()) config.log_level = log_level;
+  if (!tls_cert.empty()) config.tls_cert = tls_cert;
+  if (!tls_key.empty()) config.tls_key = tls_key;
+  if (!client_ca.empty()) config.client_ca = client_ca;
+  if (insecure) config.insecure = true;
 
   if (absl::Status status = pyservice::SetUpLogging(kProgram, config.log_level);
       !status.ok()) {

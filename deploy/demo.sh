@@ -1,46 +1,254 @@
 #!/usr/bin/env bash
-# The demo: a controller on the embedded SQLite store, the example app
-# applied, re-applied unchanged, changed, and shown. Everything lives in a
-# temporary directory that is removed at the end.
+# The demo: a small fleet. A controller on the embedded SQLite store, three
+# test hosts with a real systemd (systemd-nspawn containers over this
+# machine's own /usr, each with its own network namespace; see
+# ARCHITECTURE.md, "Test hosts with a real systemd"), each running
+# pyservice-agent from deploy/systemd/pyservice-agent.service and dialing the
+# controller over a Unix socket bound into the host. The example app
+# (deploy/examples/hello/app.yaml, labels role=web) is applied to the fleet
+# and its status shown. Everything (hosts, controller, temporary files) is
+# removed at the end, also on failure or Ctrl-C. Needs root.
 set -euo pipefail
 cd "$(dirname "$0")/.."
+root=$PWD
 bash deploy/install-deps.sh
-bash deploy/build.sh pyservice-controller pyctl
+bash deploy/build.sh pyservice-controller pyservice-agent pyctl
 
+if [[ $(id -u) != 0 ]]; then
+  echo "demo.sh: the demo boots systemd-nspawn containers and needs root" >&2
+  exit 1
+fi
+
+hosts=(web-1 web-2 web-3)
 demo_dir=$(mktemp -d /tmp/pyservice-demo.XXXXXX)
-socket="unix:$demo_dir/controller.sock"
+tag=$(basename "$demo_dir" | tr -dc 'a-zA-Z0-9' | tail -c 6)
 controller_pid=
+declare -A nspawn_pid=()
+
+stop_hosts() {
+  local name pid
+  for name in "${!nspawn_pid[@]}"; do
+    pid=${nspawn_pid[$name]}
+    kill -TERM "$pid" 2>/dev/null || true
+  done
+  for name in "${!nspawn_pid[@]}"; do
+    pid=${nspawn_pid[$name]}
+    for _ in $(seq 100); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
+    if kill -0 "$pid" 2>/dev/null; then
+      # Not shut down in 10 s: kill the container's init, then nspawn.
+      pkill -KILL -P "$pid" 2>/dev/null || true
+      sleep 0.5
+      kill -KILL "$pid" 2>/dev/null || true
+    fi
+    wait "$pid" 2>/dev/null || true
+    unset "nspawn_pid[$name]"
+  done
+}
 cleanup() {
+  set +e
+  stop_hosts
   if [[ -n $controller_pid ]]; then
-    kill -TERM "$controller_pid" 2>/dev/null || true
-    wait "$controller_pid" 2>/dev/null || true
+    kill -TERM "$controller_pid" 2>/dev/null
+    wait "$controller_pid" 2>/dev/null
   fi
   rm -rf "$demo_dir"
 }
 trap cleanup EXIT
+trap 'exit 130' INT TERM
 
-step() { printf '\n\033[1m$ %s\033[0m\n' "$*"; "$@"; }
+step() { printf '\n\033[1m$ %s\033[0m\n' "${*/#build\/cli\//}"; "$@"; }
+say() { printf '\n\033[1m# %s\033[0m\n' "$*"; }
 
-build/controller/pyservice-controller --listen "$socket" --data-dir "$demo_dir/data" \
+# ---- the example app's git repository: a tiny Python HTTP service ----
+say "creating the example app's git repository (hello, tag v1)"
+work=$demo_dir/hello-src
+mkdir -p "$work/hello" "$demo_dir/git"
+cat >"$work/pyproject.toml" <<'EOF'
+[build-system]
+requires = ["setuptools"]
+build-backend = "setuptools.build_meta"
+
+[project]
+name = "hello"
+version = "1.0.0"
+requires-python = ">=3.9"
+
+[tool.setuptools]
+packages = ["hello"]
+EOF
+: >"$work/pinned-requirements.txt"
+echo 'VERSION = "v1"' >"$work/hello/__init__.py"
+cat >"$work/hello/__main__.py" <<'EOF'
+"""hello: the pyservice example app.
+
+python -m hello --config PATH web      serve "hello VERSION" on 127.0.0.1:PORT
+python -m hello --config PATH report   print a line and exit
+"""
+import http.server
+import sys
+
+from hello import VERSION
+
+
+def read_config(path):
+    # config.yaml is written by the agent; flat `key: value` lines are all we
+    # need (no YAML library offline).
+    values = {}
+    with open(path) as config:
+        for line in config:
+            key, _, value = line.partition(":")
+            values[key.strip()] = value.strip().strip("'\"")
+    return values
+
+
+class Handler(http.server.BaseHTTPRequestHandler):
+    greeting = ""
+
+    def do_GET(self):
+        if self.path not in ("/", "/healthz"):
+            self.send_error(404)
+            return
+        body = f"hello {VERSION}: {self.greeting}\n".encode()
+        self.send_response(200)
+        self.send_header("Content-Type", "text/plain")
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+
+    def log_message(self, *args):
+        pass
+
+
+def main(argv):
+    if len(argv) != 3 or argv[0] != "--config":
+        raise SystemExit("usage: python -m hello --config PATH web|report")
+    config = read_config(argv[1])
+    if argv[2] == "web":
+        try:
+            with open(config.get("greeting_file", "")) as greeting:
+                Handler.greeting = greeting.read().strip()
+        except OSError:
+            Handler.greeting = "(no greeting file)"
+        server = http.server.ThreadingHTTPServer(("127.0.0.1", int(config["port"])), Handler)
+        print(f"hello {VERSION} serving on port {server.server_port}", flush=True)
+        server.serve_forever()
+    elif argv[2] == "report":
+        print(f"hello {VERSION} report", flush=True)
+    else:
+        raise SystemExit(f"hello: unknown command {argv[2]}")
+
+
+if __name__ == "__main__":
+    main(sys.argv[1:])
+EOF
+git_() {
+  HOME=$demo_dir GIT_CONFIG_NOSYSTEM=1 git -C "$work" \
+    -c user.name=demo -c user.email=demo@example.invalid -c init.defaultBranch=main "$@"
+}
+git_ init --quiet
+git_ add -A
+git_ commit --quiet -m "hello v1"
+git_ tag v1
+# Where deploy/examples/hello/app.yaml's repo (file:///srv/git/hello.git)
+# points inside the hosts.
+HOME=$demo_dir GIT_CONFIG_NOSYSTEM=1 git clone --quiet --bare --no-local "$work" "$demo_dir/git/hello.git"
+
+# ---- the controller ----
+mkdir -p "$demo_dir/run" "$demo_dir/bin"
+socket="unix:$demo_dir/run/controller.sock"
+cat >"$demo_dir/controller.yaml" <<EOF
+listen: [$socket]
+data_dir: $demo_dir/data
+heartbeat_interval: 2s
+EOF
+build/controller/pyservice-controller --config "$demo_dir/controller.yaml" \
   2>"$demo_dir/controller.log" &
 controller_pid=$!
 for _ in $(seq 100); do
   grep -q "listening on" "$demo_dir/controller.log" 2>/dev/null && break
+  kill -0 "$controller_pid" 2>/dev/null || { cat "$demo_dir/controller.log" >&2; exit 1; }
   sleep 0.1
 done
-echo "controller: $(grep -m1 'listening on' "$demo_dir/controller.log")"
+say "controller: $(grep -m1 -o 'listening on.*' "$demo_dir/controller.log")"
+
+# ---- the hosts ----
+# The unit's ExecStart is /usr/local/bin/pyservice-agent; the hosts' /usr is
+# this machine's, read-only, so a directory holding that link is bound over it.
+ln -s /opt/pyservice/agent/pyservice-agent "$demo_dir/bin/pyservice-agent"
+
+in_host() { local name=$1; shift; nsenter -t "$(host_init "$name")" -a "$@"; }
+host_init() {
+  local pid
+  for pid in $(pgrep -P "${nspawn_pid[$1]}" 2>/dev/null); do
+    [[ $(cat "/proc/$pid/comm" 2>/dev/null) == systemd ]] && { echo "$pid"; return 0; }
+  done
+  return 1
+}
+
+say "booting ${#hosts[@]} test hosts: ${hosts[*]}"
+for name in "${hosts[@]}"; do
+  machine="demo-$tag-$name"
+  unshare -m sh -c 'mkdir -p /run/systemd/nspawn &&
+    mount -t tmpfs tmpfs /run/systemd/nspawn && exec "$@"' sh \
+    systemd-nspawn --quiet --register=no --keep-unit --volatile=yes -D / \
+      --private-network --machine="$machine" \
+      --bind-ro="$root/build:/opt/pyservice" \
+      --bind="$demo_dir/run:/run/pyservice" \
+      --bind-ro="$demo_dir/git:/srv/git" \
+      --bind-ro="$demo_dir/bin:/usr/local/bin" \
+      --boot systemd.firstboot=off \
+      systemd.mask=systemd-networkd-wait-online.service \
+      systemd.mask=ssh.service systemd.mask=ssh.socket \
+      </dev/null >"$demo_dir/$name.console" 2>&1 &
+  nspawn_pid[$name]=$!
+done
+for name in "${hosts[@]}"; do
+  state=
+  for _ in $(seq 600); do
+    kill -0 "${nspawn_pid[$name]}" 2>/dev/null || break
+    if host_init "$name" >/dev/null; then
+      state=$(in_host "$name" systemctl is-system-running 2>/dev/null || true)
+      [[ $state == running || $state == degraded ]] && break
+    fi
+    sleep 0.1
+  done
+  if [[ $state != running && $state != degraded ]]; then
+    echo "demo.sh: host $name did not boot (state: ${state:-none})" >&2
+    tail -n 30 "$demo_dir/$name.console" >&2
+    exit 1
+  fi
+  # The agent, installed from its unit file.
+  in_host "$name" sh -c 'mkdir -p /etc/pyservice && cat >/etc/systemd/system/pyservice-agent.service' \
+    <deploy/systemd/pyservice-agent.service
+  in_host "$name" sh -c 'cat >/etc/pyservice/agent.yaml' <<EOF
+controller: unix:/run/pyservice/controller.sock
+host: $name
+labels: {role: web}
+pip_options: [--no-index]
+EOF
+  in_host "$name" systemctl daemon-reload
+  in_host "$name" systemctl start pyservice-agent.service
+  echo "  $name is up (systemd $state), agent started"
+done
 
 export PYCTL_CONTROLLER="$socket"
 pyctl=build/cli/pyctl
+for _ in $(seq 100); do
+  [[ $($pyctl get hosts -o json 2>/dev/null | grep -o '"connected": *true' | wc -l) -ge ${#hosts[@]} ]] && break
+  sleep 0.2
+done
+step $pyctl get hosts
 step $pyctl apply deploy/examples/hello/app.yaml
-step $pyctl apply deploy/examples/hello/app.yaml
-sed 's/^tag: v1$/tag: v2/' deploy/examples/hello/app.yaml >"$demo_dir/app.yaml"
-step $pyctl apply "$demo_dir/app.yaml" --dry-run
-step $pyctl apply "$demo_dir/app.yaml"
+step $pyctl status
 step $pyctl get apps
-step $pyctl history hello
-step $pyctl describe app hello
-step $pyctl get apps -o json
-printf 'services:\n  - name: Web\n    command: x\n' >"$demo_dir/bad.yaml"
-printf '\n\033[1m$ %s\033[0m\n' "$pyctl apply bad.yaml   # a bad spec is refused, nothing stored"
-$pyctl apply "$demo_dir/bad.yaml" || true
+say "the app answering inside web-1: curl http://127.0.0.1:8000/"
+in_host web-1 curl --silent --show-error --max-time 3 http://127.0.0.1:8000/
+step $pyctl apply deploy/examples/hello/app.yaml
+say "a unit stopped by hand on web-2 (systemctl stop hello-web.service)"
+in_host web-2 systemctl stop hello-web.service
+sleep 2
+step $pyctl status hello
+in_host web-2 systemctl start hello-web.service
+sleep 2
+step $pyctl status hello
+say "cleaning up: stopping the hosts and the controller"

@@ -11,7 +11,7 @@ packages=(
   # Tests: systemd-analyze cross-checks the calendar validator; later issues
   # boot real systemd test hosts with systemd-nspawn.
   systemd systemd-container git python3 python3-venv python3-wheel-whl
-  openssh-server openssh-client iproute2 curl
+  openssh-server openssh-client iproute2 curl procps
 )
 
 missing=()

@@ -29,7 +29,8 @@ constexpr const char* kLogLevels[] = {"trace", "debug", "info", "warn", "error",
 void ReadConfig(const YAML::Node& root, spec::YamlReader& reader, AgentConfig& config) {
   if (spec::YamlReader::Absent(root)) return;  // an empty file changes nothing
   if (!reader.Mapping(root, "",
-                      {"controller", "host", "labels", "state_dir", "pip_options", "log_level"})) {
+                      {"controller", "host", "labels", "state_dir", "pip_options", "log_level",
+                       "tls_ca", "tls_cert", "tls_key", "tls_server_name", "insecure"})) {
     return;
   }
   if (const YAML::Node node = root["controller"]; !spec::YamlReader::Absent(node)) {
@@ -75,6 +76,23 @@ void ReadConfig(const YAML::Node& root, spec::YamlReader& reader, AgentConfig& c
       }
     }
     config.pip_options = std::move(options);
+  }
+  for (auto [key, field] : {std::pair{"tls_ca", &config.tls_ca},
+                            std::pair{"tls_cert", &config.tls_cert},
+                            std::pair{"tls_key", &config.tls_key},
+                            std::pair{"tls_server_name", &config.tls_server_name}}) {
+    if (const YAML::Node node = root[key]; !spec::YamlReader::Absent(node)) {
+      if (std::optional<std::string> value = reader.String(node, key)) {
+        if (value->empty()) {
+          reader.Problem(node, key, "must not be empty");
+        } else {
+          *field = *value;
+        }
+      }
+    }
+  }
+  if (const YAML::Node node = root["insecure"]; !spec::YamlReader::Absent(node)) {
+    if (std::optional<bool> insecure = reader.Bool(node, "insecure")) config.insecure = *insecure;
   }
   if (const YAML::Node node = root["log_level"]; !spec::YamlReader::Absent(node)) {
     if (std::optional<std::string> level = reader.String(node, "log_level")) {

@@ -8,6 +8,11 @@
 //   state_dir: /var/lib/pyservice-agent
 //   pip_options: [--no-index, --find-links, /srv/wheels]
 //   log_level: info
+//   tls_ca: /etc/pyservice/tls/ca.crt     # TLS: the controller's CA
+//   tls_cert: /etc/pyservice/tls/web-1.crt  # mutual TLS: this host's
+//   tls_key: /etc/pyservice/tls/web-1.key   #   certificate and key
+//   tls_server_name: controller.example   # verify the controller as this
+//   insecure: false      # allow plaintext to a non-loopback TCP controller
 // Anything else is an error with its location (FILE:LINE:COL), like
 // app.yaml errors, so a misspelt key never silently falls back to a default.
 #ifndef PYSERVICE_AGENT_CONFIG_AGENT_CONFIG_H_
@@ -32,6 +37,16 @@ struct AgentConfig {
   std::string state_dir = "/var/lib/pyservice-agent";
   std::vector<std::string> pip_options;
   std::string log_level = "info";
+  // Transport security: the CA the controller's certificate must chain to
+  // (empty: plaintext, refused to non-loopback TCP addresses unless
+  // `insecure`), this host's client certificate and key for mutual TLS
+  // (both or neither), and a name to verify the controller's certificate
+  // against instead of the address's host.
+  std::string tls_ca;
+  std::string tls_cert;
+  std::string tls_key;
+  std::string tls_server_name;
+  bool insecure = false;
 };
 
 // Parses a config document over `base`: each key present replaces base's

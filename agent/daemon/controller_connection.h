@@ -33,8 +33,12 @@ struct ConnectionOptions {
   std::string address;
   BackoffPolicy backoff;
   ControllerSession::Options session;
-  // Null: plaintext (insecure) credentials.
+  // Null: plaintext (insecure) credentials; the caller has checked they are
+  // allowed (tls::CheckPlaintextAllowed).
   std::shared_ptr<grpc::ChannelCredentials> credentials;
+  // With TLS credentials: the name to verify the controller's certificate
+  // against instead of the address's host. Empty: the address's host.
+  std::string tls_server_name;
 };
 
 class ControllerConnection final : public MessageSink, private ControllerSession::Handler {

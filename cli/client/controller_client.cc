@@ -6,28 +6,69 @@
 #include <grpcpp/create_channel.h>
 
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_replace.h"
+#include "common/tls/plaintext.h"
 #include "absl/time/clock.h"
 
 namespace pyservice::cli {
 namespace {
 
-std::string Unreachable(const std::string& address) {
-  return absl::StrCat(
-      "controller unreachable at ", address,
-      " (is pyservice-controller running there? choose another with "
-      "--controller ADDR or PYCTL_CONTROLLER)");
+std::string Unreachable(const std::string& address,
+                        const ControllerClientOptions& options,
+                        grpc::Channel& channel) {
+  const std::string hint =
+      options.tls.ca_file.empty()
+          ? "is pyservice-controller running there, without TLS? if it "
+            "serves TLS, give its CA with --tls-ca or PYCTL_TLS_CA; choose "
+            "another controller with --controller ADDR or PYCTL_CONTROLLER"
+          : absl::StrCat(
+                "is pyservice-controller running there, with TLS? its "
+                "certificate must chain to --tls-ca ",
+                options.tls.ca_file,
+                options.tls.cert_file.empty()
+                    ? "; if it requires client certificates (mutual TLS), "
+                      "give --tls-cert and --tls-key"
+                    : absl::StrCat(", and it must accept the client "
+                                   "certificate ",
+                                   options.tls.cert_file));
+  // One call for gRPC's own account of the failure (e.g. a TLS handshake
+  // error); it fails at once on a channel in TRANSIENT_FAILURE.
+  grpc::ClientContext context;
+  context.set_deadline(absl::ToChronoTime(absl::Now() + absl::Seconds(1)));
+  v1::ListHostsResponse response;
+  const grpc::Status status = v1::ControllerService::NewStub(
+      std::shared_ptr<grpc::Channel>(&channel, [](grpc::Channel*) {}))
+      ->ListHosts(&context, v1::ListHostsRequest(), &response);
+  std::string detail = status.ok() ? "" : status.error_message();
+  absl::StrReplaceAll({{"\n", " "}}, &detail);
+  return absl::StrCat("controller unreachable at ", address, " (", hint, ")",
+                      detail.empty() ? "" : ": ", detail);
 }
 
 }  // namespace
 
-std::shared_ptr<grpc::ChannelCredentials> MakeChannelCredentials() {
-  return grpc::InsecureChannelCredentials();
-}
-
 absl::StatusOr<std::unique_ptr<ControllerClient>> ControllerClient::Connect(
     const std::string& address, const ControllerClientOptions& options) {
+  std::shared_ptr<grpc::ChannelCredentials> credentials;
+  grpc::ChannelArguments arguments;
+  if (!options.tls.ca_file.empty()) {
+    absl::StatusOr<std::shared_ptr<grpc::ChannelCredentials>> made =
+        tls::MakeChannelCredentials(options.tls);
+    if (!made.ok()) return made.status();
+    credentials = *std::move(made);
+    tls::ApplyTlsChannelArguments(options.tls, &arguments);
+  } else if (!options.tls.cert_file.empty() || !options.tls.key_file.empty()) {
+    return absl::InvalidArgumentError(
+        "--tls-cert and --tls-key need --tls-ca (PYCTL_TLS_CA): the CA the "
+        "controller's certificate must chain to");
+  } else {
+    absl::StatusOr<std::shared_ptr<grpc::ChannelCredentials>> plaintext =
+        tls::MakeInsecureChannelCredentials(address, options.insecure);
+    if (!plaintext.ok()) return plaintext.status();
+    credentials = *std::move(plaintext);
+  }
   std::shared_ptr<grpc::Channel> channel =
-      grpc::CreateChannel(address, MakeChannelCredentials());
+      grpc::CreateCustomChannel(address, credentials, arguments);
   // Not WaitForConnected: that sleeps through the whole timeout even when
   // the first attempt was refused. TRANSIENT_FAILURE means every address
   // the target resolved to failed once, which is answer enough for a CLI.
@@ -37,7 +78,7 @@ absl::StatusOr<std::unique_ptr<ControllerClient>> ControllerClient::Connect(
     if (state == GRPC_CHANNEL_TRANSIENT_FAILURE ||
         state == GRPC_CHANNEL_SHUTDOWN ||
         !channel->WaitForStateChange(state, deadline)) {
-      return absl::UnavailableError(Unreachable(address));
+      return absl::UnavailableError(Unreachable(address, options, *channel));
     }
     state = channel->GetState(/*try_to_connect=*/true);
   }
@@ -73,8 +114,14 @@ absl::Status ControllerClient::FromGrpc(const grpc::Status& status) const {
   const std::string& message = status.error_message();
   switch (code) {
     case absl::StatusCode::kUnavailable:
+      // With TLS 1.3 the client's handshake completes before the server has
+      // checked the client's certificate, so a refused one shows here.
       return absl::UnavailableError(absl::StrCat(
-          "controller at ", address_, " is unavailable: ", message));
+          "controller at ", address_, " is unavailable: ", message,
+          !options_.tls.ca_file.empty() && options_.tls.cert_file.empty()
+              ? " (if it requires client certificates (mutual TLS), give "
+                "--tls-cert and --tls-key or PYCTL_TLS_CERT and PYCTL_TLS_KEY)"
+              : ""));
     case absl::StatusCode::kDeadlineExceeded:
       return absl::DeadlineExceededError(
           absl::StrCat("controller at ", address_, " did not answer within ",

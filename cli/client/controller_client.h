@@ -14,6 +14,7 @@
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
 #include "absl/time/time.h"
+#include "common/tls/credentials.h"
 #include "pyservice/v1/controller.grpc.pb.h"
 
 namespace pyservice::cli {
@@ -21,11 +22,13 @@ namespace pyservice::cli {
 // INTERFACES.md: the default controller address.
 inline constexpr char kDefaultControllerAddress[] = "127.0.0.1:7070";
 
-// The transport security for the controller channel. The one seam for TLS:
-// plaintext today; the TLS issue makes it build grpc::SslCredentials.
-std::shared_ptr<grpc::ChannelCredentials> MakeChannelCredentials();
-
 struct ControllerClientOptions {
+  // Transport security: TLS when tls.ca_file is set (with a client
+  // certificate when tls.cert_file/key_file are: mutual TLS). Without a CA,
+  // plaintext, allowed only where tls::CheckPlaintextAllowed(address,
+  // insecure) does: unix: sockets, loopback addresses, or with `insecure`.
+  tls::TlsClientOptions tls;
+  bool insecure = false;
   // How long Connect waits for a connection. Short: a wrong address should
   // fail fast, not hang a script.
   absl::Duration connect_timeout = absl::Seconds(5);
@@ -37,8 +40,11 @@ class ControllerClient {
  public:
   // Dials `address` (HOST:PORT or unix:/path) and waits until the
   // connection is up. UNAVAILABLE with the message
-  //   controller unreachable at ADDR (HINT)
-  // when it fails or takes longer than options.connect_timeout.
+  //   controller unreachable at ADDR (HINT): GRPC DETAIL
+  // when it fails or takes longer than options.connect_timeout (the hint
+  // mentions the TLS flags: a TLS mismatch fails the same way). The TLS
+  // files' errors (tls::MakeChannelCredentials) and INVALID_ARGUMENT for
+  // refused plaintext come before any dialling.
   static absl::StatusOr<std::unique_ptr<ControllerClient>> Connect(
       const std::string& address, const ControllerClientOptions& options = {});
 

@@ -11,7 +11,7 @@ namespace pyservice::cli {
 
 absl::StatusOr<std::unique_ptr<ControllerClient>> CommandContext::Connect()
     const {
-  return ControllerClient::Connect(controller);
+  return ControllerClient::Connect(controller, client_options);
 }
 
 void CommandContext::Print(const Document& document,
@@ -42,12 +42,30 @@ void AddGlobalOptions(CLI::App& app, GlobalOptions& options) {
       ->check(CLI::IsMember({"table", "json", "yaml"}))
       ->type_name("table|json|yaml")
       ->capture_default_str();
+  app.add_option("--tls-ca", options.tls_ca,
+                 "CA (PEM) the controller's certificate must chain to: use TLS")
+      ->envname("PYCTL_TLS_CA")
+      ->type_name("FILE");
+  app.add_option("--tls-cert", options.tls_cert,
+                 "client certificate (PEM), when the controller requires one")
+      ->envname("PYCTL_TLS_CERT")
+      ->type_name("FILE");
+  app.add_option("--tls-key", options.tls_key,
+                 "the client certificate's key (PEM)")
+      ->envname("PYCTL_TLS_KEY")
+      ->type_name("FILE");
+  app.add_flag("--insecure", options.insecure,
+               "allow plaintext to a non-loopback TCP controller");
 }
 
 int RunCommand(const Command& command, const GlobalOptions& options,
                std::ostream& out, std::ostream& err) {
   CommandContext context;
   context.controller = options.controller;
+  context.client_options.tls.ca_file = options.tls_ca;
+  context.client_options.tls.cert_file = options.tls_cert;
+  context.client_options.tls.key_file = options.tls_key;
+  context.client_options.insecure = options.insecure;
   context.format = options.output == "json"   ? OutputFormat::kJson
                    : options.output == "yaml" ? OutputFormat::kYaml
                                               : OutputFormat::kTable;

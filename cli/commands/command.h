@@ -30,10 +30,19 @@ struct GlobalOptions {
   std::string controller = kDefaultControllerAddress;
   // -o/--output: table, json or yaml.
   std::string output = "table";
+  // --tls-ca / --tls-cert / --tls-key, else $PYCTL_TLS_CA / _CERT / _KEY:
+  // TLS to the controller, with a client certificate for mutual TLS.
+  std::string tls_ca;
+  std::string tls_cert;
+  std::string tls_key;
+  // --insecure: plaintext to a non-loopback TCP controller.
+  bool insecure = false;
 };
 
 struct CommandContext {
   std::string controller;
+  // Transport security and timeouts for Connect.
+  ControllerClientOptions client_options;
   OutputFormat format = OutputFormat::kTable;
   std::ostream* out = nullptr;
   // Colors for humans: only when stdout is a terminal.
@@ -48,7 +57,8 @@ struct CommandContext {
 
 using Command = std::function<absl::Status(const CommandContext&)>;
 
-// Adds --controller and -o to `app`, bound to `options`.
+// Adds --controller, -o, --tls-ca, --tls-cert, --tls-key and --insecure to
+// `app`, bound to `options`.
 void AddGlobalOptions(CLI::App& app, GlobalOptions& options);
 
 // Runs `command` and returns the exit status: 0 on success, 1 otherwise,

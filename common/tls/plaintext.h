@@ -1,5 +1,7 @@
-// Plaintext gRPC, allowed in two cases only: on a `unix:` socket, which file
-// permissions protect and which never leaves the host, or when the operator
+// Plaintext gRPC, allowed in three cases only: on a `unix:` socket, which
+// file permissions protect and which never leaves the host; on a loopback
+// TCP address (127.0.0.0/8, [::1]), which never leaves the host either (the
+// default controller address 127.0.0.1:7070 is one); or when the operator
 // passed an explicit --insecure flag, which logs a warning. Everything else
 // must use the TLS credentials in credentials.h.
 #ifndef PYSERVICE_COMMON_TLS_PLAINTEXT_H_
@@ -22,7 +24,16 @@ namespace pyservice::tls {
 // process in the network namespace can connect to it.
 bool IsUnixAddress(absl::string_view address);
 
-// OK when plaintext may be used on `address`: a Unix socket, or anything when
+// Whether `address` is a TCP address on a loopback IP literal: 127.0.0.0/8
+// or ::1, as "127.0.0.1:7070", "[::1]:7070", optionally with gRPC's "dns:///",
+// "ipv4:" or "ipv6:" scheme. Names ("localhost") are not: what they resolve
+// to is not up to us. Traffic to these addresses never leaves the host, like
+// a unix: socket's (though any local user may connect: same-host only is
+// what it promises, not who).
+bool IsLoopbackAddress(absl::string_view address);
+
+// OK when plaintext may be used on `address`: a Unix socket, a loopback
+// address (IsLoopbackAddress), or anything when
 // `insecure_flag` (the operator's --insecure) is set. Otherwise
 // INVALID_ARGUMENT naming the address and the three ways out (configure TLS,
 // use a unix: socket, or pass --insecure).

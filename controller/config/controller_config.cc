@@ -136,10 +136,24 @@ absl::StatusOr<ControllerConfig> ParseRoot(const YAML::Node& root,
       ReadLogLevel(value, problems, config.log_level);
     } else if (name == "heartbeat_interval") {
       ReadHeartbeatInterval(value, problems, config.heartbeat_interval);
+    } else if (name == "tls_cert") {
+      ReadString(value, "tls_cert", problems, config.tls_cert);
+    } else if (name == "tls_key") {
+      ReadString(value, "tls_key", problems, config.tls_key);
+    } else if (name == "client_ca") {
+      ReadString(value, "client_ca", problems, config.client_ca);
+    } else if (name == "insecure") {
+      bool insecure = false;
+      if (!value.IsScalar() || !YAML::convert<bool>::decode(value, insecure)) {
+        problems.Add(value.Mark(), "insecure", "want true or false");
+      } else {
+        config.insecure = insecure;
+      }
     } else {
       problems.Add(key.Mark(), name,
-                   "unknown key (want listen, data_dir, log_level or "
-                   "heartbeat_interval)");
+                   "unknown key (want listen, data_dir, log_level, "
+                   "heartbeat_interval, tls_cert, tls_key, client_ca or "
+                   "insecure)");
     }
   }
   if (!problems.empty()) return problems.ToStatus();

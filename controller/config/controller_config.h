@@ -6,6 +6,10 @@
 //   data_dir: /var/lib/pyservice-controller
 //   log_level: info
 //   heartbeat_interval: 5s   # told to agents; a host silent 3x this is lost
+//   tls_cert: /etc/pyservice/tls/server.crt   # TLS on every listener
+//   tls_key: /etc/pyservice/tls/server.key
+//   client_ca: /etc/pyservice/tls/ca.crt      # mutual TLS (needs tls_cert)
+//   insecure: false          # allow plaintext on non-loopback TCP
 // Anything else is an error with its location, like app.yaml errors, so a
 // misspelt key never silently falls back to a default.
 #ifndef PYSERVICE_CONTROLLER_CONFIG_CONTROLLER_CONFIG_H_
@@ -30,6 +34,14 @@ struct ControllerConfig {
   // How often agents send heartbeats (Welcome.heartbeat_interval_ms); a
   // host silent for three intervals is flagged lost.
   absl::Duration heartbeat_interval = absl::Seconds(5);
+  // Transport security (docs/DESIGN.md): the server certificate and key
+  // (PEM; both or neither), and the CA client certificates must chain to
+  // (mutual TLS: agents and pyctl must present one). Empty: plaintext,
+  // which is refused on non-loopback TCP addresses unless `insecure`.
+  std::string tls_cert;
+  std::string tls_key;
+  std::string client_ca;
+  bool insecure = false;
 };
 
 // Parses a config document over `base`: each key present replaces base's

@@ -14,12 +14,9 @@
 #include "absl/strings/str_cat.h"
 #include "absl/time/clock.h"
 #include "common/status/status_macros.h"
+#include "common/tls/plaintext.h"
 
 namespace pyservice::controller {
-
-std::shared_ptr<grpc::ServerCredentials> MakeServerCredentials() {
-  return grpc::InsecureServerCredentials();
-}
 
 absl::StatusOr<std::unique_ptr<ControllerServer>> ControllerServer::Start(
     const ControllerServerOptions& options) {
@@ -27,8 +24,16 @@ absl::StatusOr<std::unique_ptr<ControllerServer>> ControllerServer::Start(
     return absl::InvalidArgumentError("no address to listen on");
   }
   std::vector<ListenAddress> addresses;
+  std::vector<std::shared_ptr<grpc::ServerCredentials>> credentials;
   for (const std::string& text : options.listen) {
     ASSIGN_OR_RETURN(ListenAddress address, ParseListenAddress(text));
+    if (options.credentials != nullptr) {
+      credentials.push_back(options.credentials);
+    } else {
+      ASSIGN_OR_RETURN(credentials.emplace_back(),
+                       tls::MakeInsecureServerCredentials(address.ToString(),
+                                                          options.insecure));
+    }
     RETURN_IF_ERROR(PrepareUnixSocketPath(address));
     addresses.push_back(std::move(address));
   }
@@ -44,13 +49,11 @@ absl::StatusOr<std::unique_ptr<ControllerServer>> ControllerServer::Start(
   // the same port and silently share the traffic. A taken port must be an
   // error instead.
   builder.AddChannelArgument(GRPC_ARG_ALLOW_REUSEPORT, 0);
-  const std::shared_ptr<grpc::ServerCredentials> credentials =
-      MakeServerCredentials();
   // BuildAndStart binds in order and stops at the first failure, so the
   // first entry still at -1 afterwards names the address that failed.
   std::vector<int> selected_ports(addresses.size(), -1);
   for (size_t i = 0; i < addresses.size(); ++i) {
-    builder.AddListeningPort(addresses[i].ToString(), credentials,
+    builder.AddListeningPort(addresses[i].ToString(), credentials[i],
                              &selected_ports[i]);
   }
   for (grpc::Service* service : options.services) {

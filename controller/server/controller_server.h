@@ -20,11 +20,6 @@
 
 namespace pyservice::controller {
 
-// The transport security of every listener. The one seam for TLS: today it
-// returns plaintext credentials; the TLS issue makes it build
-// grpc::SslServerCredentials from configured files instead.
-std::shared_ptr<grpc::ServerCredentials> MakeServerCredentials();
-
 struct ControllerServerOptions {
   // Addresses in gRPC's forms ("127.0.0.1:7070", "[::]:0",
   // "unix:/run/pyservice/controller.sock"); at least one. Port 0 picks a free
@@ -33,13 +28,21 @@ struct ControllerServerOptions {
   // Services to serve, sync or callback. Not owned; they must outlive the
   // server.
   std::vector<grpc::Service*> services;
+  // The transport security of every listener (Unix sockets included), e.g.
+  // from tls::MakeServerCredentials(). Null: plaintext, which Start allows
+  // only where tls::CheckPlaintextAllowed(address, insecure) does (unix:
+  // sockets, loopback addresses, anything with `insecure`).
+  std::shared_ptr<grpc::ServerCredentials> credentials;
+  // The operator's --insecure: plaintext on any address, with a warning.
+  bool insecure = false;
   // How long Shutdown() lets in-flight calls finish before cancelling them.
   absl::Duration shutdown_grace = absl::Seconds(5);
 };
 
 class ControllerServer {
  public:
-  // Prepares Unix socket paths (parent directory, stale socket file), binds
+  // INVALID_ARGUMENT when plaintext is not allowed on an address (see
+  // ControllerServerOptions::credentials). Prepares Unix socket paths (parent directory, stale socket file), binds
   // every address and starts serving. Errors name the address:
   // INVALID_ARGUMENT for a malformed one, FAILED_PRECONDITION when one cannot
   // be bound ("cannot listen on 127.0.0.1:7070: Address already in use").

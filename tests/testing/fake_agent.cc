@@ -10,8 +10,15 @@ namespace pyservice::testing {
 
 absl::StatusOr<std::unique_ptr<FakeAgent>> FakeAgent::Start(FakeAgentOptions options) {
   std::unique_ptr<FakeAgent> agent(new FakeAgent(std::move(options)));
-  agent->channel_ =
-      grpc::CreateChannel(agent->options_.address, grpc::InsecureChannelCredentials());
+  grpc::ChannelArguments arguments;
+  if (!agent->options_.tls_server_name.empty()) {
+    arguments.SetSslTargetNameOverride(agent->options_.tls_server_name);
+  }
+  agent->channel_ = grpc::CreateCustomChannel(
+      agent->options_.address,
+      agent->options_.credentials != nullptr ? agent->options_.credentials
+                                             : grpc::InsecureChannelCredentials(),
+      arguments);
   agent->stub_ = v1::AgentService::NewStub(agent->channel_);
   for (const auto& [key, value] : agent->options_.metadata) {
     agent->context_.AddMetadata(key, value);

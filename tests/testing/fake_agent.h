@@ -20,6 +20,7 @@
 
 #include <grpcpp/channel.h>
 #include <grpcpp/client_context.h>
+#include <grpcpp/security/credentials.h>
 #include <grpcpp/support/sync_stream.h>
 
 #include "absl/base/thread_annotations.h"
@@ -47,6 +48,11 @@ struct FakeAgentOptions {
   // Pipeline steps reported for every deploy, in order.
   std::vector<std::string> steps = {"checkout", "environment", "units", "activate",
                                     "verify"};
+  // Transport security, e.g. from tls::MakeChannelCredentials(). Null:
+  // plaintext.
+  std::shared_ptr<grpc::ChannelCredentials> credentials;
+  // With TLS: the name to verify the controller's certificate against.
+  std::string tls_server_name;
   // Send a raw first message instead of Hello (protocol tests).
   std::optional<v1::AgentMessage> first_message;
 };

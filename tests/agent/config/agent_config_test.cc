@@ -33,6 +33,22 @@ TEST(AgentConfigTest, EveryKey) {
   EXPECT_EQ(config->log_level, "debug");
 }
 
+TEST(AgentConfigTest, TlsKeys) {
+  absl::StatusOr<AgentConfig> config = ParseAgentConfig(
+      "tls_ca: /t/ca.crt\ntls_cert: /t/web-1.crt\ntls_key: /t/web-1.key\n"
+      "tls_server_name: controller.example\ninsecure: true\n",
+      "agent.yaml", AgentConfig());
+  ASSERT_TRUE(config.ok()) << config.status();
+  EXPECT_EQ(config->tls_ca, "/t/ca.crt");
+  EXPECT_EQ(config->tls_cert, "/t/web-1.crt");
+  EXPECT_EQ(config->tls_key, "/t/web-1.key");
+  EXPECT_EQ(config->tls_server_name, "controller.example");
+  EXPECT_TRUE(config->insecure);
+  EXPECT_FALSE(AgentConfig().insecure);
+  EXPECT_FALSE(ParseAgentConfig("tls_ca: ''\n", "agent.yaml", AgentConfig()).ok());
+  EXPECT_FALSE(ParseAgentConfig("insecure: maybe\n", "agent.yaml", AgentConfig()).ok());
+}
+
 TEST(AgentConfigTest, AnEmptyFileKeepsTheBase) {
   AgentConfig base;
   base.controller = "127.0.0.1:7070";

@@ -48,9 +48,25 @@ TEST(CheckPlaintextAllowed, TcpWithInsecureFlagIsAllowed) {
   EXPECT_TRUE(CheckPlaintextAllowed("10.0.0.5:7070", /*insecure_flag=*/true).ok());
 }
 
-TEST(CheckPlaintextAllowed, LoopbackTcpIsNotASocketAndNeedsTheFlag) {
-  EXPECT_FALSE(CheckPlaintextAllowed("127.0.0.1:7070", false).ok());
-  EXPECT_FALSE(CheckPlaintextAllowed("localhost:7070", false).ok());
+// Loopback never leaves the host, like a unix: socket: the default address
+// 127.0.0.1:7070 works without TLS or --insecure.
+TEST(CheckPlaintextAllowed, LoopbackIpNeedsNoFlag) {
+  for (const char* address :
+       {"127.0.0.1:7070", "127.0.0.1:0", "127.3.4.5:80", "[::1]:7070",
+        "dns:///127.0.0.1:7070", "ipv4:127.0.0.1:7070", "ipv6:[::1]:7070"}) {
+    EXPECT_TRUE(CheckPlaintextAllowed(address, false).ok()) << address;
+    EXPECT_TRUE(IsLoopbackAddress(address)) << address;
+  }
+}
+
+TEST(CheckPlaintextAllowed, NonLoopbackAndNamesNeedTheFlag) {
+  for (const char* address :
+       {"localhost:7070", "0.0.0.0:7070", "[::]:7070", "128.0.0.1:7070",
+        "10.0.0.5:7070", "[::ffff:127.0.0.1]:7070", "127.0.0.1", "[::1",
+        "controller.example:7070", "127.0.0.1.example.com:7070"}) {
+    EXPECT_FALSE(CheckPlaintextAllowed(address, false).ok()) << address;
+    EXPECT_FALSE(IsLoopbackAddress(address)) << address;
+  }
 }
 
 TEST(CheckPlaintextAllowed, AbstractUnixSocketNeedsTheFlag) {

@@ -31,6 +31,24 @@ TEST(ControllerConfigTest, KeysInTheFileReplaceTheBase) {
   EXPECT_EQ(config->log_level, "debug");
 }
 
+TEST(ControllerConfigTest, TlsKeys) {
+  absl::StatusOr<ControllerConfig> config = ParseControllerConfig(
+      "tls_cert: /t/s.crt\ntls_key: /t/s.key\nclient_ca: /t/ca.crt\n"
+      "insecure: true\n",
+      "c.yaml", ControllerConfig());
+  ASSERT_TRUE(config.ok()) << config.status();
+  EXPECT_EQ(config->tls_cert, "/t/s.crt");
+  EXPECT_EQ(config->tls_key, "/t/s.key");
+  EXPECT_EQ(config->client_ca, "/t/ca.crt");
+  EXPECT_TRUE(config->insecure);
+  EXPECT_FALSE(ControllerConfig().insecure);
+  absl::StatusOr<ControllerConfig> bad =
+      ParseControllerConfig("insecure: maybe\n", "c.yaml", ControllerConfig());
+  ASSERT_FALSE(bad.ok());
+  EXPECT_THAT(bad.status().message(),
+              HasSubstr("c.yaml:1:11: insecure: want true or false"));
+}
+
 TEST(ControllerConfigTest, AbsentKeysKeepTheBase) {
   ControllerConfig base;
   base.data_dir = "/base";

@@ -19,6 +19,7 @@
 namespace pyservice::controller {
 namespace {
 
+using ::testing::AllOf;
 using ::testing::HasSubstr;
 using ::testing::SizeIs;
 
@@ -127,6 +128,23 @@ TEST_F(ControllerServerTest, NoAddressOrABadOneIsInvalidArgument) {
   auto bad = Start({"127.0.0.1:0", "nonsense"});
   EXPECT_EQ(bad.status().code(), absl::StatusCode::kInvalidArgument);
   EXPECT_THAT(bad.status().message(), HasSubstr("\"nonsense\""));
+}
+
+// Without credentials, plaintext only where it never leaves the host.
+TEST_F(ControllerServerTest, PlaintextOnANetworkAddressNeedsInsecure) {
+  auto refused = Start({"127.0.0.1:0", "0.0.0.0:0"});
+  EXPECT_EQ(refused.status().code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_THAT(refused.status().message(),
+              AllOf(HasSubstr("\"0.0.0.0:0\""), HasSubstr("--insecure")));
+
+  ControllerServerOptions options;
+  options.listen = {"0.0.0.0:0"};
+  options.services = {service_.get()};
+  options.insecure = true;
+  auto allowed = ControllerServer::Start(options);
+  ASSERT_TRUE(allowed.ok()) << allowed.status();
+  EXPECT_TRUE(
+      ListApps(absl::StrCat("127.0.0.1:", (*allowed)->tcp_ports()[0])).ok());
 }
 
 }  // namespace

@@ -1,0 +1,392 @@
+// fleet_sim: N simulated agents in one process, each with its own stream
+// (AgentService.Connect) over the real gRPC protocol, for the fleet
+// benchmark (bench/fleet_bench.sh, docs/BENCHMARKS.md).
+//
+// Every session is a gRPC callback-API client reactor: no thread per
+// session. One ticker thread sends heartbeats at the Welcome interval
+// (spread evenly over the interval); deploys are answered at once from the
+// read reaction with two StepProgress messages and an ok DeployResult whose
+// live AppHealth carries the digest of the spec received.
+//
+// By default every session has its own channel and so its own connection,
+// as real agents do (--sessions-per-channel to share).
+//
+// Output: one JSON object per line on stdout, every --report-interval-ms:
+//   {"t_ms":..., "elapsed_ms":..., "sessions":N, "welcomed":..,
+//    "active":.., "ended":.., "heartbeats":.., "deploys":.., "results":..,
+//    "removes":..}
+// and a final line with "final":true. Exits after --duration-s, or on
+// SIGINT/SIGTERM, or (with --exit-after-results K) once K results are sent.
+#include <sys/resource.h>
+
+#include <atomic>
+#include <chrono>
+#include <csignal>
+#include <cstdint>
+#include <cstdio>
+#include <deque>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include <grpcpp/channel.h>
+#include <grpcpp/client_context.h>
+#include <grpcpp/create_channel.h>
+#include <grpcpp/security/credentials.h>
+#include <grpcpp/support/channel_arguments.h>
+#include <grpcpp/support/client_callback.h>
+
+#include "CLI/CLI.hpp"
+#include "absl/strings/str_cat.h"
+#include "absl/strings/string_view.h"
+#include "common/spec/canonical.h"
+#include "pyservice/v1/agent.grpc.pb.h"
+
+namespace {
+
+using pyservice::v1::AgentMessage;
+using pyservice::v1::AgentService;
+using pyservice::v1::ControllerMessage;
+
+using SteadyClock = std::chrono::steady_clock;
+
+std::atomic<bool> g_stop{false};
+void OnSignal(int) { g_stop.store(true); }
+
+struct Counters {
+  std::atomic<uint64_t> welcomed{0};
+  std::atomic<uint64_t> active{0};
+  std::atomic<uint64_t> ended{0};
+  std::atomic<uint64_t> heartbeats{0};
+  std::atomic<uint64_t> deploys{0};
+  std::atomic<uint64_t> results{0};
+  std::atomic<uint64_t> removes{0};
+};
+
+int64_t UnixMillis() {
+  return std::chrono::duration_cast<std::chrono::milliseconds>(
+             std::chrono::system_clock::now().time_since_epoch())
+      .count();
+}
+
+class SimAgent final : public grpc::ClientBidiReactor<AgentMessage, ControllerMessage> {
+ public:
+  SimAgent(AgentService::Stub& stub, std::string host, const std::string& labels_group,
+           uint32_t index, Counters& counters)
+      : host_(std::move(host)), counters_(counters) {
+    AgentMessage hello;
+    pyservice::v1::Hello& h = *hello.mutable_hello();
+    h.set_host(host_);
+    (*h.mutable_labels())["role"] = "sim";
+    (*h.mutable_labels())["group"] = labels_group;
+    (*h.mutable_labels())["shard"] = absl::StrCat(index % 16);
+    h.set_agent_version("fleet-sim-1");
+    stub.async()->Connect(&context_, this);
+    // Held until the read side ends, so writes from the ticker never race
+    // OnDone.
+    AddHold();
+    StartRead(&incoming_);
+    Enqueue(std::move(hello));
+    StartCall();
+  }
+
+  // Called by the ticker thread.
+  void MaybeHeartbeat(SteadyClock::time_point now) {
+    {
+      std::lock_guard<std::mutex> lock(mu_);
+      if (closing_ || interval_ms_ == 0 || now < next_heartbeat_) return;
+      next_heartbeat_ += std::chrono::milliseconds(interval_ms_);
+      if (next_heartbeat_ < now) next_heartbeat_ = now + std::chrono::milliseconds(interval_ms_);
+    }
+    AgentMessage message;
+    message.mutable_heartbeat()->set_sequence(++sequence_);
+    Enqueue(std::move(message));
+    counters_.heartbeats.fetch_add(1, std::memory_order_relaxed);
+  }
+
+  void Cancel() { context_.TryCancel(); }
+  bool done() const { return done_.load(); }
+
+  void OnReadDone(bool ok) override {
+    if (!ok) {
+      {
+        std::lock_guard<std::mutex> lock(mu_);
+        closing_ = true;
+        outbox_.clear();
+        if (write_in_flight_) {
+          release_hold_after_write_ = true;
+          return;
+        }
+      }
+      RemoveHold();
+      return;
+    }
+    switch (incoming_.message_case()) {
+      case ControllerMessage::kWelcome: {
+        const uint32_t interval = incoming_.welcome().heartbeat_interval_ms();
+        {
+          std::lock_guard<std::mutex> lock(mu_);
+          interval_ms_ = interval == 0 ? 5000 : interval;
+          // Spread heartbeats over the interval by host index hash.
+          const uint64_t offset = std::hash<std::string>{}(host_) % interval_ms_;
+          next_heartbeat_ = SteadyClock::now() + std::chrono::milliseconds(offset);
+        }
+        welcomed_ = true;
+        counters_.welcomed.fetch_add(1, std::memory_order_relaxed);
+        counters_.active.fetch_add(1, std::memory_order_relaxed);
+        break;
+      }
+      case ControllerMessage::kDeploy:
+        AnswerDeploy(incoming_.deploy());
+        break;
+      case ControllerMessage::kRemove: {
+        counters_.removes.fetch_add(1, std::memory_order_relaxed);
+        AgentMessage message;
+        pyservice::v1::DeployResult& result = *message.mutable_result();
+        result.set_app(incoming_.remove().app());
+        result.set_deploy_id(incoming_.remove().deploy_id());
+        result.set_ok(true);
+        Enqueue(std::move(message));
+        break;
+      }
+      default:
+        break;
+    }
+    StartRead(&incoming_);
+  }
+
+  void OnWriteDone(bool ok) override {
+    bool release = false;
+    {
+      std::lock_guard<std::mutex> lock(mu_);
+      write_in_flight_ = false;
+      if (!ok) closing_ = true;
+      if (closing_) {
+        outbox_.clear();
+        release = release_hold_after_write_;
+        release_hold_after_write_ = false;
+      } else {
+        StartNextWriteLocked();
+      }
+    }
+    if (release) RemoveHold();
+  }
+
+  void OnDone(const grpc::Status& status) override {
+    (void)status;
+    if (welcomed_) counters_.active.fetch_sub(1, std::memory_order_relaxed);
+    counters_.ended.fetch_add(1, std::memory_order_relaxed);
+    done_.store(true);
+  }
+
+ private:
+  void AnswerDeploy(const pyservice::v1::DeployRequest& deploy) {
+    counters_.deploys.fetch_add(1, std::memory_order_relaxed);
+    const std::string& app = deploy.spec().name();
+    for (const char* step : {"checkout", "activate"}) {
+      AgentMessage message;
+      pyservice::v1::StepProgress& progress = *message.mutable_progress();
+      progress.set_app(app);
+      progress.set_deploy_id(deploy.deploy_id());
+      progress.set_step(step);
+      progress.set_state(pyservice::v1::STEP_STATE_DONE);
+      progress.set_elapsed_ms(1);
+      Enqueue(std::move(message));
+    }
+    AgentMessage message;
+    pyservice::v1::DeployResult& result = *message.mutable_result();
+    result.set_app(app);
+    result.set_deploy_id(deploy.deploy_id());
+    result.set_ok(true);
+    pyservice::v1::AppHealth& live = *result.mutable_live();
+    live.set_app(app);
+    live.set_revision(deploy.revision());
+    live.set_tag(deploy.spec().tag());
+    live.set_commit("0000000000000000000000000000000000000000");
+    live.set_spec_digest(pyservice::spec::SpecDigest(deploy.spec()));
+    live.set_health(pyservice::v1::HEALTH_STATE_HEALTHY);
+    for (const auto& service : deploy.spec().services()) {
+      pyservice::v1::UnitHealth& unit = *live.add_units();
+      unit.set_unit(absl::StrCat(app, "-", service.name(), ".service"));
+      unit.set_active_state("active");
+      unit.set_sub_state("running");
+    }
+    Enqueue(std::move(message));
+    counters_.results.fetch_add(1, std::memory_order_relaxed);
+  }
+
+  void Enqueue(AgentMessage message) {
+    std::lock_guard<std::mutex> lock(mu_);
+    if (closing_) return;
+    outbox_.push_back(std::move(message));
+    if (!write_in_flight_) StartNextWriteLocked();
+  }
+
+  void StartNextWriteLocked() {
+    if (outbox_.empty()) return;
+    writing_ = std::move(outbox_.front());
+    outbox_.pop_front();
+    write_in_flight_ = true;
+    StartWrite(&writing_);
+  }
+
+  grpc::ClientContext context_;
+  const std::string host_;
+  Counters& counters_;
+  bool welcomed_ = false;  // read reactions and OnDone only
+  ControllerMessage incoming_;
+  uint64_t sequence_ = 0;
+  std::atomic<bool> done_{false};
+
+  std::mutex mu_;
+  std::deque<AgentMessage> outbox_;
+  AgentMessage writing_;
+  bool write_in_flight_ = false;
+  bool closing_ = false;
+  bool release_hold_after_write_ = false;
+  uint32_t interval_ms_ = 0;
+  SteadyClock::time_point next_heartbeat_;
+};
+
+void RaiseFileLimit() {
+  rlimit limit{};
+  if (getrlimit(RLIMIT_NOFILE, &limit) != 0) return;
+  if (limit.rlim_cur < limit.rlim_max) {
+    limit.rlim_cur = limit.rlim_max;
+    setrlimit(RLIMIT_NOFILE, &limit);
+  }
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  CLI::App app{"fleet_sim: N simulated agents over the real gRPC protocol"};
+  std::string address = "127.0.0.1:7070";
+  uint32_t hosts = 1000;
+  std::string prefix = "sim";
+  std::string group = "bench";
+  uint32_t per_channel = 1;
+  uint32_t connect_rate = 2000;
+  uint32_t duration_s = 600;
+  uint32_t report_ms = 1000;
+  uint64_t exit_after_results = 0;
+  app.add_option("--controller", address, "unix:/path or 127.0.0.1:PORT")->capture_default_str();
+  app.add_option("--hosts", hosts, "number of sessions")->capture_default_str()
+      ->check(CLI::Range(1u, 100000u));
+  app.add_option("--prefix", prefix, "host name prefix (hosts are PREFIX-00001...)")
+      ->capture_default_str();
+  app.add_option("--group", group, "value of the 'group' label")->capture_default_str();
+  app.add_option("--sessions-per-channel", per_channel,
+                 "sessions sharing one channel/connection (1 = like real agents)")
+      ->capture_default_str()->check(CLI::Range(1u, 100000u));
+  app.add_option("--connect-rate", connect_rate, "new sessions per second")
+      ->capture_default_str()->check(CLI::Range(1u, 1000000u));
+  app.add_option("--duration-s", duration_s, "exit after this long")
+      ->capture_default_str()->check(CLI::Range(1u, 86400u));
+  app.add_option("--report-interval-ms", report_ms, "progress line period")
+      ->capture_default_str()->check(CLI::Range(10u, 60000u));
+  app.add_option("--exit-after-results", exit_after_results,
+                 "exit once this many deploy results were sent (0 = never)");
+  CLI11_PARSE(app, argc, argv);
+
+  RaiseFileLimit();
+  std::signal(SIGINT, OnSignal);
+  std::signal(SIGTERM, OnSignal);
+  std::signal(SIGPIPE, SIG_IGN);
+
+  Counters counters;
+  const auto start = SteadyClock::now();
+  const auto deadline = start + std::chrono::seconds(duration_s);
+  const int64_t start_unix_ms = UnixMillis();
+
+  auto report = [&](bool final) {
+    const auto now = SteadyClock::now();
+    std::printf(
+        "{\"t_ms\":%lld,\"elapsed_ms\":%lld,\"sessions\":%u,\"welcomed\":%llu,\"active\":%llu,"
+        "\"ended\":%llu,\"heartbeats\":%llu,\"deploys\":%llu,\"results\":%llu,"
+        "\"removes\":%llu%s}\n",
+        static_cast<long long>(UnixMillis()),
+        static_cast<long long>(
+            std::chrono::duration_cast<std::chrono::milliseconds>(now - start).count()),
+        hosts, static_cast<unsigned long long>(counters.welcomed.load()),
+        static_cast<unsigned long long>(counters.active.load()),
+        static_cast<unsigned long long>(counters.ended.load()),
+        static_cast<unsigned long long>(counters.heartbeats.load()),
+        static_cast<unsigned long long>(counters.deploys.load()),
+        static_cast<unsigned long long>(counters.results.load()),
+        static_cast<unsigned long long>(counters.removes.load()), final ? ",\"final\":true" : "");
+    std::fflush(stdout);
+  };
+  std::fprintf(stderr, "fleet_sim: %u sessions to %s, start %lld\n", hosts, address.c_str(),
+               static_cast<long long>(start_unix_ms));
+
+  std::vector<std::shared_ptr<grpc::Channel>> channels;
+  std::vector<std::unique_ptr<AgentService::Stub>> stubs;
+  // Reserved up front: the ticker reads agents[0, created) while this
+  // thread appends, so the vector must never reallocate.
+  std::vector<std::unique_ptr<SimAgent>> agents;
+  agents.reserve(hosts);
+  std::atomic<size_t> created{0};
+
+  std::thread ticker([&] {
+    while (!g_stop.load() && SteadyClock::now() < deadline) {
+      const size_t n = created.load();
+      const auto now = SteadyClock::now();
+      for (size_t i = 0; i < n; ++i) agents[i]->MaybeHeartbeat(now);
+      std::this_thread::sleep_for(std::chrono::milliseconds(50));
+    }
+  });
+
+  auto next_report = start;
+  for (uint32_t i = 0; i < hosts && !g_stop.load() && SteadyClock::now() < deadline; ++i) {
+    if (i % per_channel == 0) {
+      grpc::ChannelArguments args;
+      // A separate subchannel pool, so every channel gets its own
+      // connection instead of gRPC's process-wide sharing.
+      args.SetInt(GRPC_ARG_USE_LOCAL_SUBCHANNEL_POOL, 1);
+      args.SetInt(GRPC_ARG_KEEPALIVE_PERMIT_WITHOUT_CALLS, 0);
+      channels.push_back(
+          grpc::CreateCustomChannel(address, grpc::InsecureChannelCredentials(), args));
+      stubs.push_back(AgentService::NewStub(channels.back()));
+    }
+    char name[64];
+    std::snprintf(name, sizeof(name), "%s-%05u", prefix.c_str(), i + 1);
+    agents.push_back(std::make_unique<SimAgent>(*stubs.back(), name, group, i, counters));
+    created.store(agents.size());
+    // Pace: i sessions should not start before i / rate seconds.
+    const auto due = start + std::chrono::microseconds(
+                                 static_cast<int64_t>(i + 1) * 1000000 / connect_rate);
+    const auto now = SteadyClock::now();
+    if (due > now) std::this_thread::sleep_until(due);
+    if (now >= next_report) {
+      report(false);
+      next_report = now + std::chrono::milliseconds(report_ms);
+    }
+  }
+
+  while (!g_stop.load() && SteadyClock::now() < deadline) {
+    if (exit_after_results != 0 && counters.results.load() >= exit_after_results) break;
+    report(false);
+    for (uint32_t waited = 0; waited < report_ms && !g_stop.load(); waited += 10) {
+      std::this_thread::sleep_for(std::chrono::milliseconds(10));
+      if (exit_after_results != 0 && counters.results.load() >= exit_after_results) break;
+    }
+  }
+  g_stop.store(true);
+  ticker.join();
+  report(true);
+
+  // Cancel every stream and wait (bounded) for the reactors to finish.
+  for (auto& agent : agents) agent->Cancel();
+  const auto cancel_deadline = SteadyClock::now() + std::chrono::seconds(10);
+  for (auto& agent : agents) {
+    while (!agent->done() && SteadyClock::now() < cancel_deadline) {
+      std::this_thread::sleep_for(std::chrono::milliseconds(5));
+    }
+  }
+  std::fflush(stdout);
+  // Skip tearing down thousands of channels one by one.
+  std::_Exit(0);
+}
