@@ -124,3 +124,18 @@ TEST(ControllerAddressTest, TheTwoFormsOfInterfacesMd) {
 
 }  // namespace
 }  // namespace pyservice::agent
+
+namespace pyservice::agent {
+namespace {
+
+// The example shipped in deploy/ must stay a valid config.
+TEST(AgentConfig, ShippedExampleIsValid) {
+  absl::StatusOr<AgentConfig> config =
+      LoadAgentConfig(std::string(PYSERVICE_SOURCE_DIR) + "/deploy/config/agent.yaml", AgentConfig());
+  ASSERT_TRUE(config.ok()) << config.status();
+  EXPECT_EQ(config->controller, "controller.example.internal:7070");
+  EXPECT_EQ(config->labels.at("role"), "web");
+}
+
+}  // namespace
+}  // namespace pyservice::agent

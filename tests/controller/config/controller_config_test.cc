@@ -122,3 +122,16 @@ TEST(ControllerConfigTest, HeartbeatIntervalOutOfRangeOrNotADurationIsRefused) {
 
 }  // namespace
 }  // namespace pyservice::controller
+
+namespace pyservice::controller {
+namespace {
+
+// The example shipped in deploy/ must stay a valid config.
+TEST(ControllerConfigExample, ShippedExampleIsValid) {
+  absl::StatusOr<ControllerConfig> config = LoadControllerConfig(
+      std::string(PYSERVICE_SOURCE_DIR) + "/deploy/config/controller.yaml", {});
+  ASSERT_TRUE(config.ok()) << config.status();
+}
+
+}  // namespace
+}  // namespace pyservice::controller
