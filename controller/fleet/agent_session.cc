@@ -103,6 +103,7 @@ AgentSession::AgentSession(grpc::CallbackServerContext* context,
       id_(id),
       heartbeat_interval_(heartbeat_interval),
       handle_(new AgentSessionHandle(this)) {
+  listener_.OnSessionStarted(id_, handle_);
   StartRead(&incoming_);
 }
 
@@ -226,7 +227,11 @@ void AgentSession::OnCancel() {
 
 void AgentSession::OnDone() {
   handle_->Detach();
-  if (hello_accepted_) listener_.OnSessionEnded(host_, id_);
+  if (hello_accepted_) {
+    listener_.OnSessionEnded(host_, id_);
+  } else {
+    listener_.OnSessionAbandoned(id_);
+  }
   delete this;
 }
 

@@ -78,6 +78,13 @@ class AgentSessionListener {
                          const v1::AgentMessage& message) = 0;
   // The stream of an accepted Hello is done.
   virtual void OnSessionEnded(const std::string& host, uint64_t session_id) = 0;
+  // A new stream, before its Hello: the fleet ends streams whose Hello does
+  // not arrive in time, so a connection that never says who it is cannot
+  // hold a descriptor forever.
+  virtual void OnSessionStarted(uint64_t /*session_id*/,
+                                std::shared_ptr<AgentConnection> /*session*/) {}
+  // A stream ended before a Hello was accepted.
+  virtual void OnSessionAbandoned(uint64_t /*session_id*/) {}
 };
 
 class AgentSession final

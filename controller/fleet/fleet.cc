@@ -38,8 +38,22 @@ Fleet::Fleet(Store& store, const Clock& clock, const FleetOptions& options)
 
 Fleet::~Fleet() { Shutdown(); }
 
+void Fleet::OnSessionStarted(uint64_t session_id, std::shared_ptr<AgentConnection> session) {
+  absl::MutexLock lock(&pending_mu_);
+  pending_[session_id] = PendingSession{std::move(session), clock_.Now()};
+}
+
+void Fleet::OnSessionAbandoned(uint64_t session_id) {
+  absl::MutexLock lock(&pending_mu_);
+  pending_.erase(session_id);
+}
+
 absl::Status Fleet::OnHello(uint64_t session_id, const v1::Hello& hello,
                             std::shared_ptr<AgentConnection> session) {
+  {
+    absl::MutexLock lock(&pending_mu_);
+    pending_.erase(session_id);
+  }
   {
     absl::MutexLock lock(&mu_);
     if (shutting_down_) return absl::UnavailableError("the controller is shutting down");
@@ -198,6 +212,24 @@ void Fleet::SweepLoop() {
 }
 
 void Fleet::SweepNow() {
+  std::vector<std::shared_ptr<AgentConnection>> silent;
+  {
+    absl::MutexLock lock(&pending_mu_);
+    const absl::Time now = clock_.Now();
+    for (auto it = pending_.begin(); it != pending_.end();) {
+      if (now - it->second.started >= options_.hello_timeout) {
+        silent.push_back(std::move(it->second.session));
+        it = pending_.erase(it);
+      } else {
+        ++it;
+      }
+    }
+  }
+  for (const std::shared_ptr<AgentConnection>& session : silent) {
+    session->Close(grpc::Status(grpc::StatusCode::DEADLINE_EXCEEDED,
+                                absl::StrCat("no Hello within ",
+                                             absl::FormatDuration(options_.hello_timeout))));
+  }
   for (const std::string& host : registry_.Sweep()) {
     spdlog::warn("host {} is lost: not heard from for {}; its apps are left running", host,
                  absl::FormatDuration(options_.heartbeat_interval * options_.lost_after_heartbeats));
@@ -219,7 +251,13 @@ void Fleet::Shutdown() {
     if (shutting_down_) return;
     shutting_down_ = true;
   }
-  for (const std::shared_ptr<AgentConnection>& session : registry_.DetachAll()) {
+  std::vector<std::shared_ptr<AgentConnection>> sessions = registry_.DetachAll();
+  {
+    absl::MutexLock lock(&pending_mu_);
+    for (auto& [id, pending] : pending_) sessions.push_back(std::move(pending.session));
+    pending_.clear();
+  }
+  for (const std::shared_ptr<AgentConnection>& session : sessions) {
     session->Close(grpc::Status(grpc::StatusCode::UNAVAILABLE, "the controller is shutting down"));
   }
   events_.Shutdown();

@@ -24,6 +24,7 @@
 
 #include <atomic>
 #include <cstdint>
+#include <map>
 #include <memory>
 #include <optional>
 #include <set>
@@ -58,6 +59,8 @@ struct FleetOptions {
   // How often the lost-host sweep runs (real time). Lost is detected within
   // lost_after + sweep_period.
   absl::Duration sweep_period = absl::Seconds(1);
+  // A stream without a Hello after this long is ended (DEADLINE_EXCEEDED).
+  absl::Duration hello_timeout = absl::Seconds(10);
 };
 
 class Fleet final : public AgentSessionListener {
@@ -77,6 +80,8 @@ class Fleet final : public AgentSessionListener {
   void OnMessage(const std::string& host, uint64_t session_id,
                  const v1::AgentMessage& message) override;
   void OnSessionEnded(const std::string& host, uint64_t session_id) override;
+  void OnSessionStarted(uint64_t session_id, std::shared_ptr<AgentConnection> session) override;
+  void OnSessionAbandoned(uint64_t session_id) override;
 
   // An app was applied or deleted: re-reads it from the store (blocking;
   // call from the operator API's threads), tells its watchers and queues a
@@ -136,6 +141,15 @@ class Fleet final : public AgentSessionListener {
   bool threads_stopping_ ABSL_GUARDED_BY(mu_) = false;
   std::thread reconcile_thread_;
   std::thread sweep_thread_;
+
+  // Streams waiting for their Hello, with when they started. A leaf lock:
+  // nothing else is locked or called while it is held.
+  struct PendingSession {
+    std::shared_ptr<AgentConnection> session;
+    absl::Time started;
+  };
+  absl::Mutex pending_mu_;
+  std::map<uint64_t, PendingSession> pending_ ABSL_GUARDED_BY(pending_mu_);
 };
 
 }  // namespace pyservice::controller::fleet
