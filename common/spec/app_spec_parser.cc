@@ -149,8 +149,8 @@ class AppSpecParser {
   void ApplyDefaults();
   void CheckHealthGate(const YAML::Node& health);
   void CheckUnitNames();
-  void CheckTemplates();
-  void CheckFileDestinations();
+  void CheckTemplates(const Variables& variables);
+  void CheckFileDestinations(const Variables& variables);
 
   // Reads a string field (absent/null leaves `*out` untouched) and runs
   // `validate` on it. Returns whether a value was read.
@@ -227,8 +227,10 @@ absl::StatusOr<v1::AppSpec> AppSpecParser::Parse(absl::string_view yaml) {
     ApplyDefaults();
     CheckHealthGate(root["health"]);
     CheckUnitNames();
-    CheckFileDestinations();
-    CheckTemplates();
+    // Templates see the paths with every default applied.
+    const Variables variables = RoleVariables(spec_);
+    CheckFileDestinations(variables);
+    CheckTemplates(variables);
   } catch (const YAML::Exception& e) {
     reader_.Problem(e.mark, "", absl::StrCat("unexpected document structure: ", e.msg));
   }
@@ -566,8 +568,7 @@ void AppSpecParser::CheckUnitNames() {
   }
 }
 
-void AppSpecParser::CheckFileDestinations() {
-  const Variables variables = RoleVariables(spec_);
+void AppSpecParser::CheckFileDestinations(const Variables& variables) {
   const v1::Paths& p = spec_.paths();
   std::set<std::string> seen;
   for (int i = 0; i < spec_.files_size(); ++i) {
@@ -602,8 +603,7 @@ void AppSpecParser::CheckFileDestinations() {
   }
 }
 
-void AppSpecParser::CheckTemplates() {
-  const Variables variables = RoleVariables(spec_);
+void AppSpecParser::CheckTemplates(const Variables& variables) {
   for (const TemplateSite& site : template_sites_) {
     absl::StatusOr<std::string> expanded = ExpandTemplate(*site.value, variables);
     if (!expanded.ok()) reader_.Problem(site.mark, site.field, expanded.status().message());
