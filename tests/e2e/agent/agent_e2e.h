@@ -17,7 +17,10 @@
 #include "absl/status/statusor.h"
 #include "absl/time/clock.h"
 #include "absl/time/time.h"
+#include "absl/strings/str_cat.h"
 #include "common/process/subprocess.h"
+#include "gtest/gtest.h"
+#include "tests/e2e/agent/hello_app.h"
 #include "tests/e2e/testing/test_host.h"
 
 namespace pyservice::testing {
@@ -28,6 +31,39 @@ std::string AgentPathInHost();
 // Boots a host for the agent: private network (each host's app binds its
 // own 127.0.0.1), the build directory at /opt/pyservice, plus `binds`.
 absl::StatusOr<std::unique_ptr<TestHost>> BootAgentHost(std::vector<BindMount> binds);
+
+// Base of the agent e2e suites: one host per suite, booted in
+// SetUpTestSuite with the hello repos (with hello-big.git when kWithBigRepo)
+// bound at /srv/git. A boot failure fails every test of the suite with its
+// reason; derived SetUp()s call this one first and return on a failure.
+template <bool kWithBigRepo>
+class AgentHostSuite : public ::testing::Test {
+ protected:
+  static void SetUpTestSuite() {
+    repos_ = &GetHelloRepos(kWithBigRepo);
+    auto host = BootAgentHost({{.source = repos_->dir, .target = "/srv/git"}});
+    if (host.ok()) {
+      host_ = host->release();
+    } else {
+      boot_error_ = new std::string(host.status().ToString());
+    }
+  }
+  static void TearDownTestSuite() {
+    delete host_;
+    host_ = nullptr;
+  }
+
+  void SetUp() override { ASSERT_NE(host_, nullptr) << *boot_error_; }
+
+  // The agent's release directory name for `tag`.
+  static std::string ReleaseId(const std::string& tag) {
+    return absl::StrCat(tag, "-", repos_->commits.at(tag).substr(0, 12));
+  }
+
+  static inline const HelloRepos* repos_ = nullptr;
+  static inline TestHost* host_ = nullptr;
+  static inline std::string* boot_error_ = nullptr;
+};
 
 // One app of the hello repo, as the tests deploy it.
 struct AppOptions {

@@ -23,30 +23,14 @@
 namespace pyservice::testing {
 namespace {
 
-class AgentCrashTest : public ::testing::Test {
+class AgentCrashTest : public AgentHostSuite</*kWithBigRepo=*/true> {
  protected:
-  static void SetUpTestSuite() {
-    repos_ = &GetHelloRepos(/*with_big=*/true);
-    auto host = BootAgentHost({{.source = repos_->dir, .target = "/srv/git"}});
-    if (host.ok()) {
-      host_ = host->release();
-    } else {
-      boot_error_ = new std::string(host.status().ToString());
-    }
-  }
-  static void TearDownTestSuite() {
-    delete host_;
-    host_ = nullptr;
-  }
-
   void SetUp() override {
-    ASSERT_NE(host_, nullptr) << *boot_error_;
+    AgentHostSuite::SetUp();
+    if (HasFatalFailure()) return;
     ASSERT_EQ(repos_->commits.count("v1-big"), 1u) << "building the hello repos failed";
   }
 
-  static std::string ReleaseId(const std::string& tag) {
-    return absl::StrCat(tag, "-", repos_->commits.at(tag).substr(0, 12));
-  }
   static std::string ReleasesDir(const std::string& app) {
     return absl::StrCat("/applications/", app, "/app/releases");
   }
@@ -119,14 +103,8 @@ class AgentCrashTest : public ::testing::Test {
     EXPECT_TRUE(absl::StrContains(status->stdout_text, "active/running")) << status->stdout_text;
   }
 
-  static const HelloRepos* repos_;
-  static TestHost* host_;
-  static std::string* boot_error_;
 };
 
-const HelloRepos* AgentCrashTest::repos_ = nullptr;
-TestHost* AgentCrashTest::host_ = nullptr;
-std::string* AgentCrashTest::boot_error_ = nullptr;
 
 TEST_F(AgentCrashTest, KilledDuringCheckout_RerunConverges) {
   const AppOptions app = {.name = "hello-kc", .repo = "file:///srv/git/hello-big.git",

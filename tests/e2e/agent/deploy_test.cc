@@ -28,24 +28,11 @@ constexpr char kAppDir[] = "/applications/hello/app";
 constexpr char kConfigDir[] = "/applications/hello/app/config";
 constexpr char kSecret[] = "deploy-suite-file-content";
 
-class AgentDeployTest : public ::testing::Test {
+class AgentDeployTest : public AgentHostSuite</*kWithBigRepo=*/false> {
  protected:
-  static void SetUpTestSuite() {
-    repos_ = &GetHelloRepos();
-    auto host = BootAgentHost({{.source = repos_->dir, .target = "/srv/git"}});
-    if (host.ok()) {
-      host_ = host->release();
-    } else {
-      boot_error_ = new std::string(host.status().ToString());
-    }
-  }
-  static void TearDownTestSuite() {
-    delete host_;
-    host_ = nullptr;
-  }
-
   void SetUp() override {
-    ASSERT_NE(host_, nullptr) << *boot_error_;
+    AgentHostSuite::SetUp();
+    if (HasFatalFailure()) return;
     ASSERT_FALSE(repos_->commits.empty()) << "building the hello repo failed";
     ASSERT_TRUE(WriteApp(*host_, App()).ok());
   }
@@ -55,10 +42,6 @@ class AgentDeployTest : public ::testing::Test {
             .secret = kSecret};
   }
 
-  // The agent's release directory name for `tag`.
-  static std::string ReleaseId(const std::string& tag) {
-    return absl::StrCat(tag, "-", repos_->commits.at(tag).substr(0, 12));
-  }
   static std::string ReleaseDir(const std::string& tag) {
     return absl::StrCat(kAppDir, "/releases/", ReleaseId(tag));
   }
@@ -100,14 +83,8 @@ class AgentDeployTest : public ::testing::Test {
     return result.ok() ? result->stdout_text : "";
   }
 
-  static const HelloRepos* repos_;
-  static TestHost* host_;
-  static std::string* boot_error_;
 };
 
-const HelloRepos* AgentDeployTest::repos_ = nullptr;
-TestHost* AgentDeployTest::host_ = nullptr;
-std::string* AgentDeployTest::boot_error_ = nullptr;
 
 TEST_F(AgentDeployTest, FreshDeploy_CreatesUserTreeFilesAndUnits_ServesAsAppUser) {
   Apply("v1");
