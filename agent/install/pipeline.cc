@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <filesystem>
+#include <optional>
 #include <set>
 
 #include "absl/strings/match.h"
@@ -23,9 +24,12 @@ constexpr std::initializer_list<absl::string_view> kPrepare = {"user", "director
                                                                "checkout", "environment"};
 constexpr std::initializer_list<absl::string_view> kActivate = {"files", "config", "switch",
                                                                 "units", "verify"};
-// Re-activating a kept release: everything but fetching and building.
+// Re-activating a kept release: everything but fetching and building
+// (kPrepareKept, then kActivate).
 constexpr std::initializer_list<absl::string_view> kReactivate = {
     "user", "directories", "ssh-key", "files", "config", "switch", "units", "verify"};
+constexpr std::initializer_list<absl::string_view> kPrepareKept = {"user", "directories",
+                                                                   "ssh-key"};
 
 // Records what a step wrote, by path, so that the state always lists every
 // file on disk that some deploy of this app wrote — also after a failed
@@ -50,6 +54,20 @@ absl::StatusOr<struct Deploy> NewDeploy(const v1::AppSpec& spec, v1::AppState& s
   deploy.spec_digest = spec::SpecDigest(spec);
   deploy.state = &state;
   return deploy;
+}
+
+// The kept previous release built from exactly this spec, if its directory
+// is still on disk: deploying the spec again (a controller's rollback or
+// undo) re-activates it instead of fetching and building.
+std::optional<v1::ReleaseRecord> KeptRelease(const v1::AppState& state,
+                                             const struct Deploy& deploy) {
+  for (const v1::ReleaseRecord& release : state.previous()) {
+    if (release.spec_digest() == deploy.spec_digest && !release.id().empty() &&
+        std::filesystem::is_directory(ReleaseDir(deploy.expanded, release.id()))) {
+      return release;
+    }
+  }
+  return std::nullopt;
 }
 
 }  // namespace
@@ -81,7 +99,7 @@ std::vector<Step*> Pipeline::Steps(std::initializer_list<absl::string_view> name
 
 absl::Status Pipeline::RunSteps(struct Deploy& deploy, const std::vector<Step*>& steps,
                                 const std::function<bool()>& canceled,
-                                std::string* failed_step) {
+                                std::string* failed_step, absl::string_view first_note) {
   v1::AppState& state = *deploy.state;
   for (Step* step : steps) {
     StepProgress progress{state.app(), std::string(step->name()), StepState::kRunning,
@@ -98,6 +116,7 @@ absl::Status Pipeline::RunSteps(struct Deploy& deploy, const std::vector<Step*>&
     progress_.Report(progress);
     const absl::Time start = host_.clock.Now();
     deploy.notes.clear();
+    if (step == steps.front() && !first_note.empty()) deploy.notes.emplace_back(first_note);
     absl::StatusOr<bool> changed = step->Run(deploy, host_, settings_);
     MergeWritten(state, deploy.written);
     if (state.has_in_flight()) {
@@ -146,7 +165,9 @@ absl::Status Pipeline::Run(const v1::AppSpec& spec, const DeployOptions& options
   ASSIGN_OR_RETURN(struct Deploy deploy, NewDeploy(spec, state));
   // An unfinished deploy of the same revision (crash, or a failure before
   // the switch) is resumed: its prepared release is reused. One of another
-  // revision is abandoned.
+  // revision is abandoned. Otherwise a deploy of the spec a kept release was
+  // built from re-activates that release: no fetch, no build.
+  std::optional<v1::ReleaseRecord> kept;
   if (state.has_in_flight() && state.in_flight().spec_digest() == deploy.spec_digest) {
     spdlog::info("{}: resuming an interrupted deploy (done: {})", spec.name(),
                  absl::StrJoin(state.in_flight().completed_steps(), ", "));
@@ -160,11 +181,22 @@ absl::Status Pipeline::Run(const v1::AppSpec& spec, const DeployOptions& options
     in_flight->Clear();
     in_flight->set_spec_digest(deploy.spec_digest);
     *in_flight->mutable_spec() = spec;
+    if (activate) kept = KeptRelease(state, deploy);
+  }
+  std::string note;
+  if (kept) {
+    note = absl::StrCat("re-activating kept release ", kept->id());
+    spdlog::info("{}: {} (revision {})", spec.name(), note, options.revision);
+    deploy.release = *kept;
   }
   deploy.release.set_revision(options.revision);
+  if (kept) *state.mutable_in_flight()->mutable_release() = deploy.release;
   RETURN_IF_ERROR(store_.Save(state));
 
-  absl::Status status = RunSteps(deploy, Steps(kPrepare), options.canceled, &outcome.failed_step);
+  // A kept release skips checkout and environment; the rest (activation,
+  // promotion, rollback on failure) is the same as for a new release.
+  absl::Status status = RunSteps(deploy, Steps(kept ? kPrepareKept : kPrepare), options.canceled,
+                                 &outcome.failed_step, note);
   const bool prepared = status.ok();
   if (prepared && !activate) {
     // The prepared release waits in in_flight for the Deploy that switches.

@@ -7,7 +7,9 @@
 // running; activation writes files and config, swaps the code symlink,
 // rewrites units and restarts only what changed, then verifies health. A
 // deploy that fails after the switch is rolled back to the previous release
-// by running the activation steps with that release's spec.
+// by running the activation steps with that release's spec. Deploying the
+// spec of a kept release again (a rollback or undo from the controller)
+// re-activates it the same way: no fetch, no build.
 //
 // After every step the app's state is saved (crash-safe), with the steps
 // done so far, so a restarted agent resumes: every step is idempotent, so
@@ -23,6 +25,7 @@
 #include <vector>
 
 #include "absl/status/status.h"
+#include "absl/strings/string_view.h"
 #include "agent/install/deploy.h"
 #include "agent/install/step.h"
 #include "agent/state/state_store.h"
@@ -57,6 +60,11 @@ class Pipeline {
   // Deploys `spec` (normalized, as parsed). On success the release is live
   // and healthy; on failure before the switch nothing live changed; on
   // failure after it the previous release is live again (if there was one).
+  // A spec that a kept previous release was built from (same spec digest,
+  // release directory still on disk; e.g. the controller's rollback or
+  // undo) re-activates that release without checkout and environment,
+  // unless an unfinished deploy of the spec is resumed; it then becomes live
+  // under options.revision like any new release.
   absl::Status Deploy(const v1::AppSpec& spec, const DeployOptions& options = {},
                       DeployOutcome* outcome = nullptr);
 
@@ -81,10 +89,11 @@ class Pipeline {
   // Runs `steps` in order for `deploy`, reporting progress and saving the
   // state after each. Returns the first failure, prefixed with its step,
   // whose name goes to `failed_step`. `canceled` (may be empty) is asked
-  // before each step.
+  // before each step. `first_note` (may be empty) is reported with the
+  // first step's result, before that step's own notes.
   absl::Status RunSteps(struct Deploy& deploy, const std::vector<Step*>& steps,
                         const std::function<bool()>& canceled = {},
-                        std::string* failed_step = nullptr);
+                        std::string* failed_step = nullptr, absl::string_view first_note = {});
   // Deploy and Prepare: loads the state, resumes or starts the unfinished
   // deploy, runs prepare and (when `activate`) activation.
   absl::Status Run(const v1::AppSpec& spec, const DeployOptions& options, bool activate,

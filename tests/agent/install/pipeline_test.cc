@@ -8,6 +8,7 @@
 #include <fstream>
 #include <sstream>
 
+#include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_replace.h"
 #include "common/spec/app_spec_parser.h"
@@ -268,6 +269,153 @@ TEST_F(PipelineTest, RollbackSwitchesToThePreviousReleaseWithoutFetchingOrBuildi
   const v1::AppState state = State();
   EXPECT_EQ(state.live().id(), "v1-111111111111");
   EXPECT_EQ(state.previous(0).id(), "v2-222222222222");
+}
+
+// The controller's rollback or undo: an older spec under a new revision.
+TEST_F(PipelineTest, DeployOfAKeptReleasesSpecReactivatesItWithoutFetchingOrBuilding) {
+  DeployOptions options;
+  options.revision = 1;
+  ASSERT_TRUE(pipeline_.Deploy(Spec("v1"), options).ok());
+  options.revision = 2;
+  ASSERT_TRUE(pipeline_.Deploy(Spec("v2"), options).ok());
+  const int fetches = git_.fetches();
+  const int exports = git_.exports();
+  processes_.Clear();
+  systemd_.ClearCalls();
+  progress_.reports.clear();
+
+  options.revision = 3;
+  DeployOutcome outcome;
+  ASSERT_TRUE(pipeline_.Deploy(Spec("v1"), options, &outcome).ok());
+
+  EXPECT_THAT(progress_.Results(),
+              ElementsAre("user=unchanged", "directories=unchanged", "ssh-key=unchanged",
+                          "files=unchanged", "config=unchanged", "switch=done", "units=done",
+                          "verify=done"))
+      << "no checkout, no environment";
+  EXPECT_EQ(git_.fetches(), fetches);
+  EXPECT_EQ(git_.exports(), exports);
+  EXPECT_THAT(processes_.commands(), IsEmpty()) << "no build";
+  EXPECT_TRUE(outcome.failed_step.empty());
+  EXPECT_FALSE(outcome.rolled_back);
+  bool noted = false;
+  for (const StepProgress& p : progress_.reports) {
+    noted = noted || (p.step == "user" && p.state != StepState::kRunning &&
+                      absl::StrContains(p.message, "re-activating kept release v1-111111111111"));
+  }
+  EXPECT_TRUE(noted) << "the re-activation is reported";
+  EXPECT_EQ(LiveTarget(), Root() + "/hello/app/releases/v1-111111111111");
+  EXPECT_EQ(Slurp(Root() + "/hello/app/code/hello/__init__.py"), "VERSION = 1\n");
+  EXPECT_THAT(systemd_.calls(), Contains("Restart hello-web.service"));
+  const v1::AppState state = State();
+  EXPECT_EQ(state.live().id(), "v1-111111111111");
+  EXPECT_EQ(state.live().revision(), 3u);
+  EXPECT_EQ(state.live().commit(), kCommitV1);
+  EXPECT_EQ(state.live().backend(), "venv");
+  EXPECT_FALSE(state.live().tree_digest().empty());
+  ASSERT_EQ(state.previous_size(), 1);
+  EXPECT_EQ(state.previous(0).id(), "v2-222222222222");
+  EXPECT_EQ(state.previous(0).revision(), 2u);
+  EXPECT_FALSE(state.has_in_flight());
+  EXPECT_EQ(state.last_result(), "deployed v1-111111111111");
+  EXPECT_TRUE(std::filesystem::exists(Root() + "/hello/app/releases/v2-222222222222"))
+      << "v2 is kept for the next rollback";
+
+  // And back again (the rollout's automatic rollback): v2 is kept too.
+  options.revision = 2;
+  progress_.reports.clear();
+  ASSERT_TRUE(pipeline_.Deploy(Spec("v2"), options).ok());
+  EXPECT_EQ(git_.fetches(), fetches);
+  EXPECT_THAT(progress_.Results(), Not(Contains("checkout=done")));
+  EXPECT_THAT(progress_.Results(), Not(Contains("checkout=unchanged")));
+  EXPECT_EQ(State().live().id(), "v2-222222222222");
+  EXPECT_EQ(State().live().revision(), 2u);
+  EXPECT_EQ(State().previous(0).id(), "v1-111111111111");
+  EXPECT_EQ(State().previous(0).revision(), 3u);
+}
+
+TEST_F(PipelineTest, FailedVerifyOfAReactivatedReleaseRollsBackToTheLiveOne) {
+  DeployOptions options;
+  options.revision = 1;
+  ASSERT_TRUE(pipeline_.Deploy(Spec("v1"), options).ok());
+  options.revision = 2;
+  ASSERT_TRUE(pipeline_.Deploy(Spec("v2"), options).ok());
+  const int fetches = git_.fetches();
+  processes_.Clear();
+  systemd_.set_crash_on_start(true);
+  // Crash only the re-activated v1: stop crashing once its verify failed.
+  class StopCrashing final : public ProgressSink {
+   public:
+    StopCrashing(testing::FakeSystemdManager& systemd, RecordingProgress& inner)
+        : systemd_(systemd), inner_(inner) {}
+    void Report(const StepProgress& p) override {
+      if (p.step == "verify" && p.state == StepState::kFailed) systemd_.set_crash_on_start(false);
+      inner_.Report(p);
+    }
+    testing::FakeSystemdManager& systemd_;
+    RecordingProgress& inner_;
+  } progress(systemd_, progress_);
+  Pipeline pipeline(host_, settings_, store_, progress);
+  progress_.reports.clear();
+
+  options.revision = 3;
+  DeployOutcome outcome;
+  absl::Status status = pipeline.Deploy(Spec("v1"), options, &outcome);
+
+  ASSERT_FALSE(status.ok());
+  EXPECT_THAT(std::string(status.message()), HasSubstr("verify: hello-web.service is failed"));
+  EXPECT_THAT(std::string(status.message()), HasSubstr("rolled back to v2-222222222222"));
+  EXPECT_EQ(outcome.failed_step, "verify");
+  EXPECT_TRUE(outcome.rolled_back);
+  EXPECT_EQ(git_.fetches(), fetches);
+  EXPECT_THAT(processes_.commands(), IsEmpty());
+  EXPECT_THAT(progress_.Results(), Not(Contains("checkout=done")));
+  EXPECT_EQ(LiveTarget(), Root() + "/hello/app/releases/v2-222222222222");
+  EXPECT_EQ(Slurp(Root() + "/hello/app/code/hello/__init__.py"), "VERSION = 2\n");
+  const v1::AppState state = State();
+  EXPECT_EQ(state.live().id(), "v2-222222222222");
+  EXPECT_EQ(state.live().revision(), 2u);
+  ASSERT_EQ(state.previous_size(), 1);
+  EXPECT_EQ(state.previous(0).id(), "v1-111111111111") << "v1 stays kept";
+  EXPECT_EQ(state.previous(0).revision(), 1u);
+  EXPECT_THAT(state.last_result(), HasSubstr("failed"));
+  EXPECT_EQ(systemd_.GetUnitState("hello-web.service")->active_state, "active");
+  EXPECT_TRUE(std::filesystem::exists(Root() + "/hello/app/releases/v1-111111111111"));
+}
+
+TEST_F(PipelineTest, ReactivationAbandonsAnUnfinishedDeployOfAnotherRevision) {
+  git_.AddCommit("v3", std::string(40, '3'), {{"hello/__init__.py", "VERSION = 3\n"}});
+  ASSERT_TRUE(pipeline_.Deploy(Spec("v1")).ok());
+  ASSERT_TRUE(pipeline_.Deploy(Spec("v2")).ok());
+  ASSERT_TRUE(pipeline_.Prepare(Spec("v3")).ok());
+  ASSERT_TRUE(State().has_in_flight());
+  const int fetches = git_.fetches();
+  processes_.Clear();
+
+  ASSERT_TRUE(pipeline_.Deploy(Spec("v1")).ok());
+
+  EXPECT_EQ(git_.fetches(), fetches);
+  EXPECT_THAT(processes_.commands(), IsEmpty());
+  const v1::AppState state = State();
+  EXPECT_FALSE(state.has_in_flight());
+  EXPECT_EQ(state.live().id(), "v1-111111111111");
+  EXPECT_EQ(state.previous(0).id(), "v2-222222222222");
+  EXPECT_FALSE(std::filesystem::exists(Root() + "/hello/app/releases/v3-333333333333"))
+      << "the abandoned release is cleaned up";
+}
+
+TEST_F(PipelineTest, AKeptReleaseWhoseDirectoryIsGoneIsBuiltAgain) {
+  ASSERT_TRUE(pipeline_.Deploy(Spec("v1")).ok());
+  ASSERT_TRUE(pipeline_.Deploy(Spec("v2")).ok());
+  std::filesystem::remove_all(Root() + "/hello/app/releases/v1-111111111111");
+  progress_.reports.clear();
+
+  ASSERT_TRUE(pipeline_.Deploy(Spec("v1")).ok());
+
+  EXPECT_THAT(progress_.Results(), Contains("checkout=done"));
+  EXPECT_THAT(progress_.Results(), Contains("environment=done"));
+  EXPECT_EQ(LiveTarget(), Root() + "/hello/app/releases/v1-111111111111");
+  EXPECT_EQ(State().previous(0).id(), "v2-222222222222");
 }
 
 TEST_F(PipelineTest, RollbackWithoutAPreviousReleaseIsRefused) {

@@ -326,6 +326,34 @@ TEST_F(AgentDeployTest, Rollback_ServesThePreviousRelease) {
   EXPECT_TRUE(absl::StrContains(status, "active/running")) << status;
 }
 
+// What a controller's rollback or undo sends: the spec of a kept release
+// again. The release is re-activated as it is on disk: no fetch, no build.
+TEST_F(AgentDeployTest, ReapplyOfAKeptRelease_ReactivatesItWithoutFetchOrBuild) {
+  Apply("v1");
+  Apply("v2");
+  ASSERT_EQ(Body(), "hello v2");
+
+  const absl::Time start = absl::Now();
+  const std::string output = Apply("v1");
+  const absl::Duration took = absl::Now() - start;
+
+  EXPECT_TRUE(absl::StrContains(output, absl::StrCat("re-activating kept release ",
+                                                     ReleaseId("v1"))))
+      << output;
+  std::vector<std::string> steps;
+  for (absl::string_view line : absl::StrSplit(output, '\n', absl::SkipEmpty())) {
+    std::vector<absl::string_view> words = absl::StrSplit(line, ' ', absl::SkipEmpty());
+    if (words.size() >= 2 && absl::StartsWith(line, "  ")) steps.emplace_back(words[0]);
+  }
+  EXPECT_EQ(absl::StrJoin(steps, ","), "user,directories,ssh-key,files,config,switch,units,verify")
+      << output;
+  EXPECT_EQ(Body(), "hello v1");
+  EXPECT_EQ(Run({"readlink", "/applications/hello/app/code"}), ReleaseDir("v1"));
+  const std::string status = Status();
+  EXPECT_TRUE(absl::StrContains(status, absl::StrCat("release ", ReleaseId("v1")))) << status;
+  std::cout << "[   INFO   ] re-applying the kept v1 took " << absl::FormatDuration(took) << "\n";
+}
+
 // systemd refuses to start a unit that started 5 times within 10 s (a crash
 // loop, or quick deploys and rollbacks) until its failed state is reset;
 // the agent's own starts must still work, or a rollback away from a
