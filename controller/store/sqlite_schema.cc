@@ -63,7 +63,38 @@ constexpr Migration kMigrations[] = {
         last_seen INTEGER NOT NULL
       ) STRICT;
     )sql"},
-    // Next: rollouts.
+    {"rollouts", R"sql(
+      -- One row per rollout; record is the serialized
+      -- pyservice.v1.RolloutRecord (plan, state, decisions), opaque to the
+      -- store, and the other columns are what it is looked up by.
+      --
+      -- AUTOINCREMENT, not a plain rowid alias: a plain one hands out
+      -- MAX(id) + 1, so an id could come back after its row were removed
+      -- (by a future cleanup or by hand). Ids are global across apps, grow,
+      -- and are never reused (the Store contract).
+      --
+      -- A rollout of a deleted app keeps its row, like its revisions do.
+      CREATE TABLE rollouts (
+        id INTEGER PRIMARY KEY AUTOINCREMENT,
+        app TEXT NOT NULL REFERENCES apps (name),
+        from_revision INTEGER NOT NULL CHECK (from_revision >= 0),
+        to_revision INTEGER NOT NULL CHECK (to_revision >= 0),
+        -- 1 until the rollout reaches a final state.
+        active INTEGER NOT NULL CHECK (active IN (0, 1)),
+        created_at INTEGER NOT NULL,
+        updated_at INTEGER NOT NULL,
+        record BLOB NOT NULL
+      ) STRICT;
+
+      -- At most one active rollout per app. The store checks first, to
+      -- answer with an error naming the active rollout; this is the
+      -- backstop, also against writers that are not the store.
+      CREATE UNIQUE INDEX rollouts_one_active_per_app
+        ON rollouts (app) WHERE active = 1;
+
+      -- An app's rollouts in id order (ListRollouts, LatestRollout).
+      CREATE INDEX rollouts_by_app ON rollouts (app, id);
+    )sql"},
 };
 
 static_assert(std::size(kMigrations) == kSqliteSchemaVersion,

@@ -137,6 +137,40 @@ StoredRevision RevisionFromRow(const SqliteStatement& stmt, bool with_spec) {
   return revision;
 }
 
+// The columns RolloutFromRow reads, in its order.
+constexpr char kRolloutColumns[] =
+    "app, id, from_revision, to_revision, active, created_at, updated_at, "
+    "record";
+
+StoredRollout RolloutFromRow(const SqliteStatement& stmt) {
+  StoredRollout rollout;
+  rollout.app = stmt.ColumnText(0);
+  rollout.id = static_cast<uint32_t>(stmt.ColumnInt64(1));
+  rollout.from_revision = static_cast<uint32_t>(stmt.ColumnInt64(2));
+  rollout.to_revision = static_cast<uint32_t>(stmt.ColumnInt64(3));
+  rollout.active = stmt.ColumnInt64(4) != 0;
+  rollout.created_at = absl::FromUnixMillis(stmt.ColumnInt64(5));
+  rollout.updated_at = absl::FromUnixMillis(stmt.ColumnInt64(6));
+  rollout.record = stmt.ColumnBlob(7);
+  return rollout;
+}
+
+// `time` as stored, so a returned value equals what later reads return.
+absl::Time TruncateToMillis(absl::Time time) {
+  return absl::FromUnixMillis(absl::ToUnixMillis(time));
+}
+
+// Steps `stmt` through every row into rollouts.
+absl::StatusOr<std::vector<StoredRollout>> ReadRollouts(SqliteStatement& stmt) {
+  std::vector<StoredRollout> rollouts;
+  while (true) {
+    ASSIGN_OR_RETURN(const bool has_row, stmt.Step());
+    if (!has_row) break;
+    rollouts.push_back(RolloutFromRow(stmt));
+  }
+  return rollouts;
+}
+
 // `labels` as a JSON object of strings. Keys and values are UTF-8 (they
 // come from protobuf strings); only the characters JSON requires are
 // escaped.
@@ -193,20 +227,22 @@ SqliteStore::~SqliteStore() { SqliteCloser()(db_); }
 absl::StatusOr<StoredRevision> SqliteStore::AppendRevision(
     const StoredRevision& revision, uint32_t expected_current) {
   absl::MutexLock lock(&mu_);
-  return AppendRevisionLocked(revision, expected_current);
-}
-
-absl::StatusOr<StoredRevision> SqliteStore::AppendRevisionLocked(
-    const StoredRevision& revision, uint32_t expected_current) {
-  if (revision.app.empty()) {
-    return absl::InvalidArgumentError("app name is empty");
-  }
   // Held from the first read to the commit, so no other connection can
   // append between our compare and our insert. Every return before Commit()
   // rolls back.
   ASSIGN_OR_RETURN(SqliteTransaction txn,
                    SqliteTransaction::BeginImmediate(db_));
+  ASSIGN_OR_RETURN(StoredRevision stored,
+                   AppendRevisionInTransaction(revision, expected_current));
+  RETURN_IF_ERROR(txn.Commit());
+  return stored;
+}
 
+absl::StatusOr<StoredRevision> SqliteStore::AppendRevisionInTransaction(
+    const StoredRevision& revision, uint32_t expected_current) {
+  if (revision.app.empty()) {
+    return absl::InvalidArgumentError("app name is empty");
+  }
   // One row: whether the app is present (NULL: never existed, 0: deleted,
   // 1: present) and its highest revision number (NULL: none).
   ASSIGN_OR_RETURN(SqliteStatement state, SqliteStatement::Prepare(db_, R"sql(
@@ -252,8 +288,6 @@ absl::StatusOr<StoredRevision> SqliteStore::AppendRevisionLocked(
       .BindInt64(5, now_ms)
       .BindBlob(6, stored.spec);
   RETURN_IF_ERROR(insert.Run());
-
-  RETURN_IF_ERROR(txn.Commit());
   return stored;
 }
 
@@ -392,6 +426,176 @@ absl::StatusOr<std::vector<StoredHost>> SqliteStore::ListHosts() {
     }
   }
   return hosts;
+}
+
+absl::Status SqliteStore::CheckNoOtherActiveRollout(const std::string& app,
+                                                     uint32_t except_id) {
+  ASSIGN_OR_RETURN(SqliteStatement stmt, SqliteStatement::Prepare(db_, R"sql(
+      SELECT id FROM rollouts
+      WHERE app = ?1 AND active = 1 AND id != ?2)sql"));
+  stmt.BindText(1, app).BindInt64(2, except_id);
+  ASSIGN_OR_RETURN(const bool has_row, stmt.Step());
+  if (!has_row) return absl::OkStatus();
+  return absl::FailedPreconditionError(
+      absl::StrCat("app \"", app, "\" has an active rollout ",
+                   stmt.ColumnInt64(0)));
+}
+
+absl::StatusOr<StoredRollout> SqliteStore::CreateRollout(
+    const StoredRollout& rollout,
+    const std::optional<StoredRevision>& revision, uint32_t expected_current) {
+  if (rollout.app.empty()) {
+    return absl::InvalidArgumentError("app name is empty");
+  }
+  if (revision.has_value() && revision->app != rollout.app) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("rollout of app \"", rollout.app,
+                     "\" given a revision of app \"", revision->app, "\""));
+  }
+  absl::MutexLock lock(&mu_);
+  // Every check, the append and the insert under one write lock: nothing is
+  // written unless all of it is. Every return before Commit() rolls back.
+  ASSIGN_OR_RETURN(SqliteTransaction txn,
+                   SqliteTransaction::BeginImmediate(db_));
+
+  // Whether the app is present (NULL: never existed, 0: deleted, 1: present)
+  // and its current revision number (NULL: none).
+  ASSIGN_OR_RETURN(SqliteStatement state, SqliteStatement::Prepare(db_, R"sql(
+      SELECT (SELECT deleted_at IS NULL FROM apps WHERE name = ?1),
+             (SELECT MAX(number) FROM revisions WHERE app = ?1))sql"));
+  state.BindText(1, rollout.app);
+  ASSIGN_OR_RETURN(const bool has_row, state.Step());
+  if (!has_row) return absl::InternalError("app state query: no row");
+  if (state.ColumnInt64(0) != 1) {
+    // Apps are created by AppendRevision (apply); a rollout needs one.
+    return absl::NotFoundError(
+        absl::StrCat("app \"", rollout.app, "\" not found"));
+  }
+  RETURN_IF_ERROR(CheckNoOtherActiveRollout(rollout.app, /*except_id=*/0));
+
+  StoredRollout stored = rollout;
+  if (revision.has_value()) {
+    // Checks expected_current itself (ABORTED).
+    ASSIGN_OR_RETURN(const StoredRevision appended,
+                     AppendRevisionInTransaction(*revision, expected_current));
+    stored.to_revision = appended.number;
+  } else if (const int64_t current = state.ColumnInt64(1);
+             current != expected_current) {
+    return absl::AbortedError(absl::StrCat("app \"", rollout.app,
+                                           "\": current revision is ", current,
+                                           ", expected ", expected_current));
+  }
+  stored.created_at = TruncateToMillis(rollout.created_at);
+  stored.updated_at = TruncateToMillis(rollout.updated_at);
+
+  ASSIGN_OR_RETURN(SqliteStatement insert, SqliteStatement::Prepare(db_, R"sql(
+      INSERT INTO rollouts (app, from_revision, to_revision, active,
+                            created_at, updated_at, record)
+      VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)
+      RETURNING id)sql"));
+  insert.BindText(1, stored.app)
+      .BindInt64(2, stored.from_revision)
+      .BindInt64(3, stored.to_revision)
+      .BindInt64(4, stored.active ? 1 : 0)
+      .BindInt64(5, absl::ToUnixMillis(stored.created_at))
+      .BindInt64(6, absl::ToUnixMillis(stored.updated_at))
+      .BindBlob(7, stored.record);
+  ASSIGN_OR_RETURN(const bool inserted, insert.Step());
+  if (!inserted) return absl::InternalError("rollout insert: no id returned");
+  const int64_t id = insert.ColumnInt64(0);
+  if (id <= 0 || id > std::numeric_limits<uint32_t>::max()) {
+    return absl::ResourceExhaustedError(
+        absl::StrCat("rollout id ", id, " is out of range: no ids left"));
+  }
+  stored.id = static_cast<uint32_t>(id);
+  // RETURNING rows come before the statement is done: run it to the end.
+  RETURN_IF_ERROR(insert.Run());
+
+  RETURN_IF_ERROR(txn.Commit());
+  return stored;
+}
+
+absl::Status SqliteStore::UpdateRollout(const StoredRollout& rollout) {
+  absl::MutexLock lock(&mu_);
+  // The existence and one-active checks and the update under one write lock,
+  // so no other connection can activate a rollout in between.
+  ASSIGN_OR_RETURN(SqliteTransaction txn,
+                   SqliteTransaction::BeginImmediate(db_));
+  ASSIGN_OR_RETURN(SqliteStatement exists, SqliteStatement::Prepare(db_, R"sql(
+      SELECT 1 FROM rollouts WHERE app = ?1 AND id = ?2)sql"));
+  exists.BindText(1, rollout.app).BindInt64(2, rollout.id);
+  ASSIGN_OR_RETURN(const bool found, exists.Step());
+  if (!found) {
+    return absl::NotFoundError(absl::StrCat("app \"", rollout.app,
+                                            "\" has no rollout ", rollout.id));
+  }
+  if (rollout.active) {
+    RETURN_IF_ERROR(CheckNoOtherActiveRollout(rollout.app, rollout.id));
+  }
+  ASSIGN_OR_RETURN(SqliteStatement update, SqliteStatement::Prepare(db_, R"sql(
+      UPDATE rollouts SET active = ?3, updated_at = ?4, record = ?5
+      WHERE app = ?1 AND id = ?2)sql"));
+  update.BindText(1, rollout.app)
+      .BindInt64(2, rollout.id)
+      .BindInt64(3, rollout.active ? 1 : 0)
+      .BindInt64(4, absl::ToUnixMillis(rollout.updated_at))
+      .BindBlob(5, rollout.record);
+  RETURN_IF_ERROR(update.Run());
+  return txn.Commit();
+}
+
+absl::StatusOr<StoredRollout> SqliteStore::GetRollout(const std::string& app,
+                                                      uint32_t id) {
+  absl::MutexLock lock(&mu_);
+  ASSIGN_OR_RETURN(
+      SqliteStatement stmt,
+      SqliteStatement::Prepare(
+          db_, absl::StrCat("SELECT ", kRolloutColumns,
+                            " FROM rollouts WHERE app = ?1 AND id = ?2")));
+  stmt.BindText(1, app).BindInt64(2, id);
+  ASSIGN_OR_RETURN(const bool has_row, stmt.Step());
+  if (!has_row) {
+    return absl::NotFoundError(
+        absl::StrCat("app \"", app, "\" has no rollout ", id));
+  }
+  return RolloutFromRow(stmt);
+}
+
+absl::StatusOr<std::optional<StoredRollout>> SqliteStore::LatestRollout(
+    const std::string& app) {
+  absl::MutexLock lock(&mu_);
+  ASSIGN_OR_RETURN(
+      SqliteStatement stmt,
+      SqliteStatement::Prepare(
+          db_, absl::StrCat("SELECT ", kRolloutColumns,
+                            " FROM rollouts WHERE app = ?1"
+                            " ORDER BY id DESC LIMIT 1")));
+  stmt.BindText(1, app);
+  ASSIGN_OR_RETURN(const bool has_row, stmt.Step());
+  if (!has_row) return std::nullopt;
+  return RolloutFromRow(stmt);
+}
+
+absl::StatusOr<std::vector<StoredRollout>> SqliteStore::ListRollouts(
+    const std::string& app) {
+  absl::MutexLock lock(&mu_);
+  ASSIGN_OR_RETURN(
+      SqliteStatement stmt,
+      SqliteStatement::Prepare(
+          db_, absl::StrCat("SELECT ", kRolloutColumns,
+                            " FROM rollouts WHERE app = ?1 ORDER BY id")));
+  stmt.BindText(1, app);
+  return ReadRollouts(stmt);
+}
+
+absl::StatusOr<std::vector<StoredRollout>> SqliteStore::ActiveRollouts() {
+  absl::MutexLock lock(&mu_);
+  ASSIGN_OR_RETURN(
+      SqliteStatement stmt,
+      SqliteStatement::Prepare(
+          db_, absl::StrCat("SELECT ", kRolloutColumns,
+                            " FROM rollouts WHERE active = 1 ORDER BY id")));
+  return ReadRollouts(stmt);
 }
 
 }  // namespace pyservice::controller

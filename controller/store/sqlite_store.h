@@ -66,12 +66,38 @@ class SqliteStore final : public Store {
   // functions).
   absl::Status UpsertHosts(const std::vector<StoredHost>& hosts) override;
   absl::StatusOr<std::vector<StoredHost>> ListHosts() override;
+  // created_at and updated_at are the given ones (the caller's clock),
+  // truncated to the millisecond like a revision's. The `expected_current`
+  // check applies also when no revision is given: the rollout was planned
+  // against that current revision. INVALID_ARGUMENT for an empty app name or
+  // a `revision` of another app.
+  absl::StatusOr<StoredRollout> CreateRollout(
+      const StoredRollout& rollout,
+      const std::optional<StoredRevision>& revision,
+      uint32_t expected_current) override;
+  // FAILED_PRECONDITION when it would make a second rollout of the app
+  // active.
+  absl::Status UpdateRollout(const StoredRollout& rollout) override;
+  absl::StatusOr<StoredRollout> GetRollout(const std::string& app,
+                                           uint32_t id) override;
+  absl::StatusOr<std::optional<StoredRollout>> LatestRollout(
+      const std::string& app) override;
+  absl::StatusOr<std::vector<StoredRollout>> ListRollouts(
+      const std::string& app) override;
+  absl::StatusOr<std::vector<StoredRollout>> ActiveRollouts() override;
 
  private:
   SqliteStore(sqlite3* db, const Clock& clock) : clock_(clock), db_(db) {}
 
-  absl::StatusOr<StoredRevision> AppendRevisionLocked(
+  // AppendRevision's work inside a write transaction the caller began
+  // (BEGIN IMMEDIATE) and commits, so CreateRollout can append in its own.
+  absl::StatusOr<StoredRevision> AppendRevisionInTransaction(
       const StoredRevision& revision, uint32_t expected_current)
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  // FAILED_PRECONDITION naming the app's active rollout other than
+  // `except_id`, if there is one; call inside a write transaction.
+  absl::Status CheckNoOtherActiveRollout(const std::string& app,
+                                         uint32_t except_id)
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
 
   const Clock& clock_;

@@ -56,6 +56,22 @@ struct StoredHost {
   absl::Time last_seen;
 };
 
+// One rollout. The store keeps `record` (a serialized
+// pyservice.v1.RolloutRecord: plan, state, decisions) as opaque bytes; the
+// other fields are its index.
+struct StoredRollout {
+  std::string app;
+  // Assigned by CreateRollout: unique across apps, growing, never reused.
+  uint32_t id = 0;
+  uint32_t from_revision = 0;
+  uint32_t to_revision = 0;
+  // Not in a final state: at most one active rollout per app.
+  bool active = true;
+  absl::Time created_at;
+  absl::Time updated_at;
+  std::string record;
+};
+
 class Store {
  public:
   virtual ~Store() = default;
@@ -101,6 +117,36 @@ class Store {
 
   // Every stored host, by name.
   virtual absl::StatusOr<std::vector<StoredHost>> ListHosts() = 0;
+
+  // Stores a new rollout of a present app, in one transaction with the
+  // revision it rolls out when `revision` is given (appended exactly as
+  // AppendRevision would, with the same `expected_current` check; the
+  // rollout's to_revision is then the number it got). FAILED_PRECONDITION,
+  // naming it, when the app already has an active rollout; NOT_FOUND when
+  // the app is absent or deleted; ABORTED when the current revision is not
+  // `expected_current`. Nothing is written on error. Returns the rollout
+  // with its id (and to_revision).
+  virtual absl::StatusOr<StoredRollout> CreateRollout(
+      const StoredRollout& rollout, const std::optional<StoredRevision>& revision,
+      uint32_t expected_current) = 0;
+
+  // Replaces a rollout's `active`, `updated_at` and `record` (the others
+  // never change). NOT_FOUND for an unknown (app, id).
+  virtual absl::Status UpdateRollout(const StoredRollout& rollout) = 0;
+
+  // One rollout. NOT_FOUND when the app has no rollout `id`.
+  virtual absl::StatusOr<StoredRollout> GetRollout(const std::string& app, uint32_t id) = 0;
+
+  // The app's latest rollout (highest id), nullopt when it has none.
+  virtual absl::StatusOr<std::optional<StoredRollout>> LatestRollout(
+      const std::string& app) = 0;
+
+  // The app's rollouts, oldest first (also of a deleted app).
+  virtual absl::StatusOr<std::vector<StoredRollout>> ListRollouts(const std::string& app) = 0;
+
+  // Every active rollout of every app, by id (a restarted controller
+  // resumes them).
+  virtual absl::StatusOr<std::vector<StoredRollout>> ActiveRollouts() = 0;
 };
 
 }  // namespace pyservice::controller

@@ -13,9 +13,11 @@
 #include <map>
 #include <memory>
 #include <optional>
+#include <latch>
 #include <set>
 #include <string>
 #include <thread>
+#include <utility>
 #include <vector>
 
 #include "absl/status/status.h"
@@ -440,7 +442,7 @@ TEST_F(SqliteStoreTest, Open_SetsSchemaVersionAndTables) {
             absl::StrCat(SqliteStore::kSchemaVersion));
   EXPECT_EQ(QueryFile("SELECT group_concat(name, ',') FROM (SELECT name FROM "
                       "sqlite_schema WHERE type = 'table' ORDER BY name)"),
-            "apps,hosts,revisions");
+            "apps,hosts,revisions,rollouts,sqlite_sequence");
   store.reset();
   // Opening an up-to-date database changes nothing.
   store = OpenStore();
@@ -524,10 +526,11 @@ TEST_F(SqliteStoreTest, Open_MigratesAVersionOneDatabaseKeepingItsApps) {
     ASSERT_TRUE(store->AppendRevision(Rev("web", "a"), 0).ok());
   }
   // Back to what a version-1 controller left.
-  ExecOnFile("DROP TABLE hosts; PRAGMA user_version = 1");
+  ExecOnFile("DROP TABLE rollouts; DROP TABLE hosts; PRAGMA user_version = 1");
   std::unique_ptr<SqliteStore> store = OpenStore();
   ASSERT_NE(store, nullptr);
-  EXPECT_EQ(QueryFile("PRAGMA user_version"), "2");
+  EXPECT_EQ(QueryFile("PRAGMA user_version"),
+            absl::StrCat(SqliteStore::kSchemaVersion));
   EXPECT_THAT(*store->ListHosts(), IsEmpty());
   EXPECT_THAT(*store->ListApps(), SizeIs(1));
 }
@@ -634,6 +637,544 @@ TEST_F(SqliteStoreTest, AppendRevision_ConcurrentProcessesLeaveNoGaps) {
     tags.insert((*revisions)[i].tag);
   }
   EXPECT_THAT(tags, SizeIs(kProcesses * kPerProcess));
+}
+
+// A rollout as the controller would pass it to CreateRollout.
+StoredRollout Plan(const std::string& app, uint32_t from, uint32_t to,
+                   absl::Time at, const std::string& record = "plan") {
+  StoredRollout rollout;
+  rollout.app = app;
+  rollout.from_revision = from;
+  rollout.to_revision = to;
+  rollout.active = true;
+  rollout.created_at = at;
+  rollout.updated_at = at;
+  rollout.record = record;
+  return rollout;
+}
+
+void ExpectSameRollout(const StoredRollout& actual,
+                       const StoredRollout& expected) {
+  EXPECT_EQ(actual.app, expected.app);
+  EXPECT_EQ(actual.id, expected.id);
+  EXPECT_EQ(actual.from_revision, expected.from_revision);
+  EXPECT_EQ(actual.to_revision, expected.to_revision);
+  EXPECT_EQ(actual.active, expected.active);
+  EXPECT_EQ(actual.created_at, expected.created_at);
+  EXPECT_EQ(actual.updated_at, expected.updated_at);
+  EXPECT_EQ(actual.record, expected.record);
+}
+
+std::vector<uint32_t> Ids(const std::vector<StoredRollout>& rollouts) {
+  std::vector<uint32_t> ids;
+  for (const StoredRollout& r : rollouts) ids.push_back(r.id);
+  return ids;
+}
+
+TEST_F(SqliteStoreTest, CreateRollout_WithRevisionAppendsItAndSetsToRevision) {
+  std::unique_ptr<SqliteStore> store = OpenStore();
+  ASSERT_NE(store, nullptr);
+  ASSERT_TRUE(store->AppendRevision(Rev("web", "a"), 0).ok());
+
+  // Sub-millisecond precision is dropped, in the returned value too.
+  const absl::Time at = clock_.Now() + absl::Nanoseconds(1234567);
+  const std::string record("\0\x01\xff plan", 9);
+  StoredRollout plan = Plan("web", 1, /*to=*/99, at, record);
+  plan.id = 42;  // ignored
+  absl::StatusOr<StoredRollout> created =
+      store->CreateRollout(plan, Rev("web", "b", "spec-b"), 1);
+  ASSERT_TRUE(created.ok()) << created.status();
+  EXPECT_EQ(created->app, "web");
+  EXPECT_EQ(created->id, 1u);
+  EXPECT_EQ(created->from_revision, 1u);
+  EXPECT_EQ(created->to_revision, 2u);  // the appended revision's number
+  EXPECT_TRUE(created->active);
+  EXPECT_EQ(created->created_at, clock_.Now() + absl::Milliseconds(1));
+  EXPECT_EQ(created->updated_at, clock_.Now() + absl::Milliseconds(1));
+  EXPECT_EQ(created->record, record);
+
+  absl::StatusOr<std::optional<StoredRevision>> current =
+      store->CurrentRevision("web");
+  ASSERT_TRUE(current.ok()) << current.status();
+  ASSERT_TRUE(current->has_value());
+  EXPECT_EQ((*current)->number, 2u);
+  EXPECT_EQ((*current)->spec, "spec-b");
+
+  absl::StatusOr<StoredRollout> read = store->GetRollout("web", created->id);
+  ASSERT_TRUE(read.ok()) << read.status();
+  ExpectSameRollout(*read, *created);
+}
+
+TEST_F(SqliteStoreTest, CreateRollout_WithoutRevisionKeepsToRevision) {
+  std::unique_ptr<SqliteStore> store = OpenStore();
+  ASSERT_NE(store, nullptr);
+  ASSERT_TRUE(store->AppendRevision(Rev("web", "a"), 0).ok());
+  ASSERT_TRUE(store->AppendRevision(Rev("web", "b"), 1).ok());
+
+  // A rollback: from the current revision to an older one.
+  absl::StatusOr<StoredRollout> created = store->CreateRollout(
+      Plan("web", 2, 1, clock_.Now()), std::nullopt, 2);
+  ASSERT_TRUE(created.ok()) << created.status();
+  EXPECT_EQ(created->id, 1u);
+  EXPECT_EQ(created->from_revision, 2u);
+  EXPECT_EQ(created->to_revision, 1u);
+
+  absl::StatusOr<std::vector<StoredRevision>> revisions =
+      store->ListRevisions("web");
+  ASSERT_TRUE(revisions.ok()) << revisions.status();
+  EXPECT_THAT(Numbers(*revisions), ElementsAre(1u, 2u));
+  absl::StatusOr<StoredRollout> read = store->GetRollout("web", 1);
+  ASSERT_TRUE(read.ok()) << read.status();
+  ExpectSameRollout(*read, *created);
+}
+
+TEST_F(SqliteStoreTest, CreateRollout_IdsGrowAcrossAppsAndAreNeverReused) {
+  std::unique_ptr<SqliteStore> store = OpenStore();
+  ASSERT_NE(store, nullptr);
+  ASSERT_TRUE(store->AppendRevision(Rev("web", "a"), 0).ok());
+  ASSERT_TRUE(store->AppendRevision(Rev("api", "a"), 0).ok());
+  ASSERT_TRUE(store->AppendRevision(Rev("db", "a"), 0).ok());
+
+  absl::StatusOr<StoredRollout> web =
+      store->CreateRollout(Plan("web", 1, 1, clock_.Now()), std::nullopt, 1);
+  absl::StatusOr<StoredRollout> api = store->CreateRollout(
+      Plan("api", 1, 0, clock_.Now()), Rev("api", "b"), 1);
+  ASSERT_TRUE(web.ok()) << web.status();
+  ASSERT_TRUE(api.ok()) << api.status();
+  EXPECT_EQ(web->id, 1u);
+  EXPECT_EQ(api->id, 2u);
+  EXPECT_EQ(api->to_revision, 2u);
+
+  // Even when the highest row is gone (by hand: the store never removes
+  // one), its id is not handed out again.
+  ExecOnFile("DELETE FROM rollouts WHERE id = 2");
+  absl::StatusOr<StoredRollout> db =
+      store->CreateRollout(Plan("db", 1, 1, clock_.Now()), std::nullopt, 1);
+  ASSERT_TRUE(db.ok()) << db.status();
+  EXPECT_EQ(db->id, 3u);
+}
+
+TEST_F(SqliteStoreTest,
+       CreateRollout_SecondActiveIsFailedPreconditionNothingWritten) {
+  std::unique_ptr<SqliteStore> store = OpenStore();
+  ASSERT_NE(store, nullptr);
+  ASSERT_TRUE(store->AppendRevision(Rev("hello", "a"), 0).ok());
+  absl::StatusOr<StoredRollout> first = store->CreateRollout(
+      Plan("hello", 1, 0, clock_.Now()), Rev("hello", "b"), 1);
+  ASSERT_TRUE(first.ok()) << first.status();
+
+  // With a revision (which must not be appended) and without one; an
+  // inactive new rollout is refused too.
+  absl::StatusOr<StoredRollout> with_revision = store->CreateRollout(
+      Plan("hello", 2, 0, clock_.Now()), Rev("hello", "c"), 2);
+  EXPECT_EQ(with_revision.status().code(),
+            absl::StatusCode::kFailedPrecondition)
+      << with_revision.status();
+  EXPECT_THAT(with_revision.status().message(),
+              HasSubstr("\"hello\" has an active rollout 1"));
+  EXPECT_EQ(store->CreateRollout(Plan("hello", 2, 1, clock_.Now()),
+                                 std::nullopt, 2)
+                .status()
+                .code(),
+            absl::StatusCode::kFailedPrecondition);
+  StoredRollout inactive = Plan("hello", 2, 1, clock_.Now());
+  inactive.active = false;
+  EXPECT_EQ(store->CreateRollout(inactive, std::nullopt, 2).status().code(),
+            absl::StatusCode::kFailedPrecondition);
+
+  absl::StatusOr<std::vector<StoredRevision>> revisions =
+      store->ListRevisions("hello");
+  ASSERT_TRUE(revisions.ok()) << revisions.status();
+  EXPECT_THAT(Numbers(*revisions), ElementsAre(1u, 2u));
+  EXPECT_EQ(QueryFile("SELECT COUNT(*) FROM rollouts"), "1");
+}
+
+TEST_F(SqliteStoreTest, CreateRollout_OneActivePerAppIsEnforcedByTheSchema) {
+  std::unique_ptr<SqliteStore> store = OpenStore();
+  ASSERT_NE(store, nullptr);
+  ASSERT_TRUE(store->AppendRevision(Rev("web", "a"), 0).ok());
+  ASSERT_TRUE(
+      store->CreateRollout(Plan("web", 1, 1, clock_.Now()), std::nullopt, 1)
+          .ok());
+  // A writer that skips the store's check (an operator's sqlite3 shell).
+  sqlite3* db = nullptr;
+  ASSERT_EQ(sqlite3_open(db_path_.c_str(), &db), SQLITE_OK);
+  EXPECT_EQ(sqlite3_exec(db,
+                         "INSERT INTO rollouts (app, from_revision, "
+                         "to_revision, active, created_at, updated_at, record)"
+                         " VALUES ('web', 1, 1, 1, 0, 0, x'')",
+                         nullptr, nullptr, nullptr),
+            SQLITE_CONSTRAINT);
+  sqlite3_close(db);
+}
+
+TEST_F(SqliteStoreTest, CreateRollout_StaleExpectedCurrentIsAbortedNothingWritten) {
+  std::unique_ptr<SqliteStore> store = OpenStore();
+  ASSERT_NE(store, nullptr);
+  ASSERT_TRUE(store->AppendRevision(Rev("web", "a"), 0).ok());
+
+  for (uint32_t expected : {0u, 2u, 7u}) {
+    absl::StatusOr<StoredRollout> with_revision = store->CreateRollout(
+        Plan("web", 1, 0, clock_.Now()), Rev("web", "b"), expected);
+    EXPECT_EQ(with_revision.status().code(), absl::StatusCode::kAborted)
+        << "expected_current " << expected << ": " << with_revision.status();
+    absl::StatusOr<StoredRollout> without = store->CreateRollout(
+        Plan("web", 1, 1, clock_.Now()), std::nullopt, expected);
+    EXPECT_EQ(without.status().code(), absl::StatusCode::kAborted)
+        << "expected_current " << expected << ": " << without.status();
+  }
+  EXPECT_EQ(QueryFile("SELECT COUNT(*) FROM revisions"), "1");
+  EXPECT_EQ(QueryFile("SELECT COUNT(*) FROM rollouts"), "0");
+}
+
+TEST_F(SqliteStoreTest, CreateRollout_UnknownOrDeletedAppIsNotFound) {
+  std::unique_ptr<SqliteStore> store = OpenStore();
+  ASSERT_NE(store, nullptr);
+
+  // An apply creates an app through AppendRevision, never through a rollout.
+  EXPECT_EQ(store->CreateRollout(Plan("web", 0, 0, clock_.Now()),
+                                 Rev("web", "a"), 0)
+                .status()
+                .code(),
+            absl::StatusCode::kNotFound);
+  EXPECT_EQ(
+      store->CreateRollout(Plan("web", 0, 1, clock_.Now()), std::nullopt, 0)
+          .status()
+          .code(),
+      absl::StatusCode::kNotFound);
+  EXPECT_EQ(QueryFile("SELECT COUNT(*) FROM apps"), "0");
+
+  ASSERT_TRUE(store->AppendRevision(Rev("api", "a"), 0).ok());
+  ASSERT_TRUE(store->DeleteApp("api").ok());
+  EXPECT_EQ(store->CreateRollout(Plan("api", 0, 0, clock_.Now()),
+                                 Rev("api", "b"), 0)
+                .status()
+                .code(),
+            absl::StatusCode::kNotFound);
+  EXPECT_EQ(QueryFile("SELECT COUNT(*) FROM revisions"), "1");
+  EXPECT_EQ(QueryFile("SELECT COUNT(*) FROM rollouts"), "0");
+  absl::StatusOr<std::vector<StoredApp>> apps = store->ListApps();
+  ASSERT_TRUE(apps.ok()) << apps.status();
+  EXPECT_THAT(*apps, IsEmpty());
+}
+
+TEST_F(SqliteStoreTest, CreateRollout_InvalidArguments) {
+  std::unique_ptr<SqliteStore> store = OpenStore();
+  ASSERT_NE(store, nullptr);
+  ASSERT_TRUE(store->AppendRevision(Rev("web", "a"), 0).ok());
+  EXPECT_EQ(
+      store->CreateRollout(Plan("", 0, 1, clock_.Now()), std::nullopt, 0)
+          .status()
+          .code(),
+      absl::StatusCode::kInvalidArgument);
+  EXPECT_EQ(store->CreateRollout(Plan("web", 1, 0, clock_.Now()),
+                                 Rev("api", "a"), 1)
+                .status()
+                .code(),
+            absl::StatusCode::kInvalidArgument);
+  EXPECT_EQ(QueryFile("SELECT COUNT(*) FROM rollouts"), "0");
+}
+
+TEST_F(SqliteStoreTest, UpdateRollout_ThenGetReturnsItOnlyMutableFields) {
+  std::unique_ptr<SqliteStore> store = OpenStore();
+  ASSERT_NE(store, nullptr);
+  ASSERT_TRUE(store->AppendRevision(Rev("web", "a"), 0).ok());
+  absl::StatusOr<StoredRollout> created = store->CreateRollout(
+      Plan("web", 1, 0, clock_.Now(), "plan-1"), Rev("web", "b"), 1);
+  ASSERT_TRUE(created.ok()) << created.status();
+
+  StoredRollout update = *created;
+  update.record = "plan-2";
+  update.updated_at = clock_.Now() + absl::Seconds(5);
+  ASSERT_TRUE(store->UpdateRollout(update).ok());
+  absl::StatusOr<StoredRollout> read = store->GetRollout("web", created->id);
+  ASSERT_TRUE(read.ok()) << read.status();
+  ExpectSameRollout(*read, update);
+
+  // The other fields never change.
+  StoredRollout odd = update;
+  odd.from_revision = 7;
+  odd.to_revision = 8;
+  odd.created_at = clock_.Now() + absl::Hours(1);
+  odd.active = false;
+  odd.record = "";
+  ASSERT_TRUE(store->UpdateRollout(odd).ok());
+  read = store->GetRollout("web", created->id);
+  ASSERT_TRUE(read.ok()) << read.status();
+  StoredRollout expected = update;
+  expected.active = false;
+  expected.record = "";
+  ExpectSameRollout(*read, expected);
+}
+
+TEST_F(SqliteStoreTest, UpdateRollout_UnknownIsNotFound) {
+  std::unique_ptr<SqliteStore> store = OpenStore();
+  ASSERT_NE(store, nullptr);
+  ASSERT_TRUE(store->AppendRevision(Rev("web", "a"), 0).ok());
+  ASSERT_TRUE(store->AppendRevision(Rev("api", "a"), 0).ok());
+  absl::StatusOr<StoredRollout> created =
+      store->CreateRollout(Plan("web", 1, 1, clock_.Now()), std::nullopt, 1);
+  ASSERT_TRUE(created.ok()) << created.status();
+
+  StoredRollout unknown_id = *created;
+  unknown_id.id = 2;
+  EXPECT_EQ(store->UpdateRollout(unknown_id).code(),
+            absl::StatusCode::kNotFound);
+  StoredRollout other_app = *created;
+  other_app.app = "api";
+  EXPECT_EQ(store->UpdateRollout(other_app).code(),
+            absl::StatusCode::kNotFound);
+  EXPECT_EQ(store->GetRollout("api", created->id).status().code(),
+            absl::StatusCode::kNotFound);
+  EXPECT_EQ(store->GetRollout("web", 2).status().code(),
+            absl::StatusCode::kNotFound);
+}
+
+TEST_F(SqliteStoreTest, UpdateRollout_InactiveLetsANewOneStartNotReactivate) {
+  std::unique_ptr<SqliteStore> store = OpenStore();
+  ASSERT_NE(store, nullptr);
+  ASSERT_TRUE(store->AppendRevision(Rev("web", "a"), 0).ok());
+  absl::StatusOr<StoredRollout> first = store->CreateRollout(
+      Plan("web", 1, 0, clock_.Now()), Rev("web", "b"), 1);
+  ASSERT_TRUE(first.ok()) << first.status();
+
+  StoredRollout done = *first;
+  done.active = false;
+  ASSERT_TRUE(store->UpdateRollout(done).ok());
+  absl::StatusOr<StoredRollout> second = store->CreateRollout(
+      Plan("web", 2, 0, clock_.Now()), Rev("web", "c"), 2);
+  ASSERT_TRUE(second.ok()) << second.status();
+  EXPECT_EQ(second->id, 2u);
+  EXPECT_EQ(second->to_revision, 3u);
+
+  // Making the first one active again would make two.
+  absl::Status reactivate = store->UpdateRollout(*first);
+  EXPECT_EQ(reactivate.code(), absl::StatusCode::kFailedPrecondition)
+      << reactivate;
+  EXPECT_THAT(reactivate.message(), HasSubstr("active rollout 2"));
+  absl::StatusOr<StoredRollout> read = store->GetRollout("web", first->id);
+  ASSERT_TRUE(read.ok()) << read.status();
+  EXPECT_FALSE(read->active);
+  // Updating the active one while it stays active is fine.
+  StoredRollout progress = *second;
+  progress.record = "step 2";
+  EXPECT_TRUE(store->UpdateRollout(progress).ok());
+}
+
+TEST_F(SqliteStoreTest, ListRollouts_OldestFirstAlsoOfADeletedApp) {
+  std::unique_ptr<SqliteStore> store = OpenStore();
+  ASSERT_NE(store, nullptr);
+  ASSERT_TRUE(store->AppendRevision(Rev("web", "a"), 0).ok());
+  ASSERT_TRUE(store->AppendRevision(Rev("api", "a"), 0).ok());
+
+  absl::StatusOr<std::optional<StoredRollout>> none =
+      store->LatestRollout("web");
+  ASSERT_TRUE(none.ok()) << none.status();
+  EXPECT_FALSE(none->has_value());
+
+  // web gets ids 1, 3, ..., 23 (past 9: numeric order, not text); api the
+  // even ones.
+  for (uint32_t i = 0; i < 12; ++i) {
+    for (const std::string app : {"web", "api"}) {
+      absl::StatusOr<StoredRollout> created = store->CreateRollout(
+          Plan(app, i + 1, 0, clock_.Now(), absl::StrCat(app, i)),
+          Rev(app, absl::StrCat("t", i)), i + 1);
+      ASSERT_TRUE(created.ok()) << created.status();
+      StoredRollout done = *created;
+      done.active = false;
+      ASSERT_TRUE(store->UpdateRollout(done).ok());
+    }
+  }
+  ASSERT_TRUE(store->DeleteApp("web").ok());
+
+  absl::StatusOr<std::vector<StoredRollout>> web = store->ListRollouts("web");
+  ASSERT_TRUE(web.ok()) << web.status();
+  ASSERT_THAT(*web, SizeIs(12));
+  for (uint32_t i = 0; i < 12; ++i) {
+    EXPECT_EQ((*web)[i].id, 2 * i + 1);
+    EXPECT_EQ((*web)[i].app, "web");
+    EXPECT_EQ((*web)[i].to_revision, i + 2);
+    EXPECT_EQ((*web)[i].record, absl::StrCat("web", i));
+  }
+  absl::StatusOr<std::optional<StoredRollout>> latest =
+      store->LatestRollout("web");
+  ASSERT_TRUE(latest.ok()) << latest.status();
+  ASSERT_TRUE(latest->has_value());
+  EXPECT_EQ((*latest)->id, 23u);
+  EXPECT_EQ((*latest)->record, "web11");
+
+  absl::StatusOr<std::vector<StoredRollout>> unknown =
+      store->ListRollouts("db");
+  ASSERT_TRUE(unknown.ok()) << unknown.status();
+  EXPECT_THAT(*unknown, IsEmpty());
+}
+
+TEST_F(SqliteStoreTest, ActiveRollouts_OnlyActiveOnesById) {
+  std::unique_ptr<SqliteStore> store = OpenStore();
+  ASSERT_NE(store, nullptr);
+  absl::StatusOr<std::vector<StoredRollout>> empty = store->ActiveRollouts();
+  ASSERT_TRUE(empty.ok()) << empty.status();
+  EXPECT_THAT(*empty, IsEmpty());
+
+  for (const std::string app : {"web", "api", "db"}) {
+    ASSERT_TRUE(store->AppendRevision(Rev(app, "a"), 0).ok());
+  }
+  // 1: web, finished; 2: api, active; 3: db, active; 4: web, active.
+  absl::StatusOr<StoredRollout> web1 =
+      store->CreateRollout(Plan("web", 1, 1, clock_.Now()), std::nullopt, 1);
+  ASSERT_TRUE(web1.ok()) << web1.status();
+  StoredRollout done = *web1;
+  done.active = false;
+  ASSERT_TRUE(store->UpdateRollout(done).ok());
+  ASSERT_TRUE(
+      store->CreateRollout(Plan("api", 1, 1, clock_.Now()), std::nullopt, 1)
+          .ok());
+  ASSERT_TRUE(
+      store->CreateRollout(Plan("db", 1, 1, clock_.Now()), std::nullopt, 1)
+          .ok());
+  ASSERT_TRUE(store
+                  ->CreateRollout(Plan("web", 1, 0, clock_.Now()),
+                                  Rev("web", "b"), 1)
+                  .ok());
+
+  absl::StatusOr<std::vector<StoredRollout>> active = store->ActiveRollouts();
+  ASSERT_TRUE(active.ok()) << active.status();
+  EXPECT_THAT(Ids(*active), ElementsAre(2u, 3u, 4u));
+  ASSERT_THAT(*active, SizeIs(3));
+  EXPECT_EQ((*active)[0].app, "api");
+  EXPECT_EQ((*active)[2].app, "web");
+  EXPECT_EQ((*active)[2].to_revision, 2u);
+  for (const StoredRollout& rollout : *active) EXPECT_TRUE(rollout.active);
+}
+
+TEST_F(SqliteStoreTest, Rollouts_SurviveReopen) {
+  StoredRollout created;
+  StoredRollout updated;
+  {
+    std::unique_ptr<SqliteStore> store = OpenStore();
+    ASSERT_NE(store, nullptr);
+    ASSERT_TRUE(store->AppendRevision(Rev("web", "a"), 0).ok());
+    absl::StatusOr<StoredRollout> first = store->CreateRollout(
+        Plan("web", 1, 0, clock_.Now() + absl::Microseconds(1500)),
+        Rev("web", "b"), 1);
+    ASSERT_TRUE(first.ok()) << first.status();
+    updated = *first;
+    updated.active = false;
+    updated.updated_at = clock_.Now() + absl::Minutes(3);
+    updated.record = std::string("done\0!", 6);
+    ASSERT_TRUE(store->UpdateRollout(updated).ok());
+    absl::StatusOr<StoredRollout> second =
+        store->CreateRollout(Plan("web", 2, 1, clock_.Now()), std::nullopt, 2);
+    ASSERT_TRUE(second.ok()) << second.status();
+    created = *second;
+  }
+
+  std::unique_ptr<SqliteStore> store = OpenStore();
+  ASSERT_NE(store, nullptr);
+  absl::StatusOr<std::vector<StoredRollout>> all = store->ListRollouts("web");
+  ASSERT_TRUE(all.ok()) << all.status();
+  ASSERT_THAT(*all, SizeIs(2));
+  ExpectSameRollout((*all)[0], updated);
+  ExpectSameRollout((*all)[1], created);
+  absl::StatusOr<std::vector<StoredRollout>> active = store->ActiveRollouts();
+  ASSERT_TRUE(active.ok()) << active.status();
+  EXPECT_THAT(Ids(*active), ElementsAre(created.id));
+  // Still one active: the index came back with the file.
+  EXPECT_EQ(
+      store->CreateRollout(Plan("web", 2, 1, clock_.Now()), std::nullopt, 2)
+          .status()
+          .code(),
+      absl::StatusCode::kFailedPrecondition);
+  absl::StatusOr<std::optional<StoredRevision>> current =
+      store->CurrentRevision("web");
+  ASSERT_TRUE(current.ok()) << current.status();
+  ASSERT_TRUE(current->has_value());
+  EXPECT_EQ((*current)->number, 2u);
+}
+
+TEST_F(SqliteStoreTest, Open_MigratesAVersionTwoDatabaseKeepingItsData) {
+  const absl::Time t = clock_.Now();
+  {
+    std::unique_ptr<SqliteStore> store = OpenStore();
+    ASSERT_NE(store, nullptr);
+    ASSERT_TRUE(store->AppendRevision(Rev("web", "a"), 0).ok());
+    ASSERT_TRUE(store->UpsertHosts({HostRecord("h1", t, t)}).ok());
+  }
+  // Back to what a version-2 controller left.
+  ExecOnFile("DROP TABLE rollouts; PRAGMA user_version = 2");
+  EXPECT_EQ(QueryFile("SELECT COUNT(*) FROM sqlite_schema WHERE name LIKE "
+                      "'rollouts%'"),
+            "0");
+
+  std::unique_ptr<SqliteStore> store = OpenStore();
+  ASSERT_NE(store, nullptr);
+  EXPECT_EQ(QueryFile("PRAGMA user_version"),
+            absl::StrCat(SqliteStore::kSchemaVersion));
+  EXPECT_EQ(QueryFile("SELECT group_concat(name, ',') FROM (SELECT name FROM "
+                      "sqlite_schema WHERE tbl_name = 'rollouts' ORDER BY "
+                      "name)"),
+            "rollouts,rollouts_by_app,rollouts_one_active_per_app");
+  EXPECT_THAT(*store->ListApps(), SizeIs(1));
+  EXPECT_THAT(*store->ListHosts(), SizeIs(1));
+  absl::StatusOr<std::vector<StoredRollout>> none = store->ActiveRollouts();
+  ASSERT_TRUE(none.ok()) << none.status();
+  EXPECT_THAT(*none, IsEmpty());
+  absl::StatusOr<StoredRollout> created =
+      store->CreateRollout(Plan("web", 1, 0, t), Rev("web", "b"), 1);
+  ASSERT_TRUE(created.ok()) << created.status();
+  EXPECT_EQ(created->id, 1u);
+  EXPECT_EQ(created->to_revision, 2u);
+}
+
+// Threads on two stores (two connections to one file) race to start a
+// rollout of the same app, each with its own revision: exactly one wins, and
+// only its revision is appended.
+TEST_F(SqliteStoreTest, CreateRollout_ConcurrentCallersExactlyOneWins) {
+  constexpr int kThreads = 4;
+  std::unique_ptr<SqliteStore> first = OpenStore();
+  std::unique_ptr<SqliteStore> second = OpenStore();
+  ASSERT_NE(first, nullptr);
+  ASSERT_NE(second, nullptr);
+  ASSERT_TRUE(first->AppendRevision(Rev("web", "a"), 0).ok());
+  const std::vector<SqliteStore*> stores = {first.get(), second.get()};
+
+  std::latch start(kThreads);
+  std::vector<absl::StatusOr<StoredRollout>> results(
+      kThreads, absl::UnknownError("not run"));
+  std::vector<std::thread> workers;
+  for (int t = 0; t < kThreads; ++t) {
+    workers.emplace_back([&, t] {
+      start.arrive_and_wait();
+      results[t] = stores[t % stores.size()]->CreateRollout(
+          Plan("web", 1, 0, clock_.Now(), absl::StrCat("plan-", t)),
+          Rev("web", absl::StrCat("t", t)), 1);
+    });
+  }
+  for (std::thread& worker : workers) worker.join();
+
+  int winner = -1;
+  for (int t = 0; t < kThreads; ++t) {
+    if (results[t].ok()) {
+      EXPECT_EQ(winner, -1) << "threads " << winner << " and " << t << " won";
+      winner = t;
+    } else {
+      EXPECT_EQ(results[t].status().code(),
+                absl::StatusCode::kFailedPrecondition)
+          << results[t].status();
+    }
+  }
+  ASSERT_NE(winner, -1);
+  EXPECT_EQ(results[winner]->to_revision, 2u);
+  absl::StatusOr<std::vector<StoredRevision>> revisions =
+      first->ListRevisions("web");
+  ASSERT_TRUE(revisions.ok()) << revisions.status();
+  ASSERT_THAT(*revisions, SizeIs(2));
+  EXPECT_EQ((*revisions)[1].tag, absl::StrCat("t", winner));
+  absl::StatusOr<std::vector<StoredRollout>> rollouts =
+      second->ListRollouts("web");
+  ASSERT_TRUE(rollouts.ok()) << rollouts.status();
+  ASSERT_THAT(*rollouts, SizeIs(1));
+  EXPECT_EQ((*rollouts)[0].record, absl::StrCat("plan-", winner));
 }
 
 }  // namespace
