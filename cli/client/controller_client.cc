@@ -175,6 +175,31 @@ absl::StatusOr<v1::GetStatusResponse> ControllerClient::GetStatus(
   return Call(&v1::ControllerService::Stub::GetStatus, request);
 }
 
+absl::StatusOr<v1::Rollout> ControllerClient::StartRollout(
+    const v1::StartRolloutRequest& request) {
+  return Call(&v1::ControllerService::Stub::StartRollout, request);
+}
+
+absl::StatusOr<v1::Rollout> ControllerClient::GetRollout(
+    const v1::GetRolloutRequest& request) {
+  return Call(&v1::ControllerService::Stub::GetRollout, request);
+}
+
+absl::StatusOr<v1::Rollout> ControllerClient::ControlRollout(
+    const v1::ControlRolloutRequest& request) {
+  return Call(&v1::ControllerService::Stub::ControlRollout, request);
+}
+
+absl::StatusOr<v1::Rollout> ControllerClient::UndoRollout(
+    const v1::UndoRolloutRequest& request) {
+  return Call(&v1::ControllerService::Stub::UndoRollout, request);
+}
+
+absl::StatusOr<v1::ListRolloutsResponse> ControllerClient::ListRollouts(
+    const v1::ListRolloutsRequest& request) {
+  return Call(&v1::ControllerService::Stub::ListRollouts, request);
+}
+
 absl::Status ControllerClient::WatchApp(
     const v1::WatchAppRequest& request,
     const std::function<void(const v1::WatchAppEvent&)>& on_event) {
@@ -185,6 +210,28 @@ absl::Status ControllerClient::WatchApp(
   v1::WatchAppEvent event;
   while (reader->Read(&event)) on_event(event);
   const grpc::Status status = reader->Finish();
+  if (!status.ok()) return FromGrpc(status);
+  return absl::OkStatus();
+}
+
+absl::Status ControllerClient::WatchRollout(
+    const v1::GetRolloutRequest& request,
+    const std::function<bool(const v1::Rollout&)>& on_rollout) {
+  grpc::ClientContext context;
+  context.set_wait_for_ready(false);
+  std::unique_ptr<grpc::ClientReader<v1::Rollout>> reader =
+      stub_->WatchRollout(&context, request);
+  v1::Rollout rollout;
+  bool stopped = false;
+  while (reader->Read(&rollout)) {
+    if (!on_rollout(rollout)) {
+      stopped = true;
+      context.TryCancel();
+      break;
+    }
+  }
+  const grpc::Status status = reader->Finish();
+  if (stopped) return absl::OkStatus();
   if (!status.ok()) return FromGrpc(status);
   return absl::OkStatus();
 }

@@ -65,6 +65,15 @@ class ControllerClient {
       const v1::ListHostsRequest& request);
   absl::StatusOr<v1::GetStatusResponse> GetStatus(
       const v1::GetStatusRequest& request);
+  absl::StatusOr<v1::Rollout> StartRollout(
+      const v1::StartRolloutRequest& request);
+  absl::StatusOr<v1::Rollout> GetRollout(const v1::GetRolloutRequest& request);
+  absl::StatusOr<v1::Rollout> ControlRollout(
+      const v1::ControlRolloutRequest& request);
+  absl::StatusOr<v1::Rollout> UndoRollout(
+      const v1::UndoRolloutRequest& request);
+  absl::StatusOr<v1::ListRolloutsResponse> ListRollouts(
+      const v1::ListRolloutsRequest& request);
 
   // Follows a deploy: calls `on_event` for every event of the WatchApp
   // stream, then returns how the stream ended (OK after the done event).
@@ -73,6 +82,14 @@ class ControllerClient {
   absl::Status WatchApp(
       const v1::WatchAppRequest& request,
       const std::function<void(const v1::WatchAppEvent&)>& on_event);
+
+  // Follows a rollout: calls `on_rollout` with every snapshot of the
+  // WatchRollout stream until the stream ends (OK once the rollout is
+  // settled) or `on_rollout` returns false (then the call is cancelled and
+  // the result is OK). No deadline, as for WatchApp.
+  absl::Status WatchRollout(
+      const v1::GetRolloutRequest& request,
+      const std::function<bool(const v1::Rollout&)>& on_rollout);
 
  private:
   ControllerClient(std::string address, std::shared_ptr<grpc::Channel> channel,

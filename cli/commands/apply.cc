@@ -7,6 +7,10 @@
 // ("h1: checkout running") and a summary; JSON/YAML print one document at
 // the end with the per-host outcome under "hosts". Either way the exit
 // status is 1 when a host failed, the reason naming host and step.
+//
+// A changed spec of a deployed app starts a rollout (response.rollout != 0):
+// then apply follows that rollout instead (rollout_follow.h), with the same
+// progress and exit rules as `pyctl rollout`.
 #include <map>
 #include <memory>
 #include <string>
@@ -16,6 +20,8 @@
 #include "absl/strings/str_join.h"
 #include "cli/commands/commands.h"
 #include "cli/commands/fleet_format.h"
+#include "cli/commands/rollout_follow.h"
+#include "cli/commands/rollout_format.h"
 #include "cli/output/table.h"
 #include "common/file/read_file.h"
 #include "common/spec/app_spec_parser.h"
@@ -112,6 +118,43 @@ Document ApplyDocument(const v1::ApplyAppResponse& response, bool dry_run) {
       .Set("diff", Document::String(response.diff()));
 }
 
+// The rollout's hosts in the shape of OutcomeHosts, with rollout states.
+Document RolloutHosts(const v1::Rollout& rollout) {
+  Document hosts = Document::List();
+  for (const v1::RolloutWave& wave : rollout.waves()) {
+    for (const v1::RolloutHost& host : wave.hosts()) {
+      hosts.Append(Document::Map()
+                       .Set("host", Document::String(host.host()))
+                       .Set("state", Document::String(RolloutHostStateName(host.state())))
+                       .Set("failed_step", Document::String(host.failed_step()))
+                       .Set("error", Document::String(host.error())));
+    }
+  }
+  return hosts;
+}
+
+// Follows the rollout the apply started, like `pyctl rollout`.
+absl::Status WaitForRollout(ControllerClient& client, const v1::ApplyAppResponse& response,
+                            Document document, const CommandContext& context) {
+  const bool live = context.format == OutputFormat::kTable;
+  absl::StatusOr<v1::Rollout> last =
+      FollowRollout(client, response.app(), response.rollout(), context);
+  if (!last.ok()) {
+    if (!live) context.Print(document, "");
+    return absl::Status(last.status().code(),
+                        absl::StrCat("following rollout ", response.rollout(), " of ",
+                                     response.app(), ": ", last.status().message()));
+  }
+  if (live) {
+    *context.out << RolloutSummary(*last) << std::flush;
+  } else {
+    document.Set("rollout_state", Document::String(RolloutStateName(last->state())));
+    document.Set("hosts", RolloutHosts(*last));
+    context.Print(document, "");
+  }
+  return RolloutResult(*last);
+}
+
 std::string ApplyText(const v1::ApplyAppResponse& response, bool dry_run,
                       bool color) {
   const std::string& app = response.app();
@@ -163,6 +206,9 @@ absl::Status RunApply(const ApplyArgs& args, const CommandContext& context) {
   const bool live = context.format == OutputFormat::kTable;
   if (live) {
     context.Print(document, ApplyText(response, args.dry_run, context.color));
+  }
+  if (response.rollout() != 0) {
+    return WaitForRollout(*client, response, std::move(document), context);
   }
   absl::StatusOr<DeployOutcome> outcome =
       WaitForDeploy(*client, response, context, live);

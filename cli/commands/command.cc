@@ -71,6 +71,7 @@ int RunCommand(const Command& command, const GlobalOptions& options,
                                               : OutputFormat::kTable;
   context.out = &out;
   context.color = ShouldColor(STDOUT_FILENO);
+  context.terminal = isatty(STDOUT_FILENO) == 1;
   const absl::Status status = command(context);
   if (status.ok()) return 0;
   std::string message(status.message());

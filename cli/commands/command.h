@@ -47,6 +47,8 @@ struct CommandContext {
   std::ostream* out = nullptr;
   // Colors for humans: only when stdout is a terminal.
   bool color = false;
+  // stdout is a terminal: live progress may redraw in place.
+  bool terminal = false;
 
   // Connects to `controller` (see ControllerClient::Connect).
   absl::StatusOr<std::unique_ptr<ControllerClient>> Connect() const;

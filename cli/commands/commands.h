@@ -15,6 +15,7 @@ void AddDescribeCommand(CLI::App& app, Command& selected);  // describe.cc
 void AddHistoryCommand(CLI::App& app, Command& selected);   // history.cc
 void AddDeleteCommand(CLI::App& app, Command& selected);    // delete.cc
 void AddStatusCommand(CLI::App& app, Command& selected);    // status.cc
+void AddRolloutCommand(CLI::App& app, Command& selected);   // rollout.cc
 
 // All of the above, in the order `pyctl --help` lists them.
 inline void AddAllCommands(CLI::App& app, Command& selected) {
@@ -24,6 +25,7 @@ inline void AddAllCommands(CLI::App& app, Command& selected) {
   AddHistoryCommand(app, selected);
   AddDeleteCommand(app, selected);
   AddStatusCommand(app, selected);
+  AddRolloutCommand(app, selected);
 }
 
 }  // namespace pyservice::cli

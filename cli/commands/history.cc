@@ -1,15 +1,46 @@
-// pyctl history NAME: an app's revisions, oldest first.
+// pyctl history NAME: an app's revisions, oldest first. Table output adds
+// the app's rollouts with their outcome; JSON/YAML keep INTERFACES.md's
+// list of revisions.
 #include <memory>
 #include <string>
 #include <vector>
 
 #include "absl/strings/str_cat.h"
 #include "cli/commands/commands.h"
+#include "cli/commands/rollout_format.h"
 #include "cli/output/table.h"
 #include "common/status/status_macros.h"
 
 namespace pyservice::cli {
 namespace {
+
+// "\nROLLOUT FROM TO TAG CAUSE STATE STARTED FINISHED" rows, or "" when the
+// app has none (or the controller predates rollouts).
+std::string RolloutsText(ControllerClient& client, const std::string& name) {
+  v1::ListRolloutsRequest request;
+  request.set_app(name);
+  absl::StatusOr<v1::ListRolloutsResponse> response = client.ListRollouts(request);
+  if (!response.ok() || response->rollouts().empty()) return "";
+  std::vector<std::vector<std::string>> rows;
+  for (const v1::Rollout& rollout : response->rollouts()) {
+    std::string state = RolloutStateName(rollout.state());
+    if (!rollout.message().empty()) {
+      std::string message = rollout.message();
+      for (char& c : message) {
+        if (c == '\n') c = ' ';
+      }
+      absl::StrAppend(&state, ": ", message);
+    }
+    rows.push_back({absl::StrCat(rollout.id()),
+                    absl::StrCat(rollout.from_revision()), absl::StrCat(rollout.to_revision()),
+                    rollout.tag(), rollout.cause(), rollout.created_at(),
+                    rollout.finished_at().empty() ? "-" : rollout.finished_at(),
+                    std::move(state)});
+  }
+  return absl::StrCat("\n", RenderTable({"ROLLOUT", "FROM", "TO", "TAG", "CAUSE", "STARTED",
+                                         "FINISHED", "STATE"},
+                                        rows));
+}
 
 absl::Status RunHistory(const std::string& name,
                         const CommandContext& context) {
@@ -38,8 +69,9 @@ absl::Status RunHistory(const std::string& name,
     rows.push_back({absl::StrCat(revision.number()), revision.tag(),
                     revision.created_at(), revision.digest()});
   }
-  context.Print(revisions, RenderTable({"REVISION", "TAG", "CREATED", "DIGEST"},
-                                       rows));
+  std::string text = RenderTable({"REVISION", "TAG", "CREATED", "DIGEST"}, rows);
+  if (context.format == OutputFormat::kTable) text += RolloutsText(*client, name);
+  context.Print(revisions, text);
   return absl::OkStatus();
 }
 

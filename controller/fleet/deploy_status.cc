@@ -10,7 +10,7 @@ v1::HostDeployProgress DeployProgressOf(const HostView& host, const std::string&
   const auto in_flight = host.in_flight.find(app);
   const auto failure = host.failures.find(app);
   const bool deploying = in_flight != host.in_flight.end() && !in_flight->second.remove &&
-                         in_flight->second.revision == revision;
+                         !in_flight->second.prepare && in_flight->second.revision == revision;
   if (deploying) {
     const InFlightDeploy& deploy = in_flight->second;
     progress.set_state(v1::HOST_DEPLOY_STATE_DEPLOYING);

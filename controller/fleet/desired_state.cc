@@ -6,33 +6,59 @@
 
 #include "absl/strings/str_cat.h"
 #include "common/status/status_macros.h"
+#include "pyservice/v1/rollout_record.pb.h"
 
 namespace pyservice::controller::fleet {
 namespace {
 
-absl::StatusOr<DesiredApp> ToDesired(const StoredRevision& stored) {
+absl::StatusOr<DesiredRevision> ToDesired(const StoredRevision& stored) {
   auto spec = std::make_shared<v1::AppSpec>();
   if (!spec->ParseFromString(stored.spec)) {
     return absl::DataLossError(absl::StrCat("stored spec of ", stored.app, " revision ",
                                             stored.number, " does not decode"));
   }
-  DesiredApp app;
-  app.name = stored.app;
-  app.revision = stored.number;
-  app.tag = stored.tag;
-  app.digest = stored.digest;
-  app.spec = std::move(spec);
-  return app;
+  DesiredRevision revision;
+  revision.revision = stored.number;
+  revision.tag = stored.tag;
+  revision.digest = stored.digest;
+  revision.spec = std::move(spec);
+  return revision;
 }
 
 }  // namespace
+
+absl::StatusOr<DesiredApp> DesiredState::Load(const StoredRevision& current) {
+  DesiredApp app;
+  app.name = current.app;
+  ASSIGN_OR_RETURN(DesiredRevision revision, ToDesired(current));
+  static_cast<DesiredRevision&>(app) = std::move(revision);
+  ASSIGN_OR_RETURN(const std::optional<StoredRollout> rollout, store_.LatestRollout(current.app));
+  // A rollout counts while the current revision is the one it rolls out
+  // (an app deleted and applied again starts over without one).
+  if (!rollout.has_value() || rollout->to_revision != current.number ||
+      rollout->from_revision == 0) {
+    return app;
+  }
+  v1::RolloutRecord record;
+  if (!record.ParseFromString(rollout->record)) {
+    return absl::DataLossError(absl::StrCat("stored rollout ", rollout->id, " of ", current.app,
+                                            " does not decode"));
+  }
+  auto placement = std::make_shared<rollout::Placement>(rollout::PlaceHosts(rollout->id, record));
+  if (placement->others_on_to && placement->prepare.empty()) return app;  // reached every host
+  ASSIGN_OR_RETURN(const StoredRevision from,
+                   store_.GetRevision(current.app, rollout->from_revision));
+  ASSIGN_OR_RETURN(app.from, ToDesired(from));
+  app.placement = std::move(placement);
+  return app;
+}
 
 absl::Status DesiredState::LoadAll() {
   absl::MutexLock refresh(&refresh_mu_);
   ASSIGN_OR_RETURN(const std::vector<StoredApp> apps, store_.ListApps());
   auto set = std::make_shared<DesiredSet>();
   for (const StoredApp& stored : apps) {
-    ASSIGN_OR_RETURN(DesiredApp app, ToDesired(stored.latest));
+    ASSIGN_OR_RETURN(DesiredApp app, Load(stored.latest));
     set->emplace(app.name, std::move(app));
   }
   absl::MutexLock lock(&mu_);
@@ -45,7 +71,7 @@ absl::Status DesiredState::Refresh(const std::string& name) {
   ASSIGN_OR_RETURN(const std::optional<StoredRevision> current, store_.CurrentRevision(name));
   std::optional<DesiredApp> app;
   if (current.has_value()) {
-    ASSIGN_OR_RETURN(app, ToDesired(*current));
+    ASSIGN_OR_RETURN(app, Load(*current));
   }
   absl::MutexLock lock(&mu_);
   auto set = std::make_shared<DesiredSet>(*current_);

@@ -1,7 +1,9 @@
-// What every app should run — its current revision — cached in memory from
-// the store, so that agent reactions (which must not block) never read
-// SQLite. Loaded once at start, then refreshed app by app after every apply
-// and delete.
+// What every app should run — its current revision, and where its rollout
+// has put each host — cached in memory from the store, so that agent
+// reactions (which must not block) never read SQLite. Loaded once at start,
+// then refreshed app by app after every apply, delete and rollout
+// transition (the store is the only source: a refresh reads what the last
+// transition persisted).
 #ifndef PYSERVICE_CONTROLLER_FLEET_DESIRED_STATE_H_
 #define PYSERVICE_CONTROLLER_FLEET_DESIRED_STATE_H_
 
@@ -24,7 +26,7 @@ class DesiredState {
   // DATA_LOSS for a stored spec that does not decode.
   absl::Status LoadAll();
 
-  // Re-reads one app after an apply or delete changed it (blocking: call it
+  // Re-reads one app after an apply, delete or rollout transition changed it (blocking: call it
   // from the operator API's threads, never from a reaction). Refreshes are
   // serialized, so the cache ends up as the store was at the last one.
   absl::Status Refresh(const std::string& app);
@@ -33,6 +35,10 @@ class DesiredState {
   std::shared_ptr<const DesiredSet> Snapshot() const;
 
  private:
+  // The app's desired state from its current revision and, when that
+  // revision came with a rollout, the rollout's placement.
+  absl::StatusOr<DesiredApp> Load(const StoredRevision& current);
+
   Store& store_;
   // Lock order: refresh_mu_ before mu_. refresh_mu_ is held across the store
   // read so two refreshes cannot publish out of order.

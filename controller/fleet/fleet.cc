@@ -23,6 +23,14 @@ absl::StatusOr<std::unique_ptr<Fleet>> Fleet::Create(Store& store, const Clock& 
   spdlog::info("fleet: {} known host(s), {} app(s)", hosts.size(), fleet->Desired()->size());
   fleet->reconcile_thread_ = std::thread([f = fleet.get()] { f->ReconcileLoop(); });
   fleet->sweep_thread_ = std::thread([f = fleet.get()] { f->SweepLoop(); });
+  rollout::RolloutOptions rollout_options;
+  rollout_options.engine.wave_timeout = options.wave_timeout;
+  rollout_options.tick = options.rollout_tick;
+  rollout_options.lost_after = options.heartbeat_interval * options.lost_after_heartbeats;
+  fleet->rollouts_ = std::make_unique<rollout::RolloutDriver>(
+      store, clock, fleet->registry_, fleet->events_,
+      [f = fleet.get()](const std::string& app) { return f->AppChanged(app); }, rollout_options);
+  RETURN_IF_ERROR(fleet->rollouts_->Start());
   return fleet;
 }
 
@@ -96,8 +104,10 @@ void Fleet::OnMessage(const std::string& host, uint64_t session_id,
       if (!outcome.has_value()) break;
       if (outcome->matched) {
         const InFlightDeploy& deploy = outcome->deploy;
-        const std::string what = deploy.remove ? std::string("removal")
-                                               : absl::StrCat("revision ", deploy.revision);
+        const std::string what =
+            deploy.remove ? std::string("removal")
+                          : absl::StrCat(deploy.prepare ? "preparing revision " : "revision ",
+                                         deploy.revision);
         if (result.ok()) {
           spdlog::info("host {}: {} {} succeeded (deploy {})", host, result.app(), what,
                        result.deploy_id());
@@ -175,18 +185,23 @@ void Fleet::ReconcileLoop() {
 
 void Fleet::Send(const std::vector<PlannedSend>& sends, const DesiredSet& desired) {
   size_t deploys = 0;
+  size_t prepares = 0;
   for (const PlannedSend& send : sends) {
     v1::ControllerMessage message;
     const ReconcileAction& action = send.action;
-    if (action.kind == ReconcileAction::Kind::kDeploy) {
+    if (action.kind != ReconcileAction::Kind::kRemove) {
       const DesiredApp& app = desired.at(action.app);
+      const DesiredRevision& revision = action.revision == app.revision ? app : app.from;
+      const bool prepare = action.kind == ReconcileAction::Kind::kPrepare;
       v1::DeployRequest& deploy = *message.mutable_deploy();
       deploy.set_deploy_id(send.deploy_id);
-      deploy.set_revision(app.revision);
-      *deploy.mutable_spec() = *app.spec;
-      ++deploys;
-      spdlog::debug("host {}: deploying {} revision {} (deploy {})", send.host, action.app,
-                    app.revision, send.deploy_id);
+      deploy.set_revision(revision.revision);
+      *deploy.mutable_spec() = *revision.spec;
+      deploy.set_prepare_only(prepare);
+      ++(prepare ? prepares : deploys);
+      spdlog::debug("host {}: {} {} revision {} (deploy {})", send.host,
+                    prepare ? "preparing" : "deploying", action.app, revision.revision,
+                    send.deploy_id);
     } else {
       v1::RemoveRequest& remove = *message.mutable_remove();
       remove.set_deploy_id(send.deploy_id);
@@ -197,6 +212,7 @@ void Fleet::Send(const std::vector<PlannedSend>& sends, const DesiredSet& desire
     events_.HostChanged(action.app, send.host);
   }
   if (deploys > 0) spdlog::info("sent {} deploy request(s)", deploys);
+  if (prepares > 0) spdlog::info("sent {} prepare request(s)", prepares);
 }
 
 void Fleet::SweepLoop() {
@@ -251,6 +267,7 @@ void Fleet::Shutdown() {
     if (shutting_down_) return;
     shutting_down_ = true;
   }
+  if (rollouts_ != nullptr) rollouts_->Stop();
   std::vector<std::shared_ptr<AgentConnection>> sessions = registry_.DetachAll();
   {
     absl::MutexLock lock(&pending_mu_);
@@ -302,8 +319,9 @@ std::optional<v1::HostAppStatus> HostLine(const HostView& host, const std::strin
     line.set_message(health.message());
   }
   if (targeted) {
+    const DesiredRevision& wanted = desired->For(host.name);
     const v1::HostDeployProgress progress =
-        DeployProgressOf(host, app, desired->revision, desired->digest);
+        DeployProgressOf(host, app, wanted.revision, wanted.digest);
     line.set_state(progress.state());
     line.set_failed_step(progress.failed_step());
     if (!progress.error().empty()) line.set_message(progress.error());

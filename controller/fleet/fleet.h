@@ -44,6 +44,7 @@
 #include "controller/fleet/fleet_events.h"
 #include "controller/fleet/fleet_registry.h"
 #include "controller/fleet/host_persister.h"
+#include "controller/rollout/rollout_driver.h"
 #include "controller/store/store.h"
 #include "pyservice/v1/controller.pb.h"
 
@@ -61,6 +62,10 @@ struct FleetOptions {
   absl::Duration sweep_period = absl::Seconds(1);
   // A stream without a Hello after this long is ended (DEADLINE_EXCEEDED).
   absl::Duration hello_timeout = absl::Seconds(10);
+  // A rollout wave not healthy this long after it started fails its gate.
+  absl::Duration wave_timeout = absl::Minutes(30);
+  // How often active rollouts are checked without any event (real time).
+  absl::Duration rollout_tick = absl::Seconds(1);
 };
 
 class Fleet final : public AgentSessionListener {
@@ -91,6 +96,7 @@ class Fleet final : public AgentSessionListener {
   // ---- reads for the operator API ----
   std::shared_ptr<const DesiredSet> Desired() const { return desired_.Snapshot(); }
   const FleetRegistry& registry() const { return registry_; }
+  rollout::RolloutDriver& rollouts() { return *rollouts_; }
   FleetEvents& events() { return events_; }
   absl::Duration heartbeat_interval() const { return options_.heartbeat_interval; }
 
@@ -128,6 +134,7 @@ class Fleet final : public AgentSessionListener {
   HostPersister persister_;
   FleetRegistry registry_;
   FleetEvents events_;
+  std::unique_ptr<rollout::RolloutDriver> rollouts_;
   // Deploy ids grow across restarts too: they start at the clock's
   // microseconds, not at 1 (nobody sends a million deploys a second).
   std::atomic<uint64_t> next_deploy_id_;

@@ -140,6 +140,13 @@ std::optional<ResultOutcome> FleetRegistry::RecordResult(const std::string& name
     return outcome;
   }
   const InFlightDeploy& deploy = outcome.deploy;
+  if (deploy.prepare) {
+    // Nothing live changed: the result only says whether the next wave
+    // finds the release ready.
+    view.preparations[app] = {deploy.digest, result.ok(), result.error()};
+    if (has_live) keep_live();
+    return outcome;
+  }
   if (!result.ok()) {
     view.failures[app] = {deploy.revision, deploy.remove, result.failed_step(), result.error()};
     if (has_live) keep_live();
@@ -207,9 +214,11 @@ void FleetRegistry::PlanHostLocked(Host& host, const DesiredSet& desired,
     InFlightDeploy deploy;
     deploy.deploy_id = next_deploy_id();
     deploy.remove = action.kind == ReconcileAction::Kind::kRemove;
+    deploy.prepare = action.kind == ReconcileAction::Kind::kPrepare;
     if (!deploy.remove) {
+      const DesiredApp& app = desired.at(action.app);
       deploy.revision = action.revision;
-      deploy.digest = desired.at(action.app).digest;
+      deploy.digest = action.revision == app.revision ? app.digest : app.from.digest;
     }
     host.view.in_flight[action.app] = deploy;
     out.push_back({host.session, host.view.name, std::move(action), deploy.deploy_id});
@@ -248,6 +257,20 @@ std::vector<std::shared_ptr<AgentConnection>> FleetRegistry::DetachAll() {
 void FleetRegistry::ForEachHost(const std::function<void(const HostView&)>& visit) const {
   absl::MutexLock lock(&mu_);
   for (const auto& [name, host] : hosts_) visit(host.view);
+}
+
+void FleetRegistry::ForHosts(
+    const std::vector<std::string>& names,
+    const std::function<void(const std::string&, const HostView*, const Liveness&)>& visit) const {
+  absl::MutexLock lock(&mu_);
+  for (const std::string& name : names) {
+    const auto it = hosts_.find(name);
+    if (it == hosts_.end()) {
+      visit(name, nullptr, Liveness());
+    } else {
+      visit(name, &it->second.view, Liveness{it->second.lost, it->second.last_seen});
+    }
+  }
 }
 
 std::optional<HostView> FleetRegistry::GetHost(const std::string& name) const {

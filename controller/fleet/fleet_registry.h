@@ -126,6 +126,17 @@ class FleetRegistry {
   // Reads under the lock; `visit` must be quick and must not call back into
   // the registry.
   void ForEachHost(const std::function<void(const HostView&)>& visit) const;
+  // How long a host has been out of touch, for gates that must tell a host
+  // that is gone from one that is reconnecting.
+  struct Liveness {
+    bool lost = false;
+    absl::Time last_seen;
+  };
+  // Visits each named host under the lock (`view` null for an unknown
+  // one); `visit` must be quick and must not call back into the registry.
+  void ForHosts(const std::vector<std::string>& names,
+                const std::function<void(const std::string& name, const HostView* view,
+                                         const Liveness& liveness)>& visit) const;
   // nullopt for an unknown host.
   std::optional<HostView> GetHost(const std::string& name) const;
   std::vector<HostSummary> ListHosts() const;

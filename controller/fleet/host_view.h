@@ -10,6 +10,7 @@
 #include <memory>
 #include <string>
 
+#include "controller/rollout/placement.h"
 #include "pyservice/v1/agent.pb.h"
 #include "pyservice/v1/spec.pb.h"
 
@@ -25,6 +26,8 @@ struct InFlightDeploy {
   uint32_t revision = 0;
   std::string digest;
   bool remove = false;
+  // A DeployRequest with prepare_only: fetch and build, no switch.
+  bool prepare = false;
   // The latest StepProgress of this deploy, if any.
   std::string step;
   v1::StepState step_state = v1::STEP_STATE_UNSPECIFIED;
@@ -43,6 +46,15 @@ struct DeployFailure {
   std::string error;
 };
 
+// The last preparation of an app's next revision on a host (prepare_only):
+// a later wave then only switches. Not retried when it failed; the deploy
+// of the host's wave does the whole work then.
+struct Preparation {
+  std::string digest;
+  bool ok = false;
+  std::string error;
+};
+
 // One host as the decisions see it.
 struct HostView {
   std::string name;
@@ -56,11 +68,12 @@ struct HostView {
   std::map<std::string, InFlightDeploy> in_flight;
   // The last failure per app, kept until an app's deploy succeeds.
   std::map<std::string, DeployFailure> failures;
+  // The last preparation per app (kept until the controller restarts).
+  std::map<std::string, Preparation> preparations;
 };
 
-// An app that should run: its current revision.
-struct DesiredApp {
-  std::string name;
+// One revision of an app, as hosts are sent it.
+struct DesiredRevision {
   uint32_t revision = 0;
   std::string tag;
   // "sha256:…" of the revision's canonical spec (spec::SpecDigest), the
@@ -69,6 +82,28 @@ struct DesiredApp {
   // The full spec, secrets included: what DeployRequest carries. Shared,
   // since every host's request carries the same one.
   std::shared_ptr<const v1::AppSpec> spec;
+};
+
+// An app that should run: its current revision, and while a rollout of it
+// has not reached every host, which hosts still run the previous one.
+struct DesiredApp : DesiredRevision {
+  std::string name;
+  // Set when the current revision came with a rollout that leaves some
+  // hosts on `from` (running, failed, rolled back or aborted); null: every
+  // targeted host runs the current revision.
+  std::shared_ptr<const rollout::Placement> placement;
+  // The revision hosts off the rollout's path run (set with `placement`).
+  DesiredRevision from;
+
+  // The revision `host` should run now.
+  const DesiredRevision& For(const std::string& host) const {
+    if (placement == nullptr || from.spec == nullptr || placement->OnTo(host)) return *this;
+    return from;
+  }
+  // Whether `host` should prepare the current revision ahead of its wave.
+  bool PreparesOn(const std::string& host) const {
+    return placement != nullptr && placement->Prepares(host);
+  }
 };
 
 // Every present app, by name.

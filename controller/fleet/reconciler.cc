@@ -30,12 +30,21 @@ std::vector<ReconcileAction> PlanHost(const HostView& host, const DesiredSet& de
                           Targets(*wanted->second.spec, host.labels);
     if (targeted) {
       const DesiredApp& app = wanted->second;
-      if (reported != host.apps.end() && reported->second.spec_digest() == app.digest) continue;
-      if (failure != host.failures.end() && !failure->second.remove &&
-          failure->second.revision == app.revision) {
-        continue;  // failed here already: not again until a newer revision
+      const DesiredRevision& revision = app.For(host.name);
+      const bool runs_it =
+          reported != host.apps.end() && reported->second.spec_digest() == revision.digest;
+      if (!runs_it) {
+        if (failure != host.failures.end() && !failure->second.remove &&
+            failure->second.revision == revision.revision) {
+          continue;  // failed here already: not again until another revision
+        }
+        actions.push_back({ReconcileAction::Kind::kDeploy, name, revision.revision});
+        continue;
       }
-      actions.push_back({ReconcileAction::Kind::kDeploy, name, app.revision});
+      if (!app.PreparesOn(host.name) || revision.digest == app.digest) continue;
+      const auto prepared = host.preparations.find(name);
+      if (prepared != host.preparations.end() && prepared->second.digest == app.digest) continue;
+      actions.push_back({ReconcileAction::Kind::kPrepare, name, app.revision});
       continue;
     }
     if (reported == host.apps.end()) continue;

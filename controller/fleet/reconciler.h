@@ -2,15 +2,20 @@
 // one host runs and has been asked (HostView), which DeployRequests and
 // RemoveRequests to send it. Pure functions, apart from gRPC, threads and
 // the store, so every rule is a unit test; fleet.cc applies their output.
-// (Issue 5 puts a rollout engine in front: it will decide *when* a host
-// gets a revision; these rules stay what "converged" means.)
+// The rollout engine (controller/rollout) decides *which* revision each
+// host should run (DesiredApp::For) and where to prepare one ahead; these
+// rules stay what "converged" means.
 //
 // The rules, for a connected host (a disconnected or lost one gets nothing):
 //  * An app targets the host when the host carries every label of the
 //    spec's targets.labels (none: every host).
-//  * A targeted app is deployed unless the host already runs its digest,
-//    has a deploy or removal of it in flight, or the same revision already
-//    failed there (failures are not retried until a newer revision).
+//  * A targeted app is deployed — the revision the app wants on this host —
+//    unless the host already runs its digest, has a deploy or removal of
+//    it in flight, or the same revision already failed there (failures are
+//    not retried until another revision is wanted).
+//  * A host that runs what it should and is to prepare the app's current
+//    revision ahead of its wave gets a prepare_only request, once per
+//    digest (a failed preparation is not retried: the wave deploys in full).
 //  * An app the host reports but should not run — deleted, or no longer
 //    targeting it — is removed, unless something is in flight for it or a
 //    removal already failed there. Apps deployed locally (revision 0, with
@@ -29,10 +34,10 @@
 namespace pyservice::controller::fleet {
 
 struct ReconcileAction {
-  enum class Kind { kDeploy, kRemove };
+  enum class Kind { kDeploy, kPrepare, kRemove };
   Kind kind = Kind::kDeploy;
   std::string app;
-  // For kDeploy: the revision to send (the app's current one).
+  // For kDeploy and kPrepare: the revision to send.
   uint32_t revision = 0;
 
   friend bool operator==(const ReconcileAction&, const ReconcileAction&) = default;

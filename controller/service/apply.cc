@@ -7,6 +7,7 @@
 #include "common/spec/canonical.h"
 #include "common/status/status_macros.h"
 #include "common/text/diff.h"
+#include "controller/service/rollouts.h"
 #include "spdlog/spdlog.h"
 
 namespace pyservice::controller {
@@ -83,14 +84,24 @@ absl::StatusOr<v1::ApplyAppResponse> ApplyApp(Store& store, const Clock& clock,
       response.set_revision(next);
       return response;
     }
+    if (current.has_value()) {
+      // A deployed app moves to the change through a rollout with its own
+      // defaults, never all hosts at once.
+      absl::StatusOr<StoredRollout> rollout =
+          StoreRollout(store, clock, *current, spec, rollout::ResolveStrategy(spec, {}), "apply");
+      if (absl::IsAborted(rollout.status())) continue;  // another apply won; diff again
+      if (!rollout.ok()) return rollout.status();
+      response.set_revision(rollout->to_revision);
+      response.set_rollout(rollout->id);
+      return response;
+    }
     StoredRevision revision;
     revision.app = spec.name();
     revision.tag = spec.tag();
     revision.digest = digest;
     revision.created_at = clock.Now();
     revision.spec = spec.SerializeAsString();
-    absl::StatusOr<StoredRevision> stored =
-        store.AppendRevision(revision, current ? current->number : 0);
+    absl::StatusOr<StoredRevision> stored = store.AppendRevision(revision, 0);
     if (absl::IsAborted(stored.status())) continue;  // another apply won; diff again
     if (!stored.ok()) return stored.status();
     response.set_revision(stored->number);

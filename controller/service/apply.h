@@ -11,7 +11,10 @@
 namespace pyservice::controller {
 
 // Parses and validates `request.yaml`, then stores it as the next revision
-// (or, for a dry run, only computes what would change). Concurrent applies of
+// (or, for a dry run, only computes what would change). A change to a
+// present app is stored with a rollout to it (response.rollout), using the
+// strategy of the applied spec's `rollout:`; a new app has none (every
+// targeted host deploys it at once). Concurrent applies of
 // one app are serialized by the store's compare-and-append: a loser re-reads
 // the new current revision and diffs against it, so every stored diff and
 // number is exact.

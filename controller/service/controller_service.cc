@@ -6,6 +6,7 @@
 #include "common/spec/canonical.h"
 #include "common/spec/validators.h"
 #include "controller/service/apply.h"
+#include "controller/service/rollouts.h"
 #include "controller/service/watch_app_reactor.h"
 #include "common/status/grpc_status.h"
 #include "spdlog/spdlog.h"
@@ -33,8 +34,15 @@ grpc::Status ControllerServiceImpl::ApplyApp(grpc::ServerContext*,
   *response = *std::move(result);
   if (response->changed() && !request->dry_run()) {
     // The revision is stored whatever happens here; a failure to load it
-    // into the fleet is logged by the fleet and only delays its deploy.
-    (void)fleet_.AppChanged(response->app());
+    // into the fleet is logged and only delays its deploy.
+    if (response->rollout() == 0) {
+      (void)fleet_.AppChanged(response->app());
+    } else if (absl::StatusOr<StoredRollout> stored =
+                   store_.GetRollout(response->app(), response->rollout());
+               !stored.ok() || !fleet_.rollouts().Adopt(*stored).ok()) {
+      spdlog::error("app {}: rollout {} is stored but not started yet", response->app(),
+                    response->rollout());
+    }
   }
   return grpc::Status::OK;
 }
@@ -80,6 +88,12 @@ grpc::Status ControllerServiceImpl::DeleteApp(grpc::ServerContext*,
                                               const v1::DeleteAppRequest* request,
                                               v1::DeleteAppResponse*) {
   if (absl::Status s = CheckAppName(request->name()); !s.ok()) return ToGrpcStatus(s);
+  // Its active rollout, if any, ends first: a deleted app moves no host.
+  if (absl::StatusOr<StoredRollout> aborted = fleet_.rollouts().Control(
+          request->name(), v1::ControlRolloutRequest::ACTION_ABORT);
+      aborted.ok()) {
+    spdlog::info("app {}: rollout {} aborted by the delete", request->name(), aborted->id);
+  }
   absl::Status deleted = store_.DeleteApp(request->name());
   if (absl::IsNotFound(deleted)) return ToGrpcStatus(AppNotFound(request->name()));
   if (!deleted.ok()) return ToGrpcStatus(deleted);
@@ -136,6 +150,144 @@ grpc::ServerWriteReactor<v1::WatchAppEvent>* ControllerServiceImpl::WatchApp(
     grpc::CallbackServerContext*, const v1::WatchAppRequest* request) {
   // Deleted by itself in OnDone.
   return new WatchAppReactor(fleet_, *request, CheckAppName(request->app()));
+}
+
+grpc::Status ControllerServiceImpl::Adopted(const absl::StatusOr<StoredRollout>& stored,
+                                            v1::Rollout* response) {
+  if (!stored.ok()) return ToGrpcStatus(stored.status());
+  if (absl::Status adopted = fleet_.rollouts().Adopt(*stored); !adopted.ok()) {
+    return ToGrpcStatus(adopted);
+  }
+  absl::StatusOr<v1::Rollout> rollout =
+      ReadRollout(store_, &fleet_.registry(), stored->app, stored->id);
+  if (!rollout.ok()) return ToGrpcStatus(rollout.status());
+  *response = *std::move(rollout);
+  return grpc::Status::OK;
+}
+
+grpc::Status ControllerServiceImpl::StartRollout(grpc::ServerContext*,
+                                                 const v1::StartRolloutRequest* request,
+                                                 v1::Rollout* response) {
+  return Adopted(controller::StartRollout(store_, clock_, *request), response);
+}
+
+grpc::Status ControllerServiceImpl::UndoRollout(grpc::ServerContext*,
+                                                const v1::UndoRolloutRequest* request,
+                                                v1::Rollout* response) {
+  return Adopted(controller::UndoRollout(store_, clock_, request->app()), response);
+}
+
+grpc::Status ControllerServiceImpl::GetRollout(grpc::ServerContext*,
+                                               const v1::GetRolloutRequest* request,
+                                               v1::Rollout* response) {
+  absl::StatusOr<v1::Rollout> rollout =
+      ReadRollout(store_, &fleet_.registry(), request->app(), request->id());
+  if (!rollout.ok()) return ToGrpcStatus(rollout.status());
+  *response = *std::move(rollout);
+  return grpc::Status::OK;
+}
+
+namespace {
+
+// Wakes a rollout watcher when anything about its app changes.
+class WakeOnChange final : public fleet::FleetObserver {
+ public:
+  void OnHostChanged(const std::string&) override { Wake(); }
+  void OnAppChanged() override { Wake(); }
+  void OnShutdown() override {
+    absl::MutexLock lock(&mu_);
+    shutdown_ = true;
+    changed_ = true;
+  }
+  // Waits for a change (or `timeout`); false once the controller stops.
+  bool Wait(absl::Duration timeout) {
+    absl::MutexLock lock(&mu_);
+    mu_.AwaitWithTimeout(absl::Condition(&changed_), timeout);
+    changed_ = false;
+    return !shutdown_;
+  }
+
+ private:
+  void Wake() {
+    absl::MutexLock lock(&mu_);
+    changed_ = true;
+  }
+  absl::Mutex mu_;
+  bool changed_ ABSL_GUARDED_BY(mu_) = false;
+  bool shutdown_ ABSL_GUARDED_BY(mu_) = false;
+};
+
+}  // namespace
+
+grpc::Status ControllerServiceImpl::WatchRollout(grpc::ServerContext* context,
+                                                 const v1::GetRolloutRequest* request,
+                                                 grpc::ServerWriter<v1::Rollout>* writer) {
+  // A whole rollout per message, at most every kMinInterval: a watcher of a
+  // 10,000-host rollout costs the controller a few snapshots a second, and
+  // sees the latest state rather than every step of every host.
+  constexpr absl::Duration kMinInterval = absl::Milliseconds(200);
+  auto wake = std::make_shared<WakeOnChange>();
+  const std::optional<uint64_t> subscription = fleet_.events().Subscribe(request->app(), wake);
+  if (!subscription.has_value()) {
+    return grpc::Status(grpc::StatusCode::UNAVAILABLE, "the controller is shutting down");
+  }
+  struct Unsubscribe {
+    fleet::FleetEvents& events;
+    uint64_t id;
+    ~Unsubscribe() { events.Unsubscribe(id); }
+  } unsubscribe{fleet_.events(), *subscription};
+
+  absl::StatusOr<v1::Rollout> first =
+      ReadRollout(store_, &fleet_.registry(), request->app(), request->id());
+  if (!first.ok()) return ToGrpcStatus(first.status());
+  const uint32_t id = first->id();
+  std::string last_sent;
+  v1::Rollout rollout = *std::move(first);
+  while (true) {
+    std::string serialized = rollout.SerializeAsString();
+    if (serialized != last_sent) {
+      if (!writer->Write(rollout)) return grpc::Status(grpc::StatusCode::CANCELLED, "watcher gone");
+      last_sent = std::move(serialized);
+    }
+    if (rollout.settled()) return grpc::Status::OK;
+    absl::SleepFor(kMinInterval);
+    if (!wake->Wait(absl::Seconds(1))) {
+      return grpc::Status(grpc::StatusCode::UNAVAILABLE, "the controller is shutting down");
+    }
+    if (context->IsCancelled()) return grpc::Status(grpc::StatusCode::CANCELLED, "watch cancelled");
+    absl::StatusOr<v1::Rollout> next =
+        ReadRollout(store_, &fleet_.registry(), request->app(), id);
+    if (!next.ok()) return ToGrpcStatus(next.status());
+    rollout = *std::move(next);
+  }
+}
+
+grpc::Status ControllerServiceImpl::ControlRollout(grpc::ServerContext*,
+                                                   const v1::ControlRolloutRequest* request,
+                                                   v1::Rollout* response) {
+  if (absl::Status s = CheckAppName(request->app()); !s.ok()) return ToGrpcStatus(s);
+  absl::StatusOr<StoredRollout> stored =
+      fleet_.rollouts().Control(request->app(), request->action());
+  if (!stored.ok()) return ToGrpcStatus(stored.status());
+  absl::StatusOr<v1::Rollout> rollout =
+      ReadRollout(store_, &fleet_.registry(), stored->app, stored->id);
+  if (!rollout.ok()) return ToGrpcStatus(rollout.status());
+  *response = *std::move(rollout);
+  return grpc::Status::OK;
+}
+
+grpc::Status ControllerServiceImpl::ListRollouts(grpc::ServerContext*,
+                                                 const v1::ListRolloutsRequest* request,
+                                                 v1::ListRolloutsResponse* response) {
+  if (absl::Status s = CheckAppName(request->app()); !s.ok()) return ToGrpcStatus(s);
+  absl::StatusOr<std::vector<StoredRollout>> rollouts = store_.ListRollouts(request->app());
+  if (!rollouts.ok()) return ToGrpcStatus(rollouts.status());
+  for (const StoredRollout& stored : *rollouts) {
+    absl::StatusOr<v1::Rollout> rollout = ReadRollout(store_, nullptr, stored.app, stored.id);
+    if (!rollout.ok()) return ToGrpcStatus(rollout.status());
+    *response->add_rollouts() = *std::move(rollout);
+  }
+  return grpc::Status::OK;
 }
 
 }  // namespace pyservice::controller

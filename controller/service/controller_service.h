@@ -43,7 +43,25 @@ class ControllerServiceImpl final
   grpc::ServerWriteReactor<v1::WatchAppEvent>* WatchApp(
       grpc::CallbackServerContext* context, const v1::WatchAppRequest* request) override;
 
+  grpc::Status StartRollout(grpc::ServerContext* context, const v1::StartRolloutRequest* request,
+                            v1::Rollout* response) override;
+  grpc::Status GetRollout(grpc::ServerContext* context, const v1::GetRolloutRequest* request,
+                          v1::Rollout* response) override;
+  // Sync streaming: one thread per watcher, which only operators run.
+  grpc::Status WatchRollout(grpc::ServerContext* context, const v1::GetRolloutRequest* request,
+                            grpc::ServerWriter<v1::Rollout>* writer) override;
+  grpc::Status ControlRollout(grpc::ServerContext* context,
+                              const v1::ControlRolloutRequest* request,
+                              v1::Rollout* response) override;
+  grpc::Status UndoRollout(grpc::ServerContext* context, const v1::UndoRolloutRequest* request,
+                           v1::Rollout* response) override;
+  grpc::Status ListRollouts(grpc::ServerContext* context, const v1::ListRolloutsRequest* request,
+                            v1::ListRolloutsResponse* response) override;
+
  private:
+  // Hands a stored rollout to the fleet's driver and answers with it.
+  grpc::Status Adopted(const absl::StatusOr<StoredRollout>& stored, v1::Rollout* response);
+
   Store& store_;
   const Clock& clock_;
   fleet::Fleet& fleet_;

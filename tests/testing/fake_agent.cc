@@ -92,9 +92,16 @@ void FakeAgent::FailApp(const std::string& app, const std::string& step,
   failures_[app] = {step, error};
 }
 
+void FakeAgent::FailTag(const std::string& app, const std::string& tag, const std::string& step,
+                        const std::string& error) {
+  absl::MutexLock lock(&mu_);
+  tag_failures_[{app, tag}] = {step, error};
+}
+
 void FakeAgent::SucceedApp(const std::string& app) {
   absl::MutexLock lock(&mu_);
   failures_.erase(app);
+  std::erase_if(tag_failures_, [&](const auto& entry) { return entry.first.first == app; });
 }
 
 void FakeAgent::HoldDeploys() {
@@ -141,6 +148,10 @@ void FakeAgent::Deploy(const v1::DeployRequest& request) {
   {
     absl::MutexLock lock(&mu_);
     if (const auto it = failures_.find(app); it != failures_.end()) failure = it->second;
+    if (const auto it = tag_failures_.find({app, request.spec().tag()});
+        it != tag_failures_.end()) {
+      failure = it->second;
+    }
   }
   bool first = true;
   for (const std::string& step : options_.steps) {
@@ -165,6 +176,20 @@ void FakeAgent::Deploy(const v1::DeployRequest& request) {
   v1::DeployResult& result = *message.mutable_result();
   result.set_app(app);
   result.set_deploy_id(id);
+  if (request.prepare_only()) {
+    // Prepared next to what runs, which keeps running.
+    result.set_ok(!failure.has_value());
+    if (failure.has_value()) {
+      result.set_failed_step(failure->first);
+      result.set_error(failure->second);
+    }
+    {
+      absl::MutexLock lock(&mu_);
+      if (const auto it = apps_.find(app); it != apps_.end()) *result.mutable_live() = it->second;
+    }
+    Write(message);
+    return;
+  }
   if (failure.has_value()) {
     result.set_ok(false);
     result.set_failed_step(failure->first);

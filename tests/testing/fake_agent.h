@@ -72,6 +72,9 @@ class FakeAgent {
   // Behaviour for later deploys of `app`: fail at `step` with `error` (the
   // agent rolls back: what ran before keeps running).
   void FailApp(const std::string& app, const std::string& step, const std::string& error);
+  // Behaviour for later deploys of `app` at `tag` only (a broken release).
+  void FailTag(const std::string& app, const std::string& tag, const std::string& step,
+               const std::string& error);
   // Later deploys of `app` succeed again.
   void SucceedApp(const std::string& app);
   // While held, a deploy reports its first step as running, then waits
@@ -131,6 +134,9 @@ class FakeAgent {
   std::vector<v1::ControllerMessage> received_ ABSL_GUARDED_BY(mu_);
   std::map<std::string, v1::AppHealth> apps_ ABSL_GUARDED_BY(mu_);
   std::map<std::string, std::pair<std::string, std::string>> failures_ ABSL_GUARDED_BY(mu_);
+  // By (app, tag).
+  std::map<std::pair<std::string, std::string>, std::pair<std::string, std::string>> tag_failures_
+      ABSL_GUARDED_BY(mu_);
   bool hold_ ABSL_GUARDED_BY(mu_) = false;
   std::optional<grpc::Status> end_ ABSL_GUARDED_BY(mu_);
   uint64_t heartbeats_ ABSL_GUARDED_BY(mu_) = 0;

@@ -34,7 +34,12 @@ v1::Hello Hello(const std::string& host, Labels labels = {}) {
 DesiredSet OneApp(const std::string& name, uint32_t revision) {
   auto spec = std::make_shared<v1::AppSpec>();
   spec->set_name(name);
-  DesiredApp app{name, revision, "v1", "sha256:" + name + std::to_string(revision), spec};
+  DesiredApp app;
+  app.name = name;
+  app.revision = revision;
+  app.tag = "v1";
+  app.digest = "sha256:" + name + std::to_string(revision);
+  app.spec = spec;
   return {{name, app}};
 }
 

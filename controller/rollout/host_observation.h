@@ -1,0 +1,58 @@
+// What a rollout sees of one host: the engine's HostObservation for its
+// gate, and the operator's RolloutHost line. Both read the fleet's HostView
+// (reports, the deploy in flight, the last failure), so the gate and the
+// display can never disagree.
+#ifndef PYSERVICE_CONTROLLER_ROLLOUT_HOST_OBSERVATION_H_
+#define PYSERVICE_CONTROLLER_ROLLOUT_HOST_OBSERVATION_H_
+
+#include <cstdint>
+#include <string>
+
+#include "absl/time/time.h"
+#include "controller/fleet/fleet_registry.h"
+#include "controller/fleet/host_view.h"
+#include "controller/rollout/rollout_engine.h"
+#include "pyservice/v1/controller.pb.h"
+#include "pyservice/v1/rollout_record.pb.h"
+
+namespace pyservice::controller::rollout {
+
+// The two revisions of a rollout, as hosts report them.
+struct RolloutRevisions {
+  std::string app;
+  uint32_t to = 0;
+  std::string to_digest;
+  uint32_t from = 0;
+  std::string from_digest;
+};
+
+// When a host that is not connected counts as gone for a gate.
+struct GoneRule {
+  // The fleet's lost-host timeout (three heartbeat intervals).
+  absl::Duration lost_after;
+  // Since when this controller has been listening: a host it has not heard
+  // from since it started gets lost_after from then to reconnect.
+  absl::Time listening_since;
+};
+
+// The gate's view of `view` (null: a host the fleet does not know) with the
+// rollout's new revision.
+HostObservation ObserveHost(const fleet::HostView* view, const fleet::FleetRegistry::Liveness& liveness,
+                            const RolloutRevisions& revisions, const GoneRule& gone,
+                            absl::Time now);
+
+// The operator's line for host `name` of wave `wave` (`started`: the wave
+// has started), with the decided `outcome` and `error` of a finished wave
+// (UNSPECIFIED / "" when undecided).
+v1::RolloutHost DescribeHost(const std::string& name, const fleet::HostView* view,
+                             const RolloutRevisions& revisions, v1::RolloutState state,
+                             bool started, v1::RolloutHostState outcome,
+                             const std::string& error);
+
+// Whether a host line still moves: deploying, verifying, or on its way back
+// after a rollback or abort.
+bool IsMoving(const v1::RolloutHost& host, v1::RolloutState state);
+
+}  // namespace pyservice::controller::rollout
+
+#endif  // PYSERVICE_CONTROLLER_ROLLOUT_HOST_OBSERVATION_H_

@@ -1,0 +1,193 @@
+#include "controller/service/rollouts.h"
+
+#include <optional>
+#include <vector>
+
+#include "absl/strings/str_cat.h"
+#include "common/spec/canonical.h"
+#include "common/spec/validators.h"
+#include "common/status/status_macros.h"
+#include "controller/rollout/rollout_engine.h"
+#include "controller/rollout/rollout_view.h"
+#include "spdlog/spdlog.h"
+
+namespace pyservice::controller {
+namespace {
+
+// Each retry means an apply of the same app committed in between.
+constexpr int kMaxAttempts = 8;
+
+absl::StatusOr<v1::AppSpec> DecodeSpec(const StoredRevision& stored) {
+  v1::AppSpec spec;
+  if (!spec.ParseFromString(stored.spec)) {
+    return absl::DataLossError(absl::StrCat("stored spec of ", stored.app, " revision ",
+                                            stored.number, " does not decode"));
+  }
+  return spec;
+}
+
+absl::StatusOr<StoredRevision> CurrentOf(Store& store, const std::string& app) {
+  ASSIGN_OR_RETURN(std::optional<StoredRevision> current, store.CurrentRevision(app));
+  if (!current.has_value()) return absl::NotFoundError(absl::StrCat("app \"", app, "\" not found"));
+  return *std::move(current);
+}
+
+absl::Status CheckWaveSize(const v1::WaveSize& size, const char* flag) {
+  if (size.has_percent() && (size.percent() == 0 || size.percent() > 100)) {
+    return absl::InvalidArgumentError(absl::StrCat(flag, ": must be 1% to 100%"));
+  }
+  if (size.has_count() && size.count() == 0) {
+    return absl::InvalidArgumentError(absl::StrCat(flag, ": must be at least one host"));
+  }
+  return absl::OkStatus();
+}
+
+// Runs `attempt` until it does not lose a race with a concurrent apply.
+absl::StatusOr<StoredRollout> Retrying(
+    const std::string& app, const std::function<absl::StatusOr<StoredRollout>()>& attempt) {
+  for (int i = 0; i < kMaxAttempts; ++i) {
+    absl::StatusOr<StoredRollout> stored = attempt();
+    if (!absl::IsAborted(stored.status())) return stored;
+  }
+  return absl::AbortedError(absl::StrCat("app ", app, " is being changed concurrently; try again"));
+}
+
+}  // namespace
+
+absl::StatusOr<StoredRevision> LiveRevision(Store& store, const StoredRevision& current) {
+  ASSIGN_OR_RETURN(const std::optional<StoredRollout> latest, store.LatestRollout(current.app));
+  if (!latest.has_value() || latest->to_revision != current.number || latest->active ||
+      latest->from_revision == 0) {
+    return current;
+  }
+  ASSIGN_OR_RETURN(const v1::RolloutRecord record, rollout::DecodeRecord(*latest));
+  if (record.state() == v1::ROLLOUT_STATE_SUCCEEDED) return current;
+  return store.GetRevision(current.app, latest->from_revision);
+}
+
+absl::StatusOr<StoredRollout> StoreRollout(Store& store, const Clock& clock,
+                                           const StoredRevision& current,
+                                           const v1::AppSpec& spec,
+                                           const v1::RolloutStrategy& strategy,
+                                           const std::string& cause) {
+  ASSIGN_OR_RETURN(const StoredRevision live, LiveRevision(store, current));
+  const absl::Time now = clock.Now();
+  StoredRevision revision;
+  revision.app = spec.name();
+  revision.tag = spec.tag();
+  revision.digest = spec::SpecDigest(spec);
+  revision.created_at = now;
+  revision.spec = spec.SerializeAsString();
+
+  StoredRollout rollout;
+  rollout.app = spec.name();
+  rollout.from_revision = live.number;
+  rollout.active = true;
+  rollout.created_at = now;
+  rollout.updated_at = now;
+  rollout.record =
+      rollout::NewRollout(strategy, cause, live.tag, spec.tag(), now).SerializeAsString();
+  absl::StatusOr<StoredRollout> stored = store.CreateRollout(rollout, revision, current.number);
+  if (absl::IsFailedPrecondition(stored.status())) {
+    return absl::FailedPreconditionError(
+        absl::StrCat(stored.status().message(), "; wait for it to finish, or stop it with `pyctl rollout abort ",
+                     spec.name(), "`"));
+  }
+  if (stored.ok()) {
+    spdlog::info("app {}: stored revision {} (tag {}) with rollout {} from revision {} ({})",
+                 spec.name(), stored->to_revision, spec.tag(), stored->id, live.number, cause);
+  }
+  return stored;
+}
+
+absl::StatusOr<StoredRollout> StartRollout(Store& store, const Clock& clock,
+                                           const v1::StartRolloutRequest& request) {
+  if (absl::Status valid = spec::ValidateName(request.app()); !valid.ok()) {
+    return absl::InvalidArgumentError(absl::StrCat("app name: ", valid.message()));
+  }
+  if (request.tag().empty()) return absl::InvalidArgumentError("--tag: required");
+  if (absl::Status valid = spec::ValidateGitRef(request.tag()); !valid.ok()) {
+    return absl::InvalidArgumentError(absl::StrCat("--tag: ", valid.message()));
+  }
+  rollout::StrategyOverrides overrides;
+  if (request.has_canary()) {
+    if (request.canary().has_count()) {
+      return absl::InvalidArgumentError("--canary: must be a percentage (e.g. 10%)");
+    }
+    RETURN_IF_ERROR(CheckWaveSize(request.canary(), "--canary"));
+    overrides.canary = request.canary();
+  }
+  if (request.has_batch()) {
+    RETURN_IF_ERROR(CheckWaveSize(request.batch(), "--batch"));
+    overrides.batch = request.batch();
+  }
+  overrides.auto_promote = request.auto_promote();
+  return Retrying(request.app(), [&]() -> absl::StatusOr<StoredRollout> {
+    ASSIGN_OR_RETURN(const StoredRevision current, CurrentOf(store, request.app()));
+    ASSIGN_OR_RETURN(v1::AppSpec spec, DecodeSpec(current));
+    spec.set_tag(request.tag());
+    ASSIGN_OR_RETURN(const StoredRevision live, LiveRevision(store, current));
+    if (spec::SpecDigest(spec) == live.digest) {
+      return absl::FailedPreconditionError(
+          absl::StrCat(request.app(), " already runs tag ", request.tag(), " (revision ",
+                       live.number, "); nothing to roll out"));
+    }
+    return StoreRollout(store, clock, current, spec, rollout::ResolveStrategy(spec, overrides),
+                        "rollout");
+  });
+}
+
+absl::StatusOr<StoredRollout> UndoRollout(Store& store, const Clock& clock,
+                                          const std::string& app) {
+  if (absl::Status valid = spec::ValidateName(app); !valid.ok()) {
+    return absl::InvalidArgumentError(absl::StrCat("app name: ", valid.message()));
+  }
+  return Retrying(app, [&]() -> absl::StatusOr<StoredRollout> {
+    ASSIGN_OR_RETURN(const StoredRevision current, CurrentOf(store, app));
+    ASSIGN_OR_RETURN(const StoredRevision live, LiveRevision(store, current));
+    // The revision the live one replaced: where the rollout that brought
+    // the live revision started.
+    ASSIGN_OR_RETURN(const std::vector<StoredRollout> rollouts, store.ListRollouts(app));
+    std::optional<uint32_t> previous;
+    for (auto it = rollouts.rbegin(); it != rollouts.rend() && !previous; ++it) {
+      if (it->active || it->to_revision != live.number || it->from_revision == 0) continue;
+      ASSIGN_OR_RETURN(const v1::RolloutRecord record, rollout::DecodeRecord(*it));
+      if (record.state() == v1::ROLLOUT_STATE_SUCCEEDED) previous = it->from_revision;
+    }
+    if (!previous.has_value()) {
+      return absl::FailedPreconditionError(absl::StrCat(
+          "nothing to undo: ", app, " revision ", live.number, " (", live.tag,
+          ") was not brought by a finished rollout"));
+    }
+    ASSIGN_OR_RETURN(const StoredRevision target, store.GetRevision(app, *previous));
+    ASSIGN_OR_RETURN(const v1::AppSpec spec, DecodeSpec(target));
+    rollout::StrategyOverrides overrides;
+    overrides.canary = v1::WaveSize();  // unset: no canary
+    overrides.auto_promote = true;
+    return StoreRollout(store, clock, current, spec, rollout::ResolveStrategy(spec, overrides),
+                        "undo");
+  });
+}
+
+absl::StatusOr<v1::Rollout> ReadRollout(Store& store, const fleet::FleetRegistry* registry,
+                                        const std::string& app, uint32_t id) {
+  if (absl::Status valid = spec::ValidateName(app); !valid.ok()) {
+    return absl::InvalidArgumentError(absl::StrCat("app name: ", valid.message()));
+  }
+  StoredRollout stored;
+  if (id == 0) {
+    ASSIGN_OR_RETURN(std::optional<StoredRollout> latest, store.LatestRollout(app));
+    if (!latest.has_value()) {
+      return absl::NotFoundError(absl::StrCat("app \"", app, "\" has no rollouts"));
+    }
+    stored = *std::move(latest);
+  } else {
+    ASSIGN_OR_RETURN(stored, store.GetRollout(app, id));
+  }
+  ASSIGN_OR_RETURN(const v1::RolloutRecord record, rollout::DecodeRecord(stored));
+  ASSIGN_OR_RETURN(const rollout::RolloutRevisions revisions,
+                   rollout::ReadRevisions(store, stored));
+  return rollout::DescribeRollout(stored, record, revisions, registry);
+}
+
+}  // namespace pyservice::controller
