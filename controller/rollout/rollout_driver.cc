@@ -131,11 +131,19 @@ void RolloutDriver::Pass(const std::string& app) {
 
   std::vector<std::string> targeted;
   if (active.record.state() == v1::ROLLOUT_STATE_PENDING) {
+    bool reconnecting = false;
     registry_.ForEachHost([&](const fleet::HostView& host) {
-      if (host.connected && fleet::Targets(*active.to_spec, host.labels)) {
+      if (!fleet::Targets(*active.to_spec, host.labels)) return;
+      if (host.connected) {
         targeted.push_back(host.name);
+      } else {
+        reconnecting = true;
       }
     });
+    // Right after a controller start, known hosts are still dialing in: a
+    // plan made now would leave them out (and they would get the new
+    // revision ungated once it succeeds). They get the lost-host timeout.
+    if (reconnecting && now - gone_.listening_since < gone_.lost_after) return;
   }
   // The gate reads a whole wave under one registry lock; a pass that starts
   // the next wave reads that one when the engine first asks for it.

@@ -20,6 +20,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_split.h"
 #include "absl/time/clock.h"
+#include "common/file/read_file.h"
 #include "gtest/gtest.h"
 #include "tests/testing/temp_dir.h"
 
@@ -87,11 +88,13 @@ std::vector<std::string> ProcessesLeft(const std::string& ns, const std::string&
   for (const auto& entry : std::filesystem::directory_iterator("/proc", error)) {
     const std::string pid = entry.path().filename().string();
     if (pid.find_first_not_of("0123456789") != std::string::npos) continue;
-    std::ifstream in(entry.path() / "cmdline");
-    std::string cmdline(std::istreambuf_iterator<char>(in), {});
+    // Not ifstreams: libstdc++ throws from a read of a process that exited
+    // meanwhile (ESRCH).
+    std::string cmdline =
+        ReadFileToString((entry.path() / "cmdline").string(), 1 << 20).value_or("");
     std::replace(cmdline.begin(), cmdline.end(), '\0', ' ');
-    std::ifstream cgroup_file(entry.path() / "cgroup");
-    const std::string cgroup(std::istreambuf_iterator<char>(cgroup_file), {});
+    const std::string cgroup =
+        ReadFileToString((entry.path() / "cgroup").string(), 1 << 20).value_or("");
     if (std::filesystem::read_symlink(entry.path() / "ns" / "pid", error).string() == ns ||
         absl::StrContains(cmdline, needle) || absl::StrContains(cgroup, needle)) {
       left.push_back(absl::StrCat(pid, ": ", cmdline));

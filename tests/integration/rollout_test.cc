@@ -301,6 +301,21 @@ TEST_F(RolloutTest, LostHostFailsItsWave) {
   hosts_[0]->ReleaseDeploys();
 }
 
+TEST_F(RolloutTest, HostsStillDialingInAreWaitedForBeforeThePlan_ThenLeftOut) {
+  // h4's agent stops: the controller knows it, but it is not connected.
+  hosts_[3]->CloseStream();
+  ASSERT_TRUE(Eventually([&] { return !HostConnected("h4"); }));
+  ASSERT_TRUE(Start("v2", std::nullopt, std::nullopt, true).ok());
+  fleet_->rollouts().RunPass();
+  EXPECT_EQ(Get().state(), v1::ROLLOUT_STATE_PENDING) << "planned without waiting for h4";
+  // After the lost-host timeout (3 heartbeats of 5 s) it is planned without it.
+  clock_.Advance(absl::Seconds(15));
+  fleet_->rollouts().RunPass();
+  ASSERT_TRUE(WaitForState(v1::ROLLOUT_STATE_SUCCEEDED));
+  EXPECT_EQ(Get().hosts(), 3u);
+  EXPECT_EQ(DeploysOf(*hosts_[3], 2), 0);
+}
+
 TEST_F(RolloutTest, ControllerRestartResumesWithoutDeployingAnyHostTwice) {
   // Batches of one host; h3's work hangs (its preparation, then its
   // deploy), so the controller stops with h1 and h2 on revision 2 and wave

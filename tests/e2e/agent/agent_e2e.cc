@@ -16,6 +16,7 @@
 #include "absl/strings/str_replace.h"
 #include "absl/strings/str_split.h"
 #include "absl/strings/strip.h"
+#include "common/file/read_file.h"
 #include "common/status/status_macros.h"
 
 namespace pyservice::testing {
@@ -159,9 +160,11 @@ std::map<pid_t, std::string> SnapshotCommandLines() {
   for (const std::string& name : ListDirectory("/proc")) {
     pid_t pid = 0;
     if (!absl::SimpleAtoi(name, &pid)) continue;
-    std::ifstream in(absl::StrCat("/proc/", name, "/cmdline"), std::ios::binary);
-    std::string cmdline(std::istreambuf_iterator<char>(in), {});
-    if (cmdline.empty()) continue;  // kernel threads, or already gone
+    // Not an ifstream: libstdc++ throws from its read when the process
+    // exits between open and read (ESRCH).
+    absl::StatusOr<std::string> read = ReadFileToString(absl::StrCat("/proc/", name, "/cmdline"), 1 << 20);
+    if (!read.ok() || read->empty()) continue;  // kernel threads, or already gone
+    std::string cmdline = *std::move(read);
     std::replace(cmdline.begin(), cmdline.end(), '\0', ' ');
     lines[pid] = std::move(cmdline);
   }
