@@ -6,7 +6,8 @@
 # pyservice-agent from deploy/systemd/pyservice-agent.service and dialing the
 # controller over a Unix socket bound into the host. The example app
 # (deploy/examples/hello/app.yaml, labels role=web) is applied to the fleet
-# and its status shown. Everything (hosts, controller, temporary files) is
+# and its status shown, then tag v2 is rolled out: a canary host first, a
+# promotion, then the rest. Everything (hosts, controller, temporary files) is
 # removed at the end, also on failure or Ctrl-C. Needs root.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -60,87 +61,10 @@ step() { printf '\n\033[1m$ %s\033[0m\n' "${*/#build\/cli\//}"; "$@"; }
 say() { printf '\n\033[1m# %s\033[0m\n' "$*"; }
 
 # ---- the example app's git repository: a tiny Python HTTP service ----
-say "creating the example app's git repository (hello, tag v1)"
+say "creating the example app's git repository (deploy/examples/hello/src; tags v1, v2)"
 work=$demo_dir/hello-src
-mkdir -p "$work/hello" "$demo_dir/git"
-cat >"$work/pyproject.toml" <<'EOF'
-[build-system]
-requires = ["setuptools"]
-build-backend = "setuptools.build_meta"
-
-[project]
-name = "hello"
-version = "1.0.0"
-requires-python = ">=3.9"
-
-[tool.setuptools]
-packages = ["hello"]
-EOF
-: >"$work/pinned-requirements.txt"
-echo 'VERSION = "v1"' >"$work/hello/__init__.py"
-cat >"$work/hello/__main__.py" <<'EOF'
-"""hello: the pyservice example app.
-
-python -m hello --config PATH web      serve "hello VERSION" on 127.0.0.1:PORT
-python -m hello --config PATH report   print a line and exit
-"""
-import http.server
-import sys
-
-from hello import VERSION
-
-
-def read_config(path):
-    # config.yaml is written by the agent; flat `key: value` lines are all we
-    # need (no YAML library offline).
-    values = {}
-    with open(path) as config:
-        for line in config:
-            key, _, value = line.partition(":")
-            values[key.strip()] = value.strip().strip("'\"")
-    return values
-
-
-class Handler(http.server.BaseHTTPRequestHandler):
-    greeting = ""
-
-    def do_GET(self):
-        if self.path not in ("/", "/healthz"):
-            self.send_error(404)
-            return
-        body = f"hello {VERSION}: {self.greeting}\n".encode()
-        self.send_response(200)
-        self.send_header("Content-Type", "text/plain")
-        self.send_header("Content-Length", str(len(body)))
-        self.end_headers()
-        self.wfile.write(body)
-
-    def log_message(self, *args):
-        pass
-
-
-def main(argv):
-    if len(argv) != 3 or argv[0] != "--config":
-        raise SystemExit("usage: python -m hello --config PATH web|report")
-    config = read_config(argv[1])
-    if argv[2] == "web":
-        try:
-            with open(config.get("greeting_file", "")) as greeting:
-                Handler.greeting = greeting.read().strip()
-        except OSError:
-            Handler.greeting = "(no greeting file)"
-        server = http.server.ThreadingHTTPServer(("127.0.0.1", int(config["port"])), Handler)
-        print(f"hello {VERSION} serving on port {server.server_port}", flush=True)
-        server.serve_forever()
-    elif argv[2] == "report":
-        print(f"hello {VERSION} report", flush=True)
-    else:
-        raise SystemExit(f"hello: unknown command {argv[2]}")
-
-
-if __name__ == "__main__":
-    main(sys.argv[1:])
-EOF
+mkdir -p "$demo_dir/git"
+cp -r deploy/examples/hello/src "$work"
 git_() {
   HOME=$demo_dir GIT_CONFIG_NOSYSTEM=1 git -C "$work" \
     -c user.name=demo -c user.email=demo@example.invalid -c init.defaultBranch=main "$@"
@@ -149,6 +73,10 @@ git_ init --quiet
 git_ add -A
 git_ commit --quiet -m "hello v1"
 git_ tag v1
+# v2: the same app answering "hello v2", for the rollout below.
+echo 'VERSION = "v2"' >"$work/hello/__init__.py"
+git_ commit --quiet -am "hello v2"
+git_ tag v2
 # Where deploy/examples/hello/app.yaml's repo (file:///srv/git/hello.git)
 # points inside the hosts.
 HOME=$demo_dir GIT_CONFIG_NOSYSTEM=1 git clone --quiet --bare --no-local "$work" "$demo_dir/git/hello.git"
@@ -251,4 +179,22 @@ step $pyctl status hello
 in_host web-2 systemctl start hello-web.service
 sleep 2
 step $pyctl status hello
+
+# ---- a canary rollout ----
+serving() {
+  local name
+  for name in "${hosts[@]}"; do
+    printf '  %s: %s\n' "$name" \
+      "$(in_host "$name" curl --silent --show-error --max-time 3 http://127.0.0.1:8000/)"
+  done
+}
+say "rolling out tag v2 with the app's strategy (canary 25%: one host, then wait for promotion)"
+step $pyctl rollout hello --tag v2
+say "what each host serves now"
+serving
+step $pyctl rollout promote hello
+step $pyctl rollout status hello --watch
+say "what each host serves now"
+serving
+step $pyctl history hello
 say "cleaning up: stopping the hosts and the controller"
