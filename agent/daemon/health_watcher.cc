@@ -179,7 +179,8 @@ void HealthWatcher::PushLoop() {
 
 v1::AppHealth HealthWatcher::Build(const TrackedApp& app) const {
   if (app.state.live().id().empty() && !app.job_running) {
-    // Nothing runs: removed, or the first deploy failed.
+    // Nothing runs: removed, or the first deploy failed (before switching:
+    // nothing was ever live, so FAILED says the app is not running).
     v1::AppHealth health;
     health.set_app(app.state.app());
     health.set_health(LastDeployFailed(app.state) ? v1::HEALTH_STATE_FAILED

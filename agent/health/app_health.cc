@@ -28,9 +28,9 @@ std::string Complaint(const WatchedUnit& unit) {
 }  // namespace
 
 v1::HealthState ComputeHealth(const std::vector<WatchedUnit>& units, bool deploying,
-                              bool last_deploy_failed) {
+                              bool live_broken) {
   if (deploying) return v1::HEALTH_STATE_PROGRESSING;
-  if (last_deploy_failed) return v1::HEALTH_STATE_FAILED;
+  if (live_broken) return v1::HEALTH_STATE_FAILED;
   bool unknown = false;
   bool transient = false;
   for (const WatchedUnit& unit : units) {
@@ -53,6 +53,8 @@ v1::HealthState ComputeHealth(const std::vector<WatchedUnit>& units, bool deploy
 bool LastDeployFailed(const v1::AppState& state) {
   return absl::StartsWith(state.last_result(), "failed");
 }
+
+bool LiveReleaseBroken(const v1::AppState& state) { return state.live_broken(); }
 
 std::vector<WatchedUnit> LiveUnits(const v1::AppState& state) {
   std::vector<WatchedUnit> units;
@@ -80,14 +82,18 @@ v1::AppHealth BuildAppHealth(const v1::AppState& state, const std::vector<Watche
   health.set_commit(live.commit());
   health.set_spec_digest(live.spec_digest());
   const bool failed_deploy = LastDeployFailed(state);
-  health.set_health(ComputeHealth(units, deploying, failed_deploy));
+  health.set_health(ComputeHealth(units, deploying, LiveReleaseBroken(state)));
   for (const WatchedUnit& unit : units) {
     v1::UnitHealth* out = health.add_units();
     out->set_unit(unit.state.name);
     out->set_active_state(unit.state.active_state);
     out->set_sub_state(unit.state.sub_state);
   }
-  if (health.health() == v1::HEALTH_STATE_HEALTHY) return health;
+  if (health.health() == v1::HEALTH_STATE_HEALTHY) {
+    // Healthy on the release it kept; the failed deploy is still news.
+    if (failed_deploy && !deploying) health.set_message(state.last_result());
+    return health;
+  }
   if (deploying) {
     health.set_message("deploying");
     return health;

@@ -25,16 +25,20 @@ struct WatchedUnit {
 // The rules, first match wins:
 //  * a deploy (or removal) runs: PROGRESSING;
 //  * a unit failed, an activated unit is inactive (stopped by hand, or
-//    never started), or the last deploy failed: FAILED;
+//    never started), or the live release may be broken (`live_broken`: a
+//    failed deploy that could not be rolled back): FAILED;
 //  * an activated unit's state is not known: UNKNOWN;
 //  * an activated unit is activating, deactivating or reloading (e.g. a
 //    service between crashes and restarts): DEGRADED;
 //  * otherwise (every activated unit active): HEALTHY.
 v1::HealthState ComputeHealth(const std::vector<WatchedUnit>& units, bool deploying,
-                              bool last_deploy_failed);
+                              bool live_broken);
 
 // Whether `state`'s last pipeline run failed (AppState.last_result).
 bool LastDeployFailed(const v1::AppState& state);
+// Whether a failed deploy may have left the live release half-new
+// (AppState.live_broken): then the app is FAILED whatever its units say.
+bool LiveReleaseBroken(const v1::AppState& state);
 
 // The units of the app's live release in unit_renderer.h's order, named
 // and flagged, their states not known yet; empty when nothing is live.

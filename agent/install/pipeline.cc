@@ -168,7 +168,16 @@ absl::Status Pipeline::Run(const v1::AppSpec& spec, const DeployOptions& options
   // revision is abandoned. Otherwise a deploy of the spec a kept release was
   // built from re-activates that release: no fetch, no build.
   std::optional<v1::ReleaseRecord> kept;
-  if (state.has_in_flight() && state.in_flight().spec_digest() == deploy.spec_digest) {
+  const bool resumes =
+      state.has_in_flight() && state.in_flight().spec_digest() == deploy.spec_digest;
+  if (!activate && !resumes) {
+    if (std::optional<v1::ReleaseRecord> ready = KeptRelease(state, deploy)) {
+      // Nothing to prepare: the Deploy that follows re-activates it.
+      spdlog::info("{}: kept release {} is ready; nothing to prepare", spec.name(), ready->id());
+      return absl::OkStatus();
+    }
+  }
+  if (resumes) {
     spdlog::info("{}: resuming an interrupted deploy (done: {})", spec.name(),
                  absl::StrJoin(state.in_flight().completed_steps(), ", "));
     state.mutable_in_flight()->clear_completed_steps();
@@ -210,14 +219,18 @@ absl::Status Pipeline::Run(const v1::AppSpec& spec, const DeployOptions& options
     state.clear_in_flight();
     RETURN_IF_ERROR(Promote(state, deploy));
     state.set_last_result(absl::StrCat("deployed ", deploy.release.id()));
+    state.set_live_broken(false);
     return store_.Save(state);
   }
   // A failure after the switch may have left the app half-new: put the
   // previous release back (it is still on disk, so this takes seconds).
-  if (prepared && !state.live().id().empty()) {
+  if (prepared && state.live().id().empty()) {
+    state.set_live_broken(true);  // the first release, half switched in
+  } else if (prepared) {
     const v1::ReleaseRecord previous = state.live();
     absl::Status rollback = Activate(state, previous, /*verify=*/true);
     outcome.rolled_back = rollback.ok();
+    state.set_live_broken(!rollback.ok());
     status = absl::Status(status.code(),
                           rollback.ok()
                               ? absl::StrCat(status.message(), "; rolled back to ", previous.id())
@@ -261,6 +274,7 @@ absl::Status Pipeline::Rollback(const std::string& app) {
     *state.mutable_previous(0) = was_live;
   }
   state.set_last_result(absl::StrCat("rolled back to ", target.id()));
+  state.set_live_broken(false);
   return store_.Save(state);
 }
 

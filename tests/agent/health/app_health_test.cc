@@ -69,7 +69,7 @@ TEST(ComputeHealthTest, ARunningDeployIsProgressingWhateverTheUnits) {
   EXPECT_EQ(ComputeHealth(App("failed"), true, true), v1::HEALTH_STATE_PROGRESSING);
 }
 
-TEST(ComputeHealthTest, AFailedLastDeployIsFailedWithHealthyUnits) {
+TEST(ComputeHealthTest, ABrokenLiveReleaseIsFailedWithHealthyUnits) {
   EXPECT_EQ(ComputeHealth(App("active"), false, true), v1::HEALTH_STATE_FAILED);
 }
 
@@ -126,12 +126,21 @@ TEST(BuildAppHealthTest, SaysWhichUnitIsWrong) {
   EXPECT_EQ(health.message(), "hello-web.service is failed/x");
 }
 
-TEST(BuildAppHealthTest, SaysWhyTheLastDeployFailed) {
+TEST(BuildAppHealthTest, RolledBackDeployIsHealthyOnTheKeptReleaseAndSaysWhatFailed) {
   v1::AppState state = Deployed();
   state.set_last_result("failed: verify: hello-web.service is failed/failed; rolled back to v1");
   v1::AppHealth health = BuildAppHealth(state, App("active"), false);
-  EXPECT_EQ(health.health(), v1::HEALTH_STATE_FAILED);
+  EXPECT_EQ(health.health(), v1::HEALTH_STATE_HEALTHY);
   EXPECT_THAT(health.message(), HasSubstr("rolled back to v1"));
+}
+
+TEST(BuildAppHealthTest, ABrokenLiveReleaseIsFailedWithHealthyUnits) {
+  v1::AppState state = Deployed();
+  state.set_last_result("failed: units: boom; rollback to v1 failed too: gone");
+  state.set_live_broken(true);
+  v1::AppHealth health = BuildAppHealth(state, App("active"), false);
+  EXPECT_EQ(health.health(), v1::HEALTH_STATE_FAILED);
+  EXPECT_THAT(health.message(), HasSubstr("failed too"));
 }
 
 }  // namespace

@@ -367,6 +367,7 @@ TEST_F(PipelineTest, FailedVerifyOfAReactivatedReleaseRollsBackToTheLiveOne) {
   EXPECT_THAT(std::string(status.message()), HasSubstr("rolled back to v2-222222222222"));
   EXPECT_EQ(outcome.failed_step, "verify");
   EXPECT_TRUE(outcome.rolled_back);
+  EXPECT_FALSE(State().live_broken()) << "v2 runs as before: its health is its units'";
   EXPECT_EQ(git_.fetches(), fetches);
   EXPECT_THAT(processes_.commands(), IsEmpty());
   EXPECT_THAT(progress_.Results(), Not(Contains("checkout=done")));
@@ -568,6 +569,29 @@ TEST_F(PipelineTest, TheRevisionIsRecordedInTheLiveRelease) {
   ASSERT_TRUE(pipeline_.Deploy(Spec("v2"), options).ok());
   EXPECT_EQ(State().live().revision(), 8u);
   EXPECT_EQ(State().previous(0).revision(), 7u);
+}
+
+TEST_F(PipelineTest, PrepareOfAKeptReleasesSpecDoesNothing_TheDeployReactivatesIt) {
+  DeployOptions options;
+  options.revision = 1;
+  ASSERT_TRUE(pipeline_.Deploy(Spec("v1"), options).ok());
+  options.revision = 2;
+  ASSERT_TRUE(pipeline_.Deploy(Spec("v2"), options).ok());
+  const int fetches = git_.fetches();
+  processes_.Clear();
+  progress_.reports.clear();
+
+  options.revision = 3;  // an undo: v1's spec again, prepared ahead of its wave
+  ASSERT_TRUE(pipeline_.Prepare(Spec("v1"), options).ok());
+  EXPECT_THAT(progress_.Results(), IsEmpty()) << "nothing to prepare";
+  EXPECT_EQ(git_.fetches(), fetches);
+  EXPECT_FALSE(State().has_in_flight());
+
+  ASSERT_TRUE(pipeline_.Deploy(Spec("v1"), options).ok());
+  EXPECT_EQ(git_.fetches(), fetches) << "re-activated, not fetched";
+  EXPECT_THAT(processes_.commands(), IsEmpty()) << "no build";
+  EXPECT_EQ(State().live().id(), "v1-111111111111");
+  EXPECT_EQ(State().live().revision(), 3u);
 }
 
 TEST_F(PipelineTest, PrepareBuildsTheReleaseAndALaterDeployOnlySwitches) {
