@@ -21,7 +21,7 @@ Placement PlaceHosts(uint32_t rollout_id, const v1::RolloutRecord& record) {
     const bool started = i <= record.current_wave() && wave.started_at_ms() != 0;
     if (started) {
       placement.on_to.insert(wave.hosts().begin(), wave.hosts().end());
-    } else if (active) {
+    } else if (active && i <= record.current_wave() + kPrepareAheadWaves) {
       placement.prepare.insert(wave.hosts().begin(), wave.hosts().end());
     }
   }

@@ -5,7 +5,8 @@
 //
 //   PENDING                          every host on from
 //   RUNNING, AWAITING, PAUSED        hosts of started waves on to; hosts of
-//                                    later waves on from, preparing to
+//                                    later waves on from, those of the next
+//                                    kPrepareAheadWaves waves preparing to
 //   SUCCEEDED                        every host on to (late joiners too)
 //   FAILED                           hosts of started waves on to, others from
 //   ROLLED_BACK, ABORTED             every host on from
@@ -19,6 +20,12 @@
 #include "pyservice/v1/rollout_record.pb.h"
 
 namespace pyservice::controller::rollout {
+
+// How many waves ahead of the running one prepare the new revision. Enough
+// that the next wave finds its release built; not the whole fleet at once,
+// which would have every host of a 10,000-host rollout hit the git server
+// and build in the first minute (and slow the canary's own hosts).
+inline constexpr int kPrepareAheadWaves = 2;
 
 struct Placement {
   uint32_t rollout_id = 0;

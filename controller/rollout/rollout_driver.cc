@@ -219,11 +219,18 @@ void RolloutDriver::Loop() {
       if (stopping_) return;
       dirty.swap(dirty_);
     }
-    absl::MutexLock lock(&mu_);
-    if (tick) {
-      for (const auto& [app, active] : active_) dirty.insert(app);
+    {
+      absl::MutexLock lock(&mu_);
+      if (tick) {
+        for (const auto& [app, active] : active_) dirty.insert(app);
+      }
+      for (const std::string& app : dirty) Pass(app);
     }
-    for (const std::string& app : dirty) Pass(app);
+    // Events meanwhile gather in dirty_ for the next pass.
+    absl::MutexLock lock(&dirty_mu_);
+    if (dirty_mu_.AwaitWithTimeout(absl::Condition(&stopping_), options_.min_pass_interval)) {
+      return;
+    }
   }
 }
 

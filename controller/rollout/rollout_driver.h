@@ -8,8 +8,8 @@
 // the store has not passed.
 //
 // One thread runs the passes: after fleet events for an app with an active
-// rollout (coalesced), after operator commands, and every `tick` (timeouts,
-// hosts going quiet). Operator commands run on the caller's thread under the
+// rollout (coalesced, at most one pass per min_pass_interval), after
+// operator commands, and every `tick` (timeouts, hosts going quiet). Operator commands run on the caller's thread under the
 // same lock.
 //
 // Lock order: mu_ → the fleet's locks (DesiredState, FleetRegistry, ...);
@@ -43,6 +43,10 @@ struct RolloutOptions {
   EngineOptions engine;
   // How often every active rollout is checked without any event (real time).
   absl::Duration tick = absl::Seconds(1);
+  // Passes after events are at least this far apart (real time): a wave of
+  // 1,000 hosts sends thousands of step reports, and a pass reads the whole
+  // wave, so passes per event would cost the square of the wave size.
+  absl::Duration min_pass_interval = absl::Milliseconds(50);
   // A host not connected this long fails its wave (the fleet's lost-host
   // timeout).
   absl::Duration lost_after = absl::Seconds(15);

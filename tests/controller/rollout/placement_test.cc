@@ -138,6 +138,15 @@ TEST_F(PlacementTest, PausedWithItsWaveFinishedStillPreparesTheNext) {
   ExpectPlaced(PlaceHosts(1, record), {"a", "b", "c"}, {"d", "e"});
 }
 
+TEST_F(PlacementTest, OnlyTheNextTwoWavesPrepare) {
+  v1::RolloutStrategy strategy;
+  strategy.mutable_batch()->set_count(1);
+  v1::RolloutRecord record = NewRollout(strategy, "rollout", "v1", "v2", kT0);
+  engine_.Advance(record, kHosts, observer_, kT0, absl::InfinitePast());
+  ASSERT_EQ(record.current_wave(), 0);
+  ExpectPlaced(PlaceHosts(1, record), {"a"}, {"b", "c"});
+}
+
 TEST_F(PlacementTest, SucceededPutsEveryHostOnToLateJoinersToo) {
   v1::RolloutRecord record = RunningWave1();
   for (const std::string& host : kHosts) seen_[host] = Progress::kHealthy;
