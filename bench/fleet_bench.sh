@@ -31,12 +31,9 @@ while [[ $# -gt 0 ]]; do
     *) echo "usage: $0 [--build DIR] [--sizes \"1000 5000 10000\"] [--idle-s 30] [--status-runs 10] [--out FILE]" >&2; exit 2 ;;
   esac
 done
-CONTROLLER="$BUILD/controller/pyservice-controller"
-PYCTL="$BUILD/cli/pyctl"
-SIM="$BUILD/bench/fleet_sim"
-for f in "$CONTROLLER" "$PYCTL" "$SIM"; do
-  [[ -x "$f" ]] || { echo "missing $f (build it first)" >&2; exit 1; }
-done
+# shellcheck source=bench/bench_lib.sh
+source "$(dirname "$0")/bench_lib.sh"
+find_binaries "$BUILD"
 # File descriptors: one socket per session on each side.
 ulimit -n "$(ulimit -Hn)"
 
@@ -48,24 +45,6 @@ cleanup() {
   wait 2>/dev/null || true
 }
 trap cleanup EXIT
-TICKS=$(getconf CLK_TCK)
-
-cpu_ticks() { awk '{print $14 + $15}' "/proc/$1/stat"; }
-rss_mib() { awk '/VmRSS/ {printf "%.1f", $2/1024}' "/proc/$1/status"; }
-threads() { awk '/Threads/ {print $2}' "/proc/$1/status"; }
-last_json() { tail -n 1 "$1"; }
-field() { sed -n "s/.*\"$2\":\([0-9]*\).*/\1/p" <<<"$1"; }
-now_ms() { date +%s%3N; }
-
-# wait_for DESC TIMEOUT_S CMD...: polls CMD every 0.2 s.
-wait_for() {
-  local desc="$1" timeout="$2"; shift 2
-  local end=$(( $(date +%s) + timeout ))
-  until "$@"; do
-    if (( $(date +%s) >= end )); then echo "timeout: $desc" >&2; return 1; fi
-    sleep 0.2
-  done
-}
 
 ROWS=()
 for N in $SIZES; do
@@ -97,16 +76,7 @@ for N in $SIZES; do
   ACTIVE=$(field "$(last_json "$DIR/sim.jsonl")" active)
 
   # Deploy to every host.
-  cat >"$DIR/app.yaml" <<EOF
-name: bench
-repo: file:///srv/git/bench.git
-tag: v1
-services:
-  - name: web
-    command: "python -m bench web"
-targets:
-  labels: {role: sim}
-EOF
+  write_bench_app "$DIR/app.yaml" v1
   R0=$(field "$(last_json "$DIR/sim.jsonl")" results)
   A0=$(now_ms)
   "$PYCTL" apply --no-wait "$DIR/app.yaml" >"$DIR/apply.out" 2>&1
@@ -118,7 +88,7 @@ EOF
   A2=$(now_ms)
   DEPLOY_MS=$((A1 - A0)); STATUS_OK_MS=$((A2 - A0))
   RSS_AFTER=$(rss_mib "$CTL_PID")
-  VMHWM=$(awk '/VmHWM/ {printf "%.1f", $2/1024}' "/proc/$CTL_PID/status")
+  VMHWM=$(hwm_mib "$CTL_PID")
 
   # pyctl status latency.
   if command -v hyperfine >/dev/null; then

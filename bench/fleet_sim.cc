@@ -6,17 +6,28 @@
 // session. One ticker thread sends heartbeats at the Welcome interval
 // (spread evenly over the interval); deploys are answered at once from the
 // read reaction with two StepProgress messages and an ok DeployResult whose
-// live AppHealth carries the digest of the spec received.
+// live AppHealth carries the digest of the spec received, which becomes
+// what the session runs. A DeployRequest with prepare_only (a rollout
+// preparing later waves) is answered the same way, but leaves what runs
+// unchanged: its DeployResult.live is what the session ran before (no live
+// when it runs nothing of that app); counted as "prepares", not "deploys".
+// A RemoveRequest forgets the app.
 //
 // By default every session has its own channel and so its own connection,
 // as real agents do (--sessions-per-channel to share).
 //
 // Output: one JSON object per line on stdout, every --report-interval-ms:
 //   {"t_ms":..., "elapsed_ms":..., "sessions":N, "welcomed":..,
-//    "active":.., "ended":.., "heartbeats":.., "deploys":.., "results":..,
-//    "removes":..}
-// and a final line with "final":true. Exits after --duration-s, or on
+//    "active":.., "ended":.., "heartbeats":.., "deploys":.., "prepares":..,
+//    "results":.., "removes":..}
+// ("results" counts the DeployResults of both deploys and prepares) and a
+// final line with "final":true. Exits after --duration-s, or on
 // SIGINT/SIGTERM, or (with --exit-after-results K) once K results are sent.
+//
+// --deploy-log FILE: one line per DeployRequest received, written when its
+// answer has been queued:
+//   UNIX_US HOST APP REVISION deploy|prepare
+// (for bench/rollout_bench.sh: when each wave's requests reached the hosts).
 #include <sys/resource.h>
 
 #include <atomic>
@@ -25,6 +36,7 @@
 #include <cstdint>
 #include <cstdio>
 #include <deque>
+#include <map>
 #include <memory>
 #include <mutex>
 #include <string>
@@ -61,6 +73,7 @@ struct Counters {
   std::atomic<uint64_t> ended{0};
   std::atomic<uint64_t> heartbeats{0};
   std::atomic<uint64_t> deploys{0};
+  std::atomic<uint64_t> prepares{0};
   std::atomic<uint64_t> results{0};
   std::atomic<uint64_t> removes{0};
 };
@@ -71,11 +84,44 @@ int64_t UnixMillis() {
       .count();
 }
 
+int64_t UnixMicros() {
+  return std::chrono::duration_cast<std::chrono::microseconds>(
+             std::chrono::system_clock::now().time_since_epoch())
+      .count();
+}
+
+// --deploy-log: shared by every session, buffered, one lock per line.
+class DeployLog {
+ public:
+  bool Open(const std::string& path) {
+    file_ = std::fopen(path.c_str(), "w");
+    if (file_ == nullptr) return false;
+    std::setvbuf(file_, nullptr, _IOFBF, 1 << 20);
+    return true;
+  }
+  void Write(const std::string& host, const std::string& app, uint32_t revision, bool prepare) {
+    if (file_ == nullptr) return;
+    const int64_t now = UnixMicros();
+    std::lock_guard<std::mutex> lock(mu_);
+    std::fprintf(file_, "%lld %s %s %u %s\n", static_cast<long long>(now), host.c_str(),
+                 app.c_str(), revision, prepare ? "prepare" : "deploy");
+  }
+  void Flush() {
+    if (file_ == nullptr) return;
+    std::lock_guard<std::mutex> lock(mu_);
+    std::fflush(file_);
+  }
+
+ private:
+  std::mutex mu_;
+  std::FILE* file_ = nullptr;
+};
+
 class SimAgent final : public grpc::ClientBidiReactor<AgentMessage, ControllerMessage> {
  public:
   SimAgent(AgentService::Stub& stub, std::string host, const std::string& labels_group,
-           uint32_t index, Counters& counters)
-      : host_(std::move(host)), counters_(counters) {
+           uint32_t index, Counters& counters, DeployLog& deploy_log)
+      : host_(std::move(host)), counters_(counters), deploy_log_(deploy_log) {
     AgentMessage hello;
     pyservice::v1::Hello& h = *hello.mutable_hello();
     h.set_host(host_);
@@ -143,6 +189,7 @@ class SimAgent final : public grpc::ClientBidiReactor<AgentMessage, ControllerMe
         break;
       case ControllerMessage::kRemove: {
         counters_.removes.fetch_add(1, std::memory_order_relaxed);
+        live_.erase(incoming_.remove().app());
         AgentMessage message;
         pyservice::v1::DeployResult& result = *message.mutable_result();
         result.set_app(incoming_.remove().app());
@@ -183,7 +230,8 @@ class SimAgent final : public grpc::ClientBidiReactor<AgentMessage, ControllerMe
 
  private:
   void AnswerDeploy(const pyservice::v1::DeployRequest& deploy) {
-    counters_.deploys.fetch_add(1, std::memory_order_relaxed);
+    const bool prepare = deploy.prepare_only();
+    (prepare ? counters_.prepares : counters_.deploys).fetch_add(1, std::memory_order_relaxed);
     const std::string& app = deploy.spec().name();
     for (const char* step : {"checkout", "activate"}) {
       AgentMessage message;
@@ -200,21 +248,29 @@ class SimAgent final : public grpc::ClientBidiReactor<AgentMessage, ControllerMe
     result.set_app(app);
     result.set_deploy_id(deploy.deploy_id());
     result.set_ok(true);
-    pyservice::v1::AppHealth& live = *result.mutable_live();
-    live.set_app(app);
-    live.set_revision(deploy.revision());
-    live.set_tag(deploy.spec().tag());
-    live.set_commit("0000000000000000000000000000000000000000");
-    live.set_spec_digest(pyservice::spec::SpecDigest(deploy.spec()));
-    live.set_health(pyservice::v1::HEALTH_STATE_HEALTHY);
-    for (const auto& service : deploy.spec().services()) {
-      pyservice::v1::UnitHealth& unit = *live.add_units();
-      unit.set_unit(absl::StrCat(app, "-", service.name(), ".service"));
-      unit.set_active_state("active");
-      unit.set_sub_state("running");
+    if (prepare) {
+      // Built, not switched: what runs stays as it was.
+      const auto running = live_.find(app);
+      if (running != live_.end()) *result.mutable_live() = running->second;
+    } else {
+      pyservice::v1::AppHealth& live = *result.mutable_live();
+      live.set_app(app);
+      live.set_revision(deploy.revision());
+      live.set_tag(deploy.spec().tag());
+      live.set_commit("0000000000000000000000000000000000000000");
+      live.set_spec_digest(pyservice::spec::SpecDigest(deploy.spec()));
+      live.set_health(pyservice::v1::HEALTH_STATE_HEALTHY);
+      for (const auto& service : deploy.spec().services()) {
+        pyservice::v1::UnitHealth& unit = *live.add_units();
+        unit.set_unit(absl::StrCat(app, "-", service.name(), ".service"));
+        unit.set_active_state("active");
+        unit.set_sub_state("running");
+      }
+      live_[app] = live;
     }
     Enqueue(std::move(message));
     counters_.results.fetch_add(1, std::memory_order_relaxed);
+    deploy_log_.Write(host_, app, deploy.revision(), prepare);
   }
 
   void Enqueue(AgentMessage message) {
@@ -235,7 +291,10 @@ class SimAgent final : public grpc::ClientBidiReactor<AgentMessage, ControllerMe
   grpc::ClientContext context_;
   const std::string host_;
   Counters& counters_;
+  DeployLog& deploy_log_;
   bool welcomed_ = false;  // read reactions and OnDone only
+  // What runs, per app. Read reactions only (one at a time per stream).
+  std::map<std::string, pyservice::v1::AppHealth> live_;
   ControllerMessage incoming_;
   uint64_t sequence_ = 0;
   std::atomic<bool> done_{false};
@@ -272,6 +331,7 @@ int main(int argc, char** argv) {
   uint32_t duration_s = 600;
   uint32_t report_ms = 1000;
   uint64_t exit_after_results = 0;
+  std::string deploy_log_path;
   app.add_option("--controller", address, "unix:/path or 127.0.0.1:PORT")->capture_default_str();
   app.add_option("--hosts", hosts, "number of sessions")->capture_default_str()
       ->check(CLI::Range(1u, 100000u));
@@ -289,6 +349,8 @@ int main(int argc, char** argv) {
       ->capture_default_str()->check(CLI::Range(10u, 60000u));
   app.add_option("--exit-after-results", exit_after_results,
                  "exit once this many deploy results were sent (0 = never)");
+  app.add_option("--deploy-log", deploy_log_path,
+                 "write 'UNIX_US HOST APP REVISION deploy|prepare' per DeployRequest answered");
   CLI11_PARSE(app, argc, argv);
 
   RaiseFileLimit();
@@ -297,6 +359,11 @@ int main(int argc, char** argv) {
   std::signal(SIGPIPE, SIG_IGN);
 
   Counters counters;
+  DeployLog deploy_log;
+  if (!deploy_log_path.empty() && !deploy_log.Open(deploy_log_path)) {
+    std::fprintf(stderr, "fleet_sim: cannot open %s\n", deploy_log_path.c_str());
+    return 1;
+  }
   const auto start = SteadyClock::now();
   const auto deadline = start + std::chrono::seconds(duration_s);
   const int64_t start_unix_ms = UnixMillis();
@@ -305,8 +372,8 @@ int main(int argc, char** argv) {
     const auto now = SteadyClock::now();
     std::printf(
         "{\"t_ms\":%lld,\"elapsed_ms\":%lld,\"sessions\":%u,\"welcomed\":%llu,\"active\":%llu,"
-        "\"ended\":%llu,\"heartbeats\":%llu,\"deploys\":%llu,\"results\":%llu,"
-        "\"removes\":%llu%s}\n",
+        "\"ended\":%llu,\"heartbeats\":%llu,\"deploys\":%llu,\"prepares\":%llu,"
+        "\"results\":%llu,\"removes\":%llu%s}\n",
         static_cast<long long>(UnixMillis()),
         static_cast<long long>(
             std::chrono::duration_cast<std::chrono::milliseconds>(now - start).count()),
@@ -315,9 +382,11 @@ int main(int argc, char** argv) {
         static_cast<unsigned long long>(counters.ended.load()),
         static_cast<unsigned long long>(counters.heartbeats.load()),
         static_cast<unsigned long long>(counters.deploys.load()),
+        static_cast<unsigned long long>(counters.prepares.load()),
         static_cast<unsigned long long>(counters.results.load()),
         static_cast<unsigned long long>(counters.removes.load()), final ? ",\"final\":true" : "");
     std::fflush(stdout);
+    deploy_log.Flush();
   };
   std::fprintf(stderr, "fleet_sim: %u sessions to %s, start %lld\n", hosts, address.c_str(),
                static_cast<long long>(start_unix_ms));
@@ -353,7 +422,8 @@ int main(int argc, char** argv) {
     }
     char name[64];
     std::snprintf(name, sizeof(name), "%s-%05u", prefix.c_str(), i + 1);
-    agents.push_back(std::make_unique<SimAgent>(*stubs.back(), name, group, i, counters));
+    agents.push_back(std::make_unique<SimAgent>(*stubs.back(), name, group, i, counters,
+                                                deploy_log));
     created.store(agents.size());
     // Pace: i sessions should not start before i / rate seconds.
     const auto due = start + std::chrono::microseconds(
@@ -387,6 +457,7 @@ int main(int argc, char** argv) {
     }
   }
   std::fflush(stdout);
+  deploy_log.Flush();
   // Skip tearing down thousands of channels one by one.
   std::_Exit(0);
 }

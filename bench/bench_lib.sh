@@ -1,0 +1,55 @@
+# shellcheck shell=bash
+# Helpers shared by the benchmark scripts (fleet_bench.sh, rollout_bench.sh).
+# Sourced, not run. Every wait is bounded.
+
+# shellcheck disable=SC2034  # used by the scripts that source this file
+TICKS=$(getconf CLK_TCK)
+
+# CPU time (utime+stime, in clock ticks) of a process.
+cpu_ticks() { awk '{print $14 + $15}' "/proc/$1/stat"; }
+# Resident set (VmRSS) and its peak (VmHWM), MiB.
+rss_mib() { awk '/VmRSS/ {printf "%.1f", $2/1024}' "/proc/$1/status"; }
+hwm_mib() { awk '/VmHWM/ {printf "%.1f", $2/1024}' "/proc/$1/status"; }
+# "BUSY TOTAL" jiffies of the whole machine (all CPUs) from /proc/stat.
+machine_ticks() { awk '/^cpu / {t=0; for (i=2;i<=NF;i++) t+=$i; print t-$5-$6, t}' /proc/stat; }
+threads() { awk '/Threads/ {print $2}' "/proc/$1/status"; }
+# Last line of a fleet_sim stats file, and a numeric field of such a line.
+last_json() { tail -n 1 "$1"; }
+field() { sed -n "s/.*\"$2\":\([0-9]*\).*/\1/p" <<<"$1"; }
+now_ms() { date +%s%3N; }
+
+# wait_for DESC TIMEOUT_S CMD...: polls CMD every 0.2 s.
+wait_for() {
+  local desc="$1" timeout="$2"; shift 2
+  local end=$(( $(date +%s) + timeout ))
+  until "$@"; do
+    if (( $(date +%s) >= end )); then echo "timeout: $desc" >&2; return 1; fi
+    sleep 0.2
+  done
+}
+
+# Checks that the build directory $1 has the three binaries and sets
+# CONTROLLER, PYCTL and SIM.
+find_binaries() {
+  CONTROLLER="$1/controller/pyservice-controller"
+  PYCTL="$1/cli/pyctl"
+  SIM="$1/bench/fleet_sim"
+  local f
+  for f in "$CONTROLLER" "$PYCTL" "$SIM"; do
+    [[ -x "$f" ]] || { echo "missing $f (build it first)" >&2; exit 1; }
+  done
+}
+
+# The benchmark app (targets every simulated host) at tag $2, into file $1.
+write_bench_app() {
+  cat >"$1" <<APP
+name: bench
+repo: file:///srv/git/bench.git
+tag: $2
+services:
+  - name: web
+    command: "python -m bench web"
+targets:
+  labels: {role: sim}
+APP
+}
