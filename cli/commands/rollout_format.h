@@ -1,4 +1,4 @@
-// How pyctl shows a rollout: the words for its states, the JSON/YAML
+// How pyctl shows a rollout: the JSON/YAML
 // document (INTERFACES.md's `pyctl rollout status` shape), the table view
 // that is also the live frame redrawn on a terminal, the plain lines
 // printed per change when stdout is not a terminal, and when to stop
@@ -13,17 +13,15 @@
 
 #include "absl/status/status.h"
 #include "cli/output/document.h"
+#include "common/api/rollout_names.h"
 #include "pyservice/v1/controller.pb.h"
 
 namespace pyservice::cli {
 
-// pending|running|awaiting_promotion|paused|succeeded|failed|aborted|
-// rolled_back, "unknown" when unspecified.
-std::string RolloutStateName(v1::RolloutState state);
-// pending|deploying|verifying|healthy|failed|rolled_back, "unknown".
-std::string RolloutHostStateName(v1::RolloutHostState state);
-// none|preparing|prepared|failed.
-std::string PrepareStateName(v1::PrepareState state);
+// The state names are common/api/rollout_names.h's.
+using ::pyservice::PrepareStateName;
+using ::pyservice::RolloutHostStateName;
+using ::pyservice::RolloutStateName;
 
 // {"app", "id", "from_revision", "to_revision", "tag", "state",
 //  "waves": [{"index", "canary", "hosts": [{"host", "state", then extras}],

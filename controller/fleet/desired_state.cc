@@ -6,22 +6,19 @@
 
 #include "absl/strings/str_cat.h"
 #include "common/status/status_macros.h"
+#include "controller/store/stored_spec.h"
 #include "pyservice/v1/rollout_record.pb.h"
 
 namespace pyservice::controller::fleet {
 namespace {
 
 absl::StatusOr<DesiredRevision> ToDesired(const StoredRevision& stored) {
-  auto spec = std::make_shared<v1::AppSpec>();
-  if (!spec->ParseFromString(stored.spec)) {
-    return absl::DataLossError(absl::StrCat("stored spec of ", stored.app, " revision ",
-                                            stored.number, " does not decode"));
-  }
+  ASSIGN_OR_RETURN(v1::AppSpec spec, DecodeStoredSpec(stored));
   DesiredRevision revision;
   revision.revision = stored.number;
   revision.tag = stored.tag;
   revision.digest = stored.digest;
-  revision.spec = std::move(spec);
+  revision.spec = std::make_shared<const v1::AppSpec>(std::move(spec));
   return revision;
 }
 

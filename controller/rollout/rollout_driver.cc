@@ -4,9 +4,11 @@
 #include <vector>
 
 #include "absl/strings/str_cat.h"
+#include "common/api/rollout_names.h"
 #include "common/status/status_macros.h"
 #include "controller/fleet/reconciler.h"
 #include "controller/rollout/rollout_view.h"
+#include "controller/store/stored_spec.h"
 #include "spdlog/spdlog.h"
 
 namespace pyservice::controller::rollout {
@@ -45,12 +47,8 @@ absl::StatusOr<RolloutDriver::Active> RolloutDriver::Load(const StoredRollout& s
   ASSIGN_OR_RETURN(active.record, DecodeRecord(stored));
   ASSIGN_OR_RETURN(active.revisions, ReadRevisions(store_, stored));
   ASSIGN_OR_RETURN(const StoredRevision to, store_.GetRevision(stored.app, stored.to_revision));
-  auto spec = std::make_shared<v1::AppSpec>();
-  if (!spec->ParseFromString(to.spec)) {
-    return absl::DataLossError(absl::StrCat("stored spec of ", stored.app, " revision ",
-                                            stored.to_revision, " does not decode"));
-  }
-  active.to_spec = std::move(spec);
+  ASSIGN_OR_RETURN(v1::AppSpec spec, DecodeStoredSpec(to));
+  active.to_spec = std::make_shared<const v1::AppSpec>(std::move(spec));
   return active;
 }
 
@@ -183,8 +181,8 @@ absl::Status RolloutDriver::Commit(Active& active, const v1::RolloutRecord& reco
   const std::string& app = active.stored.app;
   const uint32_t id = active.stored.id;
   if (before.state() != record.state()) {
-    spdlog::info("rollout {} of {}: {} → {}{}{}", id, app, StateName(before.state()),
-                 StateName(record.state()), record.message().empty() ? "" : ": ",
+    spdlog::info("rollout {} of {}: {} → {}{}{}", id, app, RolloutStateName(before.state()),
+                 RolloutStateName(record.state()), record.message().empty() ? "" : ": ",
                  record.message());
   }
   if (before.current_wave() != record.current_wave() && record.current_wave() >= 0) {

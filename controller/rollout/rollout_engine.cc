@@ -3,6 +3,7 @@
 #include <algorithm>
 
 #include "absl/strings/str_cat.h"
+#include "common/api/rollout_names.h"
 #include "controller/rollout/wave_plan.h"
 
 namespace pyservice::controller::rollout {
@@ -36,29 +37,6 @@ bool IsActive(v1::RolloutState state) {
       return true;
     default:
       return false;
-  }
-}
-
-std::string StateName(v1::RolloutState state) {
-  switch (state) {
-    case v1::ROLLOUT_STATE_PENDING:
-      return "pending";
-    case v1::ROLLOUT_STATE_RUNNING:
-      return "running";
-    case v1::ROLLOUT_STATE_AWAITING_PROMOTION:
-      return "awaiting_promotion";
-    case v1::ROLLOUT_STATE_PAUSED:
-      return "paused";
-    case v1::ROLLOUT_STATE_SUCCEEDED:
-      return "succeeded";
-    case v1::ROLLOUT_STATE_FAILED:
-      return "failed";
-    case v1::ROLLOUT_STATE_ABORTED:
-      return "aborted";
-    case v1::ROLLOUT_STATE_ROLLED_BACK:
-      return "rolled_back";
-    default:
-      return "unknown";
   }
 }
 
@@ -199,7 +177,7 @@ absl::Status RolloutEngine::Control(v1::RolloutRecord& record,
                                     v1::ControlRolloutRequest::Action action,
                                     absl::Time now) const {
   const v1::RolloutState state = record.state();
-  const std::string is = absl::StrCat("it is ", StateName(state));
+  const std::string is = absl::StrCat("it is ", RolloutStateName(state));
   switch (action) {
     case v1::ControlRolloutRequest::ACTION_PAUSE:
       if (state != v1::ROLLOUT_STATE_RUNNING &&

@@ -60,8 +60,6 @@ struct EngineOptions {
 
 // Active: not in a final state.
 bool IsActive(v1::RolloutState state);
-// "running", "awaiting_promotion", ... as in INTERFACES.md.
-std::string StateName(v1::RolloutState state);
 
 // A new rollout: PENDING with `strategy`, no waves yet.
 v1::RolloutRecord NewRollout(const v1::RolloutStrategy& strategy, const std::string& cause,

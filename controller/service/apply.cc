@@ -6,6 +6,7 @@
 #include "common/spec/app_spec_parser.h"
 #include "common/spec/canonical.h"
 #include "common/status/status_macros.h"
+#include "controller/store/stored_spec.h"
 #include "common/text/diff.h"
 #include "controller/service/rollouts.h"
 #include "spdlog/spdlog.h"
@@ -16,15 +17,6 @@ namespace {
 // Each retry means another apply of the same app committed in between; a
 // handful of rounds is plenty unless something is badly wrong.
 constexpr int kMaxApplyAttempts = 8;
-
-absl::StatusOr<v1::AppSpec> DecodeSpec(const StoredRevision& stored) {
-  v1::AppSpec spec;
-  if (!spec.ParseFromString(stored.spec)) {
-    return absl::DataLossError(absl::StrCat("stored spec of ", stored.app, " revision ",
-                                            stored.number, " does not decode"));
-  }
-  return spec;
-}
 
 // The number the next revision will get: numbering continues across deletes.
 absl::StatusOr<uint32_t> NextRevisionNumber(Store& store, const std::string& app) {
@@ -46,7 +38,7 @@ absl::StatusOr<v1::Revision> ToApiRevision(const StoredRevision& stored, bool wi
   revision.set_digest(stored.digest);
   revision.set_created_at(FormatRfc3339(stored.created_at));
   if (with_spec) {
-    ASSIGN_OR_RETURN(v1::AppSpec spec, DecodeSpec(stored));
+    ASSIGN_OR_RETURN(v1::AppSpec spec, DecodeStoredSpec(stored));
     *revision.mutable_spec() = spec::RedactSecrets(spec);
   }
   return revision;
@@ -71,7 +63,7 @@ absl::StatusOr<v1::ApplyAppResponse> ApplyApp(Store& store, const Clock& clock,
         response.set_changed(false);
         return response;
       }
-      ASSIGN_OR_RETURN(v1::AppSpec old_spec, DecodeSpec(*current));
+      ASSIGN_OR_RETURN(v1::AppSpec old_spec, DecodeStoredSpec(*current));
       old_canonical = spec::CanonicalYaml(old_spec, spec::Secrets::kRedact);
     }
     response.set_changed(true);

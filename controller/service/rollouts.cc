@@ -7,6 +7,7 @@
 #include "common/spec/canonical.h"
 #include "common/spec/validators.h"
 #include "common/status/status_macros.h"
+#include "controller/store/stored_spec.h"
 #include "controller/rollout/rollout_engine.h"
 #include "controller/rollout/rollout_view.h"
 #include "spdlog/spdlog.h"
@@ -16,15 +17,6 @@ namespace {
 
 // Each retry means an apply of the same app committed in between.
 constexpr int kMaxAttempts = 8;
-
-absl::StatusOr<v1::AppSpec> DecodeSpec(const StoredRevision& stored) {
-  v1::AppSpec spec;
-  if (!spec.ParseFromString(stored.spec)) {
-    return absl::DataLossError(absl::StrCat("stored spec of ", stored.app, " revision ",
-                                            stored.number, " does not decode"));
-  }
-  return spec;
-}
 
 absl::StatusOr<StoredRevision> CurrentOf(Store& store, const std::string& app) {
   ASSIGN_OR_RETURN(std::optional<StoredRevision> current, store.CurrentRevision(app));
@@ -124,7 +116,7 @@ absl::StatusOr<StoredRollout> StartRollout(Store& store, const Clock& clock,
   overrides.auto_promote = request.auto_promote();
   return Retrying(request.app(), [&]() -> absl::StatusOr<StoredRollout> {
     ASSIGN_OR_RETURN(const StoredRevision current, CurrentOf(store, request.app()));
-    ASSIGN_OR_RETURN(v1::AppSpec spec, DecodeSpec(current));
+    ASSIGN_OR_RETURN(v1::AppSpec spec, DecodeStoredSpec(current));
     spec.set_tag(request.tag());
     ASSIGN_OR_RETURN(const StoredRevision live, LiveRevision(store, current));
     if (spec::SpecDigest(spec) == live.digest) {
@@ -160,7 +152,7 @@ absl::StatusOr<StoredRollout> UndoRollout(Store& store, const Clock& clock,
           ") was not brought by a finished rollout"));
     }
     ASSIGN_OR_RETURN(const StoredRevision target, store.GetRevision(app, *previous));
-    ASSIGN_OR_RETURN(const v1::AppSpec spec, DecodeSpec(target));
+    ASSIGN_OR_RETURN(const v1::AppSpec spec, DecodeStoredSpec(target));
     rollout::StrategyOverrides overrides;
     overrides.canary = v1::WaveSize();  // unset: no canary
     overrides.auto_promote = true;
