@@ -121,6 +121,7 @@ int Serve(const pyservice::controller::ControllerConfig& config) {
   }
   fleet::FleetOptions fleet_options;
   fleet_options.heartbeat_interval = config.heartbeat_interval;
+  fleet_options.wave_timeout = config.wave_timeout;
   absl::StatusOr<std::unique_ptr<fleet::Fleet>> fleet =
       fleet::Fleet::Create(**store, clock, fleet_options);
   if (!fleet.ok()) {
@@ -194,7 +195,7 @@ int main(int argc, char** argv) {
   bool insecure = false;
   app.add_option("--config", config_path,
                  "YAML file with keys listen, data_dir, log_level, "
-                 "heartbeat_interval, tls_cert, tls_key, client_ca, insecure; "
+                 "heartbeat_interval, wave_timeout, tls_cert, tls_key, client_ca, insecure; "
                  "flags override it")
       ->type_name("FILE");
   app.add_option("--listen", listen,

@@ -111,6 +111,21 @@ void ReadHeartbeatInterval(const YAML::Node& node, Problems& problems,
   out = interval;
 }
 
+// How long a rollout wave may take to become healthy: from 1 minute (a
+// deploy fetches and builds) to 24 hours.
+void ReadWaveTimeout(const YAML::Node& node, Problems& problems, absl::Duration& out) {
+  std::string text;
+  if (!ReadString(node, "wave_timeout", problems, text)) return;
+  absl::Duration timeout;
+  if (!absl::ParseDuration(text, &timeout) || timeout < absl::Minutes(1) ||
+      timeout > absl::Hours(24)) {
+    problems.Add(node.Mark(), "wave_timeout",
+                 absl::StrCat("want a duration from 1m to 24h, like 30m (got \"", text, "\")"));
+    return;
+  }
+  out = timeout;
+}
+
 absl::StatusOr<ControllerConfig> ParseRoot(const YAML::Node& root,
                                            Problems& problems,
                                            ControllerConfig config) {
@@ -136,6 +151,8 @@ absl::StatusOr<ControllerConfig> ParseRoot(const YAML::Node& root,
       ReadLogLevel(value, problems, config.log_level);
     } else if (name == "heartbeat_interval") {
       ReadHeartbeatInterval(value, problems, config.heartbeat_interval);
+    } else if (name == "wave_timeout") {
+      ReadWaveTimeout(value, problems, config.wave_timeout);
     } else if (name == "tls_cert") {
       ReadString(value, "tls_cert", problems, config.tls_cert);
     } else if (name == "tls_key") {
@@ -152,8 +169,8 @@ absl::StatusOr<ControllerConfig> ParseRoot(const YAML::Node& root,
     } else {
       problems.Add(key.Mark(), name,
                    "unknown key (want listen, data_dir, log_level, "
-                   "heartbeat_interval, tls_cert, tls_key, client_ca or "
-                   "insecure)");
+                   "heartbeat_interval, wave_timeout, tls_cert, tls_key, "
+                   "client_ca or insecure)");
     }
   }
   if (!problems.empty()) return problems.ToStatus();

@@ -6,6 +6,7 @@
 //   data_dir: /var/lib/pyservice-controller
 //   log_level: info
 //   heartbeat_interval: 5s   # told to agents; a host silent 3x this is lost
+//   wave_timeout: 30m        # a rollout wave not healthy by then fails
 //   tls_cert: /etc/pyservice/tls/server.crt   # TLS on every listener
 //   tls_key: /etc/pyservice/tls/server.key
 //   client_ca: /etc/pyservice/tls/ca.crt      # mutual TLS (needs tls_cert)
@@ -34,6 +35,8 @@ struct ControllerConfig {
   // How often agents send heartbeats (Welcome.heartbeat_interval_ms); a
   // host silent for three intervals is flagged lost.
   absl::Duration heartbeat_interval = absl::Seconds(5);
+  // A rollout wave not healthy this long after it started fails its gate.
+  absl::Duration wave_timeout = absl::Minutes(30);
   // Transport security (docs/DESIGN.md): the server certificate and key
   // (PEM; both or neither), and the CA client certificates must chain to
   // (mutual TLS: agents and pyctl must present one). Empty: plaintext,

@@ -26,7 +26,7 @@ absl::StatusOr<std::unique_ptr<Fleet>> Fleet::Create(Store& store, const Clock& 
   rollout::RolloutOptions rollout_options;
   rollout_options.engine.wave_timeout = options.wave_timeout;
   rollout_options.tick = options.rollout_tick;
-  rollout_options.lost_after = options.heartbeat_interval * options.lost_after_heartbeats;
+  rollout_options.reconnect_grace = options.reconnect_grace;
   fleet->rollouts_ = std::make_unique<rollout::RolloutDriver>(
       store, clock, fleet->registry_, fleet->events_,
       [f = fleet.get()](const std::string& app) { return f->AppChanged(app); }, rollout_options);

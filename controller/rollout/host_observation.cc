@@ -44,7 +44,7 @@ HostObservation ObserveHost(const fleet::HostView* view,
   }
   if (!view->connected) {
     const absl::Time heard = std::max(liveness.last_seen, gone.listening_since);
-    if (liveness.lost || now - heard >= gone.lost_after) {
+    if (liveness.lost || now - heard >= gone.reconnect_grace) {
       seen.progress = HostObservation::Progress::kGone;
     }
     return seen;

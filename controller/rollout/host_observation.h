@@ -26,12 +26,15 @@ struct RolloutRevisions {
   std::string from_digest;
 };
 
-// When a host that is not connected counts as gone for a gate.
+// When a host that is not connected counts as gone for a gate. A lost host
+// (its stream up, its heartbeats stopped) is gone at once: the fleet waited
+// three heartbeats already. A host whose stream ended is given
+// `reconnect_grace` from when it was last heard from (or from when this
+// controller started listening, for hosts it has not heard from yet): an
+// agent that restarts, or reconnects to a restarted controller with its
+// backoff (up to 30 s), must not fail a wave.
 struct GoneRule {
-  // The fleet's lost-host timeout (three heartbeat intervals).
-  absl::Duration lost_after;
-  // Since when this controller has been listening: a host it has not heard
-  // from since it started gets lost_after from then to reconnect.
+  absl::Duration reconnect_grace;
   absl::Time listening_since;
 };
 

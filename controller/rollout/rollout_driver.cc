@@ -37,7 +37,7 @@ RolloutDriver::RolloutDriver(Store& store, const Clock& clock,
       app_changed_(std::move(app_changed)),
       options_(options),
       engine_(options.engine),
-      gone_{options.lost_after, clock.Now()} {}
+      gone_{options.reconnect_grace, clock.Now()} {}
 
 RolloutDriver::~RolloutDriver() { Stop(); }
 
@@ -140,8 +140,8 @@ void RolloutDriver::Pass(const std::string& app) {
     });
     // Right after a controller start, known hosts are still dialing in: a
     // plan made now would leave them out (and they would get the new
-    // revision ungated once it succeeds). They get the lost-host timeout.
-    if (reconnecting && now - gone_.listening_since < gone_.lost_after) return;
+    // revision ungated once it succeeds). They get the reconnect grace.
+    if (reconnecting && now - gone_.listening_since < gone_.reconnect_grace) return;
   }
   // The gate reads a whole wave under one registry lock; a pass that starts
   // the next wave reads that one when the engine first asks for it.

@@ -47,9 +47,11 @@ struct RolloutOptions {
   // 1,000 hosts sends thousands of step reports, and a pass reads the whole
   // wave, so passes per event would cost the square of the wave size.
   absl::Duration min_pass_interval = absl::Milliseconds(50);
-  // A host not connected this long fails its wave (the fleet's lost-host
-  // timeout).
-  absl::Duration lost_after = absl::Seconds(15);
+  // A host whose stream ended fails its wave when it has not reconnected
+  // this long after it was last heard from (GoneRule); a rollout is planned
+  // only once known hosts had this long to reconnect after a controller
+  // start. Longer than the agents' longest reconnect backoff (30 s).
+  absl::Duration reconnect_grace = absl::Seconds(45);
 };
 
 class RolloutDriver {

@@ -305,6 +305,36 @@ TEST_F(RolloutTest, LostHostFailsItsWave) {
   hosts_[0]->ReleaseDeploys();
 }
 
+TEST_F(RolloutTest, AnAgentReconnectingWithinTheGraceDoesNotFailItsWave) {
+  hosts_[0]->HoldDeploys();
+  ASSERT_TRUE(Start("v2", 25, std::nullopt, false).ok());
+  ASSERT_TRUE(hosts_[0]->WaitForDeploy(kApp, 1).ok());
+  // h1's agent restarts mid-deploy: its stream ends, and it is back 30 s later.
+  const std::map<std::string, v1::AppHealth> running = hosts_[0]->apps();
+  hosts_[0]->CloseStream();
+  ASSERT_TRUE(Eventually([&] { return !HostConnected("h1"); }));
+  clock_.Advance(absl::Seconds(30));
+  fleet_->rollouts().RunPass();
+  EXPECT_EQ(Get().state(), v1::ROLLOUT_STATE_RUNNING);
+  hosts_[0]->ReleaseDeploys();
+  FakeAgent& back = Agent("h1", {}, running);
+  ASSERT_TRUE(WaitForState(v1::ROLLOUT_STATE_AWAITING_PROMOTION));
+  EXPECT_EQ(RevisionOn(back), 2u);
+}
+
+TEST_F(RolloutTest, AnAgentNotBackWithinTheGraceFailsItsWave) {
+  hosts_[0]->HoldDeploys();
+  ASSERT_TRUE(Start("v2", 25, std::nullopt, false).ok());
+  ASSERT_TRUE(hosts_[0]->WaitForDeploy(kApp, 1).ok());
+  hosts_[0]->CloseStream();
+  ASSERT_TRUE(Eventually([&] { return !HostConnected("h1"); }));
+  clock_.Advance(absl::Seconds(46));
+  fleet_->rollouts().RunPass();
+  ASSERT_TRUE(WaitForState(v1::ROLLOUT_STATE_ROLLED_BACK));
+  EXPECT_THAT(Get().message(), HasSubstr("host h1 lost"));
+  hosts_[0]->ReleaseDeploys();
+}
+
 TEST_F(RolloutTest, HostsStillDialingInAreWaitedForBeforeThePlan_ThenLeftOut) {
   // h4's agent stops: the controller knows it, but it is not connected.
   hosts_[3]->CloseStream();
@@ -312,8 +342,11 @@ TEST_F(RolloutTest, HostsStillDialingInAreWaitedForBeforeThePlan_ThenLeftOut) {
   ASSERT_TRUE(Start("v2", std::nullopt, std::nullopt, true).ok());
   fleet_->rollouts().RunPass();
   EXPECT_EQ(Get().state(), v1::ROLLOUT_STATE_PENDING) << "planned without waiting for h4";
-  // After the lost-host timeout (3 heartbeats of 5 s) it is planned without it.
-  clock_.Advance(absl::Seconds(15));
+  // After the reconnect grace (45 s) it is planned without it.
+  clock_.Advance(absl::Seconds(44));
+  fleet_->rollouts().RunPass();
+  EXPECT_EQ(Get().state(), v1::ROLLOUT_STATE_PENDING);
+  clock_.Advance(absl::Seconds(1));
   fleet_->rollouts().RunPass();
   ASSERT_TRUE(WaitForState(v1::ROLLOUT_STATE_SUCCEEDED));
   EXPECT_EQ(Get().hosts(), 3u);

@@ -120,6 +120,22 @@ TEST(ControllerConfigTest, HeartbeatIntervalOutOfRangeOrNotADurationIsRefused) {
   }
 }
 
+TEST(ControllerConfigTest, WaveTimeoutIsADurationDefaultingToThirtyMinutes) {
+  EXPECT_EQ(ControllerConfig().wave_timeout, absl::Minutes(30));
+  absl::StatusOr<ControllerConfig> config =
+      ParseControllerConfig("wave_timeout: 2h\n", "c.yaml", ControllerConfig());
+  ASSERT_TRUE(config.ok()) << config.status();
+  EXPECT_EQ(config->wave_timeout, absl::Hours(2));
+  for (const char* bad : {"30", "soon", "10s", "48h"}) {
+    absl::StatusOr<ControllerConfig> refused = ParseControllerConfig(
+        absl::StrCat("wave_timeout: ", bad, "\n"), "c.yaml", ControllerConfig());
+    ASSERT_FALSE(refused.ok()) << bad;
+    EXPECT_THAT(refused.status().message(),
+                HasSubstr("c.yaml:1:15: wave_timeout: want a duration from 1m to 24h"))
+        << bad;
+  }
+}
+
 }  // namespace
 }  // namespace pyservice::controller
 
