@@ -1,87 +1,33 @@
 #include "tests/e2e/agent/hello_app.h"
 
 #include <filesystem>
+#include <fstream>
+#include <iterator>
 #include <memory>
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
+#include "gtest/gtest.h"
 #include "tests/testing/git_repo.h"
 #include "tests/testing/temp_dir.h"
 
 namespace pyservice::testing {
 namespace {
 
-// `packages` is explicit: setuptools' automatic discovery would refuse a
+// The example app of deploy/examples/hello/src (also the demo's), so the
+// tests deploy what operators are shown. Its pyproject.toml lists
+// `packages` explicitly: setuptools' automatic discovery would refuse a
 // project directory that also holds .venv (the agent builds the
 // environment inside the release).
-constexpr char kPyproject[] = R"([build-system]
-requires = ["setuptools"]
-build-backend = "setuptools.build_meta"
-
-[project]
-name = "hello"
-version = "1.0.0"
-requires-python = ">=3.9"
-
-[tool.setuptools]
-packages = ["hello"]
-)";
-
-constexpr char kMain[] = R"(""" hello: the pyservice e2e test app.
-
-python -m hello --config PATH web      serve "hello VERSION" on 127.0.0.1:PORT
-python -m hello --config PATH report   print a line and exit
-"""
-import http.server
-import sys
-
-from hello import VERSION
-
-
-def read_port(path):
-    # config.yaml is written by the agent; its `port: N` line is all we need
-    # (no YAML library offline).
-    with open(path) as config:
-        for line in config:
-            key, _, value = line.partition(":")
-            if key.strip() == "port":
-                return int(value.strip().strip("'\""))
-    raise SystemExit(f"hello: no port in {path}")
-
-
-class Handler(http.server.BaseHTTPRequestHandler):
-    def do_GET(self):
-        if self.path not in ("/", "/healthz"):
-            self.send_error(404)
-            return
-        body = f"hello {VERSION}\n".encode()
-        self.send_response(200)
-        self.send_header("Content-Type", "text/plain")
-        self.send_header("Content-Length", str(len(body)))
-        self.end_headers()
-        self.wfile.write(body)
-
-    def log_message(self, *args):
-        pass
-
-
-def main(argv):
-    if len(argv) != 3 or argv[0] != "--config":
-        raise SystemExit("usage: python -m hello --config PATH web|report")
-    config, command = argv[1], argv[2]
-    if command == "web":
-        server = http.server.ThreadingHTTPServer(("127.0.0.1", read_port(config)), Handler)
-        print(f"hello {VERSION} serving on port {server.server_port}", flush=True)
-        server.serve_forever()
-    elif command == "report":
-        print(f"hello {VERSION} report", flush=True)
-    else:
-        raise SystemExit(f"hello: unknown command {command}")
-
-
-if __name__ == "__main__":
-    main(sys.argv[1:])
-)";
+std::string ExampleSource(const std::string& path) {
+  const std::string full =
+      absl::StrCat(PYSERVICE_SOURCE_DIR, "/deploy/examples/hello/src/", path);
+  std::ifstream in(full, std::ios::binary);
+  std::string text((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  if (!in.good() && !in.eof()) ADD_FAILURE() << "cannot read " << full;
+  if (text.empty()) ADD_FAILURE() << full << " is empty or missing";
+  return text;
+}
 
 constexpr char kBrokenMain[] = R"(import sys
 
@@ -112,9 +58,9 @@ void WriteVersion(const GitRepo& repo, const std::string& version) {
 
 void BuildMain(Built& built) {
   GitRepo work(built.dir.Join("work"), built.dir.Join("home"));
-  work.WriteFile("pyproject.toml", kPyproject);
+  work.WriteFile("pyproject.toml", ExampleSource("pyproject.toml"));
   work.WriteFile("pinned-requirements.txt", "");
-  work.WriteFile("hello/__main__.py", kMain);
+  work.WriteFile("hello/__main__.py", ExampleSource("hello/__main__.py"));
   WriteVersion(work, "v1");
   built.repos.commits["v1"] = work.CommitAll("hello v1");
   work.Git({"tag", "v1"});

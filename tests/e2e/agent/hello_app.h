@@ -1,5 +1,6 @@
-// The app the agent's e2e tests deploy: a real Python package ("hello") in
-// real git repositories, built with the git binary by the test itself.
+// The app the agent's e2e tests deploy: the example app of
+// deploy/examples/hello/src (a real Python package, "hello"), in real git
+// repositories built with the git binary by the test itself.
 //
 //   hello.git      v1         serves "hello v1" on / and /healthz
 //                  v2         serves "hello v2"
@@ -8,8 +9,10 @@
 //                             the checkout takes long enough to be killed
 //
 // `python -m hello --config PATH web` serves HTTP on 127.0.0.1 at the port
-// of config.yaml's `port: N` line (parsed by hand: there is no PyYAML
-// offline); `python -m hello --config PATH report` prints a line and exits 0.
+// of config.yaml's `port: N` line (flat `key: value` lines parsed by hand:
+// there is no PyYAML offline; without a `greeting_file` key the body is just
+// "hello VERSION"); `python -m hello --config PATH report` prints a line and
+// exits 0.
 // The package is built with setuptools, offline, by the agent's venv backend.
 #ifndef PYSERVICE_TESTS_E2E_AGENT_HELLO_APP_H_
 #define PYSERVICE_TESTS_E2E_AGENT_HELLO_APP_H_

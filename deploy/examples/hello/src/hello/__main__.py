@@ -27,7 +27,8 @@ class Handler(http.server.BaseHTTPRequestHandler):
         if self.path not in ("/", "/healthz"):
             self.send_error(404)
             return
-        body = f"hello {VERSION}: {self.greeting}\n".encode()
+        text = f"hello {VERSION}: {self.greeting}" if self.greeting else f"hello {VERSION}"
+        body = f"{text}\n".encode()
         self.send_response(200)
         self.send_header("Content-Type", "text/plain")
         self.send_header("Content-Length", str(len(body)))
@@ -43,11 +44,12 @@ def main(argv):
         raise SystemExit("usage: python -m hello --config PATH web|report")
     config = read_config(argv[1])
     if argv[2] == "web":
-        try:
-            with open(config.get("greeting_file", "")) as greeting:
-                Handler.greeting = greeting.read().strip()
-        except OSError:
-            Handler.greeting = "(no greeting file)"
+        if "greeting_file" in config:
+            try:
+                with open(config["greeting_file"]) as greeting:
+                    Handler.greeting = greeting.read().strip()
+            except OSError as error:
+                Handler.greeting = f"(cannot read the greeting file: {error.strerror})"
         server = http.server.ThreadingHTTPServer(("127.0.0.1", int(config["port"])), Handler)
         print(f"hello {VERSION} serving on port {server.server_port}", flush=True)
         server.serve_forever()
