@@ -353,6 +353,59 @@ TEST_F(RolloutTest, HostsStillDialingInAreWaitedForBeforeThePlan_ThenLeftOut) {
   EXPECT_EQ(DeploysOf(*hosts_[3], 2), 0);
 }
 
+TEST_F(RolloutTest, BadRequestsAreRefusedSayingWhyAndStoreNothing) {
+  v1::StartRolloutRequest request;
+  request.set_app("nope");
+  request.set_tag("v2");
+  v1::Rollout rollout;
+  {
+    grpc::ClientContext context;
+    const grpc::Status status = stub_->StartRollout(&context, request, &rollout);
+    EXPECT_EQ(status.error_code(), grpc::StatusCode::NOT_FOUND);
+    EXPECT_THAT(status.error_message(), HasSubstr("\"nope\" not found"));
+  }
+  absl::StatusOr<v1::Rollout> bad_tag = Start("v2..x", std::nullopt, std::nullopt, false);
+  EXPECT_EQ(bad_tag.status().code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_THAT(bad_tag.status().message(), HasSubstr("--tag"));
+  absl::StatusOr<v1::Rollout> same = Start("v1", std::nullopt, std::nullopt, false);
+  EXPECT_EQ(same.status().code(), absl::StatusCode::kFailedPrecondition);
+  EXPECT_THAT(same.status().message(), HasSubstr("already runs tag v1"));
+  request.set_app(kApp);
+  request.mutable_canary()->set_percent(101);
+  {
+    grpc::ClientContext context;
+    const grpc::Status status = stub_->StartRollout(&context, request, &rollout);
+    EXPECT_EQ(status.error_code(), grpc::StatusCode::INVALID_ARGUMENT);
+    EXPECT_THAT(status.error_message(), HasSubstr("--canary: must be 1% to 100%"));
+  }
+  v1::UndoRolloutRequest undo;
+  undo.set_app(kApp);
+  {
+    grpc::ClientContext context;
+    const grpc::Status status = stub_->UndoRollout(&context, undo, &rollout);
+    EXPECT_EQ(status.error_code(), grpc::StatusCode::FAILED_PRECONDITION);
+    EXPECT_THAT(status.error_message(), HasSubstr("nothing to undo"));
+  }
+  v1::Rollout none;
+  EXPECT_EQ(Control(v1::ControlRolloutRequest::ACTION_PROMOTE, &none).error_code(),
+            grpc::StatusCode::FAILED_PRECONDITION);
+  absl::StatusOr<std::vector<controller::StoredRevision>> revisions = store_->ListRevisions(kApp);
+  ASSERT_TRUE(revisions.ok());
+  EXPECT_EQ(revisions->size(), 1u) << "nothing stored";
+}
+
+TEST_F(RolloutTest, DeletingTheAppAbortsItsRollout) {
+  ASSERT_TRUE(Start("v2", 25, std::nullopt, false).ok());
+  ASSERT_TRUE(WaitForState(v1::ROLLOUT_STATE_AWAITING_PROMOTION));
+  v1::DeleteAppRequest request;
+  request.set_name(kApp);
+  v1::DeleteAppResponse response;
+  grpc::ClientContext context;
+  ASSERT_TRUE(stub_->DeleteApp(&context, request, &response).ok());
+  EXPECT_EQ(Get().state(), v1::ROLLOUT_STATE_ABORTED);
+  for (FakeAgent* host : hosts_) ASSERT_TRUE(host->WaitForRemove(kApp).ok()) << host->host();
+}
+
 TEST_F(RolloutTest, ControllerRestartResumesWithoutDeployingAnyHostTwice) {
   // Batches of one host; h3's work hangs (its preparation, then its
   // deploy), so the controller stops with h1 and h2 on revision 2 and wave
