@@ -56,6 +56,7 @@ TEST(RolloutFormatTest, StateNames) {
   EXPECT_EQ(RolloutStateName(v1::ROLLOUT_STATE_FAILED), "failed");
   EXPECT_EQ(RolloutStateName(v1::ROLLOUT_STATE_ABORTED), "aborted");
   EXPECT_EQ(RolloutStateName(v1::ROLLOUT_STATE_ROLLED_BACK), "rolled_back");
+  EXPECT_EQ(RolloutStateName(v1::ROLLOUT_STATE_UNSPECIFIED), "unknown");
   EXPECT_EQ(RolloutHostStateName(v1::ROLLOUT_HOST_STATE_PENDING), "pending");
   EXPECT_EQ(RolloutHostStateName(v1::ROLLOUT_HOST_STATE_DEPLOYING), "deploying");
   EXPECT_EQ(RolloutHostStateName(v1::ROLLOUT_HOST_STATE_VERIFYING), "verifying");

@@ -12,7 +12,6 @@
 
 #include "absl/status/status.h"
 #include "absl/time/time.h"
-#include "common/api/rollout_names.h"
 #include "gmock/gmock.h"
 #include "google/protobuf/io/coded_stream.h"
 #include "google/protobuf/io/zero_copy_stream_impl_lite.h"
@@ -138,18 +137,6 @@ TEST(RolloutStateTest, IsActive) {
   EXPECT_FALSE(IsActive(v1::ROLLOUT_STATE_ABORTED));
   EXPECT_FALSE(IsActive(v1::ROLLOUT_STATE_ROLLED_BACK));
   EXPECT_FALSE(IsActive(v1::ROLLOUT_STATE_UNSPECIFIED));
-}
-
-TEST(RolloutStateTest, StateName) {
-  EXPECT_EQ(RolloutStateName(v1::ROLLOUT_STATE_PENDING), "pending");
-  EXPECT_EQ(RolloutStateName(v1::ROLLOUT_STATE_RUNNING), "running");
-  EXPECT_EQ(RolloutStateName(v1::ROLLOUT_STATE_AWAITING_PROMOTION), "awaiting_promotion");
-  EXPECT_EQ(RolloutStateName(v1::ROLLOUT_STATE_PAUSED), "paused");
-  EXPECT_EQ(RolloutStateName(v1::ROLLOUT_STATE_SUCCEEDED), "succeeded");
-  EXPECT_EQ(RolloutStateName(v1::ROLLOUT_STATE_FAILED), "failed");
-  EXPECT_EQ(RolloutStateName(v1::ROLLOUT_STATE_ABORTED), "aborted");
-  EXPECT_EQ(RolloutStateName(v1::ROLLOUT_STATE_ROLLED_BACK), "rolled_back");
-  EXPECT_EQ(RolloutStateName(v1::ROLLOUT_STATE_UNSPECIFIED), "unknown");
 }
 
 TEST(NewRolloutTest, IsPendingWithoutWaves) {
