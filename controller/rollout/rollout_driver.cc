@@ -130,17 +130,18 @@ void RolloutDriver::Pass(const std::string& app) {
   std::vector<std::string> targeted;
   if (active.record.state() == v1::ROLLOUT_STATE_PENDING) {
     bool reconnecting = false;
-    registry_.ForEachHost([&](const fleet::HostView& host) {
-      if (!fleet::Targets(*active.to_spec, host.labels)) return;
+    for (const fleet::HostSummary& host : registry_.ListHosts()) {
+      if (!fleet::Targets(*active.to_spec, host.labels)) continue;
       if (host.connected) {
         targeted.push_back(host.name);
-      } else {
+      } else if (!host.lost) {
         reconnecting = true;
       }
-    });
+    }
     // Right after a controller start, known hosts are still dialing in: a
     // plan made now would leave them out (and they would get the new
-    // revision ungated once it succeeds). They get the reconnect grace.
+    // revision ungated once it succeeds). They get the reconnect grace. A
+    // lost host (stream up, heartbeats stopped) is not waited for.
     if (reconnecting && now - gone_.listening_since < gone_.reconnect_grace) return;
   }
   // The gate reads a whole wave under one registry lock; a pass that starts
