@@ -62,6 +62,24 @@ std::string Slurp(const std::string& path) {
   return text.str();
 }
 
+// Records progress like RecordingProgress, and stops the fake systemd's
+// crashing once a verify has failed: with crash_on_start set before a
+// deploy, only the release being verified crashes, and the rollback that
+// follows re-activates a release that starts.
+class StopCrashingAfterFailedVerify final : public ProgressSink {
+ public:
+  StopCrashingAfterFailedVerify(testing::FakeSystemdManager& systemd, RecordingProgress& inner)
+      : systemd_(systemd), inner_(inner) {}
+  void Report(const StepProgress& p) override {
+    if (p.step == "verify" && p.state == StepState::kFailed) systemd_.set_crash_on_start(false);
+    inner_.Report(p);
+  }
+
+ private:
+  testing::FakeSystemdManager& systemd_;
+  RecordingProgress& inner_;
+};
+
 class PipelineTest : public ::testing::Test {
  protected:
   PipelineTest()
@@ -228,17 +246,7 @@ TEST_F(PipelineTest, UnhealthyReleaseIsRolledBackAutomatically) {
   systemd_.set_crash_on_start(true);
   // Crash only the new release: the fake crashes every start, so stop
   // crashing as soon as the rollback begins re-activating v1.
-  class StopCrashing final : public ProgressSink {
-   public:
-    StopCrashing(testing::FakeSystemdManager& systemd, RecordingProgress& inner)
-        : systemd_(systemd), inner_(inner) {}
-    void Report(const StepProgress& p) override {
-      if (p.step == "verify" && p.state == StepState::kFailed) systemd_.set_crash_on_start(false);
-      inner_.Report(p);
-    }
-    testing::FakeSystemdManager& systemd_;
-    RecordingProgress& inner_;
-  } progress(systemd_, progress_);
+  StopCrashingAfterFailedVerify progress(systemd_, progress_);
   Pipeline pipeline(host_, settings_, store_, progress);
 
   absl::Status status = pipeline.Deploy(Spec("v2"));
@@ -344,17 +352,7 @@ TEST_F(PipelineTest, FailedVerifyOfAReactivatedReleaseRollsBackToTheLiveOne) {
   processes_.Clear();
   systemd_.set_crash_on_start(true);
   // Crash only the re-activated v1: stop crashing once its verify failed.
-  class StopCrashing final : public ProgressSink {
-   public:
-    StopCrashing(testing::FakeSystemdManager& systemd, RecordingProgress& inner)
-        : systemd_(systemd), inner_(inner) {}
-    void Report(const StepProgress& p) override {
-      if (p.step == "verify" && p.state == StepState::kFailed) systemd_.set_crash_on_start(false);
-      inner_.Report(p);
-    }
-    testing::FakeSystemdManager& systemd_;
-    RecordingProgress& inner_;
-  } progress(systemd_, progress_);
+  StopCrashingAfterFailedVerify progress(systemd_, progress_);
   Pipeline pipeline(host_, settings_, store_, progress);
   progress_.reports.clear();
 
