@@ -1,6 +1,6 @@
 // pyctl rollout NAME --tag TAG [--canary PCT%] [--batch PCT%|N]
 //                    [--auto-promote] [--no-wait]
-// pyctl rollout status NAME [--watch]
+// pyctl rollout status NAME [--watch] [--id N]
 // pyctl rollout pause|resume|promote|abort NAME
 // pyctl rollout undo NAME [--no-wait]
 //
@@ -28,6 +28,8 @@ struct RolloutArgs {
   bool auto_promote = false;
   bool no_wait = false;
   bool watch = false;
+  // rollout status: which rollout; 0 for the latest.
+  uint32_t id = 0;
 };
 
 std::string Name(const v1::Rollout& rollout) {
@@ -73,11 +75,13 @@ absl::Status RunStart(const RolloutArgs& args, const CommandContext& context) {
 absl::Status RunStatus(const RolloutArgs& args, const CommandContext& context) {
   ASSIGN_OR_RETURN(std::unique_ptr<ControllerClient> client, context.Connect());
   if (args.watch) {
-    ASSIGN_OR_RETURN(const v1::Rollout last, FollowRollout(*client, args.name, 0, context));
+    ASSIGN_OR_RETURN(const v1::Rollout last,
+                     FollowRollout(*client, args.name, args.id, context));
     return ReportRollout(last, context);
   }
   v1::GetRolloutRequest request;
   request.set_app(args.name);
+  request.set_id(args.id);
   ASSIGN_OR_RETURN(const v1::Rollout rollout, client->GetRollout(request));
   context.Print(RolloutDocument(rollout), RolloutText(rollout));
   return absl::OkStatus();
@@ -138,9 +142,11 @@ void AddRolloutCommand(CLI::App& app, Command& selected) {
   rollout->add_flag("--no-wait", args->no_wait, "print the rollout and return at once");
   rollout->require_subcommand(0, 1);
 
-  CLI::App* status = rollout->add_subcommand("status", "Show an app's latest rollout");
+  CLI::App* status = rollout->add_subcommand("status", "Show an app's latest rollout (or --id N)");
   AddNameOption(status, *args);
   status->add_flag("--watch", args->watch, "follow it until it settles");
+  status->add_option("--id", args->id, "a past rollout of the app, by id (see pyctl history)")
+      ->check(CLI::PositiveNumber);
   status->callback([args, &selected] {
     selected = [args](const CommandContext& context) { return RunStatus(*args, context); };
   });

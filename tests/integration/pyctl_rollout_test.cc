@@ -156,6 +156,22 @@ TEST_F(PyctlRolloutTest, ApplyOfAChangedSpecFollowsItsRollout) {
               HasSubstr("canary healthy: 2/2; promote with `pyctl rollout promote hello`\n"));
 }
 
+TEST_F(PyctlRolloutTest, StatusOfAPastRolloutById) {
+  for (FakeAgent* host : hosts_) host->FailTag(kApp, "v3-broken", "verify", "hello-web is not active");
+  EXPECT_EQ(Pyctl({"rollout", kApp, "--tag", "v3-broken"}).exit_code, 1);
+  ASSERT_TRUE(Pyctl({"rollout", kApp, "--tag", "v2"}).Succeeded());
+  const ProcessResult past = Pyctl({"rollout", "status", kApp, "--id", "1", "-o", "json"});
+  ASSERT_TRUE(past.Succeeded()) << past.stderr_text;
+  absl::StatusOr<JsonValue> json = ParseJson(past.stdout_text);
+  ASSERT_TRUE(json.ok()) << past.stdout_text;
+  EXPECT_EQ(Fields(*json).at("id").number_value(), 1);
+  EXPECT_EQ(State(*json), "rolled_back");
+  EXPECT_EQ(State(StatusJson()), "succeeded") << "without --id: the latest";
+  const ProcessResult missing = Pyctl({"rollout", "status", kApp, "--id", "9"});
+  EXPECT_EQ(missing.exit_code, 1);
+  EXPECT_THAT(missing.stderr_text, HasSubstr("has no rollout 9"));
+}
+
 TEST_F(PyctlRolloutTest, BadWaveSizeIsAUsageErrorNamingTheFlag) {
   const ProcessResult canary = Pyctl({"rollout", kApp, "--tag", "v2", "--canary", "10"});
   EXPECT_EQ(canary.exit_code, 2);
