@@ -117,6 +117,15 @@ class PipelineTest : public ::testing::Test {
     return *spec;
   }
 
+  // v1 as controller revision 1, then v2 as revision 2: v1 is kept.
+  void DeployV1ThenV2() {
+    DeployOptions options;
+    options.revision = 1;
+    ASSERT_TRUE(pipeline_.Deploy(Spec("v1"), options).ok());
+    options.revision = 2;
+    ASSERT_TRUE(pipeline_.Deploy(Spec("v2"), options).ok());
+  }
+
   v1::AppState State() {
     absl::StatusOr<std::optional<v1::AppState>> state = store_.Load("hello");
     EXPECT_TRUE(state.ok() && state->has_value());
@@ -281,11 +290,8 @@ TEST_F(PipelineTest, RollbackSwitchesToThePreviousReleaseWithoutFetchingOrBuildi
 
 // The controller's rollback or undo: an older spec under a new revision.
 TEST_F(PipelineTest, DeployOfAKeptReleasesSpecReactivatesItWithoutFetchingOrBuilding) {
+  ASSERT_NO_FATAL_FAILURE(DeployV1ThenV2());
   DeployOptions options;
-  options.revision = 1;
-  ASSERT_TRUE(pipeline_.Deploy(Spec("v1"), options).ok());
-  options.revision = 2;
-  ASSERT_TRUE(pipeline_.Deploy(Spec("v2"), options).ok());
   const int fetches = git_.fetches();
   const int exports = git_.exports();
   processes_.Clear();
@@ -343,11 +349,8 @@ TEST_F(PipelineTest, DeployOfAKeptReleasesSpecReactivatesItWithoutFetchingOrBuil
 }
 
 TEST_F(PipelineTest, FailedVerifyOfAReactivatedReleaseRollsBackToTheLiveOne) {
+  ASSERT_NO_FATAL_FAILURE(DeployV1ThenV2());
   DeployOptions options;
-  options.revision = 1;
-  ASSERT_TRUE(pipeline_.Deploy(Spec("v1"), options).ok());
-  options.revision = 2;
-  ASSERT_TRUE(pipeline_.Deploy(Spec("v2"), options).ok());
   const int fetches = git_.fetches();
   processes_.Clear();
   systemd_.set_crash_on_start(true);
@@ -570,11 +573,8 @@ TEST_F(PipelineTest, TheRevisionIsRecordedInTheLiveRelease) {
 }
 
 TEST_F(PipelineTest, PrepareOfAKeptReleasesSpecDoesNothing_TheDeployReactivatesIt) {
+  ASSERT_NO_FATAL_FAILURE(DeployV1ThenV2());
   DeployOptions options;
-  options.revision = 1;
-  ASSERT_TRUE(pipeline_.Deploy(Spec("v1"), options).ok());
-  options.revision = 2;
-  ASSERT_TRUE(pipeline_.Deploy(Spec("v2"), options).ok());
   const int fetches = git_.fetches();
   processes_.Clear();
   progress_.reports.clear();
