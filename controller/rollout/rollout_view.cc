@@ -43,9 +43,7 @@ absl::StatusOr<RolloutRevisions> ReadRevisions(Store& store, const StoredRollout
   return revisions;
 }
 
-v1::Rollout DescribeRollout(const StoredRollout& stored, const v1::RolloutRecord& record,
-                            const RolloutRevisions& revisions,
-                            const fleet::FleetRegistry* registry) {
+v1::Rollout SummarizeRollout(const StoredRollout& stored, const v1::RolloutRecord& record) {
   v1::Rollout rollout;
   rollout.set_app(stored.app);
   rollout.set_id(stored.id);
@@ -64,10 +62,14 @@ v1::Rollout DescribeRollout(const StoredRollout& stored, const v1::RolloutRecord
   uint32_t hosts = 0;
   for (const v1::WaveRecord& wave : record.waves()) hosts += wave.hosts_size();
   rollout.set_hosts(hosts);
-  if (registry == nullptr) {
-    rollout.set_settled(!IsActive(record.state()));
-    return rollout;
-  }
+  rollout.set_settled(!IsActive(record.state()));
+  return rollout;
+}
+
+v1::Rollout DescribeRollout(const StoredRollout& stored, const v1::RolloutRecord& record,
+                            const RolloutRevisions& revisions,
+                            const fleet::FleetRegistry& registry) {
+  v1::Rollout rollout = SummarizeRollout(stored, record);
   bool moving = false;
   for (int i = 0; i < record.waves_size(); ++i) {
     const v1::WaveRecord& wave = record.waves(i);
@@ -79,7 +81,7 @@ v1::Rollout DescribeRollout(const StoredRollout& stored, const v1::RolloutRecord
     const bool started = wave.started_at_ms() != 0;
     const std::vector<std::string> names(wave.hosts().begin(), wave.hosts().end());
     int index = 0;
-    registry->ForHosts(names, [&](const std::string& name, const fleet::HostView* view,
+    registry.ForHosts(names, [&](const std::string& name, const fleet::HostView* view,
                                   const fleet::FleetRegistry::Liveness&) {
       const v1::RolloutHostState outcome =
           index < wave.outcomes_size() ? wave.outcomes(index) : v1::ROLLOUT_HOST_STATE_UNSPECIFIED;

@@ -18,11 +18,15 @@ absl::StatusOr<v1::RolloutRecord> DecodeRecord(const StoredRollout& stored);
 // The rollout's revisions and their digests, read from the store.
 absl::StatusOr<RolloutRevisions> ReadRevisions(Store& store, const StoredRollout& stored);
 
-// The rollout as the API shows it. With `registry`: every wave with every
-// host's live state, and the counts; without: the summary only (listings).
+// The rollout as listings show it: everything but its waves and hosts
+// (settled means finished, without looking at the hosts).
+v1::Rollout SummarizeRollout(const StoredRollout& stored, const v1::RolloutRecord& record);
+
+// The rollout as the API shows it: the summary, then every wave with every
+// host's live state from `registry`, the counts, and whether it settled.
 v1::Rollout DescribeRollout(const StoredRollout& stored, const v1::RolloutRecord& record,
                             const RolloutRevisions& revisions,
-                            const fleet::FleetRegistry* registry);
+                            const fleet::FleetRegistry& registry);
 
 }  // namespace pyservice::controller::rollout
 

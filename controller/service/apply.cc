@@ -8,15 +8,12 @@
 #include "common/status/status_macros.h"
 #include "controller/store/stored_spec.h"
 #include "common/text/diff.h"
+#include "controller/service/retry.h"
 #include "controller/service/rollouts.h"
 #include "spdlog/spdlog.h"
 
 namespace pyservice::controller {
 namespace {
-
-// Each retry means another apply of the same app committed in between; a
-// handful of rounds is plenty unless something is badly wrong.
-constexpr int kMaxApplyAttempts = 8;
 
 // The number the next revision will get: numbering continues across deletes.
 absl::StatusOr<uint32_t> NextRevisionNumber(Store& store, const std::string& app) {
@@ -51,7 +48,8 @@ absl::StatusOr<v1::ApplyAppResponse> ApplyApp(Store& store, const Clock& clock,
   const std::string digest = spec::SpecDigest(spec);
   const std::string canonical = spec::CanonicalYaml(spec, spec::Secrets::kRedact);
 
-  for (int attempt = 0; attempt < kMaxApplyAttempts; ++attempt) {
+  // Losing a race with another apply (ABORTED) means diffing again.
+  return RetryWhileAborted<v1::ApplyAppResponse>([&]() -> absl::StatusOr<v1::ApplyAppResponse> {
     ASSIGN_OR_RETURN(std::optional<StoredRevision> current, store.CurrentRevision(spec.name()));
     v1::ApplyAppResponse response;
     response.set_app(spec.name());
@@ -81,7 +79,6 @@ absl::StatusOr<v1::ApplyAppResponse> ApplyApp(Store& store, const Clock& clock,
       // defaults, never all hosts at once.
       absl::StatusOr<StoredRollout> rollout =
           StoreRollout(store, clock, *current, spec, rollout::ResolveStrategy(spec, {}), "apply");
-      if (absl::IsAborted(rollout.status())) continue;  // another apply won; diff again
       if (!rollout.ok()) return rollout.status();
       response.set_revision(rollout->to_revision);
       response.set_rollout(rollout->id);
@@ -94,15 +91,12 @@ absl::StatusOr<v1::ApplyAppResponse> ApplyApp(Store& store, const Clock& clock,
     revision.created_at = clock.Now();
     revision.spec = spec.SerializeAsString();
     absl::StatusOr<StoredRevision> stored = store.AppendRevision(revision, 0);
-    if (absl::IsAborted(stored.status())) continue;  // another apply won; diff again
     if (!stored.ok()) return stored.status();
     response.set_revision(stored->number);
     spdlog::info("app {}: stored revision {} (tag {}, {})", spec.name(), stored->number,
                  spec.tag(), digest);
     return response;
-  }
-  return absl::AbortedError(absl::StrCat("app ", spec.name(),
-                                         " is being applied concurrently; try again"));
+  }, absl::StrCat("app ", spec.name(), " is being applied concurrently; try again"));
 }
 
 }  // namespace pyservice::controller

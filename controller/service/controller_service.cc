@@ -6,6 +6,7 @@
 #include "common/spec/canonical.h"
 #include "common/spec/validators.h"
 #include "controller/service/apply.h"
+#include "controller/rollout/rollout_view.h"
 #include "controller/service/rollouts.h"
 #include "controller/service/watch_app_reactor.h"
 #include "common/status/grpc_status.h"
@@ -152,17 +153,23 @@ grpc::ServerWriteReactor<v1::WatchAppEvent>* ControllerServiceImpl::WatchApp(
   return new WatchAppReactor(fleet_, *request, CheckAppName(request->app()));
 }
 
+grpc::Status ControllerServiceImpl::Describe(const absl::StatusOr<StoredRollout>& stored,
+                                             v1::Rollout* response) {
+  if (!stored.ok()) return ToGrpcStatus(stored.status());
+  absl::StatusOr<v1::Rollout> rollout =
+      DescribeStoredRollout(store_, fleet_.registry(), *stored);
+  if (!rollout.ok()) return ToGrpcStatus(rollout.status());
+  *response = *std::move(rollout);
+  return grpc::Status::OK;
+}
+
 grpc::Status ControllerServiceImpl::Adopted(const absl::StatusOr<StoredRollout>& stored,
                                             v1::Rollout* response) {
   if (!stored.ok()) return ToGrpcStatus(stored.status());
   if (absl::Status adopted = fleet_.rollouts().Adopt(*stored); !adopted.ok()) {
     return ToGrpcStatus(adopted);
   }
-  absl::StatusOr<v1::Rollout> rollout =
-      ReadRollout(store_, &fleet_.registry(), stored->app, stored->id);
-  if (!rollout.ok()) return ToGrpcStatus(rollout.status());
-  *response = *std::move(rollout);
-  return grpc::Status::OK;
+  return Describe(stored, response);
 }
 
 grpc::Status ControllerServiceImpl::StartRollout(grpc::ServerContext*,
@@ -180,11 +187,7 @@ grpc::Status ControllerServiceImpl::UndoRollout(grpc::ServerContext*,
 grpc::Status ControllerServiceImpl::GetRollout(grpc::ServerContext*,
                                                const v1::GetRolloutRequest* request,
                                                v1::Rollout* response) {
-  absl::StatusOr<v1::Rollout> rollout =
-      ReadRollout(store_, &fleet_.registry(), request->app(), request->id());
-  if (!rollout.ok()) return ToGrpcStatus(rollout.status());
-  *response = *std::move(rollout);
-  return grpc::Status::OK;
+  return Describe(FindRollout(store_, request->app(), request->id()), response);
 }
 
 namespace {
@@ -237,28 +240,31 @@ grpc::Status ControllerServiceImpl::WatchRollout(grpc::ServerContext* context,
     ~Unsubscribe() { events.Unsubscribe(id); }
   } unsubscribe{fleet_.events(), *subscription};
 
-  absl::StatusOr<v1::Rollout> first =
-      ReadRollout(store_, &fleet_.registry(), request->app(), request->id());
-  if (!first.ok()) return ToGrpcStatus(first.status());
-  const uint32_t id = first->id();
+  absl::StatusOr<StoredRollout> stored = FindRollout(store_, request->app(), request->id());
+  if (!stored.ok()) return ToGrpcStatus(stored.status());
+  // A rollout's revisions never change: read once, not per snapshot.
+  const absl::StatusOr<rollout::RolloutRevisions> revisions =
+      rollout::ReadRevisions(store_, *stored);
+  if (!revisions.ok()) return ToGrpcStatus(revisions.status());
   std::string last_sent;
-  v1::Rollout rollout = *std::move(first);
   while (true) {
-    std::string serialized = rollout.SerializeAsString();
+    absl::StatusOr<v1::RolloutRecord> record = rollout::DecodeRecord(*stored);
+    if (!record.ok()) return ToGrpcStatus(record.status());
+    const v1::Rollout snapshot =
+        rollout::DescribeRollout(*stored, *record, *revisions, fleet_.registry());
+    std::string serialized = snapshot.SerializeAsString();
     if (serialized != last_sent) {
-      if (!writer->Write(rollout)) return grpc::Status(grpc::StatusCode::CANCELLED, "watcher gone");
+      if (!writer->Write(snapshot)) return grpc::Status(grpc::StatusCode::CANCELLED, "watcher gone");
       last_sent = std::move(serialized);
     }
-    if (rollout.settled()) return grpc::Status::OK;
+    if (snapshot.settled()) return grpc::Status::OK;
     absl::SleepFor(kMinInterval);
     if (!wake->Wait(absl::Seconds(1))) {
       return grpc::Status(grpc::StatusCode::UNAVAILABLE, "the controller is shutting down");
     }
     if (context->IsCancelled()) return grpc::Status(grpc::StatusCode::CANCELLED, "watch cancelled");
-    absl::StatusOr<v1::Rollout> next =
-        ReadRollout(store_, &fleet_.registry(), request->app(), id);
-    if (!next.ok()) return ToGrpcStatus(next.status());
-    rollout = *std::move(next);
+    stored = store_.GetRollout(stored->app, stored->id);
+    if (!stored.ok()) return ToGrpcStatus(stored.status());
   }
 }
 
@@ -266,14 +272,7 @@ grpc::Status ControllerServiceImpl::ControlRollout(grpc::ServerContext*,
                                                    const v1::ControlRolloutRequest* request,
                                                    v1::Rollout* response) {
   if (absl::Status s = CheckAppName(request->app()); !s.ok()) return ToGrpcStatus(s);
-  absl::StatusOr<StoredRollout> stored =
-      fleet_.rollouts().Control(request->app(), request->action());
-  if (!stored.ok()) return ToGrpcStatus(stored.status());
-  absl::StatusOr<v1::Rollout> rollout =
-      ReadRollout(store_, &fleet_.registry(), stored->app, stored->id);
-  if (!rollout.ok()) return ToGrpcStatus(rollout.status());
-  *response = *std::move(rollout);
-  return grpc::Status::OK;
+  return Describe(fleet_.rollouts().Control(request->app(), request->action()), response);
 }
 
 grpc::Status ControllerServiceImpl::ListRollouts(grpc::ServerContext*,
@@ -283,9 +282,9 @@ grpc::Status ControllerServiceImpl::ListRollouts(grpc::ServerContext*,
   absl::StatusOr<std::vector<StoredRollout>> rollouts = store_.ListRollouts(request->app());
   if (!rollouts.ok()) return ToGrpcStatus(rollouts.status());
   for (const StoredRollout& stored : *rollouts) {
-    absl::StatusOr<v1::Rollout> rollout = ReadRollout(store_, nullptr, stored.app, stored.id);
-    if (!rollout.ok()) return ToGrpcStatus(rollout.status());
-    *response->add_rollouts() = *std::move(rollout);
+    absl::StatusOr<v1::RolloutRecord> record = rollout::DecodeRecord(stored);
+    if (!record.ok()) return ToGrpcStatus(record.status());
+    *response->add_rollouts() = rollout::SummarizeRollout(stored, *record);
   }
   return grpc::Status::OK;
 }

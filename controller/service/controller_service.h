@@ -59,6 +59,8 @@ class ControllerServiceImpl final
                             v1::ListRolloutsResponse* response) override;
 
  private:
+  // Answers with the stored rollout (or its error), every host's state in.
+  grpc::Status Describe(const absl::StatusOr<StoredRollout>& stored, v1::Rollout* response);
   // Hands a stored rollout to the fleet's driver and answers with it.
   grpc::Status Adopted(const absl::StatusOr<StoredRollout>& stored, v1::Rollout* response);
 

@@ -10,13 +10,11 @@
 #include "controller/store/stored_spec.h"
 #include "controller/rollout/rollout_engine.h"
 #include "controller/rollout/rollout_view.h"
+#include "controller/service/retry.h"
 #include "spdlog/spdlog.h"
 
 namespace pyservice::controller {
 namespace {
-
-// Each retry means an apply of the same app committed in between.
-constexpr int kMaxAttempts = 8;
 
 absl::StatusOr<StoredRevision> CurrentOf(Store& store, const std::string& app) {
   ASSIGN_OR_RETURN(std::optional<StoredRevision> current, store.CurrentRevision(app));
@@ -34,14 +32,11 @@ absl::Status CheckWaveSize(const v1::WaveSize& size, const char* flag) {
   return absl::OkStatus();
 }
 
-// Runs `attempt` until it does not lose a race with a concurrent apply.
+// Runs `attempt` until it does not lose a race with a concurrent change.
 absl::StatusOr<StoredRollout> Retrying(
     const std::string& app, const std::function<absl::StatusOr<StoredRollout>()>& attempt) {
-  for (int i = 0; i < kMaxAttempts; ++i) {
-    absl::StatusOr<StoredRollout> stored = attempt();
-    if (!absl::IsAborted(stored.status())) return stored;
-  }
-  return absl::AbortedError(absl::StrCat("app ", app, " is being changed concurrently; try again"));
+  return RetryWhileAborted(attempt,
+                           absl::StrCat("app ", app, " is being changed concurrently; try again"));
 }
 
 }  // namespace
@@ -161,21 +156,21 @@ absl::StatusOr<StoredRollout> UndoRollout(Store& store, const Clock& clock,
   });
 }
 
-absl::StatusOr<v1::Rollout> ReadRollout(Store& store, const fleet::FleetRegistry* registry,
-                                        const std::string& app, uint32_t id) {
+absl::StatusOr<StoredRollout> FindRollout(Store& store, const std::string& app, uint32_t id) {
   if (absl::Status valid = spec::ValidateName(app); !valid.ok()) {
     return absl::InvalidArgumentError(absl::StrCat("app name: ", valid.message()));
   }
-  StoredRollout stored;
-  if (id == 0) {
-    ASSIGN_OR_RETURN(std::optional<StoredRollout> latest, store.LatestRollout(app));
-    if (!latest.has_value()) {
-      return absl::NotFoundError(absl::StrCat("app \"", app, "\" has no rollouts"));
-    }
-    stored = *std::move(latest);
-  } else {
-    ASSIGN_OR_RETURN(stored, store.GetRollout(app, id));
+  if (id != 0) return store.GetRollout(app, id);
+  ASSIGN_OR_RETURN(std::optional<StoredRollout> latest, store.LatestRollout(app));
+  if (!latest.has_value()) {
+    return absl::NotFoundError(absl::StrCat("app \"", app, "\" has no rollouts"));
   }
+  return *std::move(latest);
+}
+
+absl::StatusOr<v1::Rollout> DescribeStoredRollout(Store& store,
+                                                  const fleet::FleetRegistry& registry,
+                                                  const StoredRollout& stored) {
   ASSIGN_OR_RETURN(const v1::RolloutRecord record, rollout::DecodeRecord(stored));
   ASSIGN_OR_RETURN(const rollout::RolloutRevisions revisions,
                    rollout::ReadRevisions(store, stored));

@@ -41,10 +41,14 @@ absl::StatusOr<StoredRollout> StartRollout(Store& store, const Clock& clock,
 absl::StatusOr<StoredRollout> UndoRollout(Store& store, const Clock& clock,
                                           const std::string& app);
 
-// The API's view of the app's rollout `id` (0: its latest), with every
-// host's live state when `registry` is given.
-absl::StatusOr<v1::Rollout> ReadRollout(Store& store, const fleet::FleetRegistry* registry,
-                                        const std::string& app, uint32_t id);
+// The app's rollout `id`, or its latest for 0. NOT_FOUND when there is none;
+// INVALID_ARGUMENT for a bad app name.
+absl::StatusOr<StoredRollout> FindRollout(Store& store, const std::string& app, uint32_t id);
+
+// The API's view of a stored rollout, with every host's live state.
+absl::StatusOr<v1::Rollout> DescribeStoredRollout(Store& store,
+                                                  const fleet::FleetRegistry& registry,
+                                                  const StoredRollout& stored);
 
 }  // namespace pyservice::controller
 
