@@ -79,16 +79,15 @@ v1::RolloutHost DescribeHost(const std::string& name, const fleet::HostView* vie
     if (view != nullptr) line.set_prepare(PrepareOf(*view, revisions));
     return line;
   }
-  if (view == nullptr || !view->connected) {
-    // Out of touch: what the gate decided, else what it last reported.
+  if (!line.connected()) {
+    // Out of touch: what the gate decided, else nothing known.
     line.set_state(outcome != v1::ROLLOUT_HOST_STATE_UNSPECIFIED ? outcome
                                                                  : v1::ROLLOUT_HOST_STATE_PENDING);
-    if (view == nullptr) return line;
+    return line;
   }
   if (RollsBack(state)) {
     const v1::HostDeployProgress back =
         fleet::DeployProgressOf(*view, revisions.app, revisions.from, revisions.from_digest);
-    if (!line.connected()) return line;
     switch (back.state()) {
       case v1::HOST_DEPLOY_STATE_HEALTHY:
         line.set_state(v1::ROLLOUT_HOST_STATE_ROLLED_BACK);
@@ -107,7 +106,6 @@ v1::RolloutHost DescribeHost(const std::string& name, const fleet::HostView* vie
   }
   const v1::HostDeployProgress progress =
       fleet::DeployProgressOf(*view, revisions.app, revisions.to, revisions.to_digest);
-  if (!line.connected()) return line;
   switch (progress.state()) {
     case v1::HOST_DEPLOY_STATE_HEALTHY:
       line.set_state(v1::ROLLOUT_HOST_STATE_HEALTHY);
@@ -129,18 +127,10 @@ v1::RolloutHost DescribeHost(const std::string& name, const fleet::HostView* vie
   return line;
 }
 
-bool IsMoving(const v1::RolloutHost& host, v1::RolloutState state) {
-  if (!host.connected()) return false;
-  switch (host.state()) {
-    case v1::ROLLOUT_HOST_STATE_DEPLOYING:
-    case v1::ROLLOUT_HOST_STATE_VERIFYING:
-      return true;
-    case v1::ROLLOUT_HOST_STATE_HEALTHY:
-      // Healthy on the new revision, yet the rollout took it back.
-      return RollsBack(state);
-    default:
-      return false;
-  }
+bool IsMoving(const v1::RolloutHost& host) {
+  // A host on its way back after a rollback shows as deploying too.
+  return host.connected() && (host.state() == v1::ROLLOUT_HOST_STATE_DEPLOYING ||
+                              host.state() == v1::ROLLOUT_HOST_STATE_VERIFYING);
 }
 
 }  // namespace pyservice::controller::rollout

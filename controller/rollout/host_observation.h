@@ -52,9 +52,10 @@ v1::RolloutHost DescribeHost(const std::string& name, const fleet::HostView* vie
                              bool started, v1::RolloutHostState outcome,
                              const std::string& error);
 
-// Whether a host line still moves: deploying, verifying, or on its way back
-// after a rollback or abort.
-bool IsMoving(const v1::RolloutHost& host, v1::RolloutState state);
+// Whether a host line still moves: connected and deploying or verifying
+// (which is also how a host on its way back after a rollback or abort
+// shows).
+bool IsMoving(const v1::RolloutHost& host);
 
 }  // namespace pyservice::controller::rollout
 

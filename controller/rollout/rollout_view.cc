@@ -92,7 +92,7 @@ v1::Rollout DescribeRollout(const StoredRollout& stored, const v1::RolloutRecord
                        error == wave.errors().end() ? std::string() : error->second);
       if (line.state() == v1::ROLLOUT_HOST_STATE_HEALTHY) rollout.set_healthy(rollout.healthy() + 1);
       if (line.state() == v1::ROLLOUT_HOST_STATE_FAILED) rollout.set_failed(rollout.failed() + 1);
-      moving |= IsMoving(line, record.state());
+      moving |= IsMoving(line);
       *out.add_hosts() = std::move(line);
     });
   }
