@@ -8,9 +8,13 @@
 // ("listening on 127.0.0.1:41234", "listening on unix:/run/p.sock").
 // Scripts and tests wait for these lines; keep them stable.
 //
-// Transport security: --tls-cert/--tls-key serve TLS on every listener,
-// --client-ca makes it mutual (docs/DESIGN.md). Without TLS, plaintext only
-// on unix: sockets and loopback addresses unless --insecure.
+// Transport security: --tls-cert/--tls-key serve TLS on every listener
+// (docs/DESIGN.md). Without TLS, plaintext only on unix: sockets and
+// loopback addresses unless --insecure.
+//
+// Access (docs/SECURITY.md): every RPC passes auth::Guard. Operators bring
+// a token, or are root on --admin-socket; agents bring the certificate the
+// controller's own CA (--ca-dir) issued when they enrolled.
 //
 // Exit status: 0 after a clean stop, 1 when it cannot start (the reason is
 // the last line on stderr), 2 for a usage or config file error (TLS
@@ -21,6 +25,7 @@
 #include <vector>
 
 #include <signal.h>
+#include <unistd.h>
 #include <string.h>
 
 #include "CLI/CLI.hpp"
@@ -32,12 +37,17 @@
 #include "common/systemd/notify.h"
 #include "common/time/clock.h"
 #include "common/tls/credentials.h"
-#include "common/tls/peer_identity.h"
+#include "common/tls/pki.h"
 #include "common/tls/plaintext.h"
+#include "controller/auth/access_registry.h"
+#include "controller/auth/authenticator.h"
+#include "controller/auth/authorized_controller_service.h"
+#include "controller/auth/guard.h"
+#include "controller/auth/local_peers.h"
+#include "controller/auth/pki_agent_ca.h"
 #include "controller/config/controller_config.h"
 #include "controller/fleet/agent_service.h"
 #include "controller/fleet/fleet.h"
-#include "controller/fleet/peer_identity.h"
 #include "controller/server/controller_server.h"
 #include "controller/server/listen_address.h"
 #include "controller/server/shutdown_signals.h"
@@ -61,16 +71,20 @@ int UsageError(absl::string_view message) {
 
 // The listeners' credentials: TLS from the configured files, or null for
 // plaintext after checking every address may have it (unix: sockets and
-// loopback always; anything else only with --insecure).
+// loopback always; anything else only with --insecure). With TLS every
+// client is asked for a certificate, which the access layer verifies
+// (agents' against `agent_ca_pem`) so that a bad one is refused with a
+// reason rather than a failed handshake.
 absl::StatusOr<std::shared_ptr<grpc::ServerCredentials>> MakeCredentials(
-    const pyservice::controller::ControllerConfig& config) {
+    const pyservice::controller::ControllerConfig& config, const std::string& agent_ca_pem) {
   if (config.tls_cert.empty() != config.tls_key.empty()) {
     return absl::InvalidArgumentError(
         "--tls-cert and --tls-key go together: give both or neither");
   }
-  if (!config.client_ca.empty() && config.tls_cert.empty()) {
+  if (!config.client_ca.empty()) {
     return absl::InvalidArgumentError(
-        "--client-ca needs --tls-cert and --tls-key (mutual TLS is TLS)");
+        "--client-ca is gone: agents enroll for a certificate from the controller's own CA "
+        "(pyctl host enroll-token), and operators use tokens (docs/SECURITY.md)");
   }
   if (config.tls_cert.empty()) {
     for (const std::string& address : config.listen) {
@@ -85,32 +99,40 @@ absl::StatusOr<std::shared_ptr<grpc::ServerCredentials>> MakeCredentials(
   pyservice::tls::TlsServerOptions tls;
   tls.cert_file = config.tls_cert;
   tls.key_file = config.tls_key;
-  tls.client_ca_file = config.client_ca;
-  // With a client CA every caller needs a certificate: agents (their host
-  // identity) and pyctl (an operator's) alike.
-  tls.require_client_cert = !config.client_ca.empty();
+  tls.application_verifies_client_certs = true;
+  tls.client_ca_pem = agent_ca_pem;
   return pyservice::tls::MakeServerCredentials(tls);
 }
 
 int Serve(const pyservice::controller::ControllerConfig& config) {
   using namespace pyservice::controller;
-  // Before touching the data dir: a TLS mistake is a configuration error.
+  const pyservice::SystemClock clock;
+  const std::string ca_dir = config.ca_dir.empty() ? config.data_dir + "/ca" : config.ca_dir;
+  absl::StatusOr<std::unique_ptr<pyservice::tls::CertificateAuthority>> ca =
+      pyservice::tls::CertificateAuthority::LoadOrCreate(ca_dir, "pyservice agents", clock);
+  if (!ca.ok()) {
+    spdlog::error("cannot use the CA in {}: {}", ca_dir, std::string(ca.status().message()));
+    return kExitCannotStart;
+  }
+  auth::PkiAgentCa agent_ca(*std::move(ca));
+  // Before touching the store: a TLS mistake is a configuration error.
   absl::StatusOr<std::shared_ptr<grpc::ServerCredentials>> credentials =
-      MakeCredentials(config);
+      MakeCredentials(config, agent_ca.certificate_pem());
   if (!credentials.ok()) {
     spdlog::error("{}", std::string(credentials.status().message()));
     return kExitUsage;
   }
   if (*credentials == nullptr) {
     spdlog::info("transport: plaintext (no --tls-cert)");
-  } else if (config.client_ca.empty()) {
-    spdlog::info("transport: TLS with {}", config.tls_cert);
   } else {
-    spdlog::info(
-        "transport: mutual TLS with {}; clients need a certificate from {}",
-        config.tls_cert, config.client_ca);
+    spdlog::info("transport: TLS with {}; agents' certificates from the CA in {}",
+                 config.tls_cert, ca_dir);
   }
-  const pyservice::SystemClock clock;
+  if (config.insecure_agents) {
+    spdlog::warn(
+        "--insecure-agents: agents may connect without a certificate and claim any host "
+        "name and labels; use only for development");
+  }
   spdlog::info("starting; data dir {}", config.data_dir);
   absl::StatusOr<std::unique_ptr<SqliteStore>> store =
       SqliteStore::Open(config.data_dir, clock);
@@ -119,6 +141,18 @@ int Serve(const pyservice::controller::ControllerConfig& config) {
                   std::string(store.status().message()));
     return kExitCannotStart;
   }
+  absl::StatusOr<std::unique_ptr<auth::AccessRegistry>> access =
+      auth::AccessRegistry::Create(**store, agent_ca, clock);
+  if (!access.ok()) {
+    spdlog::error("cannot load access records from {}: {}", config.data_dir,
+                  std::string(access.status().message()));
+    return kExitCannotStart;
+  }
+  auth::LocalPeers local_peers;
+  const auth::Authenticator authenticator(**access, local_peers, geteuid());
+  const auth::Authorizer authorizer({.insecure_agents = config.insecure_agents});
+  const auth::Guard guard(authenticator, authorizer);
+
   fleet::FleetOptions fleet_options;
   fleet_options.heartbeat_interval = config.heartbeat_interval;
   fleet_options.wave_timeout = config.wave_timeout;
@@ -129,22 +163,23 @@ int Serve(const pyservice::controller::ControllerConfig& config) {
                   std::string(fleet.status().message()));
     return kExitCannotStart;
   }
-  ControllerServiceImpl service(**store, clock, **fleet);
-  // With mutual TLS a host is who its certificate says; a Hello claiming
-  // another name is refused (agent_session.cc).
+  ControllerServiceImpl service(**store, clock, **fleet, access->get());
+  auth::AuthorizedControllerService authorized_service(service, guard);
   fleet::AgentServiceImpl agent_service(
-      **fleet, config.client_ca.empty()
-                   ? fleet::NoPeerIdentity()
-                   : fleet::PeerIdentity(
-                         [](const grpc::CallbackServerContext& context) {
-                           return pyservice::tls::PeerIdentity(context);
-                         }));
+      **fleet,
+      [&guard](const grpc::ServerContextBase& context, absl::string_view method) {
+        return guard.Check(context, "pyservice.v1.AgentService", method);
+      },
+      access->get());
 
   ControllerServerOptions options;
   options.listen = config.listen;
-  options.services = {&service, &agent_service};
+  options.services = {&authorized_service, &agent_service};
   options.credentials = *credentials;
   options.insecure = config.insecure;
+  options.admin_socket = config.admin_socket;
+  options.admin_socket_group = config.admin_socket_group;
+  options.local_peers = &local_peers;
   absl::StatusOr<std::unique_ptr<ControllerServer>> server =
       ControllerServer::Start(options);
   if (!server.ok()) {
@@ -153,6 +188,12 @@ int Serve(const pyservice::controller::ControllerConfig& config) {
   }
   for (const ListenAddress& address : (*server)->bound_addresses()) {
     spdlog::info("listening on {}", address.ToString());
+  }
+  if (!config.admin_socket.empty()) {
+    spdlog::info("admin socket on unix:{} ({})", config.admin_socket,
+                 config.admin_socket_group.empty()
+                     ? std::string("root only")
+                     : "root, and group " + config.admin_socket_group + " with a token");
   }
   // Type=notify: systemd considers the controller started once it listens.
   if (absl::Status notified = pyservice::NotifyServiceManager("READY=1"); !notified.ok()) {
@@ -192,10 +233,13 @@ int main(int argc, char** argv) {
   std::string data_dir;
   std::string log_level;
   std::string tls_cert, tls_key, client_ca;
+  std::string admin_socket, admin_socket_group, ca_dir;
   bool insecure = false;
+  bool insecure_agents = false;
   app.add_option("--config", config_path,
                  "YAML file with keys listen, data_dir, log_level, "
-                 "heartbeat_interval, wave_timeout, tls_cert, tls_key, client_ca, insecure; "
+                 "heartbeat_interval, wave_timeout, tls_cert, tls_key, insecure, "
+                 "insecure_agents, admin_socket, admin_socket_group, ca_dir; "
                  "flags override it")
       ->type_name("FILE");
   app.add_option("--listen", listen,
@@ -224,9 +268,21 @@ int main(int argc, char** argv) {
   app.add_option("--tls-key", tls_key, "the server certificate's key (PEM)")
       ->type_name("FILE");
   app.add_option("--client-ca", client_ca,
-                 "CA (PEM) client certificates must chain to: mutual TLS; "
-                 "agents are named by their certificate, pyctl needs one too")
+                 "removed: agents enroll with the controller's own CA (--ca-dir)")
       ->type_name("FILE");
+  app.add_option("--admin-socket", admin_socket,
+                 "Unix socket (0600) where local root is an admin without a token")
+      ->type_name("PATH");
+  app.add_option("--admin-socket-group", admin_socket_group,
+                 "group that may open the admin socket (0660); its members need a token")
+      ->type_name("GROUP");
+  app.add_option("--ca-dir", ca_dir,
+                 "the controller's CA for agent certificates, created on first start "
+                 "(default DATA_DIR/ca)")
+      ->type_name("DIR");
+  app.add_flag("--insecure-agents", insecure_agents,
+               "accept agents without a certificate and trust their Hello (development "
+               "only; logs a warning)");
   app.add_flag("--insecure", insecure,
                "allow plaintext on non-loopback TCP addresses (logs a "
                "warning)");
@@ -252,6 +308,10 @@ int main(int argc, char** argv) {
   if (!tls_key.empty()) config.tls_key = tls_key;
   if (!client_ca.empty()) config.client_ca = client_ca;
   if (insecure) config.insecure = true;
+  if (!admin_socket.empty()) config.admin_socket = admin_socket;
+  if (!admin_socket_group.empty()) config.admin_socket_group = admin_socket_group;
+  if (!ca_dir.empty()) config.ca_dir = ca_dir;
+  if (insecure_agents) config.insecure_agents = true;
 
   if (absl::Status status = pyservice::SetUpLogging(kProgram, config.log_level);
       !status.ok()) {

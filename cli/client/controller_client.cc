@@ -100,6 +100,7 @@ absl::StatusOr<Response> ControllerClient::Call(
         grpc::ClientContext*, const Request&, Response*),
     const Request& request) {
   grpc::ClientContext context;
+  Authorize(context);
   context.set_deadline(absl::ToChronoTime(absl::Now() + options_.call_timeout));
   // Fail rather than queue if the connection dropped since Connect.
   context.set_wait_for_ready(false);
@@ -107,6 +108,10 @@ absl::StatusOr<Response> ControllerClient::Call(
   const grpc::Status status = ((*stub_).*method)(&context, request, &response);
   if (!status.ok()) return FromGrpc(status);
   return response;
+}
+
+void ControllerClient::Authorize(grpc::ClientContext& context) const {
+  if (!options_.token.empty()) context.AddMetadata("authorization", "Bearer " + options_.token);
 }
 
 absl::Status ControllerClient::FromGrpc(const grpc::Status& status) const {
@@ -126,6 +131,10 @@ absl::Status ControllerClient::FromGrpc(const grpc::Status& status) const {
       return absl::DeadlineExceededError(
           absl::StrCat("controller at ", address_, " did not answer within ",
                        absl::FormatDuration(options_.call_timeout)));
+    case absl::StatusCode::kUnauthenticated:
+      return absl::UnauthenticatedError(absl::StrCat("not authenticated: ", message));
+    case absl::StatusCode::kPermissionDenied:
+      return absl::PermissionDeniedError(absl::StrCat("permission denied: ", message));
     case absl::StatusCode::kUnimplemented:
       return absl::UnimplementedError(
           absl::StrCat("the controller at ", address_,
@@ -204,6 +213,7 @@ absl::Status ControllerClient::WatchApp(
     const v1::WatchAppRequest& request,
     const std::function<void(const v1::WatchAppEvent&)>& on_event) {
   grpc::ClientContext context;
+  Authorize(context);
   context.set_wait_for_ready(false);
   std::unique_ptr<grpc::ClientReader<v1::WatchAppEvent>> reader =
       stub_->WatchApp(&context, request);
@@ -218,6 +228,7 @@ absl::Status ControllerClient::WatchRollout(
     const v1::GetRolloutRequest& request,
     const std::function<bool(const v1::Rollout&)>& on_rollout) {
   grpc::ClientContext context;
+  Authorize(context);
   context.set_wait_for_ready(false);
   std::unique_ptr<grpc::ClientReader<v1::Rollout>> reader =
       stub_->WatchRollout(&context, request);
@@ -234,6 +245,35 @@ absl::Status ControllerClient::WatchRollout(
   if (stopped) return absl::OkStatus();
   if (!status.ok()) return FromGrpc(status);
   return absl::OkStatus();
+}
+
+absl::StatusOr<v1::WhoAmIResponse> ControllerClient::WhoAmI(const v1::WhoAmIRequest& request) {
+  return Call(&v1::ControllerService::Stub::WhoAmI, request);
+}
+
+absl::StatusOr<v1::CreateTokenResponse> ControllerClient::CreateToken(
+    const v1::CreateTokenRequest& request) {
+  return Call(&v1::ControllerService::Stub::CreateToken, request);
+}
+
+absl::StatusOr<v1::ListTokensResponse> ControllerClient::ListTokens(
+    const v1::ListTokensRequest& request) {
+  return Call(&v1::ControllerService::Stub::ListTokens, request);
+}
+
+absl::StatusOr<v1::RevokeTokenResponse> ControllerClient::RevokeToken(
+    const v1::RevokeTokenRequest& request) {
+  return Call(&v1::ControllerService::Stub::RevokeToken, request);
+}
+
+absl::StatusOr<v1::CreateEnrollmentTokenResponse> ControllerClient::CreateEnrollmentToken(
+    const v1::CreateEnrollmentTokenRequest& request) {
+  return Call(&v1::ControllerService::Stub::CreateEnrollmentToken, request);
+}
+
+absl::StatusOr<v1::RevokeHostResponse> ControllerClient::RevokeHost(
+    const v1::RevokeHostRequest& request) {
+  return Call(&v1::ControllerService::Stub::RevokeHost, request);
 }
 
 }  // namespace pyservice::cli

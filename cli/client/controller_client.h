@@ -29,6 +29,9 @@ struct ControllerClientOptions {
   // insecure) does: unix: sockets, loopback addresses, or with `insecure`.
   tls::TlsClientOptions tls;
   bool insecure = false;
+  // The operator's bearer token ("pst_…"), sent with every call; empty:
+  // none (then only the admin socket lets the caller in).
+  std::string token;
   // How long Connect waits for a connection. Short: a wrong address should
   // fail fast, not hang a script.
   absl::Duration connect_timeout = absl::Seconds(5);
@@ -74,6 +77,13 @@ class ControllerClient {
       const v1::UndoRolloutRequest& request);
   absl::StatusOr<v1::ListRolloutsResponse> ListRollouts(
       const v1::ListRolloutsRequest& request);
+  absl::StatusOr<v1::WhoAmIResponse> WhoAmI(const v1::WhoAmIRequest& request);
+  absl::StatusOr<v1::CreateTokenResponse> CreateToken(const v1::CreateTokenRequest& request);
+  absl::StatusOr<v1::ListTokensResponse> ListTokens(const v1::ListTokensRequest& request);
+  absl::StatusOr<v1::RevokeTokenResponse> RevokeToken(const v1::RevokeTokenRequest& request);
+  absl::StatusOr<v1::CreateEnrollmentTokenResponse> CreateEnrollmentToken(
+      const v1::CreateEnrollmentTokenRequest& request);
+  absl::StatusOr<v1::RevokeHostResponse> RevokeHost(const v1::RevokeHostRequest& request);
 
   // Follows a deploy: calls `on_event` for every event of the WatchApp
   // stream, then returns how the stream ended (OK after the done event).
@@ -102,6 +112,8 @@ class ControllerClient {
       const Request& request);
 
   absl::Status FromGrpc(const grpc::Status& status) const;
+  // Every call's context gets the token here, and nowhere else.
+  void Authorize(grpc::ClientContext& context) const;
 
   const std::string address_;
   const std::shared_ptr<grpc::Channel> channel_;

@@ -5,6 +5,7 @@
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_split.h"
+#include "cli/commands/token_file.h"
 #include "cli/output/table.h"
 
 namespace pyservice::cli {
@@ -54,6 +55,11 @@ void AddGlobalOptions(CLI::App& app, GlobalOptions& options) {
                  "the client certificate's key (PEM)")
       ->envname("PYCTL_TLS_KEY")
       ->type_name("FILE");
+  app.add_option("--token-file", options.token_file,
+                 "file holding your operator token (mode 0600); or the token in "
+                 "$PYCTL_TOKEN")
+      ->envname("PYCTL_TOKEN_FILE")
+      ->type_name("FILE");
   app.add_flag("--insecure", options.insecure,
                "allow plaintext to a non-loopback TCP controller");
 }
@@ -66,6 +72,12 @@ int RunCommand(const Command& command, const GlobalOptions& options,
   context.client_options.tls.cert_file = options.tls_cert;
   context.client_options.tls.key_file = options.tls_key;
   context.client_options.insecure = options.insecure;
+  absl::StatusOr<std::string> token = ReadOperatorToken(options.token_file);
+  if (!token.ok()) {
+    err << "pyctl: " << token.status().message() << "\n" << std::flush;
+    return 1;
+  }
+  context.client_options.token = *std::move(token);
   context.format = options.output == "json"   ? OutputFormat::kJson
                    : options.output == "yaml" ? OutputFormat::kYaml
                                               : OutputFormat::kTable;

@@ -37,6 +37,10 @@ struct GlobalOptions {
   std::string tls_key;
   // --insecure: plaintext to a non-loopback TCP controller.
   bool insecure = false;
+  // --token-file (else $PYCTL_TOKEN_FILE), or the token itself in
+  // $PYCTL_TOKEN: the operator's bearer token. Never a command-line value:
+  // argv is visible to every user of the machine.
+  std::string token_file;
 };
 
 struct CommandContext {
@@ -59,8 +63,8 @@ struct CommandContext {
 
 using Command = std::function<absl::Status(const CommandContext&)>;
 
-// Adds --controller, -o, --tls-ca, --tls-cert, --tls-key and --insecure to
-// `app`, bound to `options`.
+// Adds --controller, -o, --tls-ca, --tls-cert, --tls-key, --token-file and
+// --insecure to `app`, bound to `options`.
 void AddGlobalOptions(CLI::App& app, GlobalOptions& options);
 
 // Runs `command` and returns the exit status: 0 on success, 1 otherwise,

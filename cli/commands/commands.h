@@ -16,6 +16,8 @@ void AddHistoryCommand(CLI::App& app, Command& selected);   // history.cc
 void AddDeleteCommand(CLI::App& app, Command& selected);    // delete.cc
 void AddStatusCommand(CLI::App& app, Command& selected);    // status.cc
 void AddRolloutCommand(CLI::App& app, Command& selected);   // rollout.cc
+void AddAuthCommand(CLI::App& app, Command& selected);      // auth.cc
+void AddHostCommand(CLI::App& app, Command& selected);      // host.cc
 
 // All of the above, in the order `pyctl --help` lists them.
 inline void AddAllCommands(CLI::App& app, Command& selected) {
@@ -26,6 +28,8 @@ inline void AddAllCommands(CLI::App& app, Command& selected) {
   AddDeleteCommand(app, selected);
   AddStatusCommand(app, selected);
   AddRolloutCommand(app, selected);
+  AddAuthCommand(app, selected);
+  AddHostCommand(app, selected);
 }
 
 }  // namespace pyservice::cli

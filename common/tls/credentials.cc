@@ -45,6 +45,15 @@ absl::StatusOr<std::shared_ptr<grpc::ServerCredentials>> MakeServerCredentials(
             ? GRPC_SSL_REQUEST_AND_REQUIRE_CLIENT_CERTIFICATE_AND_VERIFY
             : GRPC_SSL_REQUEST_CLIENT_CERTIFICATE_AND_VERIFY;
   }
+  if (options.application_verifies_client_certs) {
+    if (!options.client_ca_file.empty() || options.require_client_cert) {
+      return absl::InvalidArgumentError(
+          "TLS server: application-verified client certificates exclude client_ca_file and "
+          "require_client_cert");
+    }
+    ssl.pem_root_certs = options.client_ca_pem;
+    ssl.client_certificate_request = GRPC_SSL_REQUEST_CLIENT_CERTIFICATE_BUT_DONT_VERIFY;
+  }
   ssl.pem_key_cert_pairs.push_back(
       grpc::SslServerCredentialsOptions::PemKeyCertPair{std::move(key),
                                                         std::move(cert)});

@@ -33,6 +33,16 @@ struct TlsServerOptions {
   // When false, a certificate is asked for and verified if one is sent, and
   // clients without one are let in with no identity.
   bool require_client_cert = false;
+  // Instead of the two above: ask every client for a certificate, let the
+  // handshake pass whatever is sent (the client still proves it holds the
+  // key), and leave the verification to the application, which finds the
+  // certificate in the auth context ("x509_pem_cert"). The controller does
+  // this so that a certificate from the wrong CA, an expired or a revoked
+  // one is refused with a reason (UNAUTHENTICATED) instead of a failed
+  // handshake. `client_ca_pem` is only advertised to clients. PeerIdentity()
+  // must not be used with such credentials: its name is unverified.
+  bool application_verifies_client_certs = false;
+  std::string client_ca_pem;
 };
 
 struct TlsClientOptions {

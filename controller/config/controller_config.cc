@@ -126,6 +126,15 @@ void ReadWaveTimeout(const YAML::Node& node, Problems& problems, absl::Duration&
   out = timeout;
 }
 
+void ReadBool(const YAML::Node& node, absl::string_view key, Problems& problems, bool& out) {
+  bool value = false;
+  if (!node.IsScalar() || !YAML::convert<bool>::decode(node, value)) {
+    problems.Add(node.Mark(), std::string(key), "want true or false");
+    return;
+  }
+  out = value;
+}
+
 absl::StatusOr<ControllerConfig> ParseRoot(const YAML::Node& root,
                                            Problems& problems,
                                            ControllerConfig config) {
@@ -160,17 +169,21 @@ absl::StatusOr<ControllerConfig> ParseRoot(const YAML::Node& root,
     } else if (name == "client_ca") {
       ReadString(value, "client_ca", problems, config.client_ca);
     } else if (name == "insecure") {
-      bool insecure = false;
-      if (!value.IsScalar() || !YAML::convert<bool>::decode(value, insecure)) {
-        problems.Add(value.Mark(), "insecure", "want true or false");
-      } else {
-        config.insecure = insecure;
-      }
+      ReadBool(value, "insecure", problems, config.insecure);
+    } else if (name == "insecure_agents") {
+      ReadBool(value, "insecure_agents", problems, config.insecure_agents);
+    } else if (name == "admin_socket") {
+      ReadString(value, "admin_socket", problems, config.admin_socket);
+    } else if (name == "admin_socket_group") {
+      ReadString(value, "admin_socket_group", problems, config.admin_socket_group);
+    } else if (name == "ca_dir") {
+      ReadString(value, "ca_dir", problems, config.ca_dir);
     } else {
       problems.Add(key.Mark(), name,
                    "unknown key (want listen, data_dir, log_level, "
                    "heartbeat_interval, wave_timeout, tls_cert, tls_key, "
-                   "client_ca or insecure)");
+                   "client_ca, insecure, insecure_agents, admin_socket, "
+                   "admin_socket_group or ca_dir)");
     }
   }
   if (!problems.empty()) return problems.ToStatus();

@@ -11,6 +11,10 @@
 //   tls_key: /etc/pyservice/tls/server.key
 //   client_ca: /etc/pyservice/tls/ca.crt      # mutual TLS (needs tls_cert)
 //   insecure: false          # allow plaintext on non-loopback TCP
+//   admin_socket: /run/pyservice-controller/admin.sock  # local root is admin
+//   admin_socket_group: pyservice-admins   # may open it (0660), with a token
+//   ca_dir: /var/lib/pyservice-controller/ca  # the CA that certifies hosts
+//   insecure_agents: false   # accept agents without a certificate (dev only)
 // Anything else is an error with its location, like app.yaml errors, so a
 // misspelt key never silently falls back to a default.
 #ifndef PYSERVICE_CONTROLLER_CONFIG_CONTROLLER_CONFIG_H_
@@ -45,6 +49,16 @@ struct ControllerConfig {
   std::string tls_key;
   std::string client_ca;
   bool insecure = false;
+  // docs/SECURITY.md. The admin socket's path ("" for none) and the group
+  // that may open it ("" for root only).
+  std::string admin_socket;
+  std::string admin_socket_group;
+  // The controller's own CA (ca.crt, ca.key), created on first start;
+  // "" is DATA_DIR/ca.
+  std::string ca_dir;
+  // Let agents connect without a certificate and believe their Hello's
+  // host name and labels: for development and tests only.
+  bool insecure_agents = false;
 };
 
 // Parses a config document over `base`: each key present replaces base's

@@ -95,11 +95,11 @@ void AgentSessionHandle::Detach() {
 }
 
 AgentSession::AgentSession(grpc::CallbackServerContext* context,
-                           AgentSessionListener& listener, const PeerIdentity& identity,
+                           AgentSessionListener& listener, auth::Principal caller,
                            uint64_t id, absl::Duration heartbeat_interval)
     : context_(context),
       listener_(listener),
-      identity_(identity),
+      caller_(std::move(caller)),
       id_(id),
       heartbeat_interval_(heartbeat_interval),
       handle_(new AgentSessionHandle(this)) {
@@ -150,14 +150,19 @@ void AgentSession::OnReadDone(bool ok) {
 }
 
 absl::Status AgentSession::AcceptHello(v1::Hello hello) {
-  const std::string authenticated = identity_(*context_);
-  if (!authenticated.empty()) {
+  if (caller_.kind == auth::Principal::Kind::kAgent) {
     if (hello.host().empty()) {
-      hello.set_host(authenticated);
-    } else if (hello.host() != authenticated) {
-      return absl::PermissionDeniedError(
-          absl::StrCat("hello.host: \"", hello.host(), "\" is not this client's identity \"",
-                       authenticated, "\""));
+      hello.set_host(caller_.host);
+    } else if (hello.host() != caller_.host) {
+      return absl::PermissionDeniedError(absl::StrCat(
+          "hello.host: \"", absl::CHexEscape(hello.host().substr(0, 253)),
+          "\" is not this client's identity \"", caller_.host, "\""));
+    }
+    if (caller_.labels_bound) {
+      // The operator bound these at enrollment; what the agent claims
+      // does not count (else any host could claim any app's label).
+      hello.mutable_labels()->clear();
+      hello.mutable_labels()->insert(caller_.labels.begin(), caller_.labels.end());
     }
   }
   if (absl::Status valid = ValidateHello(hello); !valid.ok()) return valid;

@@ -2,9 +2,12 @@
 // callback-API reactor, so thousands of sessions cost memory, not threads.
 //
 // Life of a session:
-//  1. The first message must be Hello (else INVALID_ARGUMENT). With a
-//     transport identity (PeerIdentity), a Hello claiming another host is
-//     refused with PERMISSION_DENIED.
+//  1. The first message must be Hello (else INVALID_ARGUMENT). The caller
+//     was authenticated before the session started (auth::Guard): an
+//     enrolled agent's Hello must name its certificate's host (else
+//     PERMISSION_DENIED) and its labels are replaced by the ones bound at
+//     enrollment; only an agent accepted without a certificate
+//     (--insecure-agents) is taken at its word.
 //  2. Welcome is queued first, then the Hello goes to the listener (the
 //     fleet), which registers the session — replacing, and closing with
 //     ABORTED, an older session of the same host — and may queue work.
@@ -33,7 +36,7 @@
 #include "absl/synchronization/mutex.h"
 #include "absl/time/time.h"
 #include "controller/fleet/agent_connection.h"
-#include "controller/fleet/peer_identity.h"
+#include "controller/auth/principal.h"
 #include "pyservice/v1/agent.pb.h"
 
 namespace pyservice::controller::fleet {
@@ -93,7 +96,7 @@ class AgentSession final
   // Starts reading. `listener` must outlive every session; `id` is unique
   // per controller process. Welcome carries `heartbeat_interval`.
   AgentSession(grpc::CallbackServerContext* context, AgentSessionListener& listener,
-               const PeerIdentity& identity, uint64_t id, absl::Duration heartbeat_interval);
+               auth::Principal caller, uint64_t id, absl::Duration heartbeat_interval);
 
   void OnReadDone(bool ok) override;
   void OnWriteDone(bool ok) override;
@@ -112,7 +115,7 @@ class AgentSession final
 
   grpc::CallbackServerContext* const context_;
   AgentSessionListener& listener_;
-  const PeerIdentity identity_;
+  const auth::Principal caller_;
   const uint64_t id_;
   const absl::Duration heartbeat_interval_;
   const std::shared_ptr<AgentSessionHandle> handle_;

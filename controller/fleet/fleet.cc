@@ -261,6 +261,13 @@ void Fleet::WaitForReconcile() {
   mu_.Await(absl::Condition(&idle));
 }
 
+void Fleet::DisconnectHost(const std::string& host, const grpc::Status& status) {
+  if (std::shared_ptr<AgentConnection> session = registry_.Session(host); session != nullptr) {
+    spdlog::info("closing the stream of host {}: {}", host, status.error_message());
+    session->Close(status);
+  }
+}
+
 void Fleet::Shutdown() {
   {
     absl::MutexLock lock(&mu_);

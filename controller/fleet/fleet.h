@@ -95,6 +95,9 @@ class Fleet final : public AgentSessionListener {
   // call from the operator API's threads), tells its watchers and queues a
   // reconcile of every host.
   absl::Status AppChanged(const std::string& app);
+  // Ends the host's live stream with `status` (a revoked certificate);
+  // nothing when it has none.
+  void DisconnectHost(const std::string& host, const grpc::Status& status);
 
   // ---- reads for the operator API ----
   std::shared_ptr<const DesiredSet> Desired() const { return desired_.Snapshot(); }

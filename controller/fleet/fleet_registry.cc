@@ -239,6 +239,12 @@ std::vector<std::string> FleetRegistry::Sweep() {
   return lost;
 }
 
+std::shared_ptr<AgentConnection> FleetRegistry::Session(const std::string& host) const {
+  absl::MutexLock lock(&mu_);
+  auto it = hosts_.find(host);
+  return it == hosts_.end() ? nullptr : it->second.session;
+}
+
 std::vector<std::shared_ptr<AgentConnection>> FleetRegistry::DetachAll() {
   std::vector<std::shared_ptr<AgentConnection>> sessions;
   absl::MutexLock lock(&mu_);

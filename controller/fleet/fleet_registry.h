@@ -92,6 +92,8 @@ class FleetRegistry {
   // The session ended: the host is disconnected, unless a newer session has
   // replaced this one.
   void Detach(const std::string& host, uint64_t session_id);
+  // The host's current session; null when it has none.
+  std::shared_ptr<AgentConnection> Session(const std::string& host) const;
 
   // The methods below record a message of session `session_id` of `host`;
   // a message of a replaced session is ignored (returns false / nullopt).

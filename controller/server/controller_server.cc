@@ -85,9 +85,18 @@ absl::StatusOr<std::unique_ptr<ControllerServer>> ControllerServer::Start(
       sockets.push_back({address.path, info.st_dev, info.st_ino});
     }
   }
-  return std::unique_ptr<ControllerServer>(new ControllerServer(
+  std::unique_ptr<ControllerServer> started(new ControllerServer(
       std::move(server), std::move(bound), std::move(sockets),
       options.shutdown_grace));
+  if (!options.admin_socket.empty()) {
+    if (options.local_peers == nullptr) {
+      return absl::InternalError("an admin socket needs local_peers to record its peers");
+    }
+    ASSIGN_OR_RETURN(started->admin_socket_,
+                     AdminSocket::Start(options.admin_socket, options.admin_socket_group,
+                                        *started->server_, *options.local_peers));
+  }
+  return started;
 }
 
 ControllerServer::ControllerServer(std::unique_ptr<grpc::Server> server,
@@ -115,6 +124,7 @@ void ControllerServer::Shutdown() {
   absl::MutexLock lock(&mu_);
   if (shut_down_) return;
   shut_down_ = true;
+  if (admin_socket_ != nullptr) admin_socket_->Stop();
   server_->Shutdown(absl::ToChronoTime(absl::Now() + grace_));
   server_->Wait();
   for (const OwnedSocket& socket : sockets_) {

@@ -16,6 +16,8 @@
 #include "absl/status/statusor.h"
 #include "absl/synchronization/mutex.h"
 #include "absl/time/time.h"
+#include "controller/auth/local_peers.h"
+#include "controller/server/admin_socket.h"
 #include "controller/server/listen_address.h"
 
 namespace pyservice::controller {
@@ -35,6 +37,12 @@ struct ControllerServerOptions {
   std::shared_ptr<grpc::ServerCredentials> credentials;
   // The operator's --insecure: plaintext on any address, with a warning.
   bool insecure = false;
+  // The admin socket (admin_socket.h): a path, "" for none, and the group
+  // that may open it ("" for root only). Its peers are recorded in
+  // `local_peers`, which must outlive the server.
+  std::string admin_socket;
+  std::string admin_socket_group;
+  auth::LocalPeers* local_peers = nullptr;
   // How long Shutdown() lets in-flight calls finish before cancelling them.
   absl::Duration shutdown_grace = absl::Seconds(5);
 };
@@ -83,6 +91,8 @@ class ControllerServer {
                    std::vector<OwnedSocket> sockets, absl::Duration grace);
 
   const std::unique_ptr<grpc::Server> server_;
+  // Set once by Start, after the server runs; stopped before it.
+  std::unique_ptr<AdminSocket> admin_socket_;
   const std::vector<ListenAddress> bound_addresses_;
   const std::vector<OwnedSocket> sockets_;
   const absl::Duration grace_;

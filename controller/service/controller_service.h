@@ -11,6 +11,7 @@
 #define PYSERVICE_CONTROLLER_SERVICE_CONTROLLER_SERVICE_H_
 
 #include "common/time/clock.h"
+#include "controller/auth/access_registry.h"
 #include "controller/fleet/fleet.h"
 #include "controller/store/store.h"
 #include "pyservice/v1/controller.grpc.pb.h"
@@ -21,9 +22,13 @@ class ControllerServiceImpl final
     : public v1::ControllerService::WithCallbackMethod_WatchApp<v1::ControllerService::Service> {
  public:
   // Every argument must outlive the service. Applies and deletes are told
-  // to `fleet`, which deploys them.
-  ControllerServiceImpl(Store& store, const Clock& clock, fleet::Fleet& fleet)
-      : store_(store), clock_(clock), fleet_(fleet) {}
+  // to `fleet`, which deploys them. `access` serves the token and host
+  // RPCs (access.cc); without it they are FAILED_PRECONDITION. Who may
+  // call what is not decided here: the service is served behind
+  // auth::AuthorizedControllerService.
+  ControllerServiceImpl(Store& store, const Clock& clock, fleet::Fleet& fleet,
+                        auth::AccessRegistry* access = nullptr)
+      : store_(store), clock_(clock), fleet_(fleet), access_(access) {}
 
   grpc::Status ApplyApp(grpc::ServerContext* context, const v1::ApplyAppRequest* request,
                         v1::ApplyAppResponse* response) override;
@@ -58,6 +63,19 @@ class ControllerServiceImpl final
   grpc::Status ListRollouts(grpc::ServerContext* context, const v1::ListRolloutsRequest* request,
                             v1::ListRolloutsResponse* response) override;
 
+  // Access (access.cc).
+  grpc::Status CreateToken(grpc::ServerContext* context, const v1::CreateTokenRequest* request,
+                           v1::CreateTokenResponse* response) override;
+  grpc::Status ListTokens(grpc::ServerContext* context, const v1::ListTokensRequest* request,
+                          v1::ListTokensResponse* response) override;
+  grpc::Status RevokeToken(grpc::ServerContext* context, const v1::RevokeTokenRequest* request,
+                           v1::RevokeTokenResponse* response) override;
+  grpc::Status CreateEnrollmentToken(grpc::ServerContext* context,
+                                     const v1::CreateEnrollmentTokenRequest* request,
+                                     v1::CreateEnrollmentTokenResponse* response) override;
+  grpc::Status RevokeHost(grpc::ServerContext* context, const v1::RevokeHostRequest* request,
+                          v1::RevokeHostResponse* response) override;
+
  private:
   // Answers with the stored rollout (or its error), every host's state in.
   grpc::Status Describe(const absl::StatusOr<StoredRollout>& stored, v1::Rollout* response);
@@ -67,6 +85,7 @@ class ControllerServiceImpl final
   Store& store_;
   const Clock& clock_;
   fleet::Fleet& fleet_;
+  auth::AccessRegistry* const access_;
 };
 
 }  // namespace pyservice::controller

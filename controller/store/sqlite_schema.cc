@@ -95,6 +95,54 @@ constexpr Migration kMigrations[] = {
       -- An app's rollouts in id order (ListRollouts, LatestRollout).
       CREATE INDEX rollouts_by_app ON rollouts (app, id);
     )sql"},
+    {"access: tokens, enrollment, certificates", R"sql(
+      -- Operator bearer tokens. secret_hash is the SHA-256 of the secret
+      -- part (never the secret); apps is a JSON array of name patterns.
+      CREATE TABLE tokens (
+        id INTEGER PRIMARY KEY AUTOINCREMENT,
+        name TEXT NOT NULL UNIQUE,
+        role INTEGER NOT NULL CHECK (role BETWEEN 1 AND 3),
+        apps TEXT NOT NULL CHECK (json_valid(apps)
+                                  AND json_type(apps) = 'array'),
+        secret_hash TEXT NOT NULL,
+        created_at INTEGER NOT NULL,
+        expires_at INTEGER,
+        revoked INTEGER NOT NULL DEFAULT 0 CHECK (revoked IN (0, 1))
+      ) STRICT;
+
+      -- Single-use host enrollment tokens with the name and labels they
+      -- bind.
+      CREATE TABLE enrollment_tokens (
+        id INTEGER PRIMARY KEY AUTOINCREMENT,
+        host TEXT NOT NULL,
+        labels TEXT NOT NULL CHECK (json_valid(labels)
+                                    AND json_type(labels) = 'object'),
+        secret_hash TEXT NOT NULL,
+        created_at INTEGER NOT NULL,
+        expires_at INTEGER NOT NULL,
+        used_at INTEGER
+      ) STRICT;
+
+      -- Hosts that enrolled, with the labels their token bound: the only
+      -- labels the fleet uses for them.
+      CREATE TABLE enrolled_hosts (
+        name TEXT PRIMARY KEY NOT NULL,
+        labels TEXT NOT NULL CHECK (json_valid(labels)
+                                    AND json_type(labels) = 'object'),
+        enrolled_at INTEGER NOT NULL
+      ) STRICT;
+
+      -- Every certificate the controller's CA issued. A certificate not
+      -- listed here, or revoked, is refused even if the CA signed it.
+      CREATE TABLE certificates (
+        serial TEXT PRIMARY KEY NOT NULL,
+        host TEXT NOT NULL REFERENCES enrolled_hosts (name),
+        issued_at INTEGER NOT NULL,
+        not_after INTEGER NOT NULL,
+        revoked INTEGER NOT NULL DEFAULT 0 CHECK (revoked IN (0, 1))
+      ) STRICT;
+      CREATE INDEX certificates_by_host ON certificates (host);
+    )sql"},
 };
 
 static_assert(std::size(kMigrations) == kSqliteSchemaVersion,

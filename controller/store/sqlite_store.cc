@@ -23,6 +23,7 @@
 #include "absl/time/clock.h"
 #include "absl/time/time.h"
 #include "common/status/status_macros.h"
+#include "controller/store/sqlite_json.h"
 #include "controller/store/sqlite_schema.h"
 #include "controller/store/sqlite_statement.h"
 
@@ -169,36 +170,6 @@ absl::StatusOr<std::vector<StoredRollout>> ReadRollouts(SqliteStatement& stmt) {
     rollouts.push_back(RolloutFromRow(stmt));
   }
   return rollouts;
-}
-
-// `labels` as a JSON object of strings. Keys and values are UTF-8 (they
-// come from protobuf strings); only the characters JSON requires are
-// escaped.
-std::string LabelsToJson(const std::map<std::string, std::string>& labels) {
-  auto append_string = [](std::string& out, const std::string& text) {
-    out.push_back('"');
-    for (const char c : text) {
-      const auto byte = static_cast<unsigned char>(c);
-      if (c == '"' || c == '\\') {
-        out.push_back('\\');
-        out.push_back(c);
-      } else if (byte < 0x20) {
-        absl::StrAppend(&out, "\\u00", absl::Hex(byte, absl::kZeroPad2));
-      } else {
-        out.push_back(c);
-      }
-    }
-    out.push_back('"');
-  };
-  std::string json = "{";
-  for (const auto& [key, value] : labels) {
-    if (json.size() > 1) json.push_back(',');
-    append_string(json, key);
-    json.push_back(':');
-    append_string(json, value);
-  }
-  json.push_back('}');
-  return json;
 }
 
 }  // namespace

@@ -21,6 +21,7 @@
 #include "absl/synchronization/mutex.h"
 #include "absl/time/time.h"
 #include "common/time/clock.h"
+#include "controller/store/access_store.h"
 #include "controller/store/sqlite_schema.h"
 #include "controller/store/store.h"
 
@@ -28,7 +29,7 @@ struct sqlite3;  // <sqlite3.h> stays out of the store's users
 
 namespace pyservice::controller {
 
-class SqliteStore final : public Store {
+class SqliteStore final : public Store, public AccessStore {
  public:
   // The schema version this code writes (PRAGMA user_version): the number of
   // migrations it knows. Opening a database with a higher version fails.
@@ -85,6 +86,22 @@ class SqliteStore final : public Store {
   absl::StatusOr<std::vector<StoredRollout>> ListRollouts(
       const std::string& app) override;
   absl::StatusOr<std::vector<StoredRollout>> ActiveRollouts() override;
+
+  // AccessStore (sqlite_store_access.cc). Times are stored to the
+  // millisecond.
+  absl::StatusOr<StoredToken> CreateToken(const StoredToken& token) override;
+  absl::StatusOr<std::vector<StoredToken>> ListTokens() override;
+  absl::Status RevokeToken(const std::string& name) override;
+  absl::StatusOr<StoredEnrollmentToken> CreateEnrollmentToken(
+      const StoredEnrollmentToken& token) override;
+  absl::StatusOr<StoredEnrollmentToken> GetEnrollmentToken(uint32_t id) override;
+  absl::StatusOr<StoredEnrollmentToken> EnrollHost(uint32_t id, const std::string& secret_hash,
+                                                   absl::Time now,
+                                                   const StoredCertificate& certificate) override;
+  absl::Status AddCertificate(const StoredCertificate& certificate) override;
+  absl::StatusOr<std::vector<StoredCertificate>> ListCertificates() override;
+  absl::StatusOr<uint32_t> RevokeHost(const std::string& host) override;
+  absl::StatusOr<std::vector<EnrolledHost>> ListEnrolledHosts() override;
 
  private:
   SqliteStore(sqlite3* db, const Clock& clock) : clock_(clock), db_(db) {}

@@ -98,12 +98,20 @@ class FleetTest : public ::testing::Test {
     ASSERT_TRUE(fleet.ok()) << fleet.status();
     fleet_ = *std::move(fleet);
     service_ = std::make_unique<controller::ControllerServiceImpl>(*store_, clock_, *fleet_);
+    // The operator API without the access layer (tests/integration/
+    // auth_test.cc covers that); agents named by the header, or taken at
+    // their Hello's word like --insecure-agents does without one.
     agent_service_ = std::make_unique<controller::fleet::AgentServiceImpl>(
-        *fleet_, [](const grpc::CallbackServerContext& context) {
+        *fleet_, [](const grpc::ServerContextBase& context,
+                    absl::string_view) -> absl::StatusOr<controller::auth::Principal> {
+          controller::auth::Principal caller;
           const auto& metadata = context.client_metadata();
           const auto it = metadata.find(kIdentityHeader);
-          return it == metadata.end() ? std::string()
-                                      : std::string(it->second.data(), it->second.size());
+          if (it != metadata.end()) {
+            caller.kind = controller::auth::Principal::Kind::kAgent;
+            caller.host = std::string(it->second.data(), it->second.size());
+          }
+          return caller;
         });
     controller::ControllerServerOptions server_options;
     server_options.listen = {address()};
