@@ -1,20 +1,17 @@
 #include "common/tls/pem.h"
 
-#include <openssl/bio.h>
 #include <openssl/err.h>
-#include <openssl/evp.h>
 #include <openssl/pem.h>
-#include <openssl/x509.h>
 #include <spdlog/spdlog.h>
 #include <sys/stat.h>
 
 #include <cstddef>
-#include <memory>
 #include <string>
 
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "common/file/read_file.h"
+#include "common/tls/openssl_handles.h"
 
 namespace pyservice::tls {
 namespace {
@@ -22,41 +19,6 @@ namespace {
 // Far above any certificate chain or CA bundle; a bound so a wrong path
 // (a disk image, /dev/zero) fails instead of filling memory.
 constexpr size_t kMaxPemBytes = size_t{4} << 20;
-
-struct BioFree {
-  void operator()(BIO* bio) const { BIO_free(bio); }
-};
-struct X509Free {
-  void operator()(X509* cert) const { X509_free(cert); }
-};
-struct PkeyFree {
-  void operator()(EVP_PKEY* key) const { EVP_PKEY_free(key); }
-};
-using BioPtr = std::unique_ptr<BIO, BioFree>;
-using X509Ptr = std::unique_ptr<X509, X509Free>;
-using PkeyPtr = std::unique_ptr<EVP_PKEY, PkeyFree>;
-
-// OpenSSL keeps a per-thread error queue that gRPC's TLS code reads too:
-// whatever our parsing leaves there would surface later as gRPC's error.
-class ClearOpenSslErrorsOnExit {
- public:
-  ClearOpenSslErrorsOnExit() = default;
-  ClearOpenSslErrorsOnExit(const ClearOpenSslErrorsOnExit&) = delete;
-  ClearOpenSslErrorsOnExit& operator=(const ClearOpenSslErrorsOnExit&) =
-      delete;
-  ~ClearOpenSslErrorsOnExit() { ERR_clear_error(); }
-};
-
-// Makes OpenSSL fail on an encrypted key instead of prompting on the
-// terminal for its passphrase.
-int NoPassphrase(char* /*buf*/, int /*size*/, int /*rwflag*/,
-                 void* /*userdata*/) {
-  return -1;
-}
-
-BioPtr MemoryBio(const std::string& text) {
-  return BioPtr(BIO_new_mem_buf(text.data(), static_cast<int>(text.size())));
-}
 
 // Whether the last OpenSSL error is "no more PEM blocks": the normal end of
 // a file, as opposed to a block that is there but corrupt.
@@ -80,26 +42,10 @@ absl::StatusOr<std::string> ReadPemFile(absl::string_view role,
   return text;
 }
 
-// The first certificate in `pem`, or null.
-X509Ptr FirstCertificate(const std::string& pem) {
-  BioPtr bio = MemoryBio(pem);
-  if (bio == nullptr) return nullptr;
-  return X509Ptr(PEM_read_bio_X509(bio.get(), nullptr, NoPassphrase, nullptr));
-}
-
-PkeyPtr PrivateKey(const std::string& pem) {
-  BioPtr bio = MemoryBio(pem);
-  if (bio == nullptr) return nullptr;
-  return PkeyPtr(
-      PEM_read_bio_PrivateKey(bio.get(), nullptr, NoPassphrase, nullptr));
-}
-
 std::string TimeText(const ASN1_TIME* time) {
   BioPtr bio(BIO_new(BIO_s_mem()));
   if (bio == nullptr || ASN1_TIME_print(bio.get(), time) != 1) return "?";
-  char* data = nullptr;
-  const long size = BIO_get_mem_data(bio.get(), &data);
-  return std::string(data, static_cast<size_t>(size));
+  return MemoryBioText(*bio);
 }
 
 void WarnIfNotCurrent(const X509& cert, const std::string& path) {
@@ -158,7 +104,7 @@ absl::StatusOr<std::string> ReadPemPrivateKey(absl::string_view role,
   absl::StatusOr<std::string> text = ReadPemFile(role, path);
   if (!text.ok()) return text.status();
 
-  if (PrivateKey(*text) == nullptr) {
+  if (ParsePrivateKeyPem(*text) == nullptr) {
     if (absl::StrContains(*text, "ENCRYPTED")) {
       return absl::InvalidArgumentError(absl::StrCat(
           role, " ", path,
@@ -188,8 +134,8 @@ absl::Status CheckKeyMatchesCertificate(const std::string& cert_pem,
                                         const std::string& key_pem,
                                         const std::string& key_path) {
   ClearOpenSslErrorsOnExit clear_errors;
-  X509Ptr cert = FirstCertificate(cert_pem);
-  PkeyPtr key = PrivateKey(key_pem);
+  X509Ptr cert = ParseCertificatePem(cert_pem);
+  PkeyPtr key = ParsePrivateKeyPem(key_pem);
   if (cert == nullptr || key == nullptr) {
     // Read*() checked both; only a caller passing other text gets here.
     return absl::InvalidArgumentError(absl::StrCat(
