@@ -107,6 +107,14 @@ absl::StatusOr<std::shared_ptr<grpc::ServerCredentials>> MakeCredentials(
 int Serve(const pyservice::controller::ControllerConfig& config) {
   using namespace pyservice::controller;
   const pyservice::SystemClock clock;
+  spdlog::info("starting; data dir {}", config.data_dir);
+  absl::StatusOr<std::unique_ptr<SqliteStore>> store =
+      SqliteStore::Open(config.data_dir, clock);
+  if (!store.ok()) {
+    spdlog::error("cannot use data dir {}: {}", config.data_dir,
+                  std::string(store.status().message()));
+    return kExitCannotStart;
+  }
   const std::string ca_dir = config.ca_dir.empty() ? config.data_dir + "/ca" : config.ca_dir;
   absl::StatusOr<std::unique_ptr<pyservice::tls::CertificateAuthority>> ca =
       pyservice::tls::CertificateAuthority::LoadOrCreate(ca_dir, "pyservice agents", clock);
@@ -115,7 +123,7 @@ int Serve(const pyservice::controller::ControllerConfig& config) {
     return kExitCannotStart;
   }
   auth::PkiAgentCa agent_ca(*std::move(ca));
-  // Before touching the store: a TLS mistake is a configuration error.
+  // A TLS mistake is a configuration error.
   absl::StatusOr<std::shared_ptr<grpc::ServerCredentials>> credentials =
       MakeCredentials(config, agent_ca.certificate_pem());
   if (!credentials.ok()) {
@@ -132,14 +140,6 @@ int Serve(const pyservice::controller::ControllerConfig& config) {
     spdlog::warn(
         "--insecure-agents: agents may connect without a certificate and claim any host "
         "name and labels; use only for development");
-  }
-  spdlog::info("starting; data dir {}", config.data_dir);
-  absl::StatusOr<std::unique_ptr<SqliteStore>> store =
-      SqliteStore::Open(config.data_dir, clock);
-  if (!store.ok()) {
-    spdlog::error("cannot use data dir {}: {}", config.data_dir,
-                  std::string(store.status().message()));
-    return kExitCannotStart;
   }
   absl::StatusOr<std::unique_ptr<auth::AccessRegistry>> access =
       auth::AccessRegistry::Create(**store, agent_ca, clock);

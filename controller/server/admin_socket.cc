@@ -107,7 +107,9 @@ AdminSocket::~AdminSocket() { Stop(); }
 
 void AdminSocket::AcceptLoop() {
   while (true) {
-    const int connection = accept4(fd_, nullptr, nullptr, SOCK_CLOEXEC);
+    // Non-blocking: gRPC polls the descriptors it is given and would block
+    // a poller thread on a read otherwise.
+    const int connection = accept4(fd_, nullptr, nullptr, SOCK_CLOEXEC | SOCK_NONBLOCK);
     if (connection < 0) {
       if (errno == EINTR || errno == ECONNABORTED) continue;
       if (errno == EMFILE || errno == ENFILE) {
