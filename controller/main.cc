@@ -37,14 +37,10 @@
 #include "common/systemd/notify.h"
 #include "common/time/clock.h"
 #include "common/tls/credentials.h"
-#include "common/tls/pki.h"
 #include "common/tls/plaintext.h"
-#include "controller/auth/access_registry.h"
-#include "controller/auth/authenticator.h"
+#include "controller/auth/access_control.h"
 #include "controller/auth/authorized_controller_service.h"
 #include "controller/auth/guard.h"
-#include "controller/auth/local_peers.h"
-#include "controller/auth/pki_agent_ca.h"
 #include "controller/config/controller_config.h"
 #include "controller/fleet/agent_service.h"
 #include "controller/fleet/fleet.h"
@@ -116,16 +112,15 @@ int Serve(const pyservice::controller::ControllerConfig& config) {
     return kExitCannotStart;
   }
   const std::string ca_dir = config.ca_dir.empty() ? config.data_dir + "/ca" : config.ca_dir;
-  absl::StatusOr<std::unique_ptr<pyservice::tls::CertificateAuthority>> ca =
-      pyservice::tls::CertificateAuthority::LoadOrCreate(ca_dir, "pyservice agents", clock);
-  if (!ca.ok()) {
-    spdlog::error("cannot use the CA in {}: {}", ca_dir, std::string(ca.status().message()));
+  absl::StatusOr<std::unique_ptr<auth::AccessControl>> access = auth::AccessControl::Create(
+      **store, ca_dir, clock, {.insecure_agents = config.insecure_agents});
+  if (!access.ok()) {
+    spdlog::error("{}", std::string(access.status().message()));
     return kExitCannotStart;
   }
-  auth::PkiAgentCa agent_ca(*std::move(ca));
   // A TLS mistake is a configuration error.
   absl::StatusOr<std::shared_ptr<grpc::ServerCredentials>> credentials =
-      MakeCredentials(config, agent_ca.certificate_pem());
+      MakeCredentials(config, (*access)->ca_certificate_pem());
   if (!credentials.ok()) {
     spdlog::error("{}", std::string(credentials.status().message()));
     return kExitUsage;
@@ -141,17 +136,7 @@ int Serve(const pyservice::controller::ControllerConfig& config) {
         "--insecure-agents: agents may connect without a certificate and claim any host "
         "name and labels; use only for development");
   }
-  absl::StatusOr<std::unique_ptr<auth::AccessRegistry>> access =
-      auth::AccessRegistry::Create(**store, agent_ca, clock);
-  if (!access.ok()) {
-    spdlog::error("cannot load access records from {}: {}", config.data_dir,
-                  std::string(access.status().message()));
-    return kExitCannotStart;
-  }
-  auth::LocalPeers local_peers;
-  const auth::Authenticator authenticator(**access, local_peers, geteuid());
-  const auth::Authorizer authorizer({.insecure_agents = config.insecure_agents});
-  const auth::Guard guard(authenticator, authorizer);
+  const auth::Guard& guard = (*access)->guard();
 
   fleet::FleetOptions fleet_options;
   fleet_options.heartbeat_interval = config.heartbeat_interval;
@@ -163,14 +148,10 @@ int Serve(const pyservice::controller::ControllerConfig& config) {
                   std::string(fleet.status().message()));
     return kExitCannotStart;
   }
-  ControllerServiceImpl service(**store, clock, **fleet, access->get());
+  ControllerServiceImpl service(**store, clock, **fleet, &(*access)->registry());
   auth::AuthorizedControllerService authorized_service(service, guard);
-  fleet::AgentServiceImpl agent_service(
-      **fleet,
-      [&guard](const grpc::ServerContextBase& context, absl::string_view method) {
-        return guard.Check(context, "pyservice.v1.AgentService", method);
-      },
-      access->get());
+  fleet::AgentServiceImpl agent_service(**fleet, fleet::GuardedAgentGate(guard),
+                                        &(*access)->registry());
 
   ControllerServerOptions options;
   options.listen = config.listen;
@@ -179,7 +160,7 @@ int Serve(const pyservice::controller::ControllerConfig& config) {
   options.insecure = config.insecure;
   options.admin_socket = config.admin_socket;
   options.admin_socket_group = config.admin_socket_group;
-  options.local_peers = &local_peers;
+  options.local_peers = &(*access)->local_peers();
   absl::StatusOr<std::unique_ptr<ControllerServer>> server =
       ControllerServer::Start(options);
   if (!server.ok()) {

@@ -17,6 +17,7 @@
 #include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
 #include "controller/auth/access_registry.h"
+#include "controller/auth/guard.h"
 #include "controller/auth/principal.h"
 #include "controller/fleet/agent_session.h"
 #include "controller/fleet/fleet.h"
@@ -28,6 +29,14 @@ namespace pyservice::controller::fleet {
 // gRPC reactions: must not block.
 using AgentGate = std::function<absl::StatusOr<auth::Principal>(
     const grpc::ServerContextBase& context, absl::string_view method)>;
+
+// The production gate: the guard's verdict for AgentService's `method`.
+// `guard` must outlive the gate.
+inline AgentGate GuardedAgentGate(const auth::Guard& guard) {
+  return [&guard](const grpc::ServerContextBase& context, absl::string_view method) {
+    return guard.Check(context, "pyservice.v1.AgentService", method);
+  };
+}
 
 class AgentServiceImpl final
     : public v1::AgentService::WithCallbackMethod_Connect<v1::AgentService::Service> {

@@ -118,6 +118,8 @@ class Fleet final : public AgentSessionListener {
   void SweepNow();
   // Blocks until every queued reconcile pass has run (tests).
   void WaitForReconcile();
+  // Blocks until every host record change so far is in the store (tests).
+  void FlushHostRecords() { persister_.Flush(); }
   // Refuses new sessions and watchers, closes the open ones (UNAVAILABLE),
   // stops the threads and writes pending host records. Call before the
   // gRPC server's Shutdown so it does not wait for long-lived streams.
