@@ -3,7 +3,8 @@
 //
 //   pyservice-agent [--config FILE] --controller ADDR [--host NAME]
 //                   [--label K=V]... [--state-dir DIR]      the daemon
-//                   [--tls-ca FILE [--tls-cert FILE --tls-key FILE]
+//                   [--tls-ca FILE [--tls-cert FILE --tls-key FILE |
+//                               --enrollment-token-file FILE]
 //                    [--tls-server-name NAME]] [--insecure]
 //   pyservice-agent apply APP.yaml | rollback APP | status [APP]
 //
@@ -20,6 +21,7 @@
 #include <cstdio>
 #include <cstdlib>
 #include <memory>
+#include <optional>
 #include <string>
 #include <thread>
 #include <vector>
@@ -30,6 +32,8 @@
 #include "agent/cli/local_commands.h"
 #include "agent/config/agent_config.h"
 #include "agent/daemon/agent_daemon.h"
+#include "agent/enroll/agent_identity.h"
+#include "agent/enroll/certificate_renewer.h"
 #include "agent/git/libgit2_fetcher.h"
 #include "agent/host/process_runner.h"
 #include "agent/host/shadow_user_manager.h"
@@ -84,14 +88,27 @@ int RunDaemon(DaemonOptions options, HostServices& host, const AgentSettings& se
   return 0;
 }
 
+// TLS without --tls-cert/--tls-key: the client certificate is the one the
+// host enrolled for (agent/enroll/), in the state dir.
+bool UsesEnrolledIdentity(const AgentConfig& config) {
+  return !config.tls_ca.empty() && config.tls_cert.empty() && config.tls_key.empty();
+}
+
 // The controller channel's credentials: TLS when a CA is configured, else
 // null (plaintext) where that is allowed: unix: sockets, loopback, or
-// --insecure (with a warning).
+// --insecure (with a warning). With an enrolled identity these are the
+// enrollment's (no client certificate), made here to check the CA file
+// before anything starts.
 absl::StatusOr<std::shared_ptr<grpc::ChannelCredentials>> MakeCredentials(
     const AgentConfig& config) {
   if (config.tls_cert.empty() != config.tls_key.empty()) {
     return absl::InvalidArgumentError(
         "--tls-cert and --tls-key go together: give both or neither");
+  }
+  if (!config.enrollment_token_file.empty() && !UsesEnrolledIdentity(config)) {
+    return absl::InvalidArgumentError(
+        "--enrollment-token-file needs --tls-ca and no --tls-cert/--tls-key: the "
+        "certificate the host enrolls for is its client certificate");
   }
   if (config.tls_ca.empty()) {
     if (!config.tls_cert.empty() || !config.tls_server_name.empty()) {
@@ -110,6 +127,17 @@ absl::StatusOr<std::shared_ptr<grpc::ChannelCredentials>> MakeCredentials(
   options.key_file = config.tls_key;
   options.server_name_override = config.tls_server_name;
   return tls::MakeChannelCredentials(options);
+}
+
+IdentityOptions EnrollmentOptions(const AgentConfig& config) {
+  IdentityOptions options;
+  options.state_dir = config.state_dir;
+  options.controller.address = config.controller;
+  options.controller.tls_server_name = config.tls_server_name;
+  options.tls_ca = config.tls_ca;
+  options.enrollment_token_file = config.enrollment_token_file;
+  options.requested_host = config.host;
+  return options;
 }
 
 }  // namespace
@@ -148,6 +176,11 @@ int main(int argc, char** argv) {
   app.add_option("--tls-server-name", tls_server_name,
                  "verify the controller's certificate against NAME, not the address's host")
       ->type_name("NAME");
+  std::string enrollment_token_file;
+  app.add_option("--enrollment-token-file", enrollment_token_file,
+                 "file with a token from `pyctl host enroll-token`: enroll this host at its "
+                 "first start (needs --tls-ca)")
+      ->type_name("FILE");
   app.add_flag("--insecure", insecure,
                "allow plaintext to a non-loopback TCP controller (logs a warning)");
 
@@ -193,6 +226,7 @@ int main(int argc, char** argv) {
   if (!tls_cert.empty()) config.tls_cert = tls_cert;
   if (!tls_key.empty()) config.tls_key = tls_key;
   if (!tls_server_name.empty()) config.tls_server_name = tls_server_name;
+  if (!enrollment_token_file.empty()) config.enrollment_token_file = enrollment_token_file;
   if (insecure) config.insecure = true;
   if (daemon_mode && config.controller.empty()) {
     return Fail("give a command (apply, rollback, status) or --controller ADDR");
@@ -223,6 +257,22 @@ int main(int argc, char** argv) {
   sigaddset(&stop_signals, SIGINT);
   if (daemon_mode) pthread_sigmask(SIG_BLOCK, &stop_signals, nullptr);
 
+  SystemClock clock;
+  // After the signal mask: enrolling starts gRPC's threads.
+  std::unique_ptr<AgentIdentity> identity;
+  std::optional<CertificateRenewer> renewer;
+  if (daemon_mode && UsesEnrolledIdentity(config)) {
+    absl::StatusOr<std::unique_ptr<AgentIdentity>> enrolled =
+        AgentIdentity::EnsureEnrolled(EnrollmentOptions(config), clock);
+    if (!enrolled.ok()) return Fail(enrolled.status().message(), 1);
+    identity = *std::move(enrolled);
+    if (identity->host() != config.host) {
+      spdlog::info("this host is {} by its certificate (not {})", identity->host(), config.host);
+    }
+    renewer.emplace(*identity);
+    renewer->Start();
+  }
+
   absl::StatusOr<std::unique_ptr<DbusSystemdManager>> systemd = DbusSystemdManager::Connect();
   if (!systemd.ok()) {
     return Fail(absl::StrCat("cannot reach systemd: ", systemd.status().message()), 1);
@@ -232,7 +282,6 @@ int main(int argc, char** argv) {
   Libgit2Fetcher git;
   SubprocessRunner processes;
   ShadowUserManager users(processes);
-  SystemClock clock;
   HostServices host{**systemd, git, processes, users, clock,
                     [](absl::Duration d) { absl::SleepFor(d); }};
   if (*apply) return ApplyCommand(app_yaml, tag, host, settings);
@@ -240,9 +289,13 @@ int main(int argc, char** argv) {
 
   DaemonOptions options;
   options.connection.address = config.controller;
-  options.connection.credentials = std::move(credentials);
+  if (identity != nullptr) {
+    options.connection.credentials = [&identity = *identity] { return identity.Credentials(); };
+  } else {
+    options.connection.credentials = [credentials] { return credentials; };
+  }
   options.connection.tls_server_name = config.tls_server_name;
-  options.host = config.host;
+  options.host = identity != nullptr ? identity->host() : config.host;
   options.labels = config.labels;
   return RunDaemon(std::move(options), host, settings, stop_signals);
 }

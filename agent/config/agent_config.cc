@@ -30,7 +30,8 @@ void ReadConfig(const YAML::Node& root, spec::YamlReader& reader, AgentConfig& c
   if (spec::YamlReader::Absent(root)) return;  // an empty file changes nothing
   if (!reader.Mapping(root, "",
                       {"controller", "host", "labels", "state_dir", "pip_options", "log_level",
-                       "tls_ca", "tls_cert", "tls_key", "tls_server_name", "insecure"})) {
+                       "tls_ca", "tls_cert", "tls_key", "tls_server_name", "enrollment_token_file",
+                       "insecure"})) {
     return;
   }
   if (const YAML::Node node = root["controller"]; !spec::YamlReader::Absent(node)) {
@@ -80,7 +81,8 @@ void ReadConfig(const YAML::Node& root, spec::YamlReader& reader, AgentConfig& c
   for (auto [key, field] : {std::pair{"tls_ca", &config.tls_ca},
                             std::pair{"tls_cert", &config.tls_cert},
                             std::pair{"tls_key", &config.tls_key},
-                            std::pair{"tls_server_name", &config.tls_server_name}}) {
+                            std::pair{"tls_server_name", &config.tls_server_name},
+                            std::pair{"enrollment_token_file", &config.enrollment_token_file}}) {
     if (const YAML::Node node = root[key]; !spec::YamlReader::Absent(node)) {
       if (std::optional<std::string> value = reader.String(node, key)) {
         if (value->empty()) {

@@ -12,6 +12,7 @@
 //   tls_cert: /etc/pyservice/tls/web-1.crt  # mutual TLS: this host's
 //   tls_key: /etc/pyservice/tls/web-1.key   #   certificate and key
 //   tls_server_name: controller.example   # verify the controller as this
+//   enrollment_token_file: /etc/pyservice/enroll.token  # first start: enroll
 //   insecure: false      # allow plaintext to a non-loopback TCP controller
 // Anything else is an error with its location (FILE:LINE:COL), like
 // app.yaml errors, so a misspelt key never silently falls back to a default.
@@ -46,6 +47,11 @@ struct AgentConfig {
   std::string tls_cert;
   std::string tls_key;
   std::string tls_server_name;
+  // A file holding a single-use enrollment token (pyctl host enroll-token):
+  // with tls_ca and no tls_cert/tls_key, the host trades it for its
+  // certificate at its first start (agent/enroll/). Empty: none. The token
+  // itself is never a setting: settings end up in argv and logs.
+  std::string enrollment_token_file;
   bool insecure = false;
 };
 

@@ -57,20 +57,24 @@ ControllerConnection::ControllerConnection(ConnectionOptions options,
       handler_(handler),
       backoff_(options_.backoff, std::move(uniform), clock) {}
 
-void ControllerConnection::Run() {
+std::shared_ptr<grpc::Channel> ControllerConnection::Dial() const {
   grpc::ChannelArguments arguments;
   arguments.SetInt(GRPC_ARG_KEEPALIVE_TIME_MS, kKeepaliveTimeMs);
   arguments.SetInt(GRPC_ARG_KEEPALIVE_TIMEOUT_MS, kKeepaliveTimeoutMs);
-  if (options_.credentials != nullptr && !options_.tls_server_name.empty()) {
+  std::shared_ptr<grpc::ChannelCredentials> credentials =
+      options_.credentials ? options_.credentials() : nullptr;
+  if (credentials == nullptr) {
+    credentials = grpc::InsecureChannelCredentials();
+  } else if (!options_.tls_server_name.empty()) {
     arguments.SetSslTargetNameOverride(options_.tls_server_name);
   }
-  const std::shared_ptr<grpc::ChannelCredentials> credentials =
-      options_.credentials != nullptr ? options_.credentials : grpc::InsecureChannelCredentials();
+  return grpc::CreateCustomChannel(options_.address, credentials, arguments);
+}
+
+void ControllerConnection::Run() {
   while (true) {
     ControllerSession::Handler& handler = *this;
-    auto session = std::make_shared<ControllerSession>(
-        grpc::CreateCustomChannel(options_.address, credentials, arguments), handler,
-        options_.session);
+    auto session = std::make_shared<ControllerSession>(Dial(), handler, options_.session);
     {
       absl::MutexLock lock(&mu_);
       if (stopping_) return;

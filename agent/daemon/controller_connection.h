@@ -33,9 +33,12 @@ struct ConnectionOptions {
   std::string address;
   BackoffPolicy backoff;
   ControllerSession::Options session;
-  // Null: plaintext (insecure) credentials; the caller has checked they are
-  // allowed (tls::CheckPlaintextAllowed).
-  std::shared_ptr<grpc::ChannelCredentials> credentials;
+  // Asked for the channel credentials before every attempt, so a client
+  // certificate renewed while the agent runs (agent/enroll/) is used from
+  // the next connection on. Empty, or returning null: plaintext (insecure)
+  // credentials; the caller has checked they are allowed
+  // (tls::CheckPlaintextAllowed).
+  std::function<std::shared_ptr<grpc::ChannelCredentials>()> credentials;
   // With TLS credentials: the name to verify the controller's certificate
   // against instead of the address's host. Empty: the address's host.
   std::string tls_server_name;
@@ -57,6 +60,8 @@ class ControllerConnection final : public MessageSink, private ControllerSession
   void Send(v1::AgentMessage message) override ABSL_LOCKS_EXCLUDED(mu_);
 
  private:
+  // A new channel with the credentials of the moment.
+  std::shared_ptr<grpc::Channel> Dial() const;
   v1::Hello MakeHello() override { return handler_.MakeHello(); }
   void OnWelcome(const v1::Welcome& welcome) override;
   void OnWork(const v1::ControllerMessage& message) override { handler_.OnWork(message); }

@@ -11,6 +11,7 @@
 #include "common/file/file_ops.h"
 #include "common/file/private_file.h"
 #include "common/status/status_macros.h"
+#include "common/time/rfc3339.h"
 #include "common/tls/pem.h"
 #include "common/tls/pki.h"
 #include "common/tls/x509_fields.h"
@@ -167,11 +168,11 @@ absl::StatusOr<AgentCertificate> CertificateAuthority::VerifyAgentCertificate(
   const absl::Time now = clock_.Now();
   if (now < info.not_before) {
     return absl::UnauthenticatedError(absl::StrCat(
-        "certificate not valid before ", Rfc3339(info.not_before)));
+        "certificate not valid before ", FormatRfc3339(info.not_before)));
   }
   if (now > info.not_after) {
     return absl::UnauthenticatedError(
-        absl::StrCat("certificate expired at ", Rfc3339(info.not_after)));
+        absl::StrCat("certificate expired at ", FormatRfc3339(info.not_after)));
   }
   std::optional<std::string> host = AgentHostOf(*cert);
   if (!host) {

@@ -174,8 +174,4 @@ std::optional<std::string> AgentHostOf(const X509& certificate) {
   return std::nullopt;
 }
 
-std::string Rfc3339(absl::Time time) {
-  return absl::FormatTime("%Y-%m-%dT%H:%M:%SZ", time, absl::UTCTimeZone());
-}
-
 }  // namespace pyservice::tls

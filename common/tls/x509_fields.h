@@ -50,9 +50,6 @@ absl::StatusOr<PkeyPtr> VerifiedRequestKey(X509_REQ& request);
 // nullopt without one.
 std::optional<std::string> AgentHostOf(const X509& certificate);
 
-// "2025-01-31T12:00:00Z", for messages.
-std::string Rfc3339(absl::Time time);
-
 }  // namespace pyservice::tls
 
 #endif  // PYSERVICE_COMMON_TLS_X509_FIELDS_H_

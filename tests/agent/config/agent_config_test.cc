@@ -36,9 +36,12 @@ TEST(AgentConfigTest, EveryKey) {
 TEST(AgentConfigTest, TlsKeys) {
   absl::StatusOr<AgentConfig> config = ParseAgentConfig(
       "tls_ca: /t/ca.crt\ntls_cert: /t/web-1.crt\ntls_key: /t/web-1.key\n"
-      "tls_server_name: controller.example\ninsecure: true\n",
+      "tls_server_name: controller.example\ninsecure: true\n"
+      "enrollment_token_file: /etc/pyservice/enroll.token\n",
       "agent.yaml", AgentConfig());
   ASSERT_TRUE(config.ok()) << config.status();
+  EXPECT_EQ(config->enrollment_token_file, "/etc/pyservice/enroll.token");
+  EXPECT_EQ(AgentConfig().enrollment_token_file, "") << "no token unless one is given";
   EXPECT_EQ(config->tls_ca, "/t/ca.crt");
   EXPECT_EQ(config->tls_cert, "/t/web-1.crt");
   EXPECT_EQ(config->tls_key, "/t/web-1.key");
@@ -46,6 +49,7 @@ TEST(AgentConfigTest, TlsKeys) {
   EXPECT_TRUE(config->insecure);
   EXPECT_FALSE(AgentConfig().insecure);
   EXPECT_FALSE(ParseAgentConfig("tls_ca: ''\n", "agent.yaml", AgentConfig()).ok());
+  EXPECT_FALSE(ParseAgentConfig("enrollment_token_file: ''\n", "agent.yaml", AgentConfig()).ok());
   EXPECT_FALSE(ParseAgentConfig("insecure: maybe\n", "agent.yaml", AgentConfig()).ok());
 }
 

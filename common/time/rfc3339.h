@@ -1,0 +1,18 @@
+// Times as people and protocols read them: RFC 3339 in UTC, to the second
+// ("2025-01-31T12:00:00Z"), as in EnrollResponse.not_after and messages.
+#ifndef PYSERVICE_COMMON_TIME_RFC3339_H_
+#define PYSERVICE_COMMON_TIME_RFC3339_H_
+
+#include <string>
+
+#include "absl/time/time.h"
+
+namespace pyservice {
+
+inline std::string FormatRfc3339(absl::Time time) {
+  return absl::FormatTime("%Y-%m-%dT%H:%M:%SZ", time, absl::UTCTimeZone());
+}
+
+}  // namespace pyservice
+
+#endif  // PYSERVICE_COMMON_TIME_RFC3339_H_
