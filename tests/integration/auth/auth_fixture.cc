@@ -61,6 +61,7 @@ void AuthFixture::SetUp() {
   options.credentials = *credentials;
   admin_socket_ = dir_.Join("admin.sock");
   options.admin_socket = admin_socket_;
+  options.admin_socket_group = AdminSocketGroup();
   options.local_peers = &access_->local_peers();
   absl::StatusOr<std::unique_ptr<controller::ControllerServer>> server =
       controller::ControllerServer::Start(options);
@@ -74,7 +75,7 @@ void AuthFixture::TearDown() {
   if (server_ != nullptr) server_->Shutdown();
 }
 
-std::shared_ptr<grpc::Channel> AuthFixture::Channel(const Caller& caller) {
+std::shared_ptr<grpc::ChannelCredentials> AuthFixture::Credentials(const Caller& caller) const {
   tls::TlsClientOptions options;
   options.ca_file = pki_.ca_crt();
   options.cert_file = caller.cert_file;
@@ -82,14 +83,15 @@ std::shared_ptr<grpc::Channel> AuthFixture::Channel(const Caller& caller) {
   absl::StatusOr<std::shared_ptr<grpc::ChannelCredentials>> credentials =
       tls::MakeChannelCredentials(options);
   EXPECT_TRUE(credentials.ok()) << credentials.status();
-  if (!credentials.ok()) return nullptr;
+  return credentials.ok() ? *credentials : nullptr;
+}
+
+std::shared_ptr<grpc::Channel> AuthFixture::Channel(const Caller& caller) {
   grpc::ChannelArguments arguments;
-  tls::ApplyTlsChannelArguments(options, &arguments);
-  // One connection per caller: gRPC would otherwise share subchannels
-  // between channels with different client certificates' credentials
-  // only when they are equal, which they are not; explicit is clearer.
+  // A connection of its own per caller, never one shared with another
+  // caller's credentials.
   arguments.SetInt(GRPC_ARG_USE_LOCAL_SUBCHANNEL_POOL, 1);
-  return grpc::CreateCustomChannel(address_, *credentials, arguments);
+  return grpc::CreateCustomChannel(address_, Credentials(caller), arguments);
 }
 
 void AuthFixture::Prepare(const Caller& caller, grpc::ClientContext& context) const {

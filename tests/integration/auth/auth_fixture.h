@@ -13,6 +13,7 @@
 #include <vector>
 
 #include <grpcpp/channel.h>
+#include <grpcpp/security/credentials.h>
 
 #include "controller/auth/access_control.h"
 #include "controller/auth/authorized_controller_service.h"
@@ -48,11 +49,15 @@ class AuthFixture : public ::testing::Test {
   // A channel to the TLS listener as `caller`, and the context of one call
   // from it (bearer token in, 5 s deadline).
   std::shared_ptr<grpc::Channel> Channel(const Caller& caller);
+  // The TLS credentials of `caller` (its certificate, if any).
+  std::shared_ptr<grpc::ChannelCredentials> Credentials(const Caller& caller) const;
   void Prepare(const Caller& caller, grpc::ClientContext& context) const;
 
  protected:
   void SetUp() override;
   void TearDown() override;
+  // The admin socket's group ("" for root only).
+  virtual std::string AdminSocketGroup() const { return ""; }
 
   // Enrolls `host` with `labels` through the real Enroll RPC (key and CSR
   // made here); the caller presents the issued certificate.
