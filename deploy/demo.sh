@@ -4,7 +4,10 @@
 # machine's own /usr, each with its own network namespace; see
 # ARCHITECTURE.md, "Test hosts with a real systemd"), each running
 # pyservice-agent from deploy/systemd/pyservice-agent.service and dialing the
-# controller over a Unix socket bound into the host. The example app
+# controller over TLS on a Unix socket bound into the host. Each host enrolls
+# with a single-use token from `pyctl host enroll-token` (its name and its
+# labels are bound there, by the operator), and the operator works as local
+# root on the controller's admin socket, which no host can reach. The example app
 # (deploy/examples/hello/app.yaml, labels role=web) is applied to the fleet
 # and its status shown, then tag v2 is rolled out: a canary host first, a
 # promotion, then the rest. Everything (hosts, controller, temporary files) is
@@ -82,22 +85,35 @@ git_ tag v2
 HOME=$demo_dir GIT_CONFIG_NOSYSTEM=1 git clone --quiet --bare --no-local "$work" "$demo_dir/git/hello.git"
 
 # ---- the controller ----
-mkdir -p "$demo_dir/run" "$demo_dir/bin"
+# TLS for the agents' socket: a test CA and the controller's certificate
+# (deploy/tls/make-test-ca.sh; a real fleet uses its own). The agents'
+# own certificates come from the controller's CA when they enroll.
+mkdir -p "$demo_dir/run" "$demo_dir/bin" "$demo_dir/tls"
+bash deploy/tls/make-test-ca.sh "$demo_dir/tls"
 socket="unix:$demo_dir/run/controller.sock"
+admin_socket="$demo_dir/admin.sock"
 cat >"$demo_dir/controller.yaml" <<EOF
 listen: [$socket]
 data_dir: $demo_dir/data
 heartbeat_interval: 2s
+tls_cert: $demo_dir/tls/server.crt
+tls_key: $demo_dir/tls/server.key
+admin_socket: $admin_socket
 EOF
 build/controller/pyservice-controller --config "$demo_dir/controller.yaml" \
   2>"$demo_dir/controller.log" &
 controller_pid=$!
 for _ in $(seq 100); do
-  grep -q "listening on" "$demo_dir/controller.log" 2>/dev/null && break
+  grep -q "admin socket on" "$demo_dir/controller.log" 2>/dev/null && break
   kill -0 "$controller_pid" 2>/dev/null || { cat "$demo_dir/controller.log" >&2; exit 1; }
   sleep 0.1
 done
-say "controller: $(grep -m1 -o 'listening on.*' "$demo_dir/controller.log")"
+say "controller: $(grep -m1 -o 'listening on.*' "$demo_dir/controller.log") (TLS), $(grep -m1 -o 'admin socket on.*' "$demo_dir/controller.log")"
+
+# The operator: root on the controller's machine, through the admin socket.
+export PYCTL_CONTROLLER="unix:$admin_socket"
+pyctl=build/cli/pyctl
+step $pyctl auth whoami
 
 # ---- the hosts ----
 # The unit's ExecStart is /usr/local/bin/pyservice-agent; the hosts' /usr is
@@ -145,13 +161,17 @@ for name in "${hosts[@]}"; do
     tail -n 30 "$demo_dir/$name.console" >&2
     exit 1
   fi
-  # The agent, installed from its unit file.
+  # The agent, installed from its unit file, with the controller's CA and a
+  # single-use enrollment token that binds the host's name and labels.
   in_host "$name" sh -c 'mkdir -p /etc/pyservice && cat >/etc/systemd/system/pyservice-agent.service' \
     <deploy/systemd/pyservice-agent.service
+  in_host "$name" sh -c 'cat >/etc/pyservice/ca.crt' <"$demo_dir/tls/ca.crt"
+  $pyctl host enroll-token "$name" --label role=web 2>/dev/null |
+    in_host "$name" sh -c 'umask 077 && cat >/etc/pyservice/enroll.token'
   in_host "$name" sh -c 'cat >/etc/pyservice/agent.yaml' <<EOF
 controller: unix:/run/pyservice/controller.sock
-host: $name
-labels: {role: web}
+tls_ca: /etc/pyservice/ca.crt
+enrollment_token_file: /etc/pyservice/enroll.token
 pip_options: [--no-index]
 EOF
   in_host "$name" systemctl daemon-reload
@@ -159,13 +179,16 @@ EOF
   echo "  $name is up (systemd $state), agent started"
 done
 
-export PYCTL_CONTROLLER="$socket"
-pyctl=build/cli/pyctl
 for _ in $(seq 100); do
   [[ $($pyctl get hosts -o json 2>/dev/null | grep -o '"connected": *true' | wc -l) -ge ${#hosts[@]} ]] && break
   sleep 0.2
 done
 step $pyctl get hosts
+say "a viewer token may look, but not change anything"
+$pyctl auth create-token demo-viewer --role viewer >"$demo_dir/viewer.token"
+chmod 600 "$demo_dir/viewer.token"
+step $pyctl --token-file "$demo_dir/viewer.token" --controller "$socket" \
+  --tls-ca "$demo_dir/tls/ca.crt" apply deploy/examples/hello/app.yaml || true
 step $pyctl apply deploy/examples/hello/app.yaml
 step $pyctl status
 step $pyctl get apps
