@@ -7,6 +7,8 @@
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
+#include "absl/strings/ascii.h"
+#include "common/file/read_file.h"
 
 namespace pyservice {
 
@@ -29,6 +31,24 @@ absl::Status CheckOwnerOnly(absl::string_view role, const std::string& path) {
         role, path, info.st_mode & 07777, path));
   }
   return absl::OkStatus();
+}
+
+absl::StatusOr<std::string> ReadSecretFile(absl::string_view role, const std::string& path,
+                                           absl::string_view empty_hint) {
+  // Tokens are short; a bound so a wrong path fails instead of filling
+  // memory.
+  constexpr size_t kMaxSecretBytes = 4096;
+  if (absl::Status owner_only = CheckOwnerOnly(role, path); !owner_only.ok()) return owner_only;
+  absl::StatusOr<std::string> text = ReadFileToString(path, kMaxSecretBytes);
+  if (!text.ok()) {
+    // ReadFileToString names the path and the reason, never the content.
+    return absl::Status(text.status().code(), absl::StrCat(role, ": ", text.status().message()));
+  }
+  std::string secret(absl::StripAsciiWhitespace(*text));
+  if (secret.empty()) {
+    return absl::InvalidArgumentError(absl::StrCat(role, " ", path, " is empty: ", empty_hint));
+  }
+  return secret;
 }
 
 }  // namespace pyservice

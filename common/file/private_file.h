@@ -7,6 +7,7 @@
 #include <string>
 
 #include "absl/status/status.h"
+#include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
 
 namespace pyservice {
@@ -16,6 +17,14 @@ namespace pyservice {
 // and the chmod that fixes it; NOT_FOUND / PERMISSION_DENIED when it cannot
 // be examined.
 absl::Status CheckOwnerOnly(absl::string_view role, const std::string& path);
+
+// A one-line secret (a token) from a file only its owner may touch
+// (CheckOwnerOnly), without surrounding whitespace (editors add a newline).
+// INVALID_ARGUMENT when it is empty (`empty_hint` says what belongs
+// there) or larger than a token could be. Messages name the role and the
+// path, never the content.
+absl::StatusOr<std::string> ReadSecretFile(absl::string_view role, const std::string& path,
+                                           absl::string_view empty_hint);
 
 }  // namespace pyservice
 

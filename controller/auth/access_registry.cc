@@ -5,6 +5,7 @@
 #include "absl/strings/ascii.h"
 #include "absl/strings/str_cat.h"
 #include "common/spec/validators.h"
+#include "common/tls/pki.h"
 #include "common/status/status_macros.h"
 #include "controller/auth/app_scope.h"
 #include "controller/auth/tokens.h"
@@ -15,21 +16,6 @@ namespace {
 
 constexpr absl::Duration kDefaultEnrollmentTtl = absl::Hours(1);
 constexpr absl::Duration kMaxEnrollmentTtl = absl::Hours(24 * 7);
-
-// Host names that go into certificates: lowercase DNS-style labels, so the
-// certificate's name and the fleet's are the same string.
-absl::Status ValidateEnrollHost(const std::string& host) {
-  bool ok = !host.empty() && host.size() <= 63 && absl::ascii_isalnum(host[0]);
-  for (const char c : host) {
-    ok = ok && (absl::ascii_islower(c) || absl::ascii_isdigit(c) || c == '-' || c == '.');
-  }
-  if (ok) return absl::OkStatus();
-  return absl::InvalidArgumentError(
-      host.size() > 63 ? std::string("host: longer than 63 characters")
-                       : absl::StrCat("host: \"", host,
-                                      "\" must be 1 to 63 characters of [a-z0-9.-], starting "
-                                      "with a letter or digit"));
-}
 
 absl::Status ValidateTokenName(const std::string& name) {
   bool ok = !name.empty() && name.size() <= 64 &&
@@ -131,7 +117,8 @@ absl::StatusOr<StoredToken> AccessRegistry::CheckToken(const std::string& text) 
 absl::StatusOr<NewEnrollmentToken> AccessRegistry::CreateEnrollmentToken(
     const std::string& host, const std::map<std::string, std::string>& labels,
     absl::Duration ttl) {
-  RETURN_IF_ERROR(ValidateEnrollHost(host));
+  // The CA's rule: the certificate's name and the fleet's are one string.
+  RETURN_IF_ERROR(tls::ValidateHostName(host));
   for (const auto& [key, value] : labels) {
     RETURN_IF_ERROR(spec::ValidateLabelKey(key));
     RETURN_IF_ERROR(spec::ValidateLabelValue(value));

@@ -78,6 +78,16 @@ absl::Status InsertCertificate(sqlite3* db, const StoredCertificate& certificate
   return insert.Run();
 }
 
+// NOT_FOUND unless `host` has enrolled.
+absl::Status CheckEnrolled(sqlite3* db, const std::string& host) {
+  ASSIGN_OR_RETURN(SqliteStatement enrolled,
+                   SqliteStatement::Prepare(db, "SELECT 1 FROM enrolled_hosts WHERE name = ?1"));
+  enrolled.BindText(1, host);
+  ASSIGN_OR_RETURN(const bool found, enrolled.Step());
+  if (!found) return absl::NotFoundError(absl::StrCat("host \"", host, "\" never enrolled"));
+  return absl::OkStatus();
+}
+
 }  // namespace
 
 absl::StatusOr<StoredToken> SqliteStore::CreateToken(const StoredToken& token) {
@@ -246,16 +256,7 @@ absl::StatusOr<StoredEnrollmentToken> SqliteStore::EnrollHost(
 absl::Status SqliteStore::AddCertificate(const StoredCertificate& certificate) {
   absl::MutexLock lock(&mu_);
   ASSIGN_OR_RETURN(SqliteTransaction txn, SqliteTransaction::BeginImmediate(db_));
-  {
-    ASSIGN_OR_RETURN(SqliteStatement enrolled,
-                     SqliteStatement::Prepare(db_, "SELECT 1 FROM enrolled_hosts WHERE name = ?1"));
-    enrolled.BindText(1, certificate.host);
-    ASSIGN_OR_RETURN(const bool found, enrolled.Step());
-    if (!found) {
-      return absl::NotFoundError(
-          absl::StrCat("host \"", certificate.host, "\" is not enrolled"));
-    }
-  }
+  RETURN_IF_ERROR(CheckEnrolled(db_, certificate.host));
   RETURN_IF_ERROR(InsertCertificate(db_, certificate));
   return txn.Commit();
 }
@@ -281,13 +282,7 @@ absl::StatusOr<std::vector<StoredCertificate>> SqliteStore::ListCertificates() {
 absl::StatusOr<uint32_t> SqliteStore::RevokeHost(const std::string& host) {
   absl::MutexLock lock(&mu_);
   ASSIGN_OR_RETURN(SqliteTransaction txn, SqliteTransaction::BeginImmediate(db_));
-  {
-    ASSIGN_OR_RETURN(SqliteStatement enrolled,
-                     SqliteStatement::Prepare(db_, "SELECT 1 FROM enrolled_hosts WHERE name = ?1"));
-    enrolled.BindText(1, host);
-    ASSIGN_OR_RETURN(const bool found, enrolled.Step());
-    if (!found) return absl::NotFoundError(absl::StrCat("host \"", host, "\" never enrolled"));
-  }
+  RETURN_IF_ERROR(CheckEnrolled(db_, host));
   ASSIGN_OR_RETURN(SqliteStatement revoke, SqliteStatement::Prepare(db_, R"sql(
       UPDATE certificates SET revoked = 1 WHERE host = ?1 AND revoked = 0
       RETURNING serial)sql"));

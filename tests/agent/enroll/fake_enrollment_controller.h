@@ -37,7 +37,10 @@ class FakeEnrollmentController final : public v1::AgentService::Service {
   // requiring: Enroll comes without one) client certificates from `ca_file`.
   absl::Status Start(const std::string& server_cert, const std::string& server_key,
                      const std::string& ca_file) {
-    tls::TlsServerOptions options{server_cert, server_key, ca_file, false};
+    tls::TlsServerOptions options;
+    options.cert_file = server_cert;
+    options.key_file = server_key;
+    options.client_ca_file = ca_file;
     absl::StatusOr<std::shared_ptr<grpc::ServerCredentials>> credentials =
         tls::MakeServerCredentials(options);
     if (!credentials.ok()) return credentials.status();

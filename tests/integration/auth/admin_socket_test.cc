@@ -111,7 +111,7 @@ TEST_F(AdminSocketTest, PyctlCreatesUsesListsAndRevokesTokensAndNeverShowsASecre
   chmod(token_file.c_str(), 0644);
   const ProcessResult open_file = Pyctl({"--token-file", token_file, "auth", "whoami"});
   EXPECT_EQ(open_file.exit_code, 1);
-  EXPECT_THAT(open_file.stderr_text, HasSubstr("readable by other users (mode 0644)"));
+  EXPECT_THAT(open_file.stderr_text, HasSubstr("token file " + token_file + " can be read or changed by group or others (mode 0644)"));
   EXPECT_THAT(open_file.stderr_text, Not(HasSubstr(token)));
   chmod(token_file.c_str(), 0600);
   // Over TCP (no admin socket), with the token file.
@@ -161,7 +161,7 @@ TEST_F(AdminSocketTest, PyctlHostEnrollTokenPrintsASingleUseTokenAndRevokeNamesT
   EXPECT_THAT(bad_label.stderr_text, HasSubstr("--label: \"role\" is not KEY=VALUE"));
   const ProcessResult bad_name = Pyctl({"host", "enroll-token", "Web_2"});
   EXPECT_EQ(bad_name.exit_code, 1);
-  EXPECT_THAT(bad_name.stderr_text, HasSubstr("host: \"Web_2\""));
+  EXPECT_THAT(bad_name.stderr_text, HasSubstr("host name \"Web_2\""));
 
   const ProcessResult unknown = Pyctl({"host", "revoke", "db-9"});
   EXPECT_EQ(unknown.exit_code, 1);
