@@ -76,9 +76,9 @@ void EmitConfig(YAML::Emitter& out, const v1::AppSpec& spec) {
     return;
   }
   // config_yaml is canonical already; re-emitting it through the same
-  // emitter nests it and keeps its quoting.
+  // emitter nests it and keeps its quoting and its !secret tags.
   std::vector<ConfigProblem> ignored;
-  EmitConfigTo(out, YAML::Load(spec.config_yaml()), nullptr, ignored);
+  EmitConfigTo(out, YAML::Load(spec.config_yaml()), {}, ignored);
 }
 
 void EmitTargets(YAML::Emitter& out, const v1::AppSpec& spec) {
@@ -130,6 +130,7 @@ v1::AppSpec RedactSecrets(const v1::AppSpec& spec) {
   v1::AppSpec redacted = spec;
   if (!redacted.ssh_key().empty()) redacted.set_ssh_key(Redacted(spec.ssh_key()));
   for (v1::File& file : *redacted.mutable_files()) file.set_content(Redacted(file.content()));
+  redacted.set_config_yaml(ReplaceConfigSecrets(spec.config_yaml(), Redacted));
   return redacted;
 }
 

@@ -12,14 +12,15 @@ namespace pyservice::spec {
 
 enum class Secrets {
   kInclude,  // the exact form hashed by SpecDigest; never shown to anyone
-  kRedact,   // ssh_key and file contents replaced by a short fingerprint
+  kRedact,   // ssh_key, file contents and !secret config values replaced by a
+             // short fingerprint
 };
 
 // YAML text; equal specs give byte-identical text.
 std::string CanonicalYaml(const v1::AppSpec& spec, Secrets secrets);
 
-// A copy of `spec` with its secrets (ssh_key, file contents) replaced by
-// fingerprints, for anything shown to operators.
+// A copy of `spec` with its secrets (ssh_key, file contents, !secret config
+// values) replaced by fingerprints, for anything shown to operators.
 v1::AppSpec RedactSecrets(const v1::AppSpec& spec);
 
 // "sha256:<64 hex>" of CanonicalYaml(spec, Secrets::kInclude).

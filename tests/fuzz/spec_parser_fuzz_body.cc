@@ -66,7 +66,7 @@ bool FuzzSpecParser(const uint8_t* data, size_t size) {
     std::vector<spec::ConfigProblem> problems;
     std::string again;
     try {
-      again = spec::EmitConfig(YAML::Load(spec->config_yaml()), nullptr, problems);
+      again = spec::EmitConfig(YAML::Load(spec->config_yaml()), {}, problems);
     } catch (const YAML::Exception&) {
       Check(false);
     }

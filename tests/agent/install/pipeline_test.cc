@@ -110,7 +110,7 @@ class PipelineTest : public ::testing::Test {
         "services:\n  - name: web\n    command: \"python -m {{ app_module }} --config {{ app_config }} web\"\n",
         "timers:\n  - name: report\n    schedule: daily\n    command: python -m hello report\n",
         "files:\n  - dest: \"{{ app_config_dir }}/token\"\n    content: \"T0PS3CRET\"\n",
-        "config:\n  port: 8000\n  data: \"{{ app_data_dir }}\"\n",
+        "config:\n  port: 8000\n  data: \"{{ app_data_dir }}\"\n  db_password: !secret HUNT3R2\n",
         "paths:\n  global_app_root: ", Root(), "\n", extra);
     absl::StatusOr<v1::AppSpec> spec = spec::ParseAppSpec(yaml, "app.yaml");
     EXPECT_TRUE(spec.ok()) << spec.status();
@@ -173,9 +173,10 @@ TEST_F(PipelineTest, FirstDeployBuildsEverythingAndStartsTheUnits) {
   EXPECT_EQ(git_.last_request().ssh_key_path, Root() + "/hello/app/config/ssh_key");
   EXPECT_EQ(Slurp(Root() + "/hello/app/config/token"), "T0PS3CRET");
   EXPECT_EQ(ModeOf(Root() + "/hello/app/config/token"), 0600u);
-  // config.yaml with templates expanded.
+  // config.yaml with templates expanded, and the !secret value as a plain
+  // string the app reads like any other.
   EXPECT_EQ(Slurp(Root() + "/hello/app/config/config.yaml"),
-            absl::StrCat("data: \"", Root(), "/hello/data\"\nport: 8000\n"));
+            absl::StrCat("data: \"", Root(), "/hello/data\"\ndb_password: \"HUNT3R2\"\nport: 8000\n"));
   EXPECT_EQ(ModeOf(Root() + "/hello/app/config/config.yaml"), 0600u);
   // Units written, loaded, enabled and started; the timer's job is not.
   EXPECT_TRUE(std::filesystem::exists(settings_.unit_dir + "/hello-web.service"));
@@ -524,6 +525,7 @@ TEST_F(PipelineTest, SecretsNeverAppearInProgress) {
   for (const StepProgress& p : progress_.reports) {
     EXPECT_THAT(p.message, Not(HasSubstr("S3CR3TKEY")));
     EXPECT_THAT(p.message, Not(HasSubstr("T0PS3CRET")));
+    EXPECT_THAT(p.message, Not(HasSubstr("HUNT3R2")));
   }
 }
 
