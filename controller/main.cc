@@ -12,6 +12,10 @@
 // --client-ca makes it mutual (docs/DESIGN.md). Without TLS, plaintext only
 // on unix: sockets and loopback addresses unless --insecure.
 //
+// Stored app specs are sealed with a key from --secrets-key-file (created
+// if missing, never inside the data dir); `init-secrets-key` only creates
+// it (controller/secrets/key_file.h).
+//
 // Exit status: 0 after a clean stop, 1 when it cannot start (the reason is
 // the last line on stderr), 2 for a usage or config file error (TLS
 // settings and refused plaintext included).
@@ -38,6 +42,7 @@
 #include "controller/fleet/agent_service.h"
 #include "controller/fleet/fleet.h"
 #include "controller/fleet/peer_identity.h"
+#include "controller/secrets/key_file.h"
 #include "controller/server/controller_server.h"
 #include "controller/server/listen_address.h"
 #include "controller/server/shutdown_signals.h"
@@ -110,8 +115,16 @@ int Serve(const pyservice::controller::ControllerConfig& config) {
         "transport: mutual TLS with {}; clients need a certificate from {}",
         config.tls_cert, config.client_ca);
   }
+  // Before the store: what the store holds is sealed with it.
+  absl::StatusOr<SecretKeys> keys =
+      LoadOrCreateSecretsKey(config.secrets_key_file, config.data_dir);
+  if (!keys.ok()) {
+    spdlog::error("{}", std::string(keys.status().message()));
+    return kExitCannotStart;
+  }
   const pyservice::SystemClock clock;
-  spdlog::info("starting; data dir {}", config.data_dir);
+  spdlog::info("starting; data dir {}, secrets key file {}", config.data_dir,
+               config.secrets_key_file);
   absl::StatusOr<std::unique_ptr<SqliteStore>> store =
       SqliteStore::Open(config.data_dir, clock);
   if (!store.ok()) {
@@ -171,6 +184,17 @@ int Serve(const pyservice::controller::ControllerConfig& config) {
   return 0;
 }
 
+int InitSecretsKey(const pyservice::controller::ControllerConfig& config) {
+  absl::StatusOr<pyservice::controller::SecretKeys> keys =
+      pyservice::controller::LoadOrCreateSecretsKey(config.secrets_key_file, config.data_dir);
+  if (!keys.ok()) {
+    spdlog::error("{}", std::string(keys.status().message()));
+    return kExitCannotStart;
+  }
+  spdlog::info("secrets key file {} is ready", config.secrets_key_file);
+  return 0;
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -192,11 +216,12 @@ int main(int argc, char** argv) {
   std::string data_dir;
   std::string log_level;
   std::string tls_cert, tls_key, client_ca;
+  std::string secrets_key_file;
   bool insecure = false;
   app.add_option("--config", config_path,
                  "YAML file with keys listen, data_dir, log_level, "
-                 "heartbeat_interval, wave_timeout, tls_cert, tls_key, client_ca, insecure; "
-                 "flags override it")
+                 "heartbeat_interval, wave_timeout, tls_cert, tls_key, client_ca, insecure, "
+                 "secrets_key_file; flags override it")
       ->type_name("FILE");
   app.add_option("--listen", listen,
                  "HOST:PORT or unix:/absolute/path; repeat for several "
@@ -227,9 +252,20 @@ int main(int argc, char** argv) {
                  "CA (PEM) client certificates must chain to: mutual TLS; "
                  "agents are named by their certificate, pyctl needs one too")
       ->type_name("FILE");
+  app.add_option("--secrets-key-file", secrets_key_file,
+                 "key stored specs are encrypted with, outside the data dir; created "
+                 "(mode 0600) if missing: back it up (default " +
+                     std::string(pyservice::controller::kDefaultSecretsKeyFile) + ")")
+      ->type_name("FILE");
   app.add_flag("--insecure", insecure,
                "allow plaintext on non-loopback TCP addresses (logs a "
                "warning)");
+  // For installs where the controller may not write its key itself (the
+  // systemd unit reads a root-owned copy): the same creation, then exit.
+  CLI::App* init_key = app.add_subcommand(
+      "init-secrets-key",
+      "create the secrets key file if it is missing (mode 0600), then exit");
+  init_key->fallthrough();  // the options above may follow it
   // CLI11 reports usage errors by exception; this is the boundary.
   try {
     app.parse(argc, argv);
@@ -251,11 +287,13 @@ int main(int argc, char** argv) {
   if (!tls_cert.empty()) config.tls_cert = tls_cert;
   if (!tls_key.empty()) config.tls_key = tls_key;
   if (!client_ca.empty()) config.client_ca = client_ca;
+  if (!secrets_key_file.empty()) config.secrets_key_file = secrets_key_file;
   if (insecure) config.insecure = true;
 
   if (absl::Status status = pyservice::SetUpLogging(kProgram, config.log_level);
       !status.ok()) {
     return UsageError(status.message());
   }
+  if (*init_key) return InitSecretsKey(config);
   return Serve(config);
 }

@@ -87,6 +87,7 @@ socket="unix:$demo_dir/run/controller.sock"
 cat >"$demo_dir/controller.yaml" <<EOF
 listen: [$socket]
 data_dir: $demo_dir/data
+secrets_key_file: $demo_dir/secrets.key
 heartbeat_interval: 2s
 EOF
 build/controller/pyservice-controller --config "$demo_dir/controller.yaml" \

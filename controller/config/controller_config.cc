@@ -159,6 +159,8 @@ absl::StatusOr<ControllerConfig> ParseRoot(const YAML::Node& root,
       ReadString(value, "tls_key", problems, config.tls_key);
     } else if (name == "client_ca") {
       ReadString(value, "client_ca", problems, config.client_ca);
+    } else if (name == "secrets_key_file") {
+      ReadString(value, "secrets_key_file", problems, config.secrets_key_file);
     } else if (name == "insecure") {
       bool insecure = false;
       if (!value.IsScalar() || !YAML::convert<bool>::decode(value, insecure)) {
@@ -170,7 +172,7 @@ absl::StatusOr<ControllerConfig> ParseRoot(const YAML::Node& root,
       problems.Add(key.Mark(), name,
                    "unknown key (want listen, data_dir, log_level, "
                    "heartbeat_interval, wave_timeout, tls_cert, tls_key, "
-                   "client_ca or insecure)");
+                   "client_ca, insecure or secrets_key_file)");
     }
   }
   if (!problems.empty()) return problems.ToStatus();

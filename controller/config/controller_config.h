@@ -11,6 +11,7 @@
 //   tls_key: /etc/pyservice/tls/server.key
 //   client_ca: /etc/pyservice/tls/ca.crt      # mutual TLS (needs tls_cert)
 //   insecure: false          # allow plaintext on non-loopback TCP
+//   secrets_key_file: /etc/pyservice-controller/secrets.key  # outside data_dir
 // Anything else is an error with its location, like app.yaml errors, so a
 // misspelt key never silently falls back to a default.
 #ifndef PYSERVICE_CONTROLLER_CONFIG_CONTROLLER_CONFIG_H_
@@ -22,6 +23,7 @@
 #include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
 #include "absl/time/time.h"
+#include "controller/secrets/key_file.h"
 
 namespace pyservice::controller {
 
@@ -45,6 +47,10 @@ struct ControllerConfig {
   std::string tls_key;
   std::string client_ca;
   bool insecure = false;
+  // The key file stored specs are encrypted with and secrets fingerprinted
+  // with (controller/secrets/key_file.h); created if missing. Never inside
+  // data_dir: a copy of the data dir alone must reveal no secret.
+  std::string secrets_key_file = kDefaultSecretsKeyFile;
 };
 
 // Parses a config document over `base`: each key present replaces base's
