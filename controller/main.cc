@@ -142,7 +142,8 @@ int Serve(const pyservice::controller::ControllerConfig& config) {
                   std::string(fleet.status().message()));
     return kExitCannotStart;
   }
-  ControllerServiceImpl service(**store, clock, **fleet);
+  const pyservice::spec::SecretFingerprinter fingerprints(keys->fingerprint);
+  ControllerServiceImpl service(**store, clock, **fleet, fingerprints);
   // With mutual TLS a host is who its certificate says; a Hello claiming
   // another name is refused (agent_session.cc).
   fleet::AgentServiceImpl agent_service(

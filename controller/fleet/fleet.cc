@@ -197,6 +197,8 @@ void Fleet::Send(const std::vector<PlannedSend>& sends, const DesiredSet& desire
       deploy.set_deploy_id(send.deploy_id);
       deploy.set_revision(revision.revision);
       *deploy.mutable_spec() = *revision.spec;
+      // Agents cannot compute the keyed digest; they report this one.
+      deploy.set_spec_digest(revision.digest);
       deploy.set_prepare_only(prepare);
       ++(prepare ? prepares : deploys);
       spdlog::debug("host {}: {} {} revision {} (deploy {})", send.host,

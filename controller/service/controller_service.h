@@ -10,6 +10,7 @@
 #ifndef PYSERVICE_CONTROLLER_SERVICE_CONTROLLER_SERVICE_H_
 #define PYSERVICE_CONTROLLER_SERVICE_CONTROLLER_SERVICE_H_
 
+#include "common/spec/fingerprint.h"
 #include "common/time/clock.h"
 #include "controller/fleet/fleet.h"
 #include "controller/store/store.h"
@@ -21,9 +22,11 @@ class ControllerServiceImpl final
     : public v1::ControllerService::WithCallbackMethod_WatchApp<v1::ControllerService::Service> {
  public:
   // Every argument must outlive the service. Applies and deletes are told
-  // to `fleet`, which deploys them.
-  ControllerServiceImpl(Store& store, const Clock& clock, fleet::Fleet& fleet)
-      : store_(store), clock_(clock), fleet_(fleet) {}
+  // to `fleet`, which deploys them. Secrets are shown, and digests keyed,
+  // with `fingerprints` (the controller's fingerprint key).
+  ControllerServiceImpl(Store& store, const Clock& clock, fleet::Fleet& fleet,
+                        const spec::SecretFingerprinter& fingerprints)
+      : store_(store), clock_(clock), fleet_(fleet), fingerprints_(fingerprints) {}
 
   grpc::Status ApplyApp(grpc::ServerContext* context, const v1::ApplyAppRequest* request,
                         v1::ApplyAppResponse* response) override;
@@ -67,6 +70,7 @@ class ControllerServiceImpl final
   Store& store_;
   const Clock& clock_;
   fleet::Fleet& fleet_;
+  const spec::SecretFingerprinter& fingerprints_;
 };
 
 }  // namespace pyservice::controller

@@ -34,6 +34,7 @@
 #include "tests/testing/fake_clock.h"
 #include "tests/testing/json.h"
 #include "tests/testing/temp_dir.h"
+#include "tests/testing/test_secret_keys.h"
 
 namespace pyservice {
 
@@ -97,7 +98,8 @@ class FleetTest : public ::testing::Test {
         controller::fleet::Fleet::Create(*store_, clock_, options);
     ASSERT_TRUE(fleet.ok()) << fleet.status();
     fleet_ = *std::move(fleet);
-    service_ = std::make_unique<controller::ControllerServiceImpl>(*store_, clock_, *fleet_);
+    service_ = std::make_unique<controller::ControllerServiceImpl>(*store_, clock_, *fleet_,
+                                                                   fingerprints_);
     agent_service_ = std::make_unique<controller::fleet::AgentServiceImpl>(
         *fleet_, [](const grpc::CallbackServerContext& context) {
           const auto& metadata = context.client_metadata();
@@ -214,6 +216,8 @@ class FleetTest : public ::testing::Test {
 
   testing::TempDir dir_;
   testing::FakeClock clock_;
+  const controller::SecretKeys keys_ = testing::TestSecretKeys();
+  const spec::SecretFingerprinter fingerprints_{keys_.fingerprint};
   std::unique_ptr<controller::SqliteStore> store_;
   std::unique_ptr<controller::fleet::Fleet> fleet_;
   std::unique_ptr<controller::ControllerServiceImpl> service_;

@@ -12,6 +12,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_replace.h"
 #include "common/spec/app_spec_parser.h"
+#include "common/spec/canonical.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "tests/testing/fake_clock.h"
@@ -347,6 +348,27 @@ TEST_F(PipelineTest, DeployOfAKeptReleasesSpecReactivatesItWithoutFetchingOrBuil
   EXPECT_EQ(State().live().revision(), 2u);
   EXPECT_EQ(State().previous(0).id(), "v1-111111111111");
   EXPECT_EQ(State().previous(0).revision(), 3u);
+}
+
+TEST_F(PipelineTest, AKeptReleaseIsFoundByItsSpecUnderAnyDigestAndTakesTheNewOne) {
+  // v1 was kept under the digest of a local apply; the controller now sends
+  // it under its own (keyed) digest.
+  ASSERT_NO_FATAL_FAILURE(DeployV1ThenV2());
+  const int fetches = git_.fetches();
+  processes_.Clear();
+  DeployOptions options;
+  options.revision = 3;
+  options.spec_digest = "sha256:controller-digest-of-v1";
+  ASSERT_TRUE(pipeline_.Deploy(Spec("v1"), options).ok());
+  EXPECT_EQ(git_.fetches(), fetches);
+  EXPECT_THAT(processes_.commands(), IsEmpty()) << "re-activated, not built";
+  EXPECT_EQ(State().live().id(), "v1-111111111111");
+  EXPECT_EQ(State().live().spec_digest(), "sha256:controller-digest-of-v1");
+}
+
+TEST_F(PipelineTest, ALocalDeployRecordsTheUnkeyedDigest) {
+  ASSERT_TRUE(pipeline_.Deploy(Spec("v1")).ok());
+  EXPECT_EQ(State().live().spec_digest(), spec::UnkeyedSpecDigest(Spec("v1")));
 }
 
 TEST_F(PipelineTest, FailedVerifyOfAReactivatedReleaseRollsBackToTheLiveOne) {

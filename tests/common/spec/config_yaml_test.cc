@@ -19,6 +19,8 @@ using ::testing::ContainsRegex;
 using ::testing::HasSubstr;
 using ::testing::Not;
 
+const SecretFingerprinter kFingerprints("test fingerprint key");
+
 constexpr char kHead[] = "name: hello\nrepo: file:///srv/git/hello.git\ntag: v1\n";
 
 absl::StatusOr<v1::AppSpec> ParseWithConfig(absl::string_view config) {
@@ -67,27 +69,28 @@ TEST(ConfigSecretTest, HostConfig_HasTheSecretAsAPlainString) {
 
 TEST(ConfigSecretTest, Redacted_ShowsAFingerprintNeverTheValue) {
   const v1::AppSpec spec = MustParse("  db_password: !secret \"hunter2\"\n");
-  const std::string redacted = CanonicalYaml(spec, Secrets::kRedact);
+  const std::string redacted = RedactedCanonicalYaml(spec, kFingerprints);
   EXPECT_THAT(redacted, Not(HasSubstr("hunter2")));
-  EXPECT_THAT(redacted, ContainsRegex("db_password: !secret \"<secret, 7 bytes, [a-z0-9-]+:"
+  EXPECT_THAT(redacted, ContainsRegex("db_password: !secret \"<secret, 7 bytes, hmac-sha256:"
                                       "[0-9a-f]{12}>\""));
-  EXPECT_THAT(RedactSecrets(spec).config_yaml(), Not(HasSubstr("hunter2")));
-  EXPECT_THAT(CanonicalYaml(spec, Secrets::kInclude), HasSubstr("hunter2"));
+  EXPECT_THAT(RedactSecrets(spec, kFingerprints).config_yaml(), Not(HasSubstr("hunter2")));
+  EXPECT_THAT(CanonicalYaml(spec), HasSubstr("hunter2"));
 }
 
 TEST(ConfigSecretTest, ChangedSecret_ChangesDigestAndFingerprint_DiffNeverShowsEither) {
   const v1::AppSpec before = MustParse("  db_password: !secret \"hunter2\"\n");
   const v1::AppSpec after = MustParse("  db_password: !secret \"hunter3\"\n");
-  EXPECT_NE(SpecDigest(before), SpecDigest(after));
-  const std::string diff = text::UnifiedDiff(CanonicalYaml(before, Secrets::kRedact),
-                                             CanonicalYaml(after, Secrets::kRedact), "a", "b");
+  EXPECT_NE(SpecDigest(before, kFingerprints), SpecDigest(after, kFingerprints));
+  const std::string diff = text::UnifiedDiff(RedactedCanonicalYaml(before, kFingerprints),
+                                             RedactedCanonicalYaml(after, kFingerprints), "a", "b");
   EXPECT_THAT(diff, HasSubstr("-  db_password: !secret"));
   EXPECT_THAT(diff, HasSubstr("+  db_password: !secret"));
   EXPECT_THAT(diff, Not(HasSubstr("hunter")));
 }
 
 TEST(ConfigSecretTest, MarkingAValueSecret_IsAChange) {
-  EXPECT_NE(SpecDigest(MustParse("  pw: hunter2\n")), SpecDigest(MustParse("  pw: !secret hunter2\n")));
+  EXPECT_NE(SpecDigest(MustParse("  pw: hunter2\n"), kFingerprints),
+            SpecDigest(MustParse("  pw: !secret hunter2\n"), kFingerprints));
 }
 
 TEST(ConfigSecretTest, ReplaceConfigSecrets_LeavesAConfigWithoutSecretsAlone) {

@@ -15,6 +15,7 @@
 #include "pyservice/v1/controller.grpc.pb.h"
 #include "tests/testing/fake_clock.h"
 #include "tests/testing/temp_dir.h"
+#include "tests/testing/test_secret_keys.h"
 
 namespace pyservice::controller {
 namespace {
@@ -36,7 +37,7 @@ class ControllerServerTest : public ::testing::Test {
         fleet::Fleet::Create(*store_, clock_, fleet::FleetOptions());
     ASSERT_TRUE(fleet.ok()) << fleet.status();
     fleet_ = *std::move(fleet);
-    service_ = std::make_unique<ControllerServiceImpl>(*store_, clock_, *fleet_);
+    service_ = std::make_unique<ControllerServiceImpl>(*store_, clock_, *fleet_, fingerprints_);
   }
 
   absl::StatusOr<std::unique_ptr<ControllerServer>> Start(
@@ -66,6 +67,8 @@ class ControllerServerTest : public ::testing::Test {
 
   testing::TempDir dir_;
   testing::FakeClock clock_;
+  const SecretKeys keys_ = testing::TestSecretKeys();
+  const spec::SecretFingerprinter fingerprints_{keys_.fingerprint};
   std::unique_ptr<SqliteStore> store_;
   std::unique_ptr<fleet::Fleet> fleet_;
   std::unique_ptr<ControllerServiceImpl> service_;

@@ -12,11 +12,15 @@
 #include <vector>
 
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_replace.h"
+#include "common/spec/app_spec_parser.h"
+#include "common/spec/canonical.h"
 #include "controller/store/sqlite_store.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "tests/testing/fake_clock.h"
 #include "tests/testing/temp_dir.h"
+#include "tests/testing/test_secret_keys.h"
 
 namespace pyservice::controller {
 namespace {
@@ -49,7 +53,7 @@ class ControllerServiceTest : public ::testing::Test {
         fleet::Fleet::Create(*store_, clock_, fleet::FleetOptions());
     ASSERT_TRUE(fleet.ok()) << fleet.status();
     fleet_ = *std::move(fleet);
-    service_ = std::make_unique<ControllerServiceImpl>(*store_, clock_, *fleet_);
+    service_ = std::make_unique<ControllerServiceImpl>(*store_, clock_, *fleet_, fingerprints_);
     grpc::ServerBuilder builder;
     builder.RegisterService(service_.get());
     server_ = builder.BuildAndStart();
@@ -75,6 +79,17 @@ class ControllerServiceTest : public ::testing::Test {
     return stub_->ApplyApp(&context, request, response);
   }
 
+  // `pyctl describe app`'s call; fails the test if it fails.
+  v1::GetAppResponse GetApp(const std::string& name = "hello") {
+    v1::GetAppRequest request;
+    request.set_name(name);
+    v1::GetAppResponse app;
+    grpc::ClientContext context;
+    const grpc::Status status = stub_->GetApp(&context, request, &app);
+    EXPECT_TRUE(status.ok()) << status.error_message();
+    return app;
+  }
+
   std::vector<v1::Revision> History(const std::string& app = "hello") {
     v1::ListRevisionsRequest request;
     request.set_name(app);
@@ -87,6 +102,8 @@ class ControllerServiceTest : public ::testing::Test {
 
   testing::TempDir dir_;
   testing::FakeClock clock_;
+  const SecretKeys keys_ = testing::TestSecretKeys();
+  const spec::SecretFingerprinter fingerprints_{keys_.fingerprint};
   std::unique_ptr<SqliteStore> store_;
   std::unique_ptr<fleet::Fleet> fleet_;
   std::unique_ptr<ControllerServiceImpl> service_;
@@ -185,11 +202,7 @@ TEST_F(ControllerServiceTest, SecretsNeverLeaveTheController) {
   v1::ApplyAppResponse first, second;
   ASSERT_TRUE(Apply(HelloYaml("v1"), &first).ok());
   ASSERT_TRUE(Apply(HelloYaml("v1", "uv_version: \"0.5.1\"\n"), &second).ok());
-  v1::GetAppRequest request;
-  request.set_name("hello");
-  v1::GetAppResponse app;
-  grpc::ClientContext context;
-  ASSERT_TRUE(stub_->GetApp(&context, request, &app).ok());
+  const v1::GetAppResponse app = GetApp();
   for (const std::string& text : {first.diff(), second.diff(), app.canonical_yaml(),
                                   app.revision().spec().ssh_key(),
                                   app.revision().spec().files(0).content()}) {
@@ -198,6 +211,42 @@ TEST_F(ControllerServiceTest, SecretsNeverLeaveTheController) {
   }
   EXPECT_THAT(app.canonical_yaml(), HasSubstr("ssh_key: \"<secret, "));
   EXPECT_EQ(app.revision().number(), 2u);
+}
+
+TEST_F(ControllerServiceTest, ConfigSecretsAndRepoTokensNeverLeaveTheControllerEither) {
+  const std::string repo = "repo: git@git.example.com:acme/hello.git";
+  const auto yaml = [&](const std::string& password, const std::string& token) {
+    return absl::StrReplaceAll(
+        HelloYaml("v1", absl::StrCat("config:\n  db_password: !secret \"", password, "\"\n")),
+        {{repo, absl::StrCat("repo: https://deploy:", token, "@git.example.com/acme/hello.git")}});
+  };
+  v1::ApplyAppResponse first, second;
+  ASSERT_TRUE(Apply(yaml("hunter2", "t0ken1"), &first).ok());
+  ASSERT_TRUE(Apply(yaml("hunter3", "t0ken2"), &second).ok());
+  EXPECT_TRUE(second.changed());
+  const v1::GetAppResponse app = GetApp();
+  for (const std::string& text : {first.diff(), second.diff(), app.canonical_yaml(),
+                                  app.revision().spec().config_yaml(),
+                                  app.revision().spec().repo()}) {
+    EXPECT_THAT(text, Not(HasSubstr("hunter"))) << text;
+    EXPECT_THAT(text, Not(HasSubstr("t0ken"))) << text;
+  }
+  // The change is visible, as fingerprints.
+  EXPECT_THAT(second.diff(), HasSubstr("+  db_password: !secret \"<secret, 7 bytes, hmac-sha256:"));
+  EXPECT_THAT(second.diff(), HasSubstr("+repo_credentials: \"<secret, 13 bytes, hmac-sha256:"));
+  EXPECT_EQ(app.revision().spec().repo(), "https://***@git.example.com/acme/hello.git");
+}
+
+TEST_F(ControllerServiceTest, DigestsAreKeyed_AViewerCannotRecomputeThemFromAGuess) {
+  v1::ApplyAppResponse applied;
+  ASSERT_TRUE(Apply(HelloYaml("v1"), &applied).ok());
+  const std::vector<v1::Revision> history = History();
+  ASSERT_EQ(history.size(), 1u);
+  absl::StatusOr<v1::AppSpec> spec = spec::ParseAppSpec(HelloYaml("v1"), "hello.yaml");
+  ASSERT_TRUE(spec.ok());
+  // What a viewer who guessed every secret right could compute: not it.
+  EXPECT_NE(history[0].digest(), spec::UnkeyedSpecDigest(*spec));
+  EXPECT_EQ(history[0].digest(), spec::SpecDigest(*spec, fingerprints_));
 }
 
 TEST_F(ControllerServiceTest, RestartKeepsEveryRevision) {
