@@ -47,7 +47,9 @@
 #include "controller/server/listen_address.h"
 #include "controller/server/shutdown_signals.h"
 #include "controller/service/controller_service.h"
+#include "controller/store/aes_gcm_spec_sealer.h"
 #include "controller/store/sqlite_store.h"
+#include "controller/store/stored_spec.h"
 #include "spdlog/spdlog.h"
 
 namespace {
@@ -125,8 +127,10 @@ int Serve(const pyservice::controller::ControllerConfig& config) {
   const pyservice::SystemClock clock;
   spdlog::info("starting; data dir {}, secrets key file {}", config.data_dir,
                config.secrets_key_file);
+  const pyservice::spec::SecretFingerprinter fingerprints(keys->fingerprint);
+  const AesGcmSpecSealer sealer(*keys, config.secrets_key_file);
   absl::StatusOr<std::unique_ptr<SqliteStore>> store =
-      SqliteStore::Open(config.data_dir, clock);
+      SqliteStore::Open(config.data_dir, clock, sealer, KeyDigestOf(fingerprints));
   if (!store.ok()) {
     spdlog::error("cannot use data dir {}: {}", config.data_dir,
                   std::string(store.status().message()));
@@ -142,7 +146,6 @@ int Serve(const pyservice::controller::ControllerConfig& config) {
                   std::string(fleet.status().message()));
     return kExitCannotStart;
   }
-  const pyservice::spec::SecretFingerprinter fingerprints(keys->fingerprint);
   ControllerServiceImpl service(**store, clock, **fleet, fingerprints);
   // With mutual TLS a host is who its certificate says; a Hello claiming
   // another name is refused (agent_session.cc).

@@ -95,6 +95,14 @@ constexpr Migration kMigrations[] = {
       -- An app's rollouts in id order (ListRollouts, LatestRollout).
       CREATE INDEX rollouts_by_app ON rollouts (app, id);
     )sql"},
+    {"sealed specs", R"sql(
+      -- No table changes: revisions.spec holds sealed blobs from now on
+      -- (spec_sealer.h), which a controller from before sealing would take
+      -- for damaged specs; this version makes it refuse the file instead.
+      -- The specs stored in plaintext are sealed when the store opens
+      -- (sqlite_sealing.h), not here: that takes the key.
+      SELECT 1;
+    )sql"},
 };
 
 static_assert(std::size(kMigrations) == kSqliteSchemaVersion,

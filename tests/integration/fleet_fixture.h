@@ -25,6 +25,7 @@
 #include "controller/fleet/fleet.h"
 #include "controller/server/controller_server.h"
 #include "controller/service/controller_service.h"
+#include "controller/store/aes_gcm_spec_sealer.h"
 #include "controller/store/sqlite_store.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
@@ -89,7 +90,7 @@ class FleetTest : public ::testing::Test {
   // identity seam: a peer is the host named in its x-test-identity header.
   void StartController() {
     absl::StatusOr<std::unique_ptr<controller::SqliteStore>> store =
-        controller::SqliteStore::Open(dir_.Join("data"), clock_);
+        controller::SqliteStore::Open(dir_.Join("data"), clock_, sealer_);
     ASSERT_TRUE(store.ok()) << store.status();
     store_ = *std::move(store);
     controller::fleet::FleetOptions options;
@@ -218,6 +219,7 @@ class FleetTest : public ::testing::Test {
   testing::FakeClock clock_;
   const controller::SecretKeys keys_ = testing::TestSecretKeys();
   const spec::SecretFingerprinter fingerprints_{keys_.fingerprint};
+  const controller::AesGcmSpecSealer sealer_{keys_, "test.key"};
   std::unique_ptr<controller::SqliteStore> store_;
   std::unique_ptr<controller::fleet::Fleet> fleet_;
   std::unique_ptr<controller::ControllerServiceImpl> service_;

@@ -11,6 +11,7 @@
 #include "gtest/gtest.h"
 #include "absl/strings/str_cat.h"
 #include "controller/service/controller_service.h"
+#include "controller/store/aes_gcm_spec_sealer.h"
 #include "controller/store/sqlite_store.h"
 #include "pyservice/v1/controller.grpc.pb.h"
 #include "tests/testing/fake_clock.h"
@@ -30,7 +31,7 @@ class ControllerServerTest : public ::testing::Test {
  protected:
   void SetUp() override {
     absl::StatusOr<std::unique_ptr<SqliteStore>> store =
-        SqliteStore::Open(dir_.Join("data"), clock_);
+        SqliteStore::Open(dir_.Join("data"), clock_, sealer_);
     ASSERT_TRUE(store.ok()) << store.status();
     store_ = *std::move(store);
     absl::StatusOr<std::unique_ptr<fleet::Fleet>> fleet =
@@ -69,6 +70,7 @@ class ControllerServerTest : public ::testing::Test {
   testing::FakeClock clock_;
   const SecretKeys keys_ = testing::TestSecretKeys();
   const spec::SecretFingerprinter fingerprints_{keys_.fingerprint};
+  const AesGcmSpecSealer sealer_{keys_, "test.key"};
   std::unique_ptr<SqliteStore> store_;
   std::unique_ptr<fleet::Fleet> fleet_;
   std::unique_ptr<ControllerServiceImpl> service_;

@@ -3,6 +3,7 @@
 #include "controller/service/controller_service.h"
 
 #include <grpcpp/grpcpp.h>
+#include <sqlite3.h>
 
 #include <atomic>
 #include <memory>
@@ -15,7 +16,9 @@
 #include "absl/strings/str_replace.h"
 #include "common/spec/app_spec_parser.h"
 #include "common/spec/canonical.h"
+#include "controller/store/aes_gcm_spec_sealer.h"
 #include "controller/store/sqlite_store.h"
+#include "controller/store/stored_spec.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "tests/testing/fake_clock.h"
@@ -46,7 +49,7 @@ class ControllerServiceTest : public ::testing::Test {
   void TearDown() override { StopServer(); }
 
   void StartServer() {
-    absl::StatusOr<std::unique_ptr<SqliteStore>> store = SqliteStore::Open(dir_.Join("data"), clock_);
+    absl::StatusOr<std::unique_ptr<SqliteStore>> store = SqliteStore::Open(dir_.Join("data"), clock_, sealer_, KeyDigestOf(fingerprints_));
     ASSERT_TRUE(store.ok()) << store.status();
     store_ = *std::move(store);
     absl::StatusOr<std::unique_ptr<fleet::Fleet>> fleet =
@@ -104,6 +107,7 @@ class ControllerServiceTest : public ::testing::Test {
   testing::FakeClock clock_;
   const SecretKeys keys_ = testing::TestSecretKeys();
   const spec::SecretFingerprinter fingerprints_{keys_.fingerprint};
+  const AesGcmSpecSealer sealer_{keys_, "test.key"};
   std::unique_ptr<SqliteStore> store_;
   std::unique_ptr<fleet::Fleet> fleet_;
   std::unique_ptr<ControllerServiceImpl> service_;
@@ -247,6 +251,42 @@ TEST_F(ControllerServiceTest, DigestsAreKeyed_AViewerCannotRecomputeThemFromAGue
   // What a viewer who guessed every secret right could compute: not it.
   EXPECT_NE(history[0].digest(), spec::UnkeyedSpecDigest(*spec));
   EXPECT_EQ(history[0].digest(), spec::SpecDigest(*spec, fingerprints_));
+}
+
+TEST_F(ControllerServiceTest, AStoreOfAnOlderController_IsKeyedAtStart_AReapplyChangesNothing) {
+  v1::ApplyAppResponse applied;
+  ASSERT_TRUE(Apply(HelloYaml("v1"), &applied).ok());
+  absl::StatusOr<v1::AppSpec> spec = spec::ParseAppSpec(HelloYaml("v1"), "hello.yaml");
+  ASSERT_TRUE(spec.ok());
+  const std::string plaintext = store_->GetRevision("hello", 1)->spec;
+  StopServer();
+  // What a controller from before sealing left: the spec in plaintext, the
+  // digest unkeyed, schema version 3.
+  {
+    sqlite3* db = nullptr;
+    ASSERT_EQ(sqlite3_open(dir_.Join("data/pyservice.db").c_str(), &db), SQLITE_OK);
+    sqlite3_stmt* stmt = nullptr;
+    ASSERT_EQ(sqlite3_prepare_v2(db, "UPDATE revisions SET spec = ?1, digest = ?2", -1, &stmt,
+                                 nullptr),
+              SQLITE_OK);
+    sqlite3_bind_blob(stmt, 1, plaintext.data(), static_cast<int>(plaintext.size()),
+                      SQLITE_TRANSIENT);
+    const std::string unkeyed = spec::UnkeyedSpecDigest(*spec);
+    sqlite3_bind_text(stmt, 2, unkeyed.data(), static_cast<int>(unkeyed.size()), SQLITE_TRANSIENT);
+    EXPECT_EQ(sqlite3_step(stmt), SQLITE_DONE);
+    sqlite3_finalize(stmt);
+    EXPECT_EQ(sqlite3_exec(db, "PRAGMA user_version = 3", nullptr, nullptr, nullptr), SQLITE_OK);
+    sqlite3_close(db);
+  }
+  StartServer();
+  const std::vector<v1::Revision> history = History();
+  ASSERT_EQ(history.size(), 1u);
+  EXPECT_EQ(history[0].digest(), spec::SpecDigest(*spec, fingerprints_))
+      << "no unkeyed digest is left to show";
+  v1::ApplyAppResponse again;
+  ASSERT_TRUE(Apply(HelloYaml("v1"), &again).ok());
+  EXPECT_FALSE(again.changed()) << "the same spec, recognised after the upgrade";
+  EXPECT_EQ(again.revision(), 1u);
 }
 
 TEST_F(ControllerServiceTest, RestartKeepsEveryRevision) {
