@@ -50,7 +50,8 @@ ROWS=()
 for N in $SIZES; do
   DIR="$WORK/n$N"; mkdir -p "$DIR"
   SOCK="$DIR/ctl.sock"
-  "$CONTROLLER" --listen "unix:$SOCK" --data-dir "$DIR/data" --log-level warn \
+  "$CONTROLLER" --listen "unix:$SOCK" --data-dir "$DIR/data" \
+    --secrets-key-file "$DIR/secrets.key" --log-level warn \
     2>"$DIR/controller.log" &
   CTL_PID=$!
   wait_for "controller listening" 20 test -S "$SOCK"

@@ -53,7 +53,6 @@
 #include "CLI/CLI.hpp"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/string_view.h"
-#include "common/spec/canonical.h"
 #include "pyservice/v1/agent.grpc.pb.h"
 
 namespace {
@@ -258,7 +257,8 @@ class SimAgent final : public grpc::ClientBidiReactor<AgentMessage, ControllerMe
       live.set_revision(deploy.revision());
       live.set_tag(deploy.spec().tag());
       live.set_commit("0000000000000000000000000000000000000000");
-      live.set_spec_digest(pyservice::spec::SpecDigest(deploy.spec()));
+      // What real agents report: the controller's (keyed) digest.
+      live.set_spec_digest(deploy.spec_digest());
       live.set_health(pyservice::v1::HEALTH_STATE_HEALTHY);
       for (const auto& service : deploy.spec().services()) {
         pyservice::v1::UnitHealth& unit = *live.add_units();

@@ -91,7 +91,8 @@ for N in $SIZES; do
       DIR="$WORK/n$N-$VARIANT-$RUN"; mkdir -p "$DIR"
       SOCK="$DIR/ctl.sock"
       echo "== $N hosts, $VARIANT, run $RUN ($DIR)" >&2
-      $CTL_PIN "$CONTROLLER" --listen "unix:$SOCK" --data-dir "$DIR/data" --log-level info \
+      $CTL_PIN "$CONTROLLER" --listen "unix:$SOCK" --data-dir "$DIR/data" \
+        --secrets-key-file "$DIR/secrets.key" --log-level info \
         2>"$DIR/controller.log" &
       CTL_PID=$!
       wait_for "controller listening" 20 test -S "$SOCK"

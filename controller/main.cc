@@ -16,6 +16,10 @@
 // a token, or are root on --admin-socket; agents bring the certificate the
 // controller's own CA (--ca-dir) issued when they enrolled.
 //
+// Stored app specs are sealed with a key from --secrets-key-file (created
+// if missing, never inside the data dir); `init-secrets-key` only creates
+// it (controller/secrets/key_file.h).
+//
 // Exit status: 0 after a clean stop, 1 when it cannot start (the reason is
 // the last line on stderr), 2 for a usage or config file error (TLS
 // settings and refused plaintext included).
@@ -44,11 +48,14 @@
 #include "controller/config/controller_config.h"
 #include "controller/fleet/agent_service.h"
 #include "controller/fleet/fleet.h"
+#include "controller/secrets/key_file.h"
 #include "controller/server/controller_server.h"
 #include "controller/server/listen_address.h"
 #include "controller/server/shutdown_signals.h"
 #include "controller/service/controller_service.h"
+#include "controller/store/aes_gcm_spec_sealer.h"
 #include "controller/store/sqlite_store.h"
+#include "controller/store/stored_spec.h"
 #include "spdlog/spdlog.h"
 
 namespace {
@@ -102,10 +109,20 @@ absl::StatusOr<std::shared_ptr<grpc::ServerCredentials>> MakeCredentials(
 
 int Serve(const pyservice::controller::ControllerConfig& config) {
   using namespace pyservice::controller;
+  // Before the store: what the store holds is sealed with it.
+  absl::StatusOr<SecretKeys> keys =
+      LoadOrCreateSecretsKey(config.secrets_key_file, config.data_dir);
+  if (!keys.ok()) {
+    spdlog::error("{}", std::string(keys.status().message()));
+    return kExitCannotStart;
+  }
   const pyservice::SystemClock clock;
-  spdlog::info("starting; data dir {}", config.data_dir);
+  spdlog::info("starting; data dir {}, secrets key file {}", config.data_dir,
+               config.secrets_key_file);
+  const pyservice::spec::SecretFingerprinter fingerprints(keys->fingerprint);
+  const AesGcmSpecSealer sealer(*keys, config.secrets_key_file);
   absl::StatusOr<std::unique_ptr<SqliteStore>> store =
-      SqliteStore::Open(config.data_dir, clock);
+      SqliteStore::Open(config.data_dir, clock, sealer, KeyDigestOf(fingerprints));
   if (!store.ok()) {
     spdlog::error("cannot use data dir {}: {}", config.data_dir,
                   std::string(store.status().message()));
@@ -148,7 +165,7 @@ int Serve(const pyservice::controller::ControllerConfig& config) {
                   std::string(fleet.status().message()));
     return kExitCannotStart;
   }
-  ControllerServiceImpl service(**store, clock, **fleet, &(*access)->registry());
+  ControllerServiceImpl service(**store, clock, **fleet, fingerprints, &(*access)->registry());
   auth::AuthorizedControllerService authorized_service(service, guard);
   fleet::AgentServiceImpl agent_service(**fleet, fleet::GuardedAgentGate(guard),
                                         &(*access)->registry());
@@ -193,6 +210,17 @@ int Serve(const pyservice::controller::ControllerConfig& config) {
   return 0;
 }
 
+int InitSecretsKey(const pyservice::controller::ControllerConfig& config) {
+  absl::StatusOr<pyservice::controller::SecretKeys> keys =
+      pyservice::controller::LoadOrCreateSecretsKey(config.secrets_key_file, config.data_dir);
+  if (!keys.ok()) {
+    spdlog::error("{}", std::string(keys.status().message()));
+    return kExitCannotStart;
+  }
+  spdlog::info("secrets key file {} is ready", config.secrets_key_file);
+  return 0;
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -215,13 +243,14 @@ int main(int argc, char** argv) {
   std::string log_level;
   std::string tls_cert, tls_key, client_ca;
   std::string admin_socket, admin_socket_group, ca_dir;
+  std::string secrets_key_file;
   bool insecure = false;
   bool insecure_agents = false;
   app.add_option("--config", config_path,
                  "YAML file with keys listen, data_dir, log_level, "
                  "heartbeat_interval, wave_timeout, tls_cert, tls_key, insecure, "
-                 "insecure_agents, admin_socket, admin_socket_group, ca_dir; "
-                 "flags override it")
+                 "insecure_agents, admin_socket, admin_socket_group, ca_dir, "
+                 "secrets_key_file; flags override it")
       ->type_name("FILE");
   app.add_option("--listen", listen,
                  "HOST:PORT or unix:/absolute/path; repeat for several "
@@ -264,9 +293,20 @@ int main(int argc, char** argv) {
   app.add_flag("--insecure-agents", insecure_agents,
                "accept agents without a certificate and trust their Hello (development "
                "only; logs a warning)");
+  app.add_option("--secrets-key-file", secrets_key_file,
+                 "key stored specs are encrypted with, outside the data dir; created "
+                 "(mode 0600) if missing: back it up (default " +
+                     std::string(pyservice::controller::kDefaultSecretsKeyFile) + ")")
+      ->type_name("FILE");
   app.add_flag("--insecure", insecure,
                "allow plaintext on non-loopback TCP addresses (logs a "
                "warning)");
+  // For installs where the controller may not write its key itself (the
+  // systemd unit reads a root-owned copy): the same creation, then exit.
+  CLI::App* init_key = app.add_subcommand(
+      "init-secrets-key",
+      "create the secrets key file if it is missing (mode 0600), then exit");
+  init_key->fallthrough();  // the options above may follow it
   // CLI11 reports usage errors by exception; this is the boundary.
   try {
     app.parse(argc, argv);
@@ -288,6 +328,7 @@ int main(int argc, char** argv) {
   if (!tls_cert.empty()) config.tls_cert = tls_cert;
   if (!tls_key.empty()) config.tls_key = tls_key;
   if (!client_ca.empty()) config.client_ca = client_ca;
+  if (!secrets_key_file.empty()) config.secrets_key_file = secrets_key_file;
   if (insecure) config.insecure = true;
   if (!admin_socket.empty()) config.admin_socket = admin_socket;
   if (!admin_socket_group.empty()) config.admin_socket_group = admin_socket_group;
@@ -298,5 +339,6 @@ int main(int argc, char** argv) {
       !status.ok()) {
     return UsageError(status.message());
   }
+  if (*init_key) return InitSecretsKey(config);
   return Serve(config);
 }

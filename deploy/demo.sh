@@ -95,6 +95,7 @@ admin_socket="$demo_dir/admin.sock"
 cat >"$demo_dir/controller.yaml" <<EOF
 listen: [$socket]
 data_dir: $demo_dir/data
+secrets_key_file: $demo_dir/secrets.key
 heartbeat_interval: 2s
 tls_cert: $demo_dir/tls/server.crt
 tls_key: $demo_dir/tls/server.key

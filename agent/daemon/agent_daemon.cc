@@ -68,6 +68,7 @@ void AgentDaemon::OnWork(const v1::ControllerMessage& message) {
       job.app = request.spec().name();
       job.revision = request.revision();
       job.spec = request.spec();
+      job.spec_digest = request.spec_digest();
       if (absl::Status valid = spec::ValidateName(job.app); !valid.ok()) {
         connection_.Send(NotStartedResult(
             job, absl::StrCat("invalid request: spec.name: ", valid.message()), v1::AppHealth()));

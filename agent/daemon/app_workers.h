@@ -32,9 +32,11 @@ struct Job {
   // The controller's id of the request, echoed in progress and result.
   uint64_t deploy_id = 0;
   std::string app;
-  // kDeploy, kPrepare: the revision and its spec.
+  // kDeploy, kPrepare: the revision, its spec and the controller's digest
+  // of it (DeployRequest.spec_digest; empty from an older controller).
   uint32_t revision = 0;
   v1::AppSpec spec;
+  std::string spec_digest;
 };
 
 // Runs one job to its end, reporting as it goes (job_runner.h).

@@ -75,17 +75,20 @@ v1::AgentMessage NotStartedResult(const Job& job, absl::string_view why,
 
 bool JobRunner::AnswerIfAlreadyLive(const Job& job) {
   if (job.kind == Job::Kind::kRemove) return false;
-  const std::string digest = spec::SpecDigest(job.spec);
   const v1::AppState state = health_.State(job.app);
-  if (state.live().id().empty() || state.live().spec_digest() != digest || state.has_in_flight() ||
-      health_.Current(job.app).health() != v1::HEALTH_STATE_HEALTHY) {
+  if (state.live().id().empty() || !spec::SameSpec(state.live().spec(), job.spec) ||
+      state.has_in_flight() || health_.Current(job.app).health() != v1::HEALTH_STATE_HEALTHY) {
     return false;
   }
-  if (state.live().revision() != job.revision) {
-    // The same spec as another revision (deleted and applied again):
-    // remember the number the controller now knows it by.
+  const std::string digest = DeployDigest(job.spec, job.spec_digest);
+  if (state.live().revision() != job.revision || state.live().spec_digest() != digest) {
+    // The same spec as another revision (deleted and applied again), or
+    // under another digest (one from before the controller keyed its
+    // digests, or from its previous key): remember what the controller now
+    // knows it by, which is what the result reports.
     v1::AppState updated = state;
     updated.mutable_live()->set_revision(job.revision);
+    updated.mutable_live()->set_spec_digest(digest);
     if (absl::Status saved = store_.Save(updated); !saved.ok()) {
       spdlog::warn("{}: cannot record revision {}: {}", job.app, job.revision,
                    std::string(saved.message()));
@@ -114,6 +117,7 @@ void JobRunner::Execute(const Job& job, const std::atomic<bool>& canceled) {
   Pipeline pipeline(host_, settings_, store_, progress);
   DeployOptions options;
   options.revision = job.revision;
+  options.spec_digest = job.spec_digest;
   options.canceled = [&canceled] { return canceled.load(); };
   DeployOutcome outcome;
   absl::Status status;

@@ -3,11 +3,12 @@
 // reports on the stream: a StepProgress per step report, a DeployResult at
 // the end with what is live then.
 //
-//  * DeployRequest: Pipeline::Deploy with the request's revision — unless
-//    the state says that spec digest is live, nothing is unfinished, and
+//  * DeployRequest: Pipeline::Deploy with the request's revision and digest
+//    — unless the state says that spec is live, nothing is unfinished, and
 //    the health watcher sees every unit active: then the result is sent at
 //    once and nothing runs (a reconnecting controller may ask for what
-//    already runs). A new revision number for the same digest is recorded.
+//    already runs). A new revision number or digest for the same spec is
+//    recorded, and reported.
 //  * DeployRequest with prepare_only: Pipeline::Prepare (user → environment).
 //  * RemoveRequest: Pipeline::Remove.
 // Cancellation is the pipeline's: at the next step boundary, ABORTED.

@@ -25,6 +25,7 @@
 #include "agent/git/tree_writer.h"
 #include "common/spec/validators.h"
 #include "common/status/status_macros.h"
+#include "common/text/url_credentials.h"
 #include "spdlog/spdlog.h"
 
 namespace pyservice::agent {
@@ -53,20 +54,6 @@ bool IsHex(absl::string_view text) {
 
 bool IsFullCommitId(absl::string_view text) {
   return text.size() == GIT_OID_HEXSZ && IsHex(text);
-}
-
-// https://user:token@host/… keeps its user but loses the token in anything
-// we log or return.
-std::string RedactUrl(absl::string_view url) {
-  const size_t scheme_end = url.find("://");
-  if (scheme_end == url.npos) return std::string(url);
-  const size_t authority_start = scheme_end + 3;
-  const size_t authority_end = std::min(url.find('/', authority_start), url.size());
-  const size_t at = url.substr(0, authority_end).rfind('@');
-  if (at == url.npos || at < authority_start) return std::string(url);
-  const size_t colon = url.substr(0, at).find(':', authority_start);
-  if (colon == url.npos) return std::string(url);
-  return absl::StrCat(url.substr(0, colon), ":***", url.substr(at));
 }
 
 std::string StripTrailingSlashes(std::string path) {
@@ -341,11 +328,14 @@ Libgit2Fetcher::Libgit2Fetcher(Libgit2FetcherOptions options) : options_(std::mo
 }
 
 absl::StatusOr<std::string> Libgit2Fetcher::Fetch(const FetchRequest& request) {
-  const std::string display_url = RedactUrl(request.repo_url);
+  const std::string display_url = text::RedactUrlCredentials(request.repo_url);
   absl::StatusOr<std::string> commit = FetchAndResolve(request, options_, display_url);
   if (!commit.ok()) {
-    return WithPrefix(commit.status(),
-                      absl::StrCat("repo ", display_url, " ref ", request.ref, ": "));
+    // libgit2's messages may quote the URL it was given, credentials and all.
+    return absl::Status(commit.status().code(),
+                        absl::StrCat("repo ", display_url, " ref ", request.ref, ": ",
+                                     text::RedactUrlCredentialsIn(commit.status().message(),
+                                                                  request.repo_url)));
   }
   spdlog::debug("git: {} {} is commit {}", display_url, request.ref, *commit);
   return commit;

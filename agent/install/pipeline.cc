@@ -47,22 +47,25 @@ void MergeWritten(v1::AppState& state, const std::vector<v1::WrittenFile>& writt
   }
 }
 
-absl::StatusOr<struct Deploy> NewDeploy(const v1::AppSpec& spec, v1::AppState& state) {
+absl::StatusOr<struct Deploy> NewDeploy(const v1::AppSpec& spec, const std::string& digest,
+                                        v1::AppState& state) {
   struct Deploy deploy;
   deploy.spec = spec;
   ASSIGN_OR_RETURN(deploy.expanded, spec::ExpandSpec(spec));
-  deploy.spec_digest = spec::SpecDigest(spec);
+  deploy.spec_digest = digest;
   deploy.state = &state;
   return deploy;
 }
 
 // The kept previous release built from exactly this spec, if its directory
 // is still on disk: deploying the spec again (a controller's rollback or
-// undo) re-activates it instead of fetching and building.
+// undo) re-activates it instead of fetching and building. Specs, not
+// digests, are compared: a controller's digests change with its key, and a
+// release recorded under an older one is still the same release.
 std::optional<v1::ReleaseRecord> KeptRelease(const v1::AppState& state,
                                              const struct Deploy& deploy) {
   for (const v1::ReleaseRecord& release : state.previous()) {
-    if (release.spec_digest() == deploy.spec_digest && !release.id().empty() &&
+    if (spec::SameSpec(release.spec(), deploy.spec) && !release.id().empty() &&
         std::filesystem::is_directory(ReleaseDir(deploy.expanded, release.id()))) {
       return release;
     }
@@ -71,6 +74,10 @@ std::optional<v1::ReleaseRecord> KeptRelease(const v1::AppState& state,
 }
 
 }  // namespace
+
+std::string DeployDigest(const v1::AppSpec& spec, const std::string& sent) {
+  return sent.empty() ? spec::UnkeyedSpecDigest(spec) : sent;
+}
 
 Pipeline::Pipeline(HostServices& host, const AgentSettings& settings, StateStore& store,
                    ProgressSink& progress)
@@ -162,14 +169,14 @@ absl::Status Pipeline::Run(const v1::AppSpec& spec, const DeployOptions& options
   ASSIGN_OR_RETURN(std::optional<v1::AppState> loaded, store_.Load(spec.name()));
   v1::AppState state = loaded.value_or(v1::AppState());
   state.set_app(spec.name());
-  ASSIGN_OR_RETURN(struct Deploy deploy, NewDeploy(spec, state));
+  ASSIGN_OR_RETURN(struct Deploy deploy,
+                   NewDeploy(spec, DeployDigest(spec, options.spec_digest), state));
   // An unfinished deploy of the same revision (crash, or a failure before
   // the switch) is resumed: its prepared release is reused. One of another
   // revision is abandoned. Otherwise a deploy of the spec a kept release was
   // built from re-activates that release: no fetch, no build.
   std::optional<v1::ReleaseRecord> kept;
-  const bool resumes =
-      state.has_in_flight() && state.in_flight().spec_digest() == deploy.spec_digest;
+  const bool resumes = state.has_in_flight() && spec::SameSpec(state.in_flight().spec(), spec);
   if (!activate && !resumes) {
     if (std::optional<v1::ReleaseRecord> ready = KeptRelease(state, deploy)) {
       // Nothing to prepare: the Deploy that follows re-activates it.
@@ -181,6 +188,7 @@ absl::Status Pipeline::Run(const v1::AppSpec& spec, const DeployOptions& options
     spdlog::info("{}: resuming an interrupted deploy (done: {})", spec.name(),
                  absl::StrJoin(state.in_flight().completed_steps(), ", "));
     state.mutable_in_flight()->clear_completed_steps();
+    state.mutable_in_flight()->set_spec_digest(deploy.spec_digest);
     deploy.release = state.in_flight().release();
   } else {
     if (state.has_in_flight()) {
@@ -244,7 +252,7 @@ absl::Status Pipeline::Run(const v1::AppSpec& spec, const DeployOptions& options
 
 absl::Status Pipeline::Activate(v1::AppState& state, const v1::ReleaseRecord& release,
                                 bool verify) {
-  ASSIGN_OR_RETURN(struct Deploy deploy, NewDeploy(release.spec(), state));
+  ASSIGN_OR_RETURN(struct Deploy deploy, NewDeploy(release.spec(), release.spec_digest(), state));
   deploy.release = release;
   const std::string dir = ReleaseDir(deploy.expanded, release.id());
   if (!std::filesystem::exists(dir)) {
@@ -288,13 +296,13 @@ absl::Status Pipeline::Promote(v1::AppState& state, const struct Deploy& deploy)
   auto* previous = state.mutable_previous();
   previous->erase(std::remove_if(previous->begin(), previous->end(),
                                  [&](const v1::ReleaseRecord& r) {
-                                   return r.spec_digest() == live.spec_digest();
+                                   return spec::SameSpec(r.spec(), live.spec());
                                  }),
                   previous->end());
-  if (!old.id().empty() && old.spec_digest() != live.spec_digest()) {
+  if (!old.id().empty() && !spec::SameSpec(old.spec(), live.spec())) {
     previous->erase(std::remove_if(previous->begin(), previous->end(),
                                    [&](const v1::ReleaseRecord& r) {
-                                     return r.spec_digest() == old.spec_digest();
+                                     return spec::SameSpec(r.spec(), old.spec());
                                    }),
                     previous->end());
     *previous->Add() = old;

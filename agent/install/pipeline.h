@@ -37,6 +37,8 @@ struct DeployOptions {
   // The controller revision being deployed, recorded in the release
   // (ReleaseRecord.revision); 0 for a local apply.
   uint32_t revision = 0;
+  // The digest to record and report for the spec (DeployDigest).
+  std::string spec_digest;
   // Asked before every step; once it returns true the run stops there with
   // ABORTED "STEP: canceled" (a canceled activation is rolled back like a
   // failed one). Empty: never canceled.
@@ -52,6 +54,12 @@ struct DeployOutcome {
   bool rolled_back = false;
 };
 
+// The digest a deploy of `spec` records and reports: `sent`, the
+// controller's (DeployRequest.spec_digest, keyed: agents cannot compute it),
+// or the agent's own spec::UnkeyedSpecDigest when there is none (a local
+// apply, an older controller).
+std::string DeployDigest(const v1::AppSpec& spec, const std::string& sent);
+
 class Pipeline {
  public:
   Pipeline(HostServices& host, const AgentSettings& settings, StateStore& store,
@@ -60,8 +68,8 @@ class Pipeline {
   // Deploys `spec` (normalized, as parsed). On success the release is live
   // and healthy; on failure before the switch nothing live changed; on
   // failure after it the previous release is live again (if there was one).
-  // A spec that a kept previous release was built from (same spec digest,
-  // release directory still on disk; e.g. the controller's rollback or
+  // A spec that a kept previous release was built from (the same spec,
+  // whatever its digest; release directory still on disk; e.g. the controller's rollback or
   // undo) re-activates that release without checkout and environment,
   // unless an unfinished deploy of the spec is resumed; it then becomes live
   // under options.revision like any new release.

@@ -319,7 +319,7 @@ void AppSpecParser::ReadTopLevel(const YAML::Node& root) {
       reader_.Problem(config_node_, "config", "must be a mapping (it becomes config.yaml)");
     } else {
       std::vector<ConfigProblem> problems;
-      spec_.set_config_yaml(EmitConfig(config_node_, nullptr, problems));
+      spec_.set_config_yaml(EmitConfig(config_node_, {}, problems));
       for (const ConfigProblem& p : problems) reader_.Problem(p.mark, p.field, p.message);
     }
   }
@@ -610,7 +610,7 @@ void AppSpecParser::CheckTemplates(const Variables& variables) {
   }
   if (!spec_.config_yaml().empty()) {
     std::vector<ConfigProblem> problems;
-    EmitConfig(config_node_, &variables, problems);
+    EmitConfig(config_node_, {.variables = &variables}, problems);
     for (const ConfigProblem& problem : problems) {
       reader_.Problem(problem.mark, problem.field, problem.message);
     }

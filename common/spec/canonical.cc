@@ -1,6 +1,7 @@
 #include "common/spec/canonical.h"
 
 #include <algorithm>
+#include <functional>
 #include <utility>
 #include <vector>
 
@@ -10,19 +11,14 @@
 #include "common/spec/config_yaml.h"
 #include "common/spec/validators.h"
 #include "common/text/sha256.h"
+#include "common/text/url_credentials.h"
 #include "yaml-cpp/yaml.h"
 
 namespace pyservice::spec {
 namespace {
 
-
-// Stands in for a secret in displayed specs and diffs: enough to see that it
-// changed, nothing that helps to recover it (keys and certificates are far
-// beyond guessing from 48 bits of their hash).
-std::string Redacted(absl::string_view secret) {
-  return absl::StrCat("<secret, ", secret.size(), " bytes, sha256:",
-                      text::Sha256Hex(secret).substr(0, 12), ">");
-}
+// How a secret is written; null: as it is.
+using SecretForm = std::function<std::string(absl::string_view)>;
 
 void EmitString(YAML::Emitter& out, absl::string_view key, const std::string& value) {
   out << YAML::Key << std::string(key) << YAML::Value;
@@ -57,28 +53,30 @@ void EmitUnits(YAML::Emitter& out, const v1::AppSpec& spec) {
   out << YAML::EndSeq;
 }
 
-void EmitFiles(YAML::Emitter& out, const v1::AppSpec& spec) {
+void EmitFiles(YAML::Emitter& out, const v1::AppSpec& spec, const SecretForm* secret) {
   out << YAML::Key << "files" << YAML::Value << YAML::BeginSeq;
   for (const v1::File& file : spec.files()) {
     out << YAML::BeginMap;
     EmitString(out, "dest", file.dest());
     EmitString(out, "mode", absl::StrFormat("%04o", file.mode()));
-    EmitString(out, "content", file.content());
+    EmitString(out, "content", secret != nullptr ? (*secret)(file.content()) : file.content());
     out << YAML::EndMap;
   }
   out << YAML::EndSeq;
 }
 
-void EmitConfig(YAML::Emitter& out, const v1::AppSpec& spec) {
+void EmitConfig(YAML::Emitter& out, const v1::AppSpec& spec, const SecretForm* secret) {
   out << YAML::Key << "config" << YAML::Value;
   if (spec.config_yaml().empty()) {
     out << YAML::Flow << YAML::BeginMap << YAML::EndMap;
     return;
   }
   // config_yaml is canonical already; re-emitting it through the same
-  // emitter nests it and keeps its quoting.
+  // emitter nests it and keeps its quoting and its !secret tags.
   std::vector<ConfigProblem> ignored;
-  EmitConfigTo(out, YAML::Load(spec.config_yaml()), nullptr, ignored);
+  ConfigOptions options;
+  if (secret != nullptr) options.secret = *secret;
+  EmitConfigTo(out, YAML::Load(spec.config_yaml()), options, ignored);
 }
 
 void EmitTargets(YAML::Emitter& out, const v1::AppSpec& spec) {
@@ -124,17 +122,19 @@ void EmitPaths(YAML::Emitter& out, const v1::Paths& paths) {
   out << YAML::EndMap;
 }
 
-}  // namespace
-
-v1::AppSpec RedactSecrets(const v1::AppSpec& spec) {
-  v1::AppSpec redacted = spec;
-  if (!redacted.ssh_key().empty()) redacted.set_ssh_key(Redacted(spec.ssh_key()));
-  for (v1::File& file : *redacted.mutable_files()) file.set_content(Redacted(file.content()));
-  return redacted;
+// The repo as written, or without its credentials and then their form on
+// a line of their own (a changed token must change the text).
+void EmitRepo(YAML::Emitter& out, const v1::AppSpec& spec, const SecretForm* secret) {
+  const absl::string_view credentials = text::UrlCredentials(spec.repo());
+  if (secret == nullptr || credentials.empty()) {
+    EmitString(out, "repo", spec.repo());
+    return;
+  }
+  EmitString(out, "repo", text::RedactUrlCredentials(spec.repo()));
+  EmitString(out, "repo_credentials", (*secret)(credentials));
 }
 
-std::string CanonicalYaml(const v1::AppSpec& spec_in, Secrets secrets) {
-  const v1::AppSpec spec = secrets == Secrets::kRedact ? RedactSecrets(spec_in) : spec_in;
+std::string Emit(const v1::AppSpec& spec, const SecretForm* secret) {
   YAML::Emitter out;
   out << YAML::BeginMap;
   EmitString(out, "name", spec.name());
@@ -142,13 +142,15 @@ std::string CanonicalYaml(const v1::AppSpec& spec_in, Secrets secrets) {
   EmitString(out, "user", spec.user());
   EmitString(out, "group", spec.group());
   EmitBool(out, "ensure_user", spec.ensure_user());
-  EmitString(out, "repo", spec.repo());
+  EmitRepo(out, spec, secret);
   EmitString(out, "tag", spec.tag());
   EmitString(out, "uv_version", spec.uv_version());
-  if (!spec.ssh_key().empty()) EmitString(out, "ssh_key", spec.ssh_key());
+  if (!spec.ssh_key().empty()) {
+    EmitString(out, "ssh_key", secret != nullptr ? (*secret)(spec.ssh_key()) : spec.ssh_key());
+  }
   EmitUnits(out, spec);
-  EmitFiles(out, spec);
-  EmitConfig(out, spec);
+  EmitFiles(out, spec, secret);
+  EmitConfig(out, spec, secret);
   EmitTargets(out, spec);
   EmitPolicies(out, spec);
   EmitPaths(out, spec.paths());
@@ -156,8 +158,37 @@ std::string CanonicalYaml(const v1::AppSpec& spec_in, Secrets secrets) {
   return std::string(out.c_str()) + "\n";
 }
 
-std::string SpecDigest(const v1::AppSpec& spec) {
-  return absl::StrCat("sha256:", text::Sha256Hex(CanonicalYaml(spec, Secrets::kInclude)));
+}  // namespace
+
+std::string CanonicalYaml(const v1::AppSpec& spec) { return Emit(spec, nullptr); }
+
+std::string RedactedCanonicalYaml(const v1::AppSpec& spec,
+                                  const SecretFingerprinter& fingerprints) {
+  const SecretForm redacted = [&](absl::string_view s) { return fingerprints.Redacted(s); };
+  return Emit(spec, &redacted);
+}
+
+v1::AppSpec RedactSecrets(const v1::AppSpec& spec, const SecretFingerprinter& fingerprints) {
+  const SecretForm redacted = [&](absl::string_view s) { return fingerprints.Redacted(s); };
+  v1::AppSpec copy = spec;
+  copy.set_repo(text::RedactUrlCredentials(spec.repo()));
+  if (!copy.ssh_key().empty()) copy.set_ssh_key(redacted(spec.ssh_key()));
+  for (v1::File& file : *copy.mutable_files()) file.set_content(redacted(file.content()));
+  copy.set_config_yaml(ReplaceConfigSecrets(spec.config_yaml(), redacted));
+  return copy;
+}
+
+std::string SpecDigest(const v1::AppSpec& spec, const SecretFingerprinter& fingerprints) {
+  const SecretForm full = [&](absl::string_view s) { return fingerprints.Full(s); };
+  return absl::StrCat("sha256:", text::Sha256Hex(Emit(spec, &full)));
+}
+
+std::string UnkeyedSpecDigest(const v1::AppSpec& spec) {
+  return absl::StrCat("sha256:", text::Sha256Hex(CanonicalYaml(spec)));
+}
+
+bool SameSpec(const v1::AppSpec& a, const v1::AppSpec& b) {
+  return CanonicalYaml(a) == CanonicalYaml(b);
 }
 
 }  // namespace pyservice::spec

@@ -10,9 +10,9 @@ namespace {
 
 class ConfigEmitter {
  public:
-  ConfigEmitter(YAML::Emitter& out, const Variables* variables,
+  ConfigEmitter(YAML::Emitter& out, const ConfigOptions& options,
                 std::vector<ConfigProblem>& problems)
-      : out_(out), variables_(variables), problems_(problems) {}
+      : out_(out), options_(options), problems_(problems) {}
 
   void Emit(const YAML::Node& config) { Node(config, "config", 0); }
 
@@ -59,6 +59,11 @@ class ConfigEmitter {
 
   void Node(const YAML::Node& node, const std::string& field, int depth) {
     if (!WithinLimits(node, depth)) {
+      out_ << YAML::Null;
+      return;
+    }
+    if (node.Tag() == kSecretTag && !node.IsScalar()) {
+      Problem(node, field, "!secret marks one value (a string), not a mapping or a list");
       out_ << YAML::Null;
       return;
     }
@@ -111,10 +116,14 @@ class ConfigEmitter {
   }
 
   void Scalar(const YAML::Node& node, const std::string& field) {
+    if (node.Tag() == kSecretTag) {
+      Secret(node);
+      return;
+    }
     // yaml-cpp tags quoted scalars "!" and plain ones "?".
     const bool quoted = node.Tag() == "!";
-    if (variables_ != nullptr && node.Scalar().find("{{") != std::string::npos) {
-      absl::StatusOr<std::string> expanded = ExpandTemplate(node.Scalar(), *variables_);
+    if (options_.variables != nullptr && node.Scalar().find("{{") != std::string::npos) {
+      absl::StatusOr<std::string> expanded = ExpandTemplate(node.Scalar(), *options_.variables);
       if (!expanded.ok()) {
         Problem(node, field, std::string(expanded.status().message()));
         out_ << YAML::Null;
@@ -129,8 +138,19 @@ class ConfigEmitter {
     out_ << node.Scalar();
   }
 
+  // Always a string: quoted, whatever it looks like.
+  void Secret(const YAML::Node& node) {
+    bytes_ += node.Scalar().size();
+    if (options_.variables != nullptr) {
+      out_ << YAML::DoubleQuoted << node.Scalar();
+      return;
+    }
+    out_ << YAML::LocalTag("secret") /* written "!secret": kSecretTag */ << YAML::DoubleQuoted
+         << (options_.secret ? options_.secret(node.Scalar()) : node.Scalar());
+  }
+
   YAML::Emitter& out_;
-  const Variables* variables_;
+  const ConfigOptions& options_;
   std::vector<ConfigProblem>& problems_;
   int visited_ = 0;
   size_t bytes_ = 0;      // keys and scalars emitted so far
@@ -139,15 +159,15 @@ class ConfigEmitter {
 
 }  // namespace
 
-void EmitConfigTo(YAML::Emitter& out, const YAML::Node& config, const Variables* variables,
+void EmitConfigTo(YAML::Emitter& out, const YAML::Node& config, const ConfigOptions& options,
                   std::vector<ConfigProblem>& problems) {
-  ConfigEmitter(out, variables, problems).Emit(config);
+  ConfigEmitter(out, options, problems).Emit(config);
 }
 
-std::string EmitConfig(const YAML::Node& config, const Variables* variables,
+std::string EmitConfig(const YAML::Node& config, const ConfigOptions& options,
                        std::vector<ConfigProblem>& problems) {
   YAML::Emitter out;
-  EmitConfigTo(out, config, variables, problems);
+  EmitConfigTo(out, config, options, problems);
   return std::string(out.c_str()) + "\n";
 }
 
@@ -160,12 +180,20 @@ absl::StatusOr<std::string> ExpandConfigYaml(const std::string& config_yaml,
     return absl::InternalError(absl::StrCat("stored config is not YAML: ", e.what()));
   }
   std::vector<ConfigProblem> problems;
-  std::string text = EmitConfig(config, &variables, problems);
+  std::string text = EmitConfig(config, {.variables = &variables}, problems);
   if (!problems.empty()) {
     return absl::InvalidArgumentError(
         absl::StrCat(problems[0].field, ": ", problems[0].message));
   }
   return text;
+}
+
+std::string ReplaceConfigSecrets(const std::string& config_yaml,
+                                 const std::function<std::string(absl::string_view)>& replace) {
+  // Stored text is canonical: only a tag in it can mark a secret.
+  if (config_yaml.find(kSecretTag) == std::string::npos) return config_yaml;
+  std::vector<ConfigProblem> ignored;  // the stored text was checked when parsed
+  return EmitConfig(YAML::Load(config_yaml), {.secret = replace}, ignored);
 }
 
 }  // namespace pyservice::spec

@@ -10,6 +10,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "absl/strings/str_split.h"
+#include "common/text/url_credentials.h"
 
 namespace pyservice::spec {
 namespace {
@@ -25,6 +26,10 @@ std::string Quote(absl::string_view value) {
   if (value.size() > 64) shown += "...";
   return absl::StrCat("\"", shown, "\"");
 }
+
+// Repo URLs are quoted without their credentials: the message reaches
+// operators and logs (text/url_credentials.h).
+std::string QuoteUrl(absl::string_view url) { return Quote(text::RedactUrlCredentials(url)); }
 
 bool HasControl(absl::string_view text) {
   for (unsigned char c : text) {
@@ -90,7 +95,7 @@ absl::Status ValidateUnitLine(absl::string_view text, absl::string_view what) {
 
 absl::Status ValidateRepoUrl(absl::string_view url) {
   if (url.empty()) return Invalid("must not be empty");
-  if (url[0] == '-') return Invalid(absl::StrCat(Quote(url), " must not start with '-'"));
+  if (url[0] == '-') return Invalid(absl::StrCat(QuoteUrl(url), " must not start with '-'"));
   if (HasControl(url) || absl::StrContains(url, " ")) {
     return Invalid("must not contain whitespace or control characters");
   }
@@ -100,17 +105,17 @@ absl::Status ValidateRepoUrl(absl::string_view url) {
   if (helper != url.npos &&
       url.substr(0, helper).find_first_not_of(
           "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789+.-") == url.npos) {
-    return Invalid(absl::StrCat(Quote(url), ": transport helpers (\"ext::\", \"fd::\") are not allowed"));
+    return Invalid(absl::StrCat(QuoteUrl(url), ": transport helpers (\"ext::\", \"fd::\") are not allowed"));
   }
   for (absl::string_view scheme : {"https://", "ssh://", "file://"}) {
     if (absl::StartsWith(url, scheme)) {
       const absl::string_view rest = url.substr(scheme.size());
       if (scheme == "file://") {
         if (rest.empty() || rest[0] != '/') {
-          return Invalid(absl::StrCat(Quote(url), ": file:// URLs need an absolute path (file:///srv/git/x.git)"));
+          return Invalid(absl::StrCat(QuoteUrl(url), ": file:// URLs need an absolute path (file:///srv/git/x.git)"));
         }
       } else if (rest.empty() || rest[0] == '/' || rest.find('/') == rest.npos) {
-        return Invalid(absl::StrCat(Quote(url), ": needs a host and a path"));
+        return Invalid(absl::StrCat(QuoteUrl(url), ": needs a host and a path"));
       }
       return absl::OkStatus();
     }
@@ -124,11 +129,11 @@ absl::Status ValidateRepoUrl(absl::string_view url) {
     const size_t host_start = (at != url.npos && at < colon) ? at + 1 : 0;
     const absl::string_view host = url.substr(host_start, colon - host_start);
     if (host.empty() || host[0] == '-') {
-      return Invalid(absl::StrCat(Quote(url), ": scp-like URLs need a host (git@host:org/repo.git)"));
+      return Invalid(absl::StrCat(QuoteUrl(url), ": scp-like URLs need a host (git@host:org/repo.git)"));
     }
     return absl::OkStatus();
   }
-  return Invalid(absl::StrCat(Quote(url),
+  return Invalid(absl::StrCat(QuoteUrl(url),
                               " is not a supported repo URL (https://, ssh://, "
                               "git@host:path or file:///path)"));
 }
@@ -305,11 +310,11 @@ absl::Status ValidateHealthUrl(absl::string_view url) {
   // The agent checks health from the host itself, so plain http suffices
   // and a TLS client (with its certificate questions) stays out of it.
   if (!absl::StartsWith(url, "http://")) {
-    return Invalid(absl::StrCat(Quote(url), " must be an http:// URL (checked from the host itself)"));
+    return Invalid(absl::StrCat(QuoteUrl(url), " must be an http:// URL (checked from the host itself)"));
   }
   const absl::string_view rest = url.substr(7);
   if (rest.empty() || rest[0] == '/' || HasControl(url) || absl::StrContains(url, " ")) {
-    return Invalid(absl::StrCat(Quote(url), " needs a host and no whitespace"));
+    return Invalid(absl::StrCat(QuoteUrl(url), " needs a host and no whitespace"));
   }
   return absl::OkStatus();
 }

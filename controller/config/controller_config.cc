@@ -168,6 +168,8 @@ absl::StatusOr<ControllerConfig> ParseRoot(const YAML::Node& root,
       ReadString(value, "tls_key", problems, config.tls_key);
     } else if (name == "client_ca") {
       ReadString(value, "client_ca", problems, config.client_ca);
+    } else if (name == "secrets_key_file") {
+      ReadString(value, "secrets_key_file", problems, config.secrets_key_file);
     } else if (name == "insecure") {
       ReadBool(value, "insecure", problems, config.insecure);
     } else if (name == "insecure_agents") {
@@ -183,7 +185,7 @@ absl::StatusOr<ControllerConfig> ParseRoot(const YAML::Node& root,
                    "unknown key (want listen, data_dir, log_level, "
                    "heartbeat_interval, wave_timeout, tls_cert, tls_key, "
                    "client_ca, insecure, insecure_agents, admin_socket, "
-                   "admin_socket_group or ca_dir)");
+                   "admin_socket_group, ca_dir or secrets_key_file)");
     }
   }
   if (!problems.empty()) return problems.ToStatus();

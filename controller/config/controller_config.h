@@ -15,6 +15,7 @@
 //   admin_socket_group: pyservice-admins   # may open it (0660), with a token
 //   ca_dir: /var/lib/pyservice-controller/ca  # the CA that certifies hosts
 //   insecure_agents: false   # accept agents without a certificate (dev only)
+//   secrets_key_file: /etc/pyservice-controller/secrets.key  # outside data_dir
 // Anything else is an error with its location, like app.yaml errors, so a
 // misspelt key never silently falls back to a default.
 #ifndef PYSERVICE_CONTROLLER_CONFIG_CONTROLLER_CONFIG_H_
@@ -26,6 +27,7 @@
 #include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
 #include "absl/time/time.h"
+#include "controller/secrets/key_file.h"
 
 namespace pyservice::controller {
 
@@ -59,6 +61,10 @@ struct ControllerConfig {
   // Let agents connect without a certificate and believe their Hello's
   // host name and labels: for development and tests only.
   bool insecure_agents = false;
+  // The key file stored specs are encrypted with and secrets fingerprinted
+  // with (controller/secrets/key_file.h); created if missing. Never inside
+  // data_dir: a copy of the data dir alone must reveal no secret.
+  std::string secrets_key_file = kDefaultSecretsKeyFile;
 };
 
 // Parses a config document over `base`: each key present replaces base's

@@ -1,12 +1,14 @@
 #include "controller/fleet/fleet.h"
 
 #include <map>
+#include <optional>
 #include <utility>
 
 #include "absl/strings/str_cat.h"
 #include "common/status/status_macros.h"
 #include "controller/fleet/deploy_status.h"
 #include "controller/fleet/reconciler.h"
+#include "controller/fleet/repo_credentials.h"
 #include "spdlog/spdlog.h"
 
 namespace pyservice::controller::fleet {
@@ -83,7 +85,11 @@ absl::Status Fleet::OnHello(uint64_t session_id, const v1::Hello& hello,
 }
 
 void Fleet::OnMessage(const std::string& host, uint64_t session_id,
-                      const v1::AgentMessage& message) {
+                      const v1::AgentMessage& received) {
+  // Before anything keeps or logs it (repo_credentials.h).
+  const std::optional<v1::AgentMessage> scrubbed =
+      RedactRepoCredentials(*desired_.Snapshot(), received);
+  const v1::AgentMessage& message = scrubbed.has_value() ? *scrubbed : received;
   switch (message.message_case()) {
     case v1::AgentMessage::kHeartbeat:
       if (registry_.Heard(host, session_id)) {
@@ -197,6 +203,8 @@ void Fleet::Send(const std::vector<PlannedSend>& sends, const DesiredSet& desire
       deploy.set_deploy_id(send.deploy_id);
       deploy.set_revision(revision.revision);
       *deploy.mutable_spec() = *revision.spec;
+      // Agents cannot compute the keyed digest; they report this one.
+      deploy.set_spec_digest(revision.digest);
       deploy.set_prepare_only(prepare);
       ++(prepare ? prepares : deploys);
       spdlog::debug("host {}: {} {} revision {} (deploy {})", send.host,

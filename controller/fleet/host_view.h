@@ -76,8 +76,9 @@ struct HostView {
 struct DesiredRevision {
   uint32_t revision = 0;
   std::string tag;
-  // "sha256:…" of the revision's canonical spec (spec::SpecDigest), the
-  // same digest agents report as AppHealth.spec_digest.
+  // The revision's keyed digest (spec::SpecDigest, as stored), sent in
+  // DeployRequest.spec_digest: the digest agents then report as
+  // AppHealth.spec_digest.
   std::string digest;
   // The full spec, secrets included: what DeployRequest carries. Shared,
   // since every host's request carries the same one.

@@ -27,26 +27,23 @@ std::string FormatRfc3339(absl::Time time) {
   return absl::FormatTime("%Y-%m-%dT%H:%M:%SZ", time, absl::UTCTimeZone());
 }
 
-absl::StatusOr<v1::Revision> ToApiRevision(const StoredRevision& stored, bool with_spec) {
+v1::Revision ToApiRevision(const StoredRevision& stored) {
   v1::Revision revision;
   revision.set_app(stored.app);
   revision.set_number(stored.number);
   revision.set_tag(stored.tag);
   revision.set_digest(stored.digest);
   revision.set_created_at(FormatRfc3339(stored.created_at));
-  if (with_spec) {
-    ASSIGN_OR_RETURN(v1::AppSpec spec, DecodeStoredSpec(stored));
-    *revision.mutable_spec() = spec::RedactSecrets(spec);
-  }
   return revision;
 }
 
 absl::StatusOr<v1::ApplyAppResponse> ApplyApp(Store& store, const Clock& clock,
+                                              const spec::SecretFingerprinter& fingerprints,
                                               const v1::ApplyAppRequest& request) {
   const std::string source = request.source_name().empty() ? "app.yaml" : request.source_name();
   ASSIGN_OR_RETURN(v1::AppSpec spec, spec::ParseAppSpec(request.yaml(), source));
-  const std::string digest = spec::SpecDigest(spec);
-  const std::string canonical = spec::CanonicalYaml(spec, spec::Secrets::kRedact);
+  const std::string digest = spec::SpecDigest(spec, fingerprints);
+  const std::string canonical = spec::RedactedCanonicalYaml(spec, fingerprints);
 
   // Losing a race with another apply (ABORTED) means diffing again.
   return RetryWhileAborted<v1::ApplyAppResponse>([&]() -> absl::StatusOr<v1::ApplyAppResponse> {
@@ -62,7 +59,7 @@ absl::StatusOr<v1::ApplyAppResponse> ApplyApp(Store& store, const Clock& clock,
         return response;
       }
       ASSIGN_OR_RETURN(v1::AppSpec old_spec, DecodeStoredSpec(*current));
-      old_canonical = spec::CanonicalYaml(old_spec, spec::Secrets::kRedact);
+      old_canonical = spec::RedactedCanonicalYaml(old_spec, fingerprints);
     }
     response.set_changed(true);
     response.set_diff(text::UnifiedDiff(
@@ -77,8 +74,8 @@ absl::StatusOr<v1::ApplyAppResponse> ApplyApp(Store& store, const Clock& clock,
     if (current.has_value()) {
       // A deployed app moves to the change through a rollout with its own
       // defaults, never all hosts at once.
-      absl::StatusOr<StoredRollout> rollout =
-          StoreRollout(store, clock, *current, spec, rollout::ResolveStrategy(spec, {}), "apply");
+      absl::StatusOr<StoredRollout> rollout = StoreRollout(
+          store, clock, fingerprints, *current, spec, rollout::ResolveStrategy(spec, {}), "apply");
       if (!rollout.ok()) return rollout.status();
       response.set_revision(rollout->to_revision);
       response.set_rollout(rollout->id);

@@ -4,6 +4,7 @@
 #define PYSERVICE_CONTROLLER_SERVICE_APPLY_H_
 
 #include "absl/status/statusor.h"
+#include "common/spec/fingerprint.h"
 #include "common/time/clock.h"
 #include "controller/store/store.h"
 #include "pyservice/v1/controller.pb.h"
@@ -18,12 +19,14 @@ namespace pyservice::controller {
 // one app are serialized by the store's compare-and-append: a loser re-reads
 // the new current revision and diffs against it, so every stored diff and
 // number is exact.
+// Digests are keyed and diffs show secrets as fingerprints, both with
+// `fingerprints`.
 absl::StatusOr<v1::ApplyAppResponse> ApplyApp(Store& store, const Clock& clock,
+                                              const spec::SecretFingerprinter& fingerprints,
                                               const v1::ApplyAppRequest& request);
 
-// The stored revision as the API shows it: RFC 3339 time, secrets redacted;
-// the spec only when `with_spec`.
-absl::StatusOr<v1::Revision> ToApiRevision(const StoredRevision& stored, bool with_spec);
+// The stored revision as the API shows it, without its spec: RFC 3339 time.
+v1::Revision ToApiRevision(const StoredRevision& stored);
 
 // RFC 3339 in UTC, to the second: "2026-11-25T13:20:25Z".
 std::string FormatRfc3339(absl::Time time);

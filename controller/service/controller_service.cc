@@ -9,6 +9,7 @@
 #include "controller/rollout/rollout_view.h"
 #include "controller/service/rollouts.h"
 #include "controller/service/watch_app_reactor.h"
+#include "controller/store/stored_spec.h"
 #include "common/status/grpc_status.h"
 #include "spdlog/spdlog.h"
 
@@ -30,7 +31,7 @@ absl::Status AppNotFound(const std::string& name) {
 grpc::Status ControllerServiceImpl::ApplyApp(grpc::ServerContext*,
                                              const v1::ApplyAppRequest* request,
                                              v1::ApplyAppResponse* response) {
-  absl::StatusOr<v1::ApplyAppResponse> result = controller::ApplyApp(store_, clock_, *request);
+  absl::StatusOr<v1::ApplyAppResponse> result = controller::ApplyApp(store_, clock_, fingerprints_, *request);
   if (!result.ok()) return ToGrpcStatus(result.status());
   *response = *std::move(result);
   if (response->changed() && !request->dry_run()) {
@@ -54,11 +55,11 @@ grpc::Status ControllerServiceImpl::GetApp(grpc::ServerContext*, const v1::GetAp
   absl::StatusOr<std::optional<StoredRevision>> current = store_.CurrentRevision(request->name());
   if (!current.ok()) return ToGrpcStatus(current.status());
   if (!current->has_value()) return ToGrpcStatus(AppNotFound(request->name()));
-  absl::StatusOr<v1::Revision> revision = ToApiRevision(**current, /*with_spec=*/true);
-  if (!revision.ok()) return ToGrpcStatus(revision.status());
-  // The spec in the revision is redacted already; so is its canonical text.
-  response->set_canonical_yaml(spec::CanonicalYaml(revision->spec(), spec::Secrets::kInclude));
-  *response->mutable_revision() = *std::move(revision);
+  absl::StatusOr<v1::AppSpec> spec = DecodeStoredSpec(**current);
+  if (!spec.ok()) return ToGrpcStatus(spec.status());
+  *response->mutable_revision() = ToApiRevision(**current);
+  *response->mutable_revision()->mutable_spec() = spec::RedactSecrets(*spec, fingerprints_);
+  response->set_canonical_yaml(spec::RedactedCanonicalYaml(*spec, fingerprints_));
   // Per-host state; empty if the fleet has not caught up with a concurrent
   // delete.
   absl::StatusOr<std::vector<v1::AppStatus>> status = fleet_.Status(request->name());
@@ -111,11 +112,7 @@ grpc::Status ControllerServiceImpl::ListRevisions(grpc::ServerContext*,
   absl::StatusOr<std::vector<StoredRevision>> revisions = store_.ListRevisions(request->name());
   if (!revisions.ok()) return ToGrpcStatus(revisions.status());
   if (revisions->empty()) return ToGrpcStatus(AppNotFound(request->name()));
-  for (const StoredRevision& stored : *revisions) {
-    absl::StatusOr<v1::Revision> revision = ToApiRevision(stored, /*with_spec=*/false);
-    if (!revision.ok()) return ToGrpcStatus(revision.status());
-    *response->add_revisions() = *std::move(revision);
-  }
+  for (const StoredRevision& stored : *revisions) *response->add_revisions() = ToApiRevision(stored);
   return grpc::Status::OK;
 }
 
@@ -175,13 +172,13 @@ grpc::Status ControllerServiceImpl::Adopted(const absl::StatusOr<StoredRollout>&
 grpc::Status ControllerServiceImpl::StartRollout(grpc::ServerContext*,
                                                  const v1::StartRolloutRequest* request,
                                                  v1::Rollout* response) {
-  return Adopted(controller::StartRollout(store_, clock_, *request), response);
+  return Adopted(controller::StartRollout(store_, clock_, fingerprints_, *request), response);
 }
 
 grpc::Status ControllerServiceImpl::UndoRollout(grpc::ServerContext*,
                                                 const v1::UndoRolloutRequest* request,
                                                 v1::Rollout* response) {
-  return Adopted(controller::UndoRollout(store_, clock_, request->app()), response);
+  return Adopted(controller::UndoRollout(store_, clock_, fingerprints_, request->app()), response);
 }
 
 grpc::Status ControllerServiceImpl::GetRollout(grpc::ServerContext*,

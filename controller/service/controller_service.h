@@ -10,6 +10,7 @@
 #ifndef PYSERVICE_CONTROLLER_SERVICE_CONTROLLER_SERVICE_H_
 #define PYSERVICE_CONTROLLER_SERVICE_CONTROLLER_SERVICE_H_
 
+#include "common/spec/fingerprint.h"
 #include "common/time/clock.h"
 #include "controller/auth/access_registry.h"
 #include "controller/fleet/fleet.h"
@@ -22,13 +23,16 @@ class ControllerServiceImpl final
     : public v1::ControllerService::WithCallbackMethod_WatchApp<v1::ControllerService::Service> {
  public:
   // Every argument must outlive the service. Applies and deletes are told
-  // to `fleet`, which deploys them. `access` serves the token and host
-  // RPCs (access.cc); without it they are FAILED_PRECONDITION. Who may
-  // call what is not decided here: the service is served behind
-  // auth::AuthorizedControllerService.
+  // to `fleet`, which deploys them. Secrets are shown, and digests keyed,
+  // with `fingerprints` (the controller's fingerprint key). `access` serves
+  // the token and host RPCs (access.cc); without it they are
+  // FAILED_PRECONDITION. Who may call what is not decided here: the service
+  // is served behind auth::AuthorizedControllerService.
   ControllerServiceImpl(Store& store, const Clock& clock, fleet::Fleet& fleet,
+                        const spec::SecretFingerprinter& fingerprints,
                         auth::AccessRegistry* access = nullptr)
-      : store_(store), clock_(clock), fleet_(fleet), access_(access) {}
+      : store_(store), clock_(clock), fleet_(fleet), fingerprints_(fingerprints),
+        access_(access) {}
 
   grpc::Status ApplyApp(grpc::ServerContext* context, const v1::ApplyAppRequest* request,
                         v1::ApplyAppResponse* response) override;
@@ -85,6 +89,7 @@ class ControllerServiceImpl final
   Store& store_;
   const Clock& clock_;
   fleet::Fleet& fleet_;
+  const spec::SecretFingerprinter& fingerprints_;
   auth::AccessRegistry* const access_;
 };
 

@@ -53,6 +53,7 @@ absl::StatusOr<StoredRevision> LiveRevision(Store& store, const StoredRevision& 
 }
 
 absl::StatusOr<StoredRollout> StoreRollout(Store& store, const Clock& clock,
+                                           const spec::SecretFingerprinter& fingerprints,
                                            const StoredRevision& current,
                                            const v1::AppSpec& spec,
                                            const v1::RolloutStrategy& strategy,
@@ -62,7 +63,7 @@ absl::StatusOr<StoredRollout> StoreRollout(Store& store, const Clock& clock,
   StoredRevision revision;
   revision.app = spec.name();
   revision.tag = spec.tag();
-  revision.digest = spec::SpecDigest(spec);
+  revision.digest = spec::SpecDigest(spec, fingerprints);
   revision.created_at = now;
   revision.spec = spec.SerializeAsString();
 
@@ -88,6 +89,7 @@ absl::StatusOr<StoredRollout> StoreRollout(Store& store, const Clock& clock,
 }
 
 absl::StatusOr<StoredRollout> StartRollout(Store& store, const Clock& clock,
+                                           const spec::SecretFingerprinter& fingerprints,
                                            const v1::StartRolloutRequest& request) {
   if (absl::Status valid = spec::ValidateName(request.app()); !valid.ok()) {
     return absl::InvalidArgumentError(absl::StrCat("app name: ", valid.message()));
@@ -114,17 +116,18 @@ absl::StatusOr<StoredRollout> StartRollout(Store& store, const Clock& clock,
     ASSIGN_OR_RETURN(v1::AppSpec spec, DecodeStoredSpec(current));
     spec.set_tag(request.tag());
     ASSIGN_OR_RETURN(const StoredRevision live, LiveRevision(store, current));
-    if (spec::SpecDigest(spec) == live.digest) {
+    if (spec::SpecDigest(spec, fingerprints) == live.digest) {
       return absl::FailedPreconditionError(
           absl::StrCat(request.app(), " already runs tag ", request.tag(), " (revision ",
                        live.number, "); nothing to roll out"));
     }
-    return StoreRollout(store, clock, current, spec, rollout::ResolveStrategy(spec, overrides),
-                        "rollout");
+    return StoreRollout(store, clock, fingerprints, current, spec,
+                        rollout::ResolveStrategy(spec, overrides), "rollout");
   });
 }
 
 absl::StatusOr<StoredRollout> UndoRollout(Store& store, const Clock& clock,
+                                          const spec::SecretFingerprinter& fingerprints,
                                           const std::string& app) {
   if (absl::Status valid = spec::ValidateName(app); !valid.ok()) {
     return absl::InvalidArgumentError(absl::StrCat("app name: ", valid.message()));
@@ -151,8 +154,8 @@ absl::StatusOr<StoredRollout> UndoRollout(Store& store, const Clock& clock,
     rollout::StrategyOverrides overrides;
     overrides.canary = v1::WaveSize();  // unset: no canary
     overrides.auto_promote = true;
-    return StoreRollout(store, clock, current, spec, rollout::ResolveStrategy(spec, overrides),
-                        "undo");
+    return StoreRollout(store, clock, fingerprints, current, spec,
+                        rollout::ResolveStrategy(spec, overrides), "undo");
   });
 }
 

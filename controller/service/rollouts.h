@@ -7,6 +7,7 @@
 #include <string>
 
 #include "absl/status/statusor.h"
+#include "common/spec/fingerprint.h"
 #include "common/time/clock.h"
 #include "controller/fleet/fleet_registry.h"
 #include "controller/rollout/wave_plan.h"
@@ -24,8 +25,10 @@ absl::StatusOr<StoredRevision> LiveRevision(Store& store, const StoredRevision& 
 // Stores `spec` as the app's next revision (after `current`) and a rollout
 // of it from the live revision, in one transaction. ABORTED when another
 // apply won the race (re-read and retry); FAILED_PRECONDITION naming the
-// active rollout when there is one.
+// active rollout when there is one. The revision's digest is keyed with
+// `fingerprints`.
 absl::StatusOr<StoredRollout> StoreRollout(Store& store, const Clock& clock,
+                                           const spec::SecretFingerprinter& fingerprints,
                                            const StoredRevision& current,
                                            const v1::AppSpec& spec,
                                            const v1::RolloutStrategy& strategy,
@@ -33,12 +36,14 @@ absl::StatusOr<StoredRollout> StoreRollout(Store& store, const Clock& clock,
 
 // `pyctl rollout NAME --tag TAG`: the app's current spec with another tag.
 absl::StatusOr<StoredRollout> StartRollout(Store& store, const Clock& clock,
+                                           const spec::SecretFingerprinter& fingerprints,
                                            const v1::StartRolloutRequest& request);
 
 // `pyctl rollout undo NAME`: rolls out the revision the live one replaced
 // (as a new revision with that spec), in batches of the app's batch size
 // with no canary and no wait for promotion: undo is for getting back fast.
 absl::StatusOr<StoredRollout> UndoRollout(Store& store, const Clock& clock,
+                                          const spec::SecretFingerprinter& fingerprints,
                                           const std::string& app);
 
 // The app's rollout `id`, or its latest for 0. NOT_FOUND when there is none;

@@ -143,6 +143,14 @@ constexpr Migration kMigrations[] = {
       ) STRICT;
       CREATE INDEX certificates_by_host ON certificates (host);
     )sql"},
+    {"sealed specs", R"sql(
+      -- No table changes: revisions.spec holds sealed blobs from now on
+      -- (spec_sealer.h), which a controller from before sealing would take
+      -- for damaged specs; this version makes it refuse the file instead.
+      -- The specs stored in plaintext are sealed when the store opens
+      -- (sqlite_sealing.h), not here: that takes the key.
+      SELECT 1;
+    )sql"},
 };
 
 static_assert(std::size(kMigrations) == kSqliteSchemaVersion,

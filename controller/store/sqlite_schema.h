@@ -12,7 +12,7 @@ struct sqlite3;
 namespace pyservice::controller {
 
 // The version after every migration this code knows has been applied.
-inline constexpr int kSqliteSchemaVersion = 4;
+inline constexpr int kSqliteSchemaVersion = 5;
 
 // Brings the database on `db` to kSqliteSchemaVersion, one migration per
 // transaction, so a crash between two leaves a database at a known version.

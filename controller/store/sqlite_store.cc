@@ -117,6 +117,11 @@ absl::Status Configure(sqlite3* db) {
                      "\"); is the data dir on a network file system?"));
   }
 
+  // Stored specs are sealed, but a row rewritten by the sealing migration
+  // (or any later update) would otherwise leave its old bytes, plaintext
+  // secrets included, in the file's free space.
+  RETURN_IF_ERROR(SqliteExec(db, "PRAGMA secure_delete = ON"));
+
   // FULL, not NORMAL: in WAL mode NORMAL skips the fsync at commit, so a
   // power loss can drop the last committed revisions. The controller has
   // already answered "revision 7" by then and may have rolled it out, and the
@@ -126,15 +131,20 @@ absl::Status Configure(sqlite3* db) {
   return SqliteExec(db, "PRAGMA synchronous = FULL");
 }
 
-// Reads columns app, number, tag, digest, created_at[, spec] of `stmt`'s row.
-StoredRevision RevisionFromRow(const SqliteStatement& stmt, bool with_spec) {
+// Reads columns app, number, tag, digest, created_at[, spec] of `stmt`'s
+// row; the spec (when `open_with` is given) through the sealer.
+absl::StatusOr<StoredRevision> RevisionFromRow(const SqliteStatement& stmt,
+                                               const SpecSealer* open_with) {
   StoredRevision revision;
   revision.app = stmt.ColumnText(0);
   revision.number = static_cast<uint32_t>(stmt.ColumnInt64(1));
   revision.tag = stmt.ColumnText(2);
   revision.digest = stmt.ColumnText(3);
   revision.created_at = absl::FromUnixMillis(stmt.ColumnInt64(4));
-  if (with_spec) revision.spec = stmt.ColumnBlob(5);
+  if (open_with != nullptr) {
+    ASSIGN_OR_RETURN(revision.spec,
+                     open_with->Open(revision.app, revision.number, stmt.ColumnBlob(5)));
+  }
   return revision;
 }
 
@@ -175,7 +185,8 @@ absl::StatusOr<std::vector<StoredRollout>> ReadRollouts(SqliteStatement& stmt) {
 }  // namespace
 
 absl::StatusOr<std::unique_ptr<SqliteStore>> SqliteStore::Open(
-    const std::string& data_dir, const Clock& clock) {
+    const std::string& data_dir, const Clock& clock, const SpecSealer& sealer,
+    const LegacyRevisionUpgrade& upgrade) {
   RETURN_IF_ERROR(EnsureDataDir(data_dir));
   const std::string path = absl::StrCat(data_dir, "/", kDatabaseFileName);
   sqlite3* raw = nullptr;
@@ -190,7 +201,9 @@ absl::StatusOr<std::unique_ptr<SqliteStore>> SqliteStore::Open(
   }
   RETURN_IF_ERROR(Configure(db.get()));
   RETURN_IF_ERROR(MigrateSqliteSchema(db.get()));
-  return absl::WrapUnique(new SqliteStore(db.release(), clock));
+  RETURN_IF_ERROR(CheckSealedSpecsOpen(db.get(), sealer));
+  RETURN_IF_ERROR(SealPlaintextSpecs(db.get(), sealer, upgrade));
+  return absl::WrapUnique(new SqliteStore(db.release(), clock, sealer));
 }
 
 SqliteStore::~SqliteStore() { SqliteCloser()(db_); }
@@ -249,6 +262,7 @@ absl::StatusOr<StoredRevision> SqliteStore::AppendRevisionInTransaction(
   upsert.BindText(1, stored.app).BindInt64(2, now_ms);
   RETURN_IF_ERROR(upsert.Run());
 
+  ASSIGN_OR_RETURN(const std::string sealed, sealer_.Seal(stored.app, stored.number, stored.spec));
   ASSIGN_OR_RETURN(SqliteStatement insert, SqliteStatement::Prepare(db_, R"sql(
       INSERT INTO revisions (app, number, tag, digest, created_at, spec)
       VALUES (?1, ?2, ?3, ?4, ?5, ?6))sql"));
@@ -257,7 +271,7 @@ absl::StatusOr<StoredRevision> SqliteStore::AppendRevisionInTransaction(
       .BindText(3, stored.tag)
       .BindText(4, stored.digest)
       .BindInt64(5, now_ms)
-      .BindBlob(6, stored.spec);
+      .BindBlob(6, sealed);
   RETURN_IF_ERROR(insert.Run());
   return stored;
 }
@@ -273,7 +287,8 @@ absl::StatusOr<std::optional<StoredRevision>> SqliteStore::CurrentRevision(
   stmt.BindText(1, app);
   ASSIGN_OR_RETURN(const bool has_row, stmt.Step());
   if (!has_row) return std::nullopt;
-  return RevisionFromRow(stmt, /*with_spec=*/true);
+  ASSIGN_OR_RETURN(StoredRevision revision, RevisionFromRow(stmt, &sealer_));
+  return revision;
 }
 
 absl::StatusOr<StoredRevision> SqliteStore::GetRevision(const std::string& app,
@@ -288,7 +303,7 @@ absl::StatusOr<StoredRevision> SqliteStore::GetRevision(const std::string& app,
     return absl::NotFoundError(
         absl::StrCat("app \"", app, "\" has no revision ", number));
   }
-  return RevisionFromRow(stmt, /*with_spec=*/true);
+  return RevisionFromRow(stmt, &sealer_);
 }
 
 absl::StatusOr<std::vector<StoredRevision>> SqliteStore::ListRevisions(
@@ -302,7 +317,8 @@ absl::StatusOr<std::vector<StoredRevision>> SqliteStore::ListRevisions(
   while (true) {
     ASSIGN_OR_RETURN(const bool has_row, stmt.Step());
     if (!has_row) break;
-    revisions.push_back(RevisionFromRow(stmt, /*with_spec=*/false));
+    ASSIGN_OR_RETURN(StoredRevision revision, RevisionFromRow(stmt, nullptr));
+    revisions.push_back(std::move(revision));
   }
   return revisions;
 }
@@ -322,7 +338,7 @@ absl::StatusOr<std::vector<StoredApp>> SqliteStore::ListApps() {
     ASSIGN_OR_RETURN(const bool has_row, stmt.Step());
     if (!has_row) break;
     StoredApp app;
-    app.latest = RevisionFromRow(stmt, /*with_spec=*/true);
+    ASSIGN_OR_RETURN(app.latest, RevisionFromRow(stmt, &sealer_));
     app.name = app.latest.app;
     apps.push_back(std::move(app));
   }

@@ -22,7 +22,9 @@
 #include "absl/time/time.h"
 #include "common/time/clock.h"
 #include "controller/store/access_store.h"
+#include "controller/store/spec_sealer.h"
 #include "controller/store/sqlite_schema.h"
+#include "controller/store/sqlite_sealing.h"
 #include "controller/store/store.h"
 
 struct sqlite3;  // <sqlite3.h> stays out of the store's users
@@ -42,8 +44,16 @@ class SqliteStore final : public Store, public AccessStore {
   // FAILED_PRECONDITION if the database was written by a newer controller
   // (kSchemaVersion is older than its schema) or data_dir is unusable.
   // `clock` stamps created_at and must outlive the store.
+  //
+  // Every spec is written through `sealer` and read back through it, so the
+  // file holds no spec in plaintext (sealer and clock must outlive the
+  // store). Specs an older controller wrote in plaintext are sealed here, in
+  // one transaction, each revision passed to `upgrade` first (may be
+  // empty; sqlite_sealing.h). The error of a sealer that cannot open what
+  // is sealed (a key file that does not match) is returned here too.
   static absl::StatusOr<std::unique_ptr<SqliteStore>> Open(
-      const std::string& data_dir, const Clock& clock);
+      const std::string& data_dir, const Clock& clock, const SpecSealer& sealer,
+      const LegacyRevisionUpgrade& upgrade = {});
 
   SqliteStore(const SqliteStore&) = delete;
   SqliteStore& operator=(const SqliteStore&) = delete;
@@ -52,7 +62,8 @@ class SqliteStore final : public Store, public AccessStore {
   // Store. created_at of an appended revision is the clock's time truncated
   // to the millisecond, the precision it is stored with, so the returned
   // revision equals what later reads return. ListApps includes the latest
-  // revision's spec.
+  // revision's spec. Reads of a spec the sealer cannot open fail with the
+  // sealer's error (FAILED_PRECONDITION or DATA_LOSS, naming the revision).
   absl::StatusOr<StoredRevision> AppendRevision(
       const StoredRevision& revision, uint32_t expected_current) override;
   absl::StatusOr<std::optional<StoredRevision>> CurrentRevision(
@@ -104,7 +115,8 @@ class SqliteStore final : public Store, public AccessStore {
   absl::StatusOr<std::vector<EnrolledHost>> ListEnrolledHosts() override;
 
  private:
-  SqliteStore(sqlite3* db, const Clock& clock) : clock_(clock), db_(db) {}
+  SqliteStore(sqlite3* db, const Clock& clock, const SpecSealer& sealer)
+      : clock_(clock), sealer_(sealer), db_(db) {}
 
   // AppendRevision's work inside a write transaction the caller began
   // (BEGIN IMMEDIATE) and commits, so CreateRollout can append in its own.
@@ -118,6 +130,7 @@ class SqliteStore final : public Store, public AccessStore {
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
 
   const Clock& clock_;
+  const SpecSealer& sealer_;
   absl::Mutex mu_;
   // Used by one thread at a time: the connection is opened without SQLite's
   // own mutex (SQLITE_OPEN_NOMUTEX), and sqlite3_errmsg/sqlite3_changes

@@ -24,12 +24,13 @@
 namespace pyservice::controller {
 
 // One stored revision. `spec` is the serialized pyservice.v1.AppSpec; the
-// store treats it as opaque bytes.
+// store treats it as opaque bytes, and since they carry the app's secrets,
+// keeps them encrypted at rest (SqliteStore: spec_sealer.h).
 struct StoredRevision {
   std::string app;
   uint32_t number = 0;
   std::string tag;
-  std::string digest;  // "sha256:<hex>" of the canonical spec
+  std::string digest;  // the keyed spec digest (spec::SpecDigest)
   absl::Time created_at;
   std::string spec;  // serialized pyservice.v1.AppSpec
 };

@@ -52,7 +52,7 @@ void WriteSmokeState(const std::string& state_dir) {
   live->set_id("v1-aaaaaaaaaaaa");
   live->set_commit(std::string(40, 'a'));
   *live->mutable_spec() = SmokeSpec();
-  live->set_spec_digest(spec::SpecDigest(SmokeSpec()));
+  live->set_spec_digest(spec::UnkeyedSpecDigest(SmokeSpec()));
   live->set_revision(3);
   state.set_last_result("deployed v1-aaaaaaaaaaaa");
   ASSERT_TRUE(store.Save(state).ok());
@@ -106,7 +106,7 @@ TEST(AgentDaemonE2eTest, ReportsWatchesAndStopsCleanlyOnSigterm) {
   const v1::AppHealth& app = hello->hello().apps(0);
   EXPECT_EQ(app.app(), "smoke");
   EXPECT_EQ(app.revision(), 3u);
-  EXPECT_EQ(app.spec_digest(), spec::SpecDigest(SmokeSpec()));
+  EXPECT_EQ(app.spec_digest(), spec::UnkeyedSpecDigest(SmokeSpec()));
   EXPECT_EQ(app.health(), v1::HEALTH_STATE_HEALTHY) << app.message();
   ASSERT_EQ(app.units_size(), 1);
   EXPECT_EQ(app.units(0).active_state(), "active");

@@ -61,6 +61,7 @@ const std::map<std::string, std::string>& ExpectedReasons() {
       {"bad-alias-cycle-seq.yaml", "config: nested too deeply"},
       {"bad-binary-garbage.bin", "is not valid UTF-8"},
       {"bad-comment-only.yaml", "document is empty"},
+      {"bad-config-secret-mapping.yaml", ":5:7: config.db: !secret marks one value"},
       {"bad-deep-nesting-map.yaml", "nested too deeply"},
       {"bad-deep-nesting-seq.yaml", "nested too deeply"},
       {"bad-deep-nesting-unclosed.yaml", "nested too deeply"},

@@ -215,14 +215,23 @@ class AgentDaemonTest : public ::testing::Test {
     return *spec;
   }
 
-  // What the controller sends to deploy `spec` as `revision`.
+  // The digest a controller sends with `spec`: keyed, so the agent can
+  // only repeat it.
+  static std::string ControllerDigest(const v1::AppSpec& spec,
+                                      const std::string& key = "controller key") {
+    return spec::SpecDigest(spec, spec::SecretFingerprinter(key));
+  }
+
+  // What the controller sends to deploy `spec` as `revision` (`digest`: the
+  // controller's digest of it; ControllerDigest by default).
   bool SendDeploy(uint64_t id, uint32_t revision, const v1::AppSpec& spec,
-                  bool prepare_only = false) {
+                  bool prepare_only = false, std::optional<std::string> digest = {}) {
     v1::ControllerMessage message;
     message.mutable_deploy()->set_deploy_id(id);
     message.mutable_deploy()->set_revision(revision);
     *message.mutable_deploy()->mutable_spec() = spec;
     message.mutable_deploy()->set_prepare_only(prepare_only);
+    message.mutable_deploy()->set_spec_digest(digest.value_or(ControllerDigest(spec)));
     return controller().Send(message);
   }
 
@@ -291,7 +300,8 @@ TEST_F(AgentDaemonTest, HelloCarriesHostLabelsVersionAndWhatTheStateDirRuns) {
   EXPECT_EQ(app.revision(), 5u);
   EXPECT_EQ(app.tag(), "v1");
   EXPECT_EQ(app.commit(), kCommitV1);
-  EXPECT_EQ(app.spec_digest(), spec::SpecDigest(Spec("v1"))) << "the exact digest";
+  EXPECT_EQ(app.spec_digest(), spec::UnkeyedSpecDigest(Spec("v1")))
+      << "the exact digest of a local deploy";
   EXPECT_EQ(app.health(), v1::HEALTH_STATE_HEALTHY);
   ASSERT_EQ(app.units_size(), 3);
   EXPECT_EQ(app.units(0).unit(), "hello-web.service");
@@ -322,7 +332,7 @@ TEST_F(AgentDaemonTest, DeployStreamsEveryStepAndEndsWithTheResult) {
   EXPECT_FALSE(result.rolled_back());
   EXPECT_EQ(result.live().revision(), 1u);
   EXPECT_EQ(result.live().commit(), kCommitV1);
-  EXPECT_EQ(result.live().spec_digest(), spec::SpecDigest(Spec("v1")));
+  EXPECT_EQ(result.live().spec_digest(), ControllerDigest(Spec("v1")));
   EXPECT_EQ(result.live().health(), v1::HEALTH_STATE_HEALTHY);
   EXPECT_EQ(result.live().units_size(), 3);
   EXPECT_THAT(
@@ -354,7 +364,7 @@ TEST_F(AgentDaemonTest, FailedDeployNamesTheStepAndKeepsThePreviousRelease) {
   EXPECT_THAT(result.error(), HasSubstr("environment: pip install -r pinned-requirements.txt"));
   EXPECT_FALSE(result.rolled_back()) << "it failed before the switch";
   EXPECT_EQ(result.live().revision(), 1u) << "v1 still live";
-  EXPECT_EQ(result.live().spec_digest(), spec::SpecDigest(Spec("v1")));
+  EXPECT_EQ(result.live().spec_digest(), ControllerDigest(Spec("v1")));
   EXPECT_EQ(result.live().health(), v1::HEALTH_STATE_HEALTHY) << "v1 runs as before";
   EXPECT_THAT(result.live().message(), HasSubstr("environment")) << "the failure is still said";
   EXPECT_THAT(Progress(2), Contains("environment=STEP_STATE_FAILED"));
@@ -373,7 +383,7 @@ TEST_F(AgentDaemonTest, FailedVerifyIsRolledBackAndSaysSo) {
   EXPECT_THAT(result.error(), HasSubstr("rolled back to v1-111111111111"));
   EXPECT_TRUE(result.rolled_back());
   EXPECT_EQ(result.live().revision(), 1u);
-  EXPECT_EQ(result.live().spec_digest(), spec::SpecDigest(Spec("v1")));
+  EXPECT_EQ(result.live().spec_digest(), ControllerDigest(Spec("v1")));
   EXPECT_EQ(result.live().units(0).active_state(), "active") << "v1 runs again";
 }
 
@@ -391,6 +401,39 @@ TEST_F(AgentDaemonTest, ARequestForWhatIsLiveAndHealthyIsAnsweredWithoutRunningA
   EXPECT_THAT(Progress(2), IsEmpty()) << "the pipeline did not run";
   EXPECT_EQ(git_.fetches(), fetches);
   EXPECT_THAT(fake_systemd_.calls(), IsEmpty());
+}
+
+TEST_F(AgentDaemonTest, TheLiveSpecUnderANewDigestIsAnsweredAtOnceAndReportedByIt) {
+  // A controller that changed how it digests (keyed digests after an
+  // upgrade, a new key) asks again for what runs: nothing runs, and from
+  // then on the host reports the new digest, so it is not asked again.
+  StartDaemon();
+  ASSERT_TRUE(SendDeploy(1, 1, Spec("v1"), false, spec::UnkeyedSpecDigest(Spec("v1"))));
+  ASSERT_TRUE(WaitForResult(1).ok());
+  const int fetches = git_.fetches();
+  fake_systemd_.ClearCalls();
+  const std::string rekeyed = ControllerDigest(Spec("v1"), "another key");
+  ASSERT_TRUE(SendDeploy(2, 1, Spec("v1"), false, rekeyed));
+  const v1::DeployResult result = WaitForResult(2);
+  EXPECT_TRUE(result.ok()) << result.error();
+  EXPECT_EQ(result.live().spec_digest(), rekeyed);
+  EXPECT_THAT(Progress(2), IsEmpty()) << "the pipeline did not run";
+  EXPECT_EQ(git_.fetches(), fetches);
+  EXPECT_THAT(fake_systemd_.calls(), IsEmpty());
+  server_.reset();
+  StartController();
+  const v1::Hello hello = WaitForHello(controller());
+  ASSERT_EQ(hello.apps_size(), 1);
+  EXPECT_EQ(hello.apps(0).spec_digest(), rekeyed) << "recorded, not only answered";
+}
+
+TEST_F(AgentDaemonTest, ARequestWithoutADigestIsReportedByTheAgentsOwn) {
+  // From a controller that predates keyed digests.
+  StartDaemon();
+  ASSERT_TRUE(SendDeploy(1, 1, Spec("v1"), false, ""));
+  const v1::DeployResult result = WaitForResult(1);
+  EXPECT_TRUE(result.ok()) << result.error();
+  EXPECT_EQ(result.live().spec_digest(), spec::UnkeyedSpecDigest(Spec("v1")));
 }
 
 TEST_F(AgentDaemonTest, PrepareOnlyBuildsAndALaterDeploySwitches) {
@@ -497,7 +540,7 @@ TEST_F(AgentDaemonTest, UnitChangesArePushedAsHealth) {
   EXPECT_EQ(failed->health().units(0).unit(), "hello-web.service");
   EXPECT_EQ(failed->health().units(0).active_state(), "failed");
   EXPECT_EQ(failed->health().message(), "hello-web.service is failed/failed");
-  EXPECT_EQ(failed->health().spec_digest(), spec::SpecDigest(Spec("v1")));
+  EXPECT_EQ(failed->health().spec_digest(), ControllerDigest(Spec("v1")));
 
   fake_systemd_.SetUnitState("hello-web.service", "activating", "auto-restart");
   EXPECT_TRUE(controller().WaitFor(HealthOf("hello", v1::HEALTH_STATE_DEGRADED)));
@@ -522,7 +565,7 @@ TEST_F(AgentDaemonTest, ReconnectsAfterTheControllerRestartsAndRedeploysNothing)
   const v1::Hello hello = WaitForHello(controller());
   ASSERT_EQ(hello.apps_size(), 1);
   EXPECT_EQ(hello.apps(0).revision(), 4u);
-  EXPECT_EQ(hello.apps(0).spec_digest(), spec::SpecDigest(Spec("v1")));
+  EXPECT_EQ(hello.apps(0).spec_digest(), ControllerDigest(Spec("v1")));
   EXPECT_EQ(hello.apps(0).health(), v1::HEALTH_STATE_HEALTHY);
   // A controller that asks anyway is answered from the state.
   fake_systemd_.ClearCalls();
@@ -547,7 +590,7 @@ TEST_F(AgentDaemonTest, AfterAnAgentRestartTheHelloSaysWhatRuns) {
   EXPECT_EQ(hello.apps(0).revision(), 9u);
   EXPECT_EQ(hello.apps(0).tag(), "v2");
   EXPECT_EQ(hello.apps(0).commit(), kCommitV2);
-  EXPECT_EQ(hello.apps(0).spec_digest(), spec::SpecDigest(Spec("v2")));
+  EXPECT_EQ(hello.apps(0).spec_digest(), ControllerDigest(Spec("v2")));
   EXPECT_EQ(hello.apps(0).health(), v1::HEALTH_STATE_HEALTHY);
 }
 

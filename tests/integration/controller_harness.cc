@@ -1,5 +1,6 @@
 #include "tests/integration/controller_harness.h"
 
+#include <algorithm>
 #include <utility>
 
 #include "absl/strings/match.h"
@@ -85,6 +86,9 @@ absl::StatusOr<std::unique_ptr<ChildProcess>> StartControllerProcess(
   ChildProcessOptions options;
   options.argv = {CONTROLLER_BIN};
   options.argv.insert(options.argv.end(), args.begin(), args.end());
+  if (std::find(args.begin(), args.end(), "--secrets-key-file") == args.end()) {
+    options.argv.insert(options.argv.end(), {"--secrets-key-file", dir + "/secrets.key"});
+  }
   options.output_dir = dir;
   options.name = name;
   return ChildProcess::Start(options);

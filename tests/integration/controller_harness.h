@@ -26,8 +26,9 @@ std::string AddressFromListeningLine(absl::string_view line);
 
 class ControllerHarness {
  public:
-  // Everything lives under `dir`: run/controller.sock, data/, and the
-  // controller's output files (controller-N.stderr for the N-th start).
+  // Everything lives under `dir`: run/controller.sock, data/, secrets.key
+  // and the controller's output files (controller-N.stderr for the N-th
+  // start).
   explicit ControllerHarness(std::string dir);
 
   // Starts the controller with --listen unix:SOCKET --listen 127.0.0.1:0
@@ -69,8 +70,10 @@ ProcessResult RunPyctl(const std::vector<std::string>& args,
                        const std::string& working_dir,
                        std::optional<std::string> controller_env = {});
 
-// Starts the controller binary with exactly `args`, for tests of its own
-// flags and failures. Output files are NAME.stdout/stderr in `dir`.
+// Starts the controller binary with `args`, for tests of its own flags and
+// failures, plus --secrets-key-file DIR/secrets.key unless `args` name one
+// (a test controller never touches /etc). Output files are
+// NAME.stdout/stderr in `dir`.
 absl::StatusOr<std::unique_ptr<ChildProcess>> StartControllerProcess(
     const std::vector<std::string>& args, const std::string& dir,
     const std::string& name);

@@ -119,6 +119,56 @@ TEST_F(ControllerProcessTest, ConfigFileIsReadAndFlagsOverrideIt) {
   EXPECT_EQ(exit->Describe(), "exit status 0");
 }
 
+TEST_F(ControllerProcessTest, MissingSecretsKeyIsCreatedPrivateAndMustBeBackedUp) {
+  ControllerHarness controller(dir_.path());
+  ASSERT_TRUE(controller.Start().ok()) << controller.Stderr();
+  const std::string key = dir_.Join("secrets.key");
+  struct stat info;
+  ASSERT_EQ(stat(key.c_str(), &info), 0);
+  EXPECT_EQ(info.st_mode & 07777, 0600u);
+  EXPECT_EQ(info.st_size, 32);
+  EXPECT_THAT(controller.Stderr(),
+              HasSubstr(absl::StrCat("created the secrets key file ", key, ": back it up")));
+  ASSERT_TRUE(controller.Stop(SIGTERM).ok());
+  // A second start reads it and says nothing about creating it.
+  ASSERT_TRUE(controller.Start().ok()) << controller.Stderr();
+  EXPECT_THAT(controller.Stderr(), Not(HasSubstr("created the secrets key file")));
+}
+
+TEST_F(ControllerProcessTest, SecretsKeyReadableByOthersIsRefusedWithItsPath) {
+  std::ofstream(dir_.Join("open.key")) << std::string(32, 'k');
+  ASSERT_EQ(chmod(dir_.Join("open.key").c_str(), 0644), 0);
+  std::string log;
+  const ExitStatus exit = RunToExit({"--listen", "127.0.0.1:0", "--data-dir", dir_.Join("data"),
+                                     "--secrets-key-file", dir_.Join("open.key")},
+                                    &log);
+  EXPECT_EQ(exit.Describe(), "exit status 1");
+  EXPECT_THAT(log, HasSubstr(absl::StrCat("secrets key file ", dir_.Join("open.key"),
+                                          " is readable by group or others (mode 0644)")));
+  EXPECT_THAT(log, Not(HasSubstr("listening on")));
+  EXPECT_FALSE(Exists(dir_.Join("data"))) << "refused before the store is touched";
+}
+
+TEST_F(ControllerProcessTest, SecretsKeyInsideTheDataDirIsRefused) {
+  std::string log;
+  const ExitStatus exit = RunToExit({"--listen", "127.0.0.1:0", "--data-dir", dir_.Join("data"),
+                                     "--secrets-key-file", dir_.Join("data/secrets.key")},
+                                    &log);
+  EXPECT_EQ(exit.Describe(), "exit status 1");
+  EXPECT_THAT(log, HasSubstr("is inside the data dir"));
+  EXPECT_FALSE(Exists(dir_.Join("data/secrets.key")));
+}
+
+TEST_F(ControllerProcessTest, InitSecretsKeyCreatesTheKeyAndExits) {
+  std::string log;
+  const ExitStatus exit = RunToExit(
+      {"init-secrets-key", "--secrets-key-file", dir_.Join("etc/secrets.key")}, &log);
+  EXPECT_EQ(exit.Describe(), "exit status 0");
+  EXPECT_TRUE(Exists(dir_.Join("etc/secrets.key")));
+  EXPECT_THAT(log, HasSubstr("is ready"));
+  EXPECT_THAT(log, Not(HasSubstr("listening on")));
+}
+
 TEST_F(ControllerProcessTest, BadConfigFileIsAUsageErrorWithLocations) {
   std::ofstream(dir_.Join("controller.yaml"))
       << "data_dir: /tmp/x\ncolour: red\n";

@@ -25,6 +25,7 @@
 #include "controller/fleet/fleet.h"
 #include "controller/server/controller_server.h"
 #include "controller/service/controller_service.h"
+#include "controller/store/aes_gcm_spec_sealer.h"
 #include "controller/store/sqlite_store.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
@@ -34,6 +35,7 @@
 #include "tests/testing/fake_clock.h"
 #include "tests/testing/json.h"
 #include "tests/testing/temp_dir.h"
+#include "tests/testing/test_secret_keys.h"
 
 namespace pyservice {
 
@@ -88,7 +90,7 @@ class FleetTest : public ::testing::Test {
   // identity seam: a peer is the host named in its x-test-identity header.
   void StartController() {
     absl::StatusOr<std::unique_ptr<controller::SqliteStore>> store =
-        controller::SqliteStore::Open(dir_.Join("data"), clock_);
+        controller::SqliteStore::Open(dir_.Join("data"), clock_, sealer_);
     ASSERT_TRUE(store.ok()) << store.status();
     store_ = *std::move(store);
     controller::fleet::FleetOptions options;
@@ -97,7 +99,8 @@ class FleetTest : public ::testing::Test {
         controller::fleet::Fleet::Create(*store_, clock_, options);
     ASSERT_TRUE(fleet.ok()) << fleet.status();
     fleet_ = *std::move(fleet);
-    service_ = std::make_unique<controller::ControllerServiceImpl>(*store_, clock_, *fleet_);
+    service_ = std::make_unique<controller::ControllerServiceImpl>(*store_, clock_, *fleet_,
+                                                                   fingerprints_);
     // The operator API without the access layer (tests/integration/
     // auth_test.cc covers that); agents named by the header, or taken at
     // their Hello's word like --insecure-agents does without one.
@@ -222,6 +225,9 @@ class FleetTest : public ::testing::Test {
 
   testing::TempDir dir_;
   testing::FakeClock clock_;
+  const controller::SecretKeys keys_ = testing::TestSecretKeys();
+  const spec::SecretFingerprinter fingerprints_{keys_.fingerprint};
+  const controller::AesGcmSpecSealer sealer_{keys_, "test.key"};
   std::unique_ptr<controller::SqliteStore> store_;
   std::unique_ptr<controller::fleet::Fleet> fleet_;
   std::unique_ptr<controller::ControllerServiceImpl> service_;

@@ -4,7 +4,6 @@
 #include <grpcpp/security/credentials.h>
 
 #include "absl/strings/str_cat.h"
-#include "common/spec/canonical.h"
 
 namespace pyservice::testing {
 
@@ -203,7 +202,9 @@ void FakeAgent::Deploy(const v1::DeployRequest& request) {
     live.set_revision(request.revision());
     live.set_tag(request.spec().tag());
     live.set_commit(absl::StrCat("c0ffee", request.revision()));
-    live.set_spec_digest(spec::SpecDigest(request.spec()));
+    // What real agents report: the controller's digest (keyed; no agent can
+    // compute it).
+    live.set_spec_digest(request.spec_digest());
     live.set_health(v1::HEALTH_STATE_HEALTHY);
     for (const v1::Service& service : request.spec().services()) {
       v1::UnitHealth& unit = *live.add_units();

@@ -86,7 +86,7 @@ v1::AppState Deployed() {
   live->set_id("v2-222222222222");
   live->set_commit(std::string(40, '2'));
   *live->mutable_spec() = *spec;
-  live->set_spec_digest(spec::SpecDigest(*spec));
+  live->set_spec_digest(spec::UnkeyedSpecDigest(*spec));
   live->set_revision(7);
   state.set_last_result("deployed v2-222222222222");
   return state;

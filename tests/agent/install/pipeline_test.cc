@@ -12,6 +12,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_replace.h"
 #include "common/spec/app_spec_parser.h"
+#include "common/spec/canonical.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "tests/testing/fake_clock.h"
@@ -110,7 +111,7 @@ class PipelineTest : public ::testing::Test {
         "services:\n  - name: web\n    command: \"python -m {{ app_module }} --config {{ app_config }} web\"\n",
         "timers:\n  - name: report\n    schedule: daily\n    command: python -m hello report\n",
         "files:\n  - dest: \"{{ app_config_dir }}/token\"\n    content: \"T0PS3CRET\"\n",
-        "config:\n  port: 8000\n  data: \"{{ app_data_dir }}\"\n",
+        "config:\n  port: 8000\n  data: \"{{ app_data_dir }}\"\n  db_password: !secret HUNT3R2\n",
         "paths:\n  global_app_root: ", Root(), "\n", extra);
     absl::StatusOr<v1::AppSpec> spec = spec::ParseAppSpec(yaml, "app.yaml");
     EXPECT_TRUE(spec.ok()) << spec.status();
@@ -173,9 +174,10 @@ TEST_F(PipelineTest, FirstDeployBuildsEverythingAndStartsTheUnits) {
   EXPECT_EQ(git_.last_request().ssh_key_path, Root() + "/hello/app/config/ssh_key");
   EXPECT_EQ(Slurp(Root() + "/hello/app/config/token"), "T0PS3CRET");
   EXPECT_EQ(ModeOf(Root() + "/hello/app/config/token"), 0600u);
-  // config.yaml with templates expanded.
+  // config.yaml with templates expanded, and the !secret value as a plain
+  // string the app reads like any other.
   EXPECT_EQ(Slurp(Root() + "/hello/app/config/config.yaml"),
-            absl::StrCat("data: \"", Root(), "/hello/data\"\nport: 8000\n"));
+            absl::StrCat("data: \"", Root(), "/hello/data\"\ndb_password: \"HUNT3R2\"\nport: 8000\n"));
   EXPECT_EQ(ModeOf(Root() + "/hello/app/config/config.yaml"), 0600u);
   // Units written, loaded, enabled and started; the timer's job is not.
   EXPECT_TRUE(std::filesystem::exists(settings_.unit_dir + "/hello-web.service"));
@@ -346,6 +348,27 @@ TEST_F(PipelineTest, DeployOfAKeptReleasesSpecReactivatesItWithoutFetchingOrBuil
   EXPECT_EQ(State().live().revision(), 2u);
   EXPECT_EQ(State().previous(0).id(), "v1-111111111111");
   EXPECT_EQ(State().previous(0).revision(), 3u);
+}
+
+TEST_F(PipelineTest, AKeptReleaseIsFoundByItsSpecUnderAnyDigestAndTakesTheNewOne) {
+  // v1 was kept under the digest of a local apply; the controller now sends
+  // it under its own (keyed) digest.
+  ASSERT_NO_FATAL_FAILURE(DeployV1ThenV2());
+  const int fetches = git_.fetches();
+  processes_.Clear();
+  DeployOptions options;
+  options.revision = 3;
+  options.spec_digest = "sha256:controller-digest-of-v1";
+  ASSERT_TRUE(pipeline_.Deploy(Spec("v1"), options).ok());
+  EXPECT_EQ(git_.fetches(), fetches);
+  EXPECT_THAT(processes_.commands(), IsEmpty()) << "re-activated, not built";
+  EXPECT_EQ(State().live().id(), "v1-111111111111");
+  EXPECT_EQ(State().live().spec_digest(), "sha256:controller-digest-of-v1");
+}
+
+TEST_F(PipelineTest, ALocalDeployRecordsTheUnkeyedDigest) {
+  ASSERT_TRUE(pipeline_.Deploy(Spec("v1")).ok());
+  EXPECT_EQ(State().live().spec_digest(), spec::UnkeyedSpecDigest(Spec("v1")));
 }
 
 TEST_F(PipelineTest, FailedVerifyOfAReactivatedReleaseRollsBackToTheLiveOne) {
@@ -524,6 +547,7 @@ TEST_F(PipelineTest, SecretsNeverAppearInProgress) {
   for (const StepProgress& p : progress_.reports) {
     EXPECT_THAT(p.message, Not(HasSubstr("S3CR3TKEY")));
     EXPECT_THAT(p.message, Not(HasSubstr("T0PS3CRET")));
+    EXPECT_THAT(p.message, Not(HasSubstr("HUNT3R2")));
   }
 }
 

@@ -298,6 +298,15 @@ TEST(BadSpec, SshKeyErrorNeverEchoesTheKey) {
   EXPECT_THAT(std::string(spec.status().message()), ::testing::Not(HasSubstr("tops3cr3t")));
 }
 
+TEST(BadSpec, RepoUrlErrorNeverEchoesItsCredentials) {
+  absl::StatusOr<v1::AppSpec> spec = ParseAppSpec(
+      "name: hello\nrepo: \"https://deploy:t0ps3cret@git.example\"\ntag: v1\n", "app.yaml");
+  ASSERT_FALSE(spec.ok());
+  EXPECT_THAT(std::string(spec.status().message()),
+              HasSubstr("repo: \"https://***@git.example\": needs a host and a path"));
+  EXPECT_THAT(std::string(spec.status().message()), ::testing::Not(HasSubstr("t0ps3cret")));
+}
+
 TEST(BadSpec, SourceNameIsThePrefix) {
   absl::StatusOr<v1::AppSpec> spec = ParseAppSpec("name: Bad\n", "deploy/apps/bad.yaml");
   ASSERT_FALSE(spec.ok());

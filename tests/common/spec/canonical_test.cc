@@ -7,6 +7,7 @@
 #include "absl/strings/str_replace.h"
 #include "absl/strings/string_view.h"
 #include "common/spec/app_spec_parser.h"
+#include "common/text/sha256.h"
 #include "gmock/gmock.h"
 #include "google/protobuf/util/message_differencer.h"
 #include "gtest/gtest.h"
@@ -20,6 +21,9 @@ using ::testing::ContainsRegex;
 using ::testing::HasSubstr;
 using ::testing::MatchesRegex;
 using ::testing::Not;
+
+// The controller's fingerprint key, in tests.
+const SecretFingerprinter kFingerprints("test fingerprint key");
 
 v1::AppSpec Parse(absl::string_view yaml) {
   absl::StatusOr<v1::AppSpec> spec = ParseAppSpec(yaml, "app.yaml");
@@ -81,9 +85,9 @@ std::string FullWith(const std::string& from, const std::string& to) {
 TEST(CanonicalYamlTest, SameDocumentParsedTwice_GivesIdenticalTextAndDigest) {
   const v1::AppSpec first = Parse(kFull);
   const v1::AppSpec second = Parse(kFull);
-  EXPECT_EQ(CanonicalYaml(first, Secrets::kInclude), CanonicalYaml(second, Secrets::kInclude));
-  EXPECT_EQ(CanonicalYaml(first, Secrets::kRedact), CanonicalYaml(second, Secrets::kRedact));
-  EXPECT_EQ(SpecDigest(first), SpecDigest(second));
+  EXPECT_EQ(CanonicalYaml(first), CanonicalYaml(second));
+  EXPECT_EQ(RedactedCanonicalYaml(first, kFingerprints), RedactedCanonicalYaml(second, kFingerprints));
+  EXPECT_EQ(SpecDigest(first, kFingerprints), SpecDigest(second, kFingerprints));
 }
 
 TEST(CanonicalYamlTest, CanonicalTextParsesAsYamlWithDefaultsFilledIn) {
@@ -91,7 +95,7 @@ TEST(CanonicalYamlTest, CanonicalTextParsesAsYamlWithDefaultsFilledIn) {
 name: hello
 repo: file:///srv/git/hello.git
 tag: v1
-)"), Secrets::kInclude);
+)"));
   const YAML::Node node = YAML::Load(text);
   EXPECT_EQ(node["name"].Scalar(), "hello");
   EXPECT_EQ(node["module"].Scalar(), "hello");
@@ -112,7 +116,7 @@ tag: v1
 
 TEST(CanonicalYamlTest, TopLevelFieldsComeInAFixedOrder) {
   // Top-level keys start a line; nested ones are indented.
-  const std::string text = "\n" + CanonicalYaml(Parse(kFull), Secrets::kRedact);
+  const std::string text = "\n" + RedactedCanonicalYaml(Parse(kFull), kFingerprints);
   std::vector<size_t> positions;
   for (absl::string_view key :
        {"name:", "module:", "user:", "group:", "ensure_user:", "repo:", "tag:", "uv_version:",
@@ -127,14 +131,14 @@ TEST(CanonicalYamlTest, TopLevelFieldsComeInAFixedOrder) {
 }
 
 TEST(CanonicalYamlTest, TextEndsWithANewline) {
-  const std::string text = CanonicalYaml(Parse(kFull), Secrets::kRedact);
+  const std::string text = RedactedCanonicalYaml(Parse(kFull), kFingerprints);
   ASSERT_FALSE(text.empty());
   EXPECT_EQ(text.back(), '\n');
 }
 
 TEST(SpecDigestTest, Format_IsSha256PrefixAnd64LowercaseHexDigits) {
-  EXPECT_THAT(SpecDigest(Parse(kFull)), MatchesRegex("sha256:[0-9a-f]{64}"));
-  EXPECT_THAT(SpecDigest(v1::AppSpec()), MatchesRegex("sha256:[0-9a-f]{64}"));
+  EXPECT_THAT(SpecDigest(Parse(kFull), kFingerprints), MatchesRegex("sha256:[0-9a-f]{64}"));
+  EXPECT_THAT(SpecDigest(v1::AppSpec(), kFingerprints), MatchesRegex("sha256:[0-9a-f]{64}"));
 }
 
 TEST(SpecDigestTest, ReorderedTopLevelKeys_SameDigest) {
@@ -174,9 +178,9 @@ repo: git@git.example.com:team/hello.git
 module: hello
 name: hello
 )";
-  EXPECT_EQ(SpecDigest(Parse(reordered)), SpecDigest(Parse(kFull)));
-  EXPECT_EQ(CanonicalYaml(Parse(reordered), Secrets::kInclude),
-            CanonicalYaml(Parse(kFull), Secrets::kInclude));
+  EXPECT_EQ(SpecDigest(Parse(reordered), kFingerprints), SpecDigest(Parse(kFull), kFingerprints));
+  EXPECT_EQ(CanonicalYaml(Parse(reordered)),
+            CanonicalYaml(Parse(kFull)));
 }
 
 TEST(SpecDigestTest, ReorderedConfigKeys_SameDigest) {
@@ -192,19 +196,19 @@ TEST(SpecDigestTest, ReorderedConfigKeys_SameDigest) {
     host: localhost
   port: 8000
 )");
-  EXPECT_EQ(SpecDigest(Parse(reordered)), SpecDigest(Parse(kFull)));
+  EXPECT_EQ(SpecDigest(Parse(reordered), kFingerprints), SpecDigest(Parse(kFull), kFingerprints));
 }
 
 TEST(SpecDigestTest, FlowStyleAndQuotingOfPlainFields_SameDigest) {
   const std::string restyled =
       FullWith("labels: {role: web, env: prod}", "labels:\n    env: \"prod\"\n    role: 'web'");
-  EXPECT_EQ(SpecDigest(Parse(FullWith("tag: v1", "tag: \"v1\""))), SpecDigest(Parse(kFull)));
-  EXPECT_EQ(SpecDigest(Parse(restyled)), SpecDigest(Parse(kFull)));
+  EXPECT_EQ(SpecDigest(Parse(FullWith("tag: v1", "tag: \"v1\"")), kFingerprints), SpecDigest(Parse(kFull), kFingerprints));
+  EXPECT_EQ(SpecDigest(Parse(restyled), kFingerprints), SpecDigest(Parse(kFull), kFingerprints));
 }
 
 TEST(SpecDigestTest, CommentsAndBlankLines_SameDigest) {
   const std::string commented = FullWith("tag: v1\n", "# the release\ntag: v1  # pinned\n\n");
-  EXPECT_EQ(SpecDigest(Parse(commented)), SpecDigest(Parse(kFull)));
+  EXPECT_EQ(SpecDigest(Parse(commented), kFingerprints), SpecDigest(Parse(kFull), kFingerprints));
 }
 
 TEST(SpecDigestTest, DefaultsWrittenOut_SameDigestAsDefaultsOmitted) {
@@ -231,14 +235,14 @@ paths:
   app_root: /applications/hello
   app_config: /applications/hello/app/config/config.yaml
 )");
-  EXPECT_EQ(SpecDigest(implicit), SpecDigest(spelled_out));
+  EXPECT_EQ(SpecDigest(implicit, kFingerprints), SpecDigest(spelled_out, kFingerprints));
 }
 
 TEST(SpecDigestTest, QuotedAndPlainNumberInConfig_DifferentDigests) {
   const std::string quoted = FullWith("port: 8000", "port: \"8000\"");
-  EXPECT_NE(SpecDigest(Parse(quoted)), SpecDigest(Parse(kFull)));
-  EXPECT_THAT(CanonicalYaml(Parse(quoted), Secrets::kRedact), HasSubstr("port: \"8000\""));
-  EXPECT_THAT(CanonicalYaml(Parse(kFull), Secrets::kRedact), HasSubstr("port: 8000\n"));
+  EXPECT_NE(SpecDigest(Parse(quoted), kFingerprints), SpecDigest(Parse(kFull), kFingerprints));
+  EXPECT_THAT(RedactedCanonicalYaml(Parse(quoted), kFingerprints), HasSubstr("port: \"8000\""));
+  EXPECT_THAT(RedactedCanonicalYaml(Parse(kFull), kFingerprints), HasSubstr("port: 8000\n"));
 }
 
 // One semantic edit of kFull; each must change the digest.
@@ -254,8 +258,8 @@ TEST_P(SemanticChangeTest, ChangesTheDigestAndTheRedactedText) {
   const SemanticChange& change = GetParam();
   const v1::AppSpec original = Parse(kFull);
   const v1::AppSpec changed = Parse(FullWith(change.from, change.to));
-  EXPECT_NE(SpecDigest(changed), SpecDigest(original));
-  EXPECT_NE(CanonicalYaml(changed, Secrets::kRedact), CanonicalYaml(original, Secrets::kRedact));
+  EXPECT_NE(SpecDigest(changed, kFingerprints), SpecDigest(original, kFingerprints));
+  EXPECT_NE(RedactedCanonicalYaml(changed, kFingerprints), RedactedCanonicalYaml(original, kFingerprints));
 }
 
 INSTANTIATE_TEST_SUITE_P(
@@ -305,89 +309,89 @@ TEST(SpecDigestTest, ServiceOrder_IsSignificant) {
     description: "Run the web interface for {{ app_name }}"
     command: "python -m {{ app_module }} web"
 )");
-  EXPECT_NE(SpecDigest(Parse(two_services)), SpecDigest(Parse(swapped)));
+  EXPECT_NE(SpecDigest(Parse(two_services), kFingerprints), SpecDigest(Parse(swapped), kFingerprints));
 }
 
 // --- Secrets ------------------------------------------------------------
 
 TEST(SecretsTest, SshKeyChange_ChangesTheDigest) {
   const std::string other_key = FullWith("AAAAMwAAAAtzc2gtZW", "AAAAMwAAAAtzc2gtZX");
-  EXPECT_NE(SpecDigest(Parse(other_key)), SpecDigest(Parse(kFull)));
+  EXPECT_NE(SpecDigest(Parse(other_key), kFingerprints), SpecDigest(Parse(kFull), kFingerprints));
 }
 
 TEST(SecretsTest, SshKey_NeverInRedactedTextButInTheHashedText) {
   const v1::AppSpec spec = Parse(kFull);
   ASSERT_EQ(spec.ssh_key(), kSshKey);
-  EXPECT_THAT(CanonicalYaml(spec, Secrets::kRedact), Not(HasSubstr("b3BlbnNzaC1rZXkt")));
-  EXPECT_THAT(CanonicalYaml(spec, Secrets::kRedact), Not(HasSubstr("PRIVATE KEY")));
+  EXPECT_THAT(RedactedCanonicalYaml(spec, kFingerprints), Not(HasSubstr("b3BlbnNzaC1rZXkt")));
+  EXPECT_THAT(RedactedCanonicalYaml(spec, kFingerprints), Not(HasSubstr("PRIVATE KEY")));
   // The hashed form holds it (escaped as a YAML string), so it counts.
-  EXPECT_THAT(CanonicalYaml(spec, Secrets::kInclude), HasSubstr("b3BlbnNzaC1rZXkt"));
+  EXPECT_THAT(CanonicalYaml(spec), HasSubstr("b3BlbnNzaC1rZXkt"));
 }
 
 TEST(SecretsTest, SshKeyChange_ChangesTheShownFingerprint) {
-  const std::string original = CanonicalYaml(Parse(kFull), Secrets::kRedact);
-  const std::string changed = CanonicalYaml(
-      Parse(FullWith("AAAAMwAAAAtzc2gtZW", "AAAAMwAAAAtzc2gtZX")), Secrets::kRedact);
+  const std::string original = RedactedCanonicalYaml(Parse(kFull), kFingerprints);
+  const std::string changed = RedactedCanonicalYaml(
+      Parse(FullWith("AAAAMwAAAAtzc2gtZW", "AAAAMwAAAAtzc2gtZX")), kFingerprints);
   EXPECT_THAT(original,
-              ContainsRegex("ssh_key: \"<secret, [0-9]+ bytes, sha256:[0-9a-f]{12}>\""));
+              ContainsRegex("ssh_key: \"<secret, [0-9]+ bytes, hmac-sha256:[0-9a-f]{12}>\""));
   EXPECT_THAT(changed,
-              ContainsRegex("ssh_key: \"<secret, [0-9]+ bytes, sha256:[0-9a-f]{12}>\""));
+              ContainsRegex("ssh_key: \"<secret, [0-9]+ bytes, hmac-sha256:[0-9a-f]{12}>\""));
   EXPECT_NE(original, changed);
 }
 
 TEST(SecretsTest, FileContentChange_ChangesDigestAndFingerprintButIsNeverShown) {
   const v1::AppSpec original = Parse(kFull);
   const v1::AppSpec changed = Parse(FullWith("Hello from", "password=hunter2 from"));
-  EXPECT_NE(SpecDigest(changed), SpecDigest(original));
-  const std::string original_text = CanonicalYaml(original, Secrets::kRedact);
-  const std::string changed_text = CanonicalYaml(changed, Secrets::kRedact);
+  EXPECT_NE(SpecDigest(changed, kFingerprints), SpecDigest(original, kFingerprints));
+  const std::string original_text = RedactedCanonicalYaml(original, kFingerprints);
+  const std::string changed_text = RedactedCanonicalYaml(changed, kFingerprints);
   EXPECT_THAT(original_text, Not(HasSubstr("Hello from")));
   EXPECT_THAT(changed_text, Not(HasSubstr("hunter2")));
   EXPECT_THAT(changed_text,
-              ContainsRegex("content: \"<secret, [0-9]+ bytes, sha256:[0-9a-f]{12}>\""));
+              ContainsRegex("content: \"<secret, [0-9]+ bytes, hmac-sha256:[0-9a-f]{12}>\""));
   EXPECT_NE(original_text, changed_text);
-  EXPECT_THAT(CanonicalYaml(changed, Secrets::kInclude), HasSubstr("hunter2"));
+  EXPECT_THAT(CanonicalYaml(changed), HasSubstr("hunter2"));
 }
 
 TEST(SecretsTest, SameSecretLengthDifferentValue_FingerprintStillDiffers) {
   // "Hello" -> "Jello": same size, so only the hash tells them apart.
-  const std::string original = CanonicalYaml(Parse(kFull), Secrets::kRedact);
+  const std::string original = RedactedCanonicalYaml(Parse(kFull), kFingerprints);
   const std::string changed =
-      CanonicalYaml(Parse(FullWith("Hello from", "Jello from")), Secrets::kRedact);
+      RedactedCanonicalYaml(Parse(FullWith("Hello from", "Jello from")), kFingerprints);
   EXPECT_NE(original, changed);
 }
 
 TEST(RedactSecretsTest, FileContent_IsReplacedBySizeAndHashPrefix) {
   v1::AppSpec spec;
   spec.add_files()->set_content("abc");
-  // SHA-256("abc") = ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad
-  EXPECT_EQ(RedactSecrets(spec).files(0).content(), "<secret, 3 bytes, sha256:ba7816bf8f01>");
+  // HMAC-SHA256("test fingerprint key", "abc") = 5a6bb967d4de…
+  EXPECT_EQ(RedactSecrets(spec, kFingerprints).files(0).content(), "<secret, 3 bytes, hmac-sha256:5a6bb967d4de>");
 }
 
 TEST(RedactSecretsTest, EmptyFileContent_IsStillReplaced) {
   v1::AppSpec spec;
   spec.add_files();
-  // SHA-256("") = e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855
-  EXPECT_EQ(RedactSecrets(spec).files(0).content(), "<secret, 0 bytes, sha256:e3b0c44298fc>");
+  // HMAC-SHA256("test fingerprint key", "") = 1d4ee84f94ad…
+  EXPECT_EQ(RedactSecrets(spec, kFingerprints).files(0).content(), "<secret, 0 bytes, hmac-sha256:1d4ee84f94ad>");
 }
 
 TEST(RedactSecretsTest, SshKey_IsReplacedBySizeAndHashPrefix) {
   v1::AppSpec spec;
   spec.set_ssh_key("abc");
-  EXPECT_EQ(RedactSecrets(spec).ssh_key(), "<secret, 3 bytes, sha256:ba7816bf8f01>");
+  EXPECT_EQ(RedactSecrets(spec, kFingerprints).ssh_key(), "<secret, 3 bytes, hmac-sha256:5a6bb967d4de>");
 }
 
 TEST(RedactSecretsTest, NoSshKey_StaysEmpty) {
   v1::AppSpec spec;
   spec.set_name("hello");
-  EXPECT_EQ(RedactSecrets(spec).ssh_key(), "");
-  EXPECT_THAT(CanonicalYaml(spec, Secrets::kRedact), Not(HasSubstr("ssh_key")));
+  EXPECT_EQ(RedactSecrets(spec, kFingerprints).ssh_key(), "");
+  EXPECT_THAT(RedactedCanonicalYaml(spec, kFingerprints), Not(HasSubstr("ssh_key")));
 }
 
 TEST(RedactSecretsTest, EverythingElse_IsUntouchedAndTheInputIsNotModified) {
   const v1::AppSpec spec = Parse(kFull);
   const v1::AppSpec before = spec;
-  v1::AppSpec redacted = RedactSecrets(spec);
+  v1::AppSpec redacted = RedactSecrets(spec, kFingerprints);
   EXPECT_TRUE(MessageDifferencer::Equals(spec, before));
   EXPECT_NE(redacted.ssh_key(), spec.ssh_key());
   EXPECT_NE(redacted.files(0).content(), spec.files(0).content());
@@ -398,8 +402,86 @@ TEST(RedactSecretsTest, EverythingElse_IsUntouchedAndTheInputIsNotModified) {
 
 TEST(RedactSecretsTest, RedactedCanonicalText_EqualsCanonicalTextOfRedactedSpec) {
   const v1::AppSpec spec = Parse(kFull);
-  EXPECT_EQ(CanonicalYaml(spec, Secrets::kRedact),
-            CanonicalYaml(RedactSecrets(spec), Secrets::kInclude));
+  EXPECT_EQ(RedactedCanonicalYaml(spec, kFingerprints),
+            CanonicalYaml(RedactSecrets(spec, kFingerprints)));
+}
+
+TEST(FingerprintTest, IsKeyed_AnotherKeyGivesAnotherFingerprint) {
+  const SecretFingerprinter other("another key");
+  EXPECT_NE(kFingerprints.Redacted("hunter2"), other.Redacted("hunter2"));
+  EXPECT_NE(kFingerprints.Full("hunter2"), other.Full("hunter2"));
+  // Not the unkeyed hash a viewer could compute from a guess.
+  EXPECT_THAT(kFingerprints.Full("abc"),
+              Not(HasSubstr("ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad")));
+  EXPECT_THAT(kFingerprints.Full("abc"), MatchesRegex("hmac-sha256:[0-9a-f]{64}"));
+}
+
+TEST(FingerprintTest, MatchesHmacSha256) {
+  // RFC 4231-style known answer: HMAC-SHA256("key", "The quick brown fox
+  // jumps over the lazy dog").
+  EXPECT_EQ(SecretFingerprinter("key").Full("The quick brown fox jumps over the lazy dog"),
+            "hmac-sha256:f7bc83f430538424b13298e6aa6fb143ef4d59a14946175997479dbc2d1a3cd8");
+}
+
+TEST(SpecDigestTest, IsKeyed_NoDigestAViewerCanComputeFromAGuess) {
+  const v1::AppSpec spec = Parse(FullWith("Hello from", "password=hunter2 from"));
+  const std::string digest = SpecDigest(spec, kFingerprints);
+  EXPECT_NE(digest, SpecDigest(spec, SecretFingerprinter("another key")));
+  // What the digest was before it was keyed: the hash of the text with the
+  // secrets in it, which anyone could recompute for a guessed secret.
+  EXPECT_NE(digest, UnkeyedSpecDigest(spec));
+}
+
+TEST(SpecDigestTest, ChangedSecretOfEveryKind_ChangesTheDigest) {
+  const v1::AppSpec original = Parse(kFull);
+  for (const auto& [from, to] : std::vector<std::pair<std::string, std::string>>{
+           {"AAAAMwAAAAtzc2gtZW", "AAAAMwAAAAtzc2gtZX"},
+           {"Hello from", "Jello from"},
+           {"port: 8000", "port: !secret \"8000\""}}) {
+    EXPECT_NE(SpecDigest(Parse(FullWith(from, to)), kFingerprints),
+              SpecDigest(original, kFingerprints))
+        << from;
+  }
+}
+
+TEST(UnkeyedSpecDigestTest, IsTheHashOfTheTextWithItsSecrets) {
+  // The agent's local digest, as before digests were keyed: hosts that
+  // recorded it still recognise their releases.
+  const v1::AppSpec spec = Parse(kFull);
+  EXPECT_EQ(UnkeyedSpecDigest(spec), absl::StrCat("sha256:", text::Sha256Hex(CanonicalYaml(spec))));
+}
+
+TEST(SameSpecTest, EqualCanonicalTexts) {
+  EXPECT_TRUE(SameSpec(Parse(kFull), Parse(FullWith("tag: v1", "tag: \"v1\""))));
+  EXPECT_FALSE(SameSpec(Parse(kFull), Parse(FullWith("tag: v1", "tag: v2"))));
+  EXPECT_FALSE(SameSpec(Parse(kFull), Parse(FullWith("Hello from", "Jello from"))));
+}
+
+constexpr char kTokenRepo[] = "https://deploy:t0ps3cret@git.example/team/hello.git";
+
+TEST(RepoCredentialsTest, RedactedTextHidesThemAndShowsTheirFingerprint) {
+  const v1::AppSpec spec = Parse(FullWith("git@git.example.com:team/hello.git", kTokenRepo));
+  const std::string text = RedactedCanonicalYaml(spec, kFingerprints);
+  EXPECT_THAT(text, HasSubstr("repo: \"https://***@git.example/team/hello.git\"\n"));
+  EXPECT_THAT(text, ContainsRegex("repo_credentials: \"<secret, 16 bytes, "
+                                  "hmac-sha256:[0-9a-f]{12}>\""));
+  EXPECT_THAT(text, Not(HasSubstr("t0ps3cret")));
+  EXPECT_THAT(text, Not(HasSubstr("deploy")));
+  EXPECT_EQ(RedactSecrets(spec, kFingerprints).repo(), "https://***@git.example/team/hello.git");
+  EXPECT_THAT(CanonicalYaml(spec), HasSubstr(kTokenRepo));
+}
+
+TEST(RepoCredentialsTest, ChangedToken_ShowsInTheDiffAndChangesTheDigest) {
+  const v1::AppSpec before = Parse(FullWith("git@git.example.com:team/hello.git", kTokenRepo));
+  const v1::AppSpec after = Parse(FullWith("git@git.example.com:team/hello.git",
+                                           "https://deploy:n3wt0ken@git.example/team/hello.git"));
+  EXPECT_NE(RedactedCanonicalYaml(before, kFingerprints), RedactedCanonicalYaml(after, kFingerprints));
+  EXPECT_NE(SpecDigest(before, kFingerprints), SpecDigest(after, kFingerprints));
+}
+
+TEST(RepoCredentialsTest, UrlsWithoutCredentials_HaveNoCredentialsLine) {
+  EXPECT_THAT(RedactedCanonicalYaml(Parse(kFull), kFingerprints),
+              Not(HasSubstr("repo_credentials")));
 }
 
 }  // namespace

@@ -18,6 +18,19 @@ TEST(ControllerConfigTest, DefaultsAreTheDocumentedOnes) {
   EXPECT_THAT(config.listen, ElementsAre("127.0.0.1:7070"));
   EXPECT_EQ(config.data_dir, "/var/lib/pyservice-controller");
   EXPECT_EQ(config.log_level, "info");
+  EXPECT_EQ(config.secrets_key_file, "/etc/pyservice-controller/secrets.key");
+}
+
+TEST(ControllerConfigTest, SecretsKeyFile) {
+  absl::StatusOr<ControllerConfig> config = ParseControllerConfig(
+      "secrets_key_file: /etc/p/secrets.key\n", "c.yaml", ControllerConfig());
+  ASSERT_TRUE(config.ok()) << config.status();
+  EXPECT_EQ(config->secrets_key_file, "/etc/p/secrets.key");
+  absl::StatusOr<ControllerConfig> bad =
+      ParseControllerConfig("secrets_key_file: \"\"\n", "c.yaml", ControllerConfig());
+  ASSERT_FALSE(bad.ok());
+  EXPECT_THAT(bad.status().message(),
+              HasSubstr("c.yaml:1:19: secrets_key_file: want a non-empty string"));
 }
 
 TEST(ControllerConfigTest, KeysInTheFileReplaceTheBase) {

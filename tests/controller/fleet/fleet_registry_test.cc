@@ -5,12 +5,14 @@
 #include <memory>
 #include <string>
 
+#include "controller/store/aes_gcm_spec_sealer.h"
 #include "controller/store/sqlite_store.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "tests/testing/fake_agent_connection.h"
 #include "tests/testing/fake_clock.h"
 #include "tests/testing/temp_dir.h"
+#include "tests/testing/test_secret_keys.h"
 
 namespace pyservice::controller::fleet {
 namespace {
@@ -47,7 +49,7 @@ class FleetRegistryTest : public ::testing::Test {
  protected:
   void SetUp() override {
     absl::StatusOr<std::unique_ptr<SqliteStore>> store =
-        SqliteStore::Open(dir_.Join("data"), clock_);
+        SqliteStore::Open(dir_.Join("data"), clock_, sealer_);
     ASSERT_TRUE(store.ok()) << store.status();
     store_ = *std::move(store);
     persister_ = std::make_unique<HostPersister>(*store_);
@@ -81,6 +83,8 @@ class FleetRegistryTest : public ::testing::Test {
 
   testing::TempDir dir_;
   testing::FakeClock clock_;
+  const SecretKeys keys_ = testing::TestSecretKeys();
+  const AesGcmSpecSealer sealer_{keys_, "test.key"};
   std::unique_ptr<SqliteStore> store_;
   std::unique_ptr<HostPersister> persister_;
   std::unique_ptr<FleetRegistry> registry_;

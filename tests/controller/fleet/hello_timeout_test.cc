@@ -3,11 +3,13 @@
 #include <memory>
 
 #include "controller/fleet/fleet.h"
+#include "controller/store/aes_gcm_spec_sealer.h"
 #include "controller/store/sqlite_store.h"
 #include "gtest/gtest.h"
 #include "tests/testing/fake_agent_connection.h"
 #include "tests/testing/fake_clock.h"
 #include "tests/testing/temp_dir.h"
+#include "tests/testing/test_secret_keys.h"
 
 namespace pyservice::controller::fleet {
 namespace {
@@ -15,7 +17,7 @@ namespace {
 class HelloTimeoutTest : public ::testing::Test {
  protected:
   void SetUp() override {
-    absl::StatusOr<std::unique_ptr<SqliteStore>> store = SqliteStore::Open(dir_.Join("data"), clock_);
+    absl::StatusOr<std::unique_ptr<SqliteStore>> store = SqliteStore::Open(dir_.Join("data"), clock_, sealer_);
     ASSERT_TRUE(store.ok()) << store.status();
     store_ = *std::move(store);
     FleetOptions options;
@@ -31,6 +33,8 @@ class HelloTimeoutTest : public ::testing::Test {
 
   testing::TempDir dir_;
   testing::FakeClock clock_;
+  const SecretKeys keys_ = testing::TestSecretKeys();
+  const AesGcmSpecSealer sealer_{keys_, "test.key"};
   std::unique_ptr<SqliteStore> store_;
   std::unique_ptr<Fleet> fleet_;
 };

@@ -11,10 +11,12 @@
 #include "gtest/gtest.h"
 #include "absl/strings/str_cat.h"
 #include "controller/service/controller_service.h"
+#include "controller/store/aes_gcm_spec_sealer.h"
 #include "controller/store/sqlite_store.h"
 #include "pyservice/v1/controller.grpc.pb.h"
 #include "tests/testing/fake_clock.h"
 #include "tests/testing/temp_dir.h"
+#include "tests/testing/test_secret_keys.h"
 
 namespace pyservice::controller {
 namespace {
@@ -29,14 +31,14 @@ class ControllerServerTest : public ::testing::Test {
  protected:
   void SetUp() override {
     absl::StatusOr<std::unique_ptr<SqliteStore>> store =
-        SqliteStore::Open(dir_.Join("data"), clock_);
+        SqliteStore::Open(dir_.Join("data"), clock_, sealer_);
     ASSERT_TRUE(store.ok()) << store.status();
     store_ = *std::move(store);
     absl::StatusOr<std::unique_ptr<fleet::Fleet>> fleet =
         fleet::Fleet::Create(*store_, clock_, fleet::FleetOptions());
     ASSERT_TRUE(fleet.ok()) << fleet.status();
     fleet_ = *std::move(fleet);
-    service_ = std::make_unique<ControllerServiceImpl>(*store_, clock_, *fleet_);
+    service_ = std::make_unique<ControllerServiceImpl>(*store_, clock_, *fleet_, fingerprints_);
   }
 
   absl::StatusOr<std::unique_ptr<ControllerServer>> Start(
@@ -66,6 +68,9 @@ class ControllerServerTest : public ::testing::Test {
 
   testing::TempDir dir_;
   testing::FakeClock clock_;
+  const SecretKeys keys_ = testing::TestSecretKeys();
+  const spec::SecretFingerprinter fingerprints_{keys_.fingerprint};
+  const AesGcmSpecSealer sealer_{keys_, "test.key"};
   std::unique_ptr<SqliteStore> store_;
   std::unique_ptr<fleet::Fleet> fleet_;
   std::unique_ptr<ControllerServiceImpl> service_;

@@ -3,6 +3,7 @@
 #include "controller/service/controller_service.h"
 
 #include <grpcpp/grpcpp.h>
+#include <sqlite3.h>
 
 #include <atomic>
 #include <memory>
@@ -12,11 +13,17 @@
 #include <vector>
 
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_replace.h"
+#include "common/spec/app_spec_parser.h"
+#include "common/spec/canonical.h"
+#include "controller/store/aes_gcm_spec_sealer.h"
 #include "controller/store/sqlite_store.h"
+#include "controller/store/stored_spec.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "tests/testing/fake_clock.h"
 #include "tests/testing/temp_dir.h"
+#include "tests/testing/test_secret_keys.h"
 
 namespace pyservice::controller {
 namespace {
@@ -42,14 +49,14 @@ class ControllerServiceTest : public ::testing::Test {
   void TearDown() override { StopServer(); }
 
   void StartServer() {
-    absl::StatusOr<std::unique_ptr<SqliteStore>> store = SqliteStore::Open(dir_.Join("data"), clock_);
+    absl::StatusOr<std::unique_ptr<SqliteStore>> store = SqliteStore::Open(dir_.Join("data"), clock_, sealer_, KeyDigestOf(fingerprints_));
     ASSERT_TRUE(store.ok()) << store.status();
     store_ = *std::move(store);
     absl::StatusOr<std::unique_ptr<fleet::Fleet>> fleet =
         fleet::Fleet::Create(*store_, clock_, fleet::FleetOptions());
     ASSERT_TRUE(fleet.ok()) << fleet.status();
     fleet_ = *std::move(fleet);
-    service_ = std::make_unique<ControllerServiceImpl>(*store_, clock_, *fleet_);
+    service_ = std::make_unique<ControllerServiceImpl>(*store_, clock_, *fleet_, fingerprints_);
     grpc::ServerBuilder builder;
     builder.RegisterService(service_.get());
     server_ = builder.BuildAndStart();
@@ -75,6 +82,17 @@ class ControllerServiceTest : public ::testing::Test {
     return stub_->ApplyApp(&context, request, response);
   }
 
+  // `pyctl describe app`'s call; fails the test if it fails.
+  v1::GetAppResponse GetApp(const std::string& name = "hello") {
+    v1::GetAppRequest request;
+    request.set_name(name);
+    v1::GetAppResponse app;
+    grpc::ClientContext context;
+    const grpc::Status status = stub_->GetApp(&context, request, &app);
+    EXPECT_TRUE(status.ok()) << status.error_message();
+    return app;
+  }
+
   std::vector<v1::Revision> History(const std::string& app = "hello") {
     v1::ListRevisionsRequest request;
     request.set_name(app);
@@ -87,6 +105,9 @@ class ControllerServiceTest : public ::testing::Test {
 
   testing::TempDir dir_;
   testing::FakeClock clock_;
+  const SecretKeys keys_ = testing::TestSecretKeys();
+  const spec::SecretFingerprinter fingerprints_{keys_.fingerprint};
+  const AesGcmSpecSealer sealer_{keys_, "test.key"};
   std::unique_ptr<SqliteStore> store_;
   std::unique_ptr<fleet::Fleet> fleet_;
   std::unique_ptr<ControllerServiceImpl> service_;
@@ -185,11 +206,7 @@ TEST_F(ControllerServiceTest, SecretsNeverLeaveTheController) {
   v1::ApplyAppResponse first, second;
   ASSERT_TRUE(Apply(HelloYaml("v1"), &first).ok());
   ASSERT_TRUE(Apply(HelloYaml("v1", "uv_version: \"0.5.1\"\n"), &second).ok());
-  v1::GetAppRequest request;
-  request.set_name("hello");
-  v1::GetAppResponse app;
-  grpc::ClientContext context;
-  ASSERT_TRUE(stub_->GetApp(&context, request, &app).ok());
+  const v1::GetAppResponse app = GetApp();
   for (const std::string& text : {first.diff(), second.diff(), app.canonical_yaml(),
                                   app.revision().spec().ssh_key(),
                                   app.revision().spec().files(0).content()}) {
@@ -198,6 +215,78 @@ TEST_F(ControllerServiceTest, SecretsNeverLeaveTheController) {
   }
   EXPECT_THAT(app.canonical_yaml(), HasSubstr("ssh_key: \"<secret, "));
   EXPECT_EQ(app.revision().number(), 2u);
+}
+
+TEST_F(ControllerServiceTest, ConfigSecretsAndRepoTokensNeverLeaveTheControllerEither) {
+  const std::string repo = "repo: git@git.example.com:acme/hello.git";
+  const auto yaml = [&](const std::string& password, const std::string& token) {
+    return absl::StrReplaceAll(
+        HelloYaml("v1", absl::StrCat("config:\n  db_password: !secret \"", password, "\"\n")),
+        {{repo, absl::StrCat("repo: https://deploy:", token, "@git.example.com/acme/hello.git")}});
+  };
+  v1::ApplyAppResponse first, second;
+  ASSERT_TRUE(Apply(yaml("hunter2", "t0ken1"), &first).ok());
+  ASSERT_TRUE(Apply(yaml("hunter3", "t0ken2"), &second).ok());
+  EXPECT_TRUE(second.changed());
+  const v1::GetAppResponse app = GetApp();
+  for (const std::string& text : {first.diff(), second.diff(), app.canonical_yaml(),
+                                  app.revision().spec().config_yaml(),
+                                  app.revision().spec().repo()}) {
+    EXPECT_THAT(text, Not(HasSubstr("hunter"))) << text;
+    EXPECT_THAT(text, Not(HasSubstr("t0ken"))) << text;
+  }
+  // The change is visible, as fingerprints.
+  EXPECT_THAT(second.diff(), HasSubstr("+  db_password: !secret \"<secret, 7 bytes, hmac-sha256:"));
+  EXPECT_THAT(second.diff(), HasSubstr("+repo_credentials: \"<secret, 13 bytes, hmac-sha256:"));
+  EXPECT_EQ(app.revision().spec().repo(), "https://***@git.example.com/acme/hello.git");
+}
+
+TEST_F(ControllerServiceTest, DigestsAreKeyed_AViewerCannotRecomputeThemFromAGuess) {
+  v1::ApplyAppResponse applied;
+  ASSERT_TRUE(Apply(HelloYaml("v1"), &applied).ok());
+  const std::vector<v1::Revision> history = History();
+  ASSERT_EQ(history.size(), 1u);
+  absl::StatusOr<v1::AppSpec> spec = spec::ParseAppSpec(HelloYaml("v1"), "hello.yaml");
+  ASSERT_TRUE(spec.ok());
+  // What a viewer who guessed every secret right could compute: not it.
+  EXPECT_NE(history[0].digest(), spec::UnkeyedSpecDigest(*spec));
+  EXPECT_EQ(history[0].digest(), spec::SpecDigest(*spec, fingerprints_));
+}
+
+TEST_F(ControllerServiceTest, AStoreOfAnOlderController_IsKeyedAtStart_AReapplyChangesNothing) {
+  v1::ApplyAppResponse applied;
+  ASSERT_TRUE(Apply(HelloYaml("v1"), &applied).ok());
+  absl::StatusOr<v1::AppSpec> spec = spec::ParseAppSpec(HelloYaml("v1"), "hello.yaml");
+  ASSERT_TRUE(spec.ok());
+  const std::string plaintext = store_->GetRevision("hello", 1)->spec;
+  StopServer();
+  // What a controller from before sealing left: the spec in plaintext, the
+  // digest unkeyed, schema version 3.
+  {
+    sqlite3* db = nullptr;
+    ASSERT_EQ(sqlite3_open(dir_.Join("data/pyservice.db").c_str(), &db), SQLITE_OK);
+    sqlite3_stmt* stmt = nullptr;
+    ASSERT_EQ(sqlite3_prepare_v2(db, "UPDATE revisions SET spec = ?1, digest = ?2", -1, &stmt,
+                                 nullptr),
+              SQLITE_OK);
+    sqlite3_bind_blob(stmt, 1, plaintext.data(), static_cast<int>(plaintext.size()),
+                      SQLITE_TRANSIENT);
+    const std::string unkeyed = spec::UnkeyedSpecDigest(*spec);
+    sqlite3_bind_text(stmt, 2, unkeyed.data(), static_cast<int>(unkeyed.size()), SQLITE_TRANSIENT);
+    EXPECT_EQ(sqlite3_step(stmt), SQLITE_DONE);
+    sqlite3_finalize(stmt);
+    EXPECT_EQ(sqlite3_exec(db, "PRAGMA user_version = 3", nullptr, nullptr, nullptr), SQLITE_OK);
+    sqlite3_close(db);
+  }
+  StartServer();
+  const std::vector<v1::Revision> history = History();
+  ASSERT_EQ(history.size(), 1u);
+  EXPECT_EQ(history[0].digest(), spec::SpecDigest(*spec, fingerprints_))
+      << "no unkeyed digest is left to show";
+  v1::ApplyAppResponse again;
+  ASSERT_TRUE(Apply(HelloYaml("v1"), &again).ok());
+  EXPECT_FALSE(again.changed()) << "the same spec, recognised after the upgrade";
+  EXPECT_EQ(again.revision(), 1u);
 }
 
 TEST_F(ControllerServiceTest, RestartKeepsEveryRevision) {

@@ -26,7 +26,9 @@
 #include "absl/time/time.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
+#include "controller/store/aes_gcm_spec_sealer.h"
 #include "tests/testing/fake_clock.h"
+#include "tests/testing/test_secret_keys.h"
 
 namespace pyservice::controller {
 namespace {
@@ -84,7 +86,7 @@ class SqliteStoreTest : public ::testing::Test {
 
   std::unique_ptr<SqliteStore> OpenStore() {
     absl::StatusOr<std::unique_ptr<SqliteStore>> store =
-        SqliteStore::Open(data_dir_, clock_);
+        SqliteStore::Open(data_dir_, clock_, sealer_);
     EXPECT_TRUE(store.ok()) << store.status();
     return store.ok() ? std::move(*store) : nullptr;
   }
@@ -117,6 +119,8 @@ class SqliteStoreTest : public ::testing::Test {
   }
 
   testing::FakeClock clock_;
+  const SecretKeys keys_ = testing::TestSecretKeys();
+  const AesGcmSpecSealer sealer_{keys_, "test.key"};
   std::string tmp_dir_;
   std::string data_dir_;
   std::string db_path_;
@@ -406,13 +410,13 @@ TEST_F(SqliteStoreTest, Open_UsesExistingDataDir) {
 TEST_F(SqliteStoreTest, Open_FailsWhenDataDirIsAFile) {
   std::ofstream(data_dir_) << "not a dir";
   absl::StatusOr<std::unique_ptr<SqliteStore>> store =
-      SqliteStore::Open(data_dir_, clock_);
+      SqliteStore::Open(data_dir_, clock_, sealer_);
   EXPECT_EQ(store.status().code(), absl::StatusCode::kFailedPrecondition);
 }
 
 TEST_F(SqliteStoreTest, Open_CreatesMissingParents) {
   absl::StatusOr<std::unique_ptr<SqliteStore>> store =
-      SqliteStore::Open(tmp_dir_ + "/missing/data", clock_);
+      SqliteStore::Open(tmp_dir_ + "/missing/data", clock_, sealer_);
   ASSERT_TRUE(store.ok()) << store.status();
   struct stat info;
   ASSERT_EQ(stat((tmp_dir_ + "/missing/data").c_str(), &info), 0);
@@ -422,7 +426,7 @@ TEST_F(SqliteStoreTest, Open_CreatesMissingParents) {
 TEST_F(SqliteStoreTest, Open_FailsWhenParentIsAFile) {
   std::ofstream(tmp_dir_ + "/file") << "x";
   absl::StatusOr<std::unique_ptr<SqliteStore>> store =
-      SqliteStore::Open(tmp_dir_ + "/file/data", clock_);
+      SqliteStore::Open(tmp_dir_ + "/file/data", clock_, sealer_);
   EXPECT_EQ(store.status().code(), absl::StatusCode::kFailedPrecondition);
 }
 
@@ -457,7 +461,7 @@ TEST_F(SqliteStoreTest, Open_RefusesNewerSchemaVersion) {
   ExecOnFile(absl::StrCat("PRAGMA user_version = ", newer));
 
   absl::StatusOr<std::unique_ptr<SqliteStore>> store =
-      SqliteStore::Open(data_dir_, clock_);
+      SqliteStore::Open(data_dir_, clock_, sealer_);
   ASSERT_EQ(store.status().code(), absl::StatusCode::kFailedPrecondition)
       << store.status();
   EXPECT_THAT(store.status().message(),
@@ -599,7 +603,7 @@ TEST_F(SqliteStoreTest, AppendRevision_ConcurrentProcessesLeaveNoGaps) {
       // No gtest assertions here: report through the exit code.
       testing::FakeClock clock;
       absl::StatusOr<std::unique_ptr<SqliteStore>> store =
-          SqliteStore::Open(data_dir_, clock);
+          SqliteStore::Open(data_dir_, clock, sealer_);
       if (!store.ok()) {
         std::fprintf(stderr, "child %d: %s\n", p,
                      store.status().ToString().c_str());

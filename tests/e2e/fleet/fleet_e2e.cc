@@ -111,6 +111,7 @@ absl::Status E2eFleet::Boot() {
   config_ = dir_.Join("controller.yaml");
   std::ofstream(config_) << "listen: [unix:" << run_dir_ << "/controller.sock]\n"
                          << "data_dir: " << dir_.Join("data") << "\n"
+                         << "secrets_key_file: " << dir_.Join("secrets.key") << "\n"
                          << "heartbeat_interval: " << options_.heartbeat << "\n"
                          << "log_level: debug\n";
   app_yaml_path_ = dir_.Join("app.yaml");

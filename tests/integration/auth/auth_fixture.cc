@@ -29,7 +29,7 @@ void AuthFixture::SetUp() {
   ASSERT_TRUE(pki.ok()) << pki.status();
   pki_ = *pki;
   absl::StatusOr<std::unique_ptr<controller::SqliteStore>> store =
-      controller::SqliteStore::Open(dir_.Join("data"), clock_);
+      controller::SqliteStore::Open(dir_.Join("data"), clock_, sealer_);
   ASSERT_TRUE(store.ok()) << store.status();
   store_ = *std::move(store);
   absl::StatusOr<std::unique_ptr<controller::auth::AccessControl>> access =
@@ -40,8 +40,8 @@ void AuthFixture::SetUp() {
       controller::fleet::Fleet::Create(*store_, clock_, {});
   ASSERT_TRUE(fleet.ok()) << fleet.status();
   fleet_ = *std::move(fleet);
-  service_ = std::make_unique<controller::ControllerServiceImpl>(*store_, clock_, *fleet_,
-                                                                 &access_->registry());
+  service_ = std::make_unique<controller::ControllerServiceImpl>(
+      *store_, clock_, *fleet_, fingerprints_, &access_->registry());
   authorized_ =
       std::make_unique<controller::auth::AuthorizedControllerService>(*service_, access_->guard());
   agent_service_ = std::make_unique<controller::fleet::AgentServiceImpl>(
@@ -141,7 +141,7 @@ void AuthFixture::StoreApp(const std::string& yaml) {
   controller::StoredRevision revision;
   revision.app = spec->name();
   revision.tag = spec->tag();
-  revision.digest = spec::SpecDigest(*spec);
+  revision.digest = spec::SpecDigest(*spec, fingerprints_);
   revision.spec = spec->SerializeAsString();
   absl::StatusOr<std::optional<controller::StoredRevision>> current =
       store_->CurrentRevision(spec->name());

@@ -21,12 +21,14 @@
 #include "controller/fleet/fleet.h"
 #include "controller/server/controller_server.h"
 #include "controller/service/controller_service.h"
+#include "controller/store/aes_gcm_spec_sealer.h"
 #include "controller/store/sqlite_store.h"
 #include "gtest/gtest.h"
 #include "pyservice/v1/agent.grpc.pb.h"
 #include "pyservice/v1/controller.grpc.pb.h"
 #include "tests/common/tls/test_pki.h"
 #include "tests/testing/fake_clock.h"
+#include "tests/testing/test_secret_keys.h"
 #include "tests/testing/temp_dir.h"
 
 namespace pyservice::testing {
@@ -74,6 +76,9 @@ class AuthFixture : public ::testing::Test {
   TempDir dir_;
   FakeClock clock_{absl::FromUnixSeconds(absl::ToUnixSeconds(absl::Now()))};
   tls::testing::TestPki pki_;
+  const controller::SecretKeys keys_ = TestSecretKeys();
+  const spec::SecretFingerprinter fingerprints_{keys_.fingerprint};
+  const controller::AesGcmSpecSealer sealer_{keys_, "test.key"};
   std::unique_ptr<controller::SqliteStore> store_;
   std::unique_ptr<controller::auth::AccessControl> access_;
   std::unique_ptr<controller::fleet::Fleet> fleet_;
