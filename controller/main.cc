@@ -18,7 +18,8 @@
 //
 // Stored app specs are sealed with a key from --secrets-key-file (created
 // if missing, never inside the data dir); `init-secrets-key` only creates
-// it (controller/secrets/key_file.h).
+// it (controller/secrets/key_file.h); `rotate-secrets-key` replaces it,
+// sealing the store again (controller/secrets/rotate_key.h).
 //
 // Exit status: 0 after a clean stop, 1 when it cannot start (the reason is
 // the last line on stderr), 2 for a usage or config file error (TLS
@@ -49,6 +50,7 @@
 #include "controller/fleet/agent_service.h"
 #include "controller/fleet/fleet.h"
 #include "controller/secrets/key_file.h"
+#include "controller/secrets/rotate_key.h"
 #include "controller/server/controller_server.h"
 #include "controller/server/listen_address.h"
 #include "controller/server/shutdown_signals.h"
@@ -124,8 +126,9 @@ int Serve(const pyservice::controller::ControllerConfig& config) {
   absl::StatusOr<std::unique_ptr<SqliteStore>> store =
       SqliteStore::Open(config.data_dir, clock, sealer, KeyDigestOf(fingerprints));
   if (!store.ok()) {
-    spdlog::error("cannot use data dir {}: {}", config.data_dir,
-                  std::string(store.status().message()));
+    spdlog::error("cannot use data dir {}: {}{}", config.data_dir,
+                  std::string(store.status().message()),
+                  InterruptedRotationHint(config.secrets_key_file));
     return kExitCannotStart;
   }
   const std::string ca_dir = config.ca_dir.empty() ? config.data_dir + "/ca" : config.ca_dir;
@@ -210,7 +213,7 @@ int Serve(const pyservice::controller::ControllerConfig& config) {
   return 0;
 }
 
-int InitSecretsKey(const pyservice::controller::ControllerConfig& config) {
+int RunInitSecretsKey(const pyservice::controller::ControllerConfig& config) {
   absl::StatusOr<pyservice::controller::SecretKeys> keys =
       pyservice::controller::LoadOrCreateSecretsKey(config.secrets_key_file, config.data_dir);
   if (!keys.ok()) {
@@ -218,6 +221,21 @@ int InitSecretsKey(const pyservice::controller::ControllerConfig& config) {
     return kExitCannotStart;
   }
   spdlog::info("secrets key file {} is ready", config.secrets_key_file);
+  return 0;
+}
+
+int RunRotateSecretsKey(const pyservice::controller::ControllerConfig& config) {
+  const pyservice::SystemClock clock;
+  absl::StatusOr<pyservice::controller::KeyRotation> rotated =
+      pyservice::controller::RotateSecretsKey(config.secrets_key_file, config.data_dir, clock);
+  if (!rotated.ok()) {
+    spdlog::error("{}", std::string(rotated.status().message()));
+    return kExitCannotStart;
+  }
+  spdlog::warn(
+      "sealed {} stored spec(s) with a new secrets key, now in {}: back it up now. The old key "
+      "is in {}: keep it with the backups taken before now, which only it opens",
+      rotated->specs, config.secrets_key_file, rotated->previous_key_file);
   return 0;
 }
 
@@ -307,6 +325,11 @@ int main(int argc, char** argv) {
       "init-secrets-key",
       "create the secrets key file if it is missing (mode 0600), then exit");
   init_key->fallthrough();  // the options above may follow it
+  CLI::App* rotate_key = app.add_subcommand(
+      "rotate-secrets-key",
+      "with the controller stopped: seal every stored spec with a new secrets key, which "
+      "replaces the key file (the old one is kept as FILE.previous), then exit");
+  rotate_key->fallthrough();
   // CLI11 reports usage errors by exception; this is the boundary.
   try {
     app.parse(argc, argv);
@@ -339,6 +362,7 @@ int main(int argc, char** argv) {
       !status.ok()) {
     return UsageError(status.message());
   }
-  if (*init_key) return InitSecretsKey(config);
+  if (*init_key) return RunInitSecretsKey(config);
+  if (*rotate_key) return RunRotateSecretsKey(config);
   return Serve(config);
 }

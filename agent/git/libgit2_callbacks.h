@@ -18,7 +18,7 @@ namespace pyservice::agent::libgit2 {
 // callback returns; `refusal` keeps the reason, and the fetcher reports it
 // instead of libgit2's generic message.
 struct RemoteCallbackState {
-  std::string display_url;   // the remote, with any password removed
+  std::string display_url;   // the remote, credentials redacted (RedactUrlCredentials)
   std::string ssh_key_path;  // empty: no key configured
   // Accept-new store for ssh host keys (known_hosts.h); empty accepts any
   // key without remembering it.

@@ -14,8 +14,8 @@ std::string SecretFingerprinter::Full(absl::string_view secret) const {
 // 48 bits are plenty to see that a secret changed; the key, not the length,
 // is what stops guessing.
 std::string SecretFingerprinter::Redacted(absl::string_view secret) const {
-  return absl::StrCat("<secret, ", secret.size(), " bytes, hmac-sha256:",
-                      text::HmacSha256Hex(key_, secret).substr(0, 12), ">");
+  return absl::StrCat("<secret, ", secret.size(),
+                      " bytes, hmac-sha256:", text::HmacSha256Hex(key_, secret).substr(0, 12), ">");
 }
 
 }  // namespace pyservice::spec

@@ -21,7 +21,9 @@ namespace {
 namespace fs = std::filesystem;
 
 // strerror() is not thread-safe; the error_code message is.
-std::string ErrnoMessage(int err) { return std::error_code(err, std::generic_category()).message(); }
+std::string ErrnoMessage(int err) {
+  return std::error_code(err, std::generic_category()).message();
+}
 
 absl::Status Failed(absl::string_view what, const std::string& path, int err) {
   return absl::FailedPreconditionError(
@@ -46,7 +48,8 @@ absl::Status CheckOutsideDataDir(const std::string& path, const std::string& dat
   return absl::FailedPreconditionError(absl::StrCat(
       "secrets key file ", path, " is inside the data dir ", data_dir,
       ": a copy of the data dir would carry the key to its secrets; keep the key elsewhere "
-      "(default ", kDefaultSecretsKeyFile, ")"));
+      "(default ",
+      kDefaultSecretsKeyFile, ")"));
 }
 
 // Creates the missing directories of `dir` like mkdir -p, each 0700: they
@@ -88,8 +91,8 @@ absl::Status CreateKeyFile(const std::string& path) {
   std::string temp = absl::StrCat(path, ".XXXXXX");
   const int fd = mkostemp(temp.data(), O_CLOEXEC);
   if (fd < 0) return Failed("create", path, errno);
-  absl::Status written = fchmod(fd, 0600) == 0 ? WriteAll(fd, key)
-                                                : absl::UnknownError(ErrnoMessage(errno));
+  absl::Status written =
+      fchmod(fd, 0600) == 0 ? WriteAll(fd, key) : absl::UnknownError(ErrnoMessage(errno));
   if (written.ok() && fsync(fd) != 0) written = absl::UnknownError(ErrnoMessage(errno));
   close(fd);
   if (written.ok() && link(temp.c_str(), path.c_str()) != 0 && errno != EEXIST) {
@@ -101,7 +104,8 @@ absl::Status CreateKeyFile(const std::string& path) {
         absl::StrCat("write secrets key file ", path, ": ", written.message()));
   }
   // The new name must survive a crash too.
-  if (const int dir = open(parent.empty() ? "." : parent.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  if (const int dir =
+          open(parent.empty() ? "." : parent.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
       dir >= 0) {
     fsync(dir);
     close(dir);

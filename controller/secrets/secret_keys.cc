@@ -39,8 +39,8 @@ absl::StatusOr<std::string> Hkdf(absl::string_view master, absl::string_view inf
                                         info.size()),
       OSSL_PARAM_construct_end()};
   std::string out(size, '\0');
-  if (EVP_KDF_derive(ctx.get(), reinterpret_cast<unsigned char*>(out.data()), out.size(),
-                     params) != 1) {
+  if (EVP_KDF_derive(ctx.get(), reinterpret_cast<unsigned char*>(out.data()), out.size(), params) !=
+      1) {
     return absl::InternalError("HKDF derivation failed");
   }
   return out;

@@ -41,8 +41,18 @@ std::string AdditionalData(absl::string_view header, absl::string_view app, uint
 
 }  // namespace
 
-AesGcmSpecSealer::AesGcmSpecSealer(const SecretKeys& keys, std::string key_file)
-    : key_(keys.encryption), key_id_(keys.key_id), key_file_(std::move(key_file)) {}
+AesGcmSpecSealer::AesGcmSpecSealer(const SecretKeys& keys, std::string key_file,
+                                   std::optional<SecretKeys> also_opens)
+    : key_(keys.encryption),
+      key_id_(keys.key_id),
+      key_file_(std::move(key_file)),
+      also_opens_(std::move(also_opens)) {}
+
+const std::string* AesGcmSpecSealer::KeyFor(absl::string_view key_id) const {
+  if (key_id == key_id_) return &key_;
+  if (also_opens_.has_value() && key_id == also_opens_->key_id) return &also_opens_->encryption;
+  return nullptr;
+}
 
 absl::StatusOr<std::string> AesGcmSpecSealer::Seal(absl::string_view app, uint32_t number,
                                                    absl::string_view plaintext) const {
@@ -82,7 +92,8 @@ absl::StatusOr<std::string> AesGcmSpecSealer::Open(absl::string_view app, uint32
   }
   const absl::string_view header = sealed.substr(0, kHeaderBytes);
   const absl::string_view key_id = header.substr(kSealedSpecMagic.size() + 1);
-  if (key_id != key_id_) {
+  const std::string* key = KeyFor(key_id);
+  if (key == nullptr) {
     return absl::FailedPreconditionError(absl::StrCat(
         "stored spec of ", Row(app, number), " was sealed with another secrets key (key id ",
         absl::BytesToHexString(key_id), ") than the key file ", key_file_, " (key id ",
@@ -103,7 +114,7 @@ absl::StatusOr<std::string> AesGcmSpecSealer::Open(absl::string_view app, uint32
       ctx != nullptr &&
       EVP_DecryptInit_ex(ctx.get(), EVP_aes_256_gcm(), nullptr, nullptr, nullptr) == 1 &&
       EVP_CIPHER_CTX_ctrl(ctx.get(), EVP_CTRL_GCM_SET_IVLEN, kNonceBytes, nullptr) == 1 &&
-      EVP_DecryptInit_ex(ctx.get(), nullptr, nullptr, Bytes(key_), Bytes(nonce)) == 1 &&
+      EVP_DecryptInit_ex(ctx.get(), nullptr, nullptr, Bytes(*key), Bytes(nonce)) == 1 &&
       EVP_DecryptUpdate(ctx.get(), nullptr, &length, Bytes(aad), static_cast<int>(aad.size())) ==
           1 &&
       EVP_DecryptUpdate(ctx.get(), Bytes(plaintext), &length, Bytes(ciphertext),

@@ -13,6 +13,7 @@
 #ifndef PYSERVICE_CONTROLLER_STORE_AES_GCM_SPEC_SEALER_H_
 #define PYSERVICE_CONTROLLER_STORE_AES_GCM_SPEC_SEALER_H_
 
+#include <optional>
 #include <string>
 
 #include "controller/secrets/secret_keys.h"
@@ -22,8 +23,10 @@ namespace pyservice::controller {
 
 class AesGcmSpecSealer final : public SpecSealer {
  public:
-  // `key_file` only names the key in errors.
-  AesGcmSpecSealer(const SecretKeys& keys, std::string key_file);
+  // `key_file` only names the key in errors. `also_opens`: the keys of the
+  // previous key file, while a rotation seals everything again with `keys`.
+  AesGcmSpecSealer(const SecretKeys& keys, std::string key_file,
+                   std::optional<SecretKeys> also_opens = std::nullopt);
 
   absl::StatusOr<std::string> Seal(absl::string_view app, uint32_t number,
                                    absl::string_view plaintext) const override;
@@ -31,9 +34,13 @@ class AesGcmSpecSealer final : public SpecSealer {
                                    absl::string_view sealed) const override;
 
  private:
+  // The encryption key to open blobs sealed with `key_id`, or null.
+  const std::string* KeyFor(absl::string_view key_id) const;
+
   std::string key_;
   std::string key_id_;
   std::string key_file_;
+  std::optional<SecretKeys> also_opens_;
 };
 
 }  // namespace pyservice::controller

@@ -12,16 +12,22 @@
 
 namespace pyservice::controller {
 
-absl::Status SealPlaintextSpecs(sqlite3* db, const SpecSealer& sealer,
-                                const LegacyRevisionUpgrade& upgrade) {
+namespace {
+
+// Seals again, with `sealer`, every spec stored in plaintext or, with
+// `all`, every spec (opened with `sealer` first), each revision passed to
+// `upgrade` (may be empty) with its plaintext spec; one transaction.
+// Returns how many were sealed.
+absl::StatusOr<size_t> ResealSpecs(sqlite3* db, const SpecSealer& sealer,
+                                   const LegacyRevisionUpgrade& upgrade, bool all) {
   ASSIGN_OR_RETURN(SqliteTransaction txn, SqliteTransaction::BeginImmediate(db));
   // substr of a BLOB counts bytes. Sealed rows are skipped without reading
   // past their first bytes.
   ASSIGN_OR_RETURN(SqliteStatement select, SqliteStatement::Prepare(db, R"sql(
       SELECT app, number, tag, digest, spec FROM revisions
-      WHERE substr(spec, 1, ?2) IS NOT ?1)sql"));
-  select.BindBlob(1, kSealedSpecMagic).BindInt64(2, kSealedSpecMagic.size());
-  std::vector<StoredRevision> plaintext;
+      WHERE ?3 OR substr(spec, 1, ?2) IS NOT ?1)sql"));
+  select.BindBlob(1, kSealedSpecMagic).BindInt64(2, kSealedSpecMagic.size()).BindInt64(3, all);
+  std::vector<StoredRevision> revisions;
   while (true) {
     ASSIGN_OR_RETURN(const bool has_row, select.Step());
     if (!has_row) break;
@@ -31,13 +37,19 @@ absl::Status SealPlaintextSpecs(sqlite3* db, const SpecSealer& sealer,
     revision.tag = select.ColumnText(2);
     revision.digest = select.ColumnText(3);
     revision.spec = select.ColumnBlob(4);
-    plaintext.push_back(std::move(revision));
+    if (IsSealedSpec(revision.spec)) {
+      ASSIGN_OR_RETURN(revision.spec, sealer.Open(revision.app, revision.number, revision.spec));
+    }
+    revisions.push_back(std::move(revision));
   }
-  if (plaintext.empty()) return txn.Commit();
+  if (revisions.empty()) {
+    RETURN_IF_ERROR(txn.Commit());
+    return 0;
+  }
 
   ASSIGN_OR_RETURN(SqliteStatement update, SqliteStatement::Prepare(db, R"sql(
       UPDATE revisions SET spec = ?3, digest = ?4 WHERE app = ?1 AND number = ?2)sql"));
-  for (StoredRevision& revision : plaintext) {
+  for (StoredRevision& revision : revisions) {
     if (upgrade) {
       if (absl::Status upgraded = upgrade(revision); !upgraded.ok()) {
         return absl::Status(upgraded.code(),
@@ -55,16 +67,31 @@ absl::Status SealPlaintextSpecs(sqlite3* db, const SpecSealer& sealer,
     RETURN_IF_ERROR(update.Run());
   }
   RETURN_IF_ERROR(txn.Commit());
-  // The plaintext may still be in the WAL (written there before): copy the
-  // sealed pages into the database and empty the log. Best effort: a reader
-  // holding the log open only delays this to a later checkpoint.
+  // What was there before (plaintext, or sealed with a retired key) may
+  // still be in the WAL: copy the new pages into the database and empty the
+  // log. Best effort: a reader holding the log open only delays this to a
+  // later checkpoint.
   if (absl::Status checkpoint = SqliteExec(db, "PRAGMA wal_checkpoint(TRUNCATE)");
       !checkpoint.ok()) {
     spdlog::warn("after sealing stored specs: {}", std::string(checkpoint.message()));
   }
-  spdlog::info("sealed {} stored spec(s) written before specs were encrypted at rest",
-               plaintext.size());
+  return revisions.size();
+}
+
+}  // namespace
+
+absl::Status SealPlaintextSpecs(sqlite3* db, const SpecSealer& sealer,
+                                const LegacyRevisionUpgrade& upgrade) {
+  ASSIGN_OR_RETURN(const size_t sealed, ResealSpecs(db, sealer, upgrade, /*all=*/false));
+  if (sealed > 0) {
+    spdlog::info("sealed {} stored spec(s) written before specs were encrypted at rest", sealed);
+  }
   return absl::OkStatus();
+}
+
+absl::StatusOr<size_t> ResealAllSpecs(sqlite3* db, const SpecSealer& sealer,
+                                      const LegacyRevisionUpgrade& upgrade) {
+  return ResealSpecs(db, sealer, upgrade, /*all=*/true);
 }
 
 absl::Status CheckSealedSpecsOpen(sqlite3* db, const SpecSealer& sealer) {

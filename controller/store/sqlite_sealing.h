@@ -5,9 +5,11 @@
 #ifndef PYSERVICE_CONTROLLER_STORE_SQLITE_SEALING_H_
 #define PYSERVICE_CONTROLLER_STORE_SQLITE_SEALING_H_
 
+#include <cstddef>
 #include <functional>
 
 #include "absl/status/status.h"
+#include "absl/status/statusor.h"
 #include "controller/store/spec_sealer.h"
 #include "controller/store/store.h"
 
@@ -28,6 +30,12 @@ using LegacyRevisionUpgrade = std::function<absl::Status(StoredRevision&)>;
 // reason.
 absl::Status SealPlaintextSpecs(sqlite3* db, const SpecSealer& sealer,
                                 const LegacyRevisionUpgrade& upgrade);
+
+// Seals every spec again with `sealer` (which must open them: a key
+// rotation's sealer opens with the previous key too), each revision passed
+// to `upgrade` first, in one transaction. Returns how many there were.
+absl::StatusOr<size_t> ResealAllSpecs(sqlite3* db, const SpecSealer& sealer,
+                                      const LegacyRevisionUpgrade& upgrade);
 
 // Opens the most recently written sealed spec, if any: the error of a key
 // file that does not match the data dir, at start rather than at the first

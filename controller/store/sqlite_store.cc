@@ -208,6 +208,11 @@ absl::StatusOr<std::unique_ptr<SqliteStore>> SqliteStore::Open(
 
 SqliteStore::~SqliteStore() { SqliteCloser()(db_); }
 
+absl::StatusOr<size_t> SqliteStore::ResealAll(const LegacyRevisionUpgrade& upgrade) {
+  absl::MutexLock lock(&mu_);
+  return ResealAllSpecs(db_, sealer_, upgrade);
+}
+
 absl::StatusOr<StoredRevision> SqliteStore::AppendRevision(
     const StoredRevision& revision, uint32_t expected_current) {
   absl::MutexLock lock(&mu_);

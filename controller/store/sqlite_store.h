@@ -98,6 +98,12 @@ class SqliteStore final : public Store, public AccessStore {
       const std::string& app) override;
   absl::StatusOr<std::vector<StoredRollout>> ActiveRollouts() override;
 
+  // Seals every stored spec again with the store's sealer, each revision
+  // passed to `upgrade` first, in one transaction: the re-encryption of a
+  // secrets key rotation (controller/secrets/rotate_key.h), whose sealer
+  // opens what the previous key sealed. Returns how many specs there were.
+  absl::StatusOr<size_t> ResealAll(const LegacyRevisionUpgrade& upgrade);
+
   // AccessStore (sqlite_store_access.cc). Times are stored to the
   // millisecond.
   absl::StatusOr<StoredToken> CreateToken(const StoredToken& token) override;

@@ -169,6 +169,19 @@ TEST_F(ControllerProcessTest, InitSecretsKeyCreatesTheKeyAndExits) {
   EXPECT_THAT(log, Not(HasSubstr("listening on")));
 }
 
+TEST_F(ControllerProcessTest, RotateSecretsKeyReplacesTheKeyAndTheControllerStartsWithIt) {
+  ControllerHarness controller(dir_.path());
+  ASSERT_TRUE(controller.Start().ok()) << controller.Stderr();
+  ASSERT_TRUE(controller.Stop(SIGTERM).ok());
+  std::string log;
+  const ExitStatus exit =
+      RunToExit({"rotate-secrets-key", "--data-dir", controller.data_dir()}, &log);
+  EXPECT_EQ(exit.Describe(), "exit status 0") << log;
+  EXPECT_THAT(log, HasSubstr(absl::StrCat("now in ", dir_.Join("secrets.key"), ": back it up")));
+  EXPECT_TRUE(Exists(dir_.Join("secrets.key.previous")));
+  ASSERT_TRUE(controller.Start().ok()) << controller.Stderr();
+}
+
 TEST_F(ControllerProcessTest, BadConfigFileIsAUsageErrorWithLocations) {
   std::ofstream(dir_.Join("controller.yaml"))
       << "data_dir: /tmp/x\ncolour: red\n";

@@ -51,9 +51,10 @@ TEST_F(KeyFileTest, MissingKey_IsCreatedMode0600InA0700Directory) {
   EXPECT_EQ(ModeOf(dir_.Join("etc")), 0700u);
   EXPECT_EQ(Slurp(KeyPath()).size(), kSecretsKeyBytes);
   // No temporary file is left next to it.
-  EXPECT_EQ(std::distance(std::filesystem::directory_iterator(dir_.Join("etc/pyservice-controller")),
-                          std::filesystem::directory_iterator()),
-            1);
+  EXPECT_EQ(
+      std::distance(std::filesystem::directory_iterator(dir_.Join("etc/pyservice-controller")),
+                    std::filesystem::directory_iterator()),
+      1);
 }
 
 TEST_F(KeyFileTest, ExistingKey_IsReadNotReplaced_SameKeysEveryTime) {
@@ -102,8 +103,7 @@ TEST_F(KeyFileTest, KeyOfTheWrongSize_IsRefusedAndKept) {
   Write(KeyPath(), "too short", 0600);
   absl::StatusOr<SecretKeys> keys = LoadOrCreateSecretsKey(KeyPath(), DataDir());
   ASSERT_FALSE(keys.ok());
-  EXPECT_THAT(keys.status().message(),
-              HasSubstr(absl::StrCat(KeyPath(), " has 9 bytes, not 32")));
+  EXPECT_THAT(keys.status().message(), HasSubstr(absl::StrCat(KeyPath(), " has 9 bytes, not 32")));
   EXPECT_EQ(Slurp(KeyPath()), "too short") << "never replaced: that would lose every spec";
 }
 
@@ -130,7 +130,8 @@ TEST_F(KeyFileTest, KeyInsideTheDataDir_IsRefusedAndNotCreated) {
 TEST_F(KeyFileTest, KeyInsideTheDataDirThroughASymlink_IsRefused) {
   std::filesystem::create_directories(DataDir());
   std::filesystem::create_directory_symlink(DataDir(), dir_.Join("link"));
-  absl::StatusOr<SecretKeys> keys = LoadOrCreateSecretsKey(dir_.Join("link/secrets.key"), DataDir());
+  absl::StatusOr<SecretKeys> keys =
+      LoadOrCreateSecretsKey(dir_.Join("link/secrets.key"), DataDir());
   ASSERT_FALSE(keys.ok());
   EXPECT_THAT(keys.status().message(), HasSubstr("is inside the data dir"));
 }
