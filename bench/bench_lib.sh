@@ -40,6 +40,26 @@ find_binaries() {
   done
 }
 
+# The controller's access flags for a benchmark run in directory $1. The
+# simulator's fake agents have no certificates, so the controller accepts
+# agents without one and trusts their Hello (--insecure-agents: never in
+# production); pyctl goes through the admin socket $1/admin.sock, where the
+# controller's own user (and root) is an admin without a token. Sets the
+# array CONTROLLER_ACCESS_ARGS and ADMIN_SOCK.
+controller_access_args() {
+  ADMIN_SOCK="$1/admin.sock"
+  CONTROLLER_ACCESS_ARGS=(--insecure-agents --admin-socket "$ADMIN_SOCK")
+}
+
+# Waits for the admin socket of controller_access_args and points pyctl at
+# it (PYCTL_CONTROLLER). A token in the environment would be checked
+# instead of the socket's peer: none is passed on.
+use_admin_socket() {
+  wait_for "controller admin socket" 20 test -S "$ADMIN_SOCK"
+  export PYCTL_CONTROLLER="unix:$ADMIN_SOCK"
+  unset PYCTL_TOKEN PYCTL_TOKEN_FILE
+}
+
 # The benchmark app (targets every simulated host) at tag $2, into file $1.
 write_bench_app() {
   cat >"$1" <<APP

@@ -4,8 +4,9 @@
 #   cmake -S . -B build-bench -G Ninja -DCMAKE_BUILD_TYPE=Release
 #   ninja -C build-bench -j2 fleet_sim pyservice-controller pyctl
 #   bench/fleet_bench.sh --build build-bench --sizes "1000 5000 10000"
-# For each size: a fresh controller on a unix socket in a temp data dir, the
-# simulator with N hosts, then
+# For each size: a fresh controller on a unix socket in a temp data dir
+# (--insecure-agents: the simulated agents have no certificates; pyctl on its
+# admin socket, bench_lib.sh), the simulator with N hosts, then
 #   * controller RSS (VmRSS) and CPU (utime+stime) over an idle window of
 #     --idle-s seconds with heartbeats (5 s interval),
 #   * time from `pyctl apply --no-wait` of an app targeting every host to
@@ -50,12 +51,12 @@ ROWS=()
 for N in $SIZES; do
   DIR="$WORK/n$N"; mkdir -p "$DIR"
   SOCK="$DIR/ctl.sock"
-  "$CONTROLLER" --listen "unix:$SOCK" --data-dir "$DIR/data" \
-    --secrets-key-file "$DIR/secrets.key" --log-level warn \
-    2>"$DIR/controller.log" &
+  controller_access_args "$DIR"
+  "$CONTROLLER" --listen "unix:$SOCK" "${CONTROLLER_ACCESS_ARGS[@]}" --data-dir "$DIR/data" \
+    --secrets-key-file "$DIR/secrets.key" --log-level warn 2>"$DIR/controller.log" &
   CTL_PID=$!
   wait_for "controller listening" 20 test -S "$SOCK"
-  export PYCTL_CONTROLLER="unix:$SOCK"
+  use_admin_socket
   RSS0=$(rss_mib "$CTL_PID")
 
   T0=$(now_ms)

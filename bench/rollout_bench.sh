@@ -5,7 +5,8 @@
 #   ninja -C build-bench -j2 fleet_sim pyservice-controller pyctl
 #   bench/rollout_bench.sh --build build-bench --sizes "1000 10000" --runs 3
 # For each size, variant and run: a fresh controller (log level info, log to
-# a file) on a unix socket in a temp data dir, the simulator with N hosts
+# a file) on a unix socket in a temp data dir (--insecure-agents and pyctl on
+# its admin socket, as in fleet_bench.sh), the simulator with N hosts
 # (answers at once; prepare_only requests leave what runs unchanged), an app
 # at tag v1 on every host, then
 #   pyctl rollout bench --tag v2 --batch 10% --no-wait            (plain)
@@ -91,12 +92,13 @@ for N in $SIZES; do
       DIR="$WORK/n$N-$VARIANT-$RUN"; mkdir -p "$DIR"
       SOCK="$DIR/ctl.sock"
       echo "== $N hosts, $VARIANT, run $RUN ($DIR)" >&2
-      $CTL_PIN "$CONTROLLER" --listen "unix:$SOCK" --data-dir "$DIR/data" \
-        --secrets-key-file "$DIR/secrets.key" --log-level info \
+      controller_access_args "$DIR"
+      $CTL_PIN "$CONTROLLER" --listen "unix:$SOCK" "${CONTROLLER_ACCESS_ARGS[@]}" \
+        --data-dir "$DIR/data" --secrets-key-file "$DIR/secrets.key" --log-level info \
         2>"$DIR/controller.log" &
       CTL_PID=$!
       wait_for "controller listening" 20 test -S "$SOCK"
-      export PYCTL_CONTROLLER="unix:$SOCK"
+      use_admin_socket
 
       $SIM_PIN "$SIM" --controller "unix:$SOCK" --hosts "$N" --connect-rate 2000 \
         --duration-s 3600 --report-interval-ms 200 --deploy-log "$DIR/deploys.log" \

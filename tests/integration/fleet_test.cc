@@ -555,11 +555,13 @@ TEST_F(FleetTest, DescribeAndGetApps_ShowPerHostStateAndHostCount) {
 }
 
 // main.cc's wiring: the real binary serves agents on its listen addresses
-// and closes their streams as soon as it is told to stop.
+// and closes their streams as soon as it is told to stop. The fake agent
+// has no certificate (--insecure-agents; enrollment is tls_test's), pyctl
+// is root on the admin socket.
 TEST(ControllerProcessFleetTest, ServesAgentsOnItsListenAddressesAndClosesThemOnSigterm) {
   testing::TempDir dir;
   testing::ControllerHarness controller(dir.path());
-  ASSERT_TRUE(controller.Start().ok()) << controller.Stderr();
+  ASSERT_TRUE(controller.Start({"--insecure-agents"}).ok()) << controller.Stderr();
   FakeAgentOptions options;
   options.address = controller.tcp_address();
   options.host = "h1";
@@ -570,7 +572,7 @@ TEST(ControllerProcessFleetTest, ServesAgentsOnItsListenAddressesAndClosesThemOn
 
   std::ofstream(dir.Join("app.yaml")) << AppYaml("hello", "v1");
   const ProcessResult applied = testing::RunPyctl(
-      {"--controller", controller.unix_address(), "apply", "app.yaml"}, dir.path());
+      {"--controller", controller.admin_address(), "apply", "app.yaml"}, dir.path());
   EXPECT_TRUE(applied.Succeeded()) << applied.stdout_text << applied.stderr_text;
   EXPECT_THAT(applied.stdout_text, HasSubstr("h1: healthy\n"));
 

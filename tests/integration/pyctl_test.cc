@@ -1,5 +1,7 @@
 // pyctl against a real controller process, over a real Unix socket and a
-// real TCP port, with the store in a temp dir: what an operator sees.
+// real TCP port, with the store in a temp dir: what an operator sees. pyctl
+// is root on the admin socket (an admin without a token) unless a test is
+// about another listener, where it brings a token.
 #include <signal.h>
 #include <sys/stat.h>
 
@@ -75,9 +77,9 @@ class PyctlTest : public ::testing::Test {
     std::ofstream(dir_.Join(name)) << text;
   }
 
-  // pyctl --controller UNIX-SOCKET ARGS..., run in the temp dir.
+  // pyctl --controller ADMIN-SOCKET ARGS..., run in the temp dir.
   ProcessResult Pyctl(std::vector<std::string> args) {
-    args.insert(args.begin(), {"--controller", controller_.unix_address()});
+    args.insert(args.begin(), {"--controller", controller_.admin_address()});
     return RunPyctl(args, dir_.path());
   }
 
@@ -291,15 +293,31 @@ TEST_F(PyctlTest, Yaml_OutputParsesAsYaml) {
 }
 
 TEST_F(PyctlTest, Controller_FromEnvironmentOverTcp_FlagWins) {
-  const ProcessResult from_env = testing::RunPyctl(
-      {"get", "apps", "-o", "json"}, dir_.path(), controller_.tcp_address());
+  // TCP and --listen sockets need a token: from $PYCTL_TOKEN, then from a
+  // --token-file.
+  absl::StatusOr<std::string> token = controller_.CreateToken("t");
+  ASSERT_TRUE(token.ok()) << token.status();
+  const ProcessResult from_env =
+      testing::RunPyctl({"get", "apps", "-o", "json"}, dir_.path(), controller_.tcp_address(),
+                        {"PYCTL_TOKEN=" + *token});
   EXPECT_TRUE(from_env.Succeeded()) << from_env.stderr_text;
   EXPECT_EQ(from_env.stdout_text, "[]\n");
 
+  absl::StatusOr<std::string> token_file = controller_.CreateTokenFile("t2");
+  ASSERT_TRUE(token_file.ok()) << token_file.status();
   const ProcessResult flag_wins = testing::RunPyctl(
-      {"--controller", controller_.unix_address(), "get", "apps"}, dir_.path(),
-      "unix:/nonexistent/x.sock");
+      {"--controller", controller_.unix_address(), "--token-file", *token_file, "get", "apps"},
+      dir_.path(), "unix:/nonexistent/x.sock");
   EXPECT_TRUE(flag_wins.Succeeded()) << flag_wins.stderr_text;
+}
+
+TEST_F(PyctlTest, Controller_OverTcpWithoutATokenIsRefused) {
+  const ProcessResult result = testing::RunPyctl(
+      {"--controller", controller_.tcp_address(), "get", "apps"}, dir_.path());
+  EXPECT_EQ(result.exit_code, 1);
+  EXPECT_THAT(result.stderr_text, StartsWith("pyctl: not authenticated: "));
+  EXPECT_THAT(result.stderr_text, HasSubstr("--token-file"));
+  EXPECT_EQ(result.stdout_text, "");
 }
 
 TEST_F(PyctlTest, UnreachableController_SaysSoExactly) {

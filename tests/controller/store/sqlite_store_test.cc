@@ -446,7 +446,8 @@ TEST_F(SqliteStoreTest, Open_SetsSchemaVersionAndTables) {
             absl::StrCat(SqliteStore::kSchemaVersion));
   EXPECT_EQ(QueryFile("SELECT group_concat(name, ',') FROM (SELECT name FROM "
                       "sqlite_schema WHERE type = 'table' ORDER BY name)"),
-            "apps,hosts,revisions,rollouts,sqlite_sequence");
+            "apps,certificates,enrolled_hosts,enrollment_tokens,hosts,revisions,"
+            "rollouts,sqlite_sequence,tokens");
   store.reset();
   // Opening an up-to-date database changes nothing.
   store = OpenStore();
@@ -523,6 +524,13 @@ TEST_F(SqliteStoreTest, UpsertHosts_EmptyNameIsInvalidAndWritesNothing) {
   EXPECT_THAT(*store->ListHosts(), IsEmpty());
 }
 
+// What migration 4 (access: tokens, enrollment, certificates) added, its
+// indexes going with their tables; certificates first, it references
+// enrolled_hosts.
+constexpr char kDropVersionFourTables[] =
+    "DROP TABLE certificates; DROP TABLE enrolled_hosts; DROP TABLE enrollment_tokens; "
+    "DROP TABLE tokens; ";
+
 TEST_F(SqliteStoreTest, Open_MigratesAVersionOneDatabaseKeepingItsApps) {
   {
     std::unique_ptr<SqliteStore> store = OpenStore();
@@ -530,7 +538,8 @@ TEST_F(SqliteStoreTest, Open_MigratesAVersionOneDatabaseKeepingItsApps) {
     ASSERT_TRUE(store->AppendRevision(Rev("web", "a"), 0).ok());
   }
   // Back to what a version-1 controller left.
-  ExecOnFile("DROP TABLE rollouts; DROP TABLE hosts; PRAGMA user_version = 1");
+  ExecOnFile(absl::StrCat(kDropVersionFourTables,
+                          "DROP TABLE rollouts; DROP TABLE hosts; PRAGMA user_version = 1"));
   std::unique_ptr<SqliteStore> store = OpenStore();
   ASSERT_NE(store, nullptr);
   EXPECT_EQ(QueryFile("PRAGMA user_version"),
@@ -1105,7 +1114,7 @@ TEST_F(SqliteStoreTest, Open_MigratesAVersionTwoDatabaseKeepingItsData) {
     ASSERT_TRUE(store->UpsertHosts({HostRecord("h1", t, t)}).ok());
   }
   // Back to what a version-2 controller left.
-  ExecOnFile("DROP TABLE rollouts; PRAGMA user_version = 2");
+  ExecOnFile(absl::StrCat(kDropVersionFourTables, "DROP TABLE rollouts; PRAGMA user_version = 2"));
   EXPECT_EQ(QueryFile("SELECT COUNT(*) FROM sqlite_schema WHERE name LIKE "
                       "'rollouts%'"),
             "0");
@@ -1128,6 +1137,63 @@ TEST_F(SqliteStoreTest, Open_MigratesAVersionTwoDatabaseKeepingItsData) {
   ASSERT_TRUE(created.ok()) << created.status();
   EXPECT_EQ(created->id, 1u);
   EXPECT_EQ(created->to_revision, 2u);
+}
+
+TEST_F(SqliteStoreTest, Open_MigratesAVersionThreeDatabaseKeepingItsData) {
+  const absl::Time t = clock_.Now();
+  uint32_t rollout_id = 0;
+  {
+    std::unique_ptr<SqliteStore> store = OpenStore();
+    ASSERT_NE(store, nullptr);
+    ASSERT_TRUE(store->AppendRevision(Rev("web", "a"), 0).ok());
+    ASSERT_TRUE(store->UpsertHosts({HostRecord("h1", t, t, {{"role", "web"}})}).ok());
+    absl::StatusOr<StoredRollout> created =
+        store->CreateRollout(Plan("web", 1, 0, t), Rev("web", "b"), 1);
+    ASSERT_TRUE(created.ok()) << created.status();
+    rollout_id = created->id;
+  }
+  // Back to what a version-3 controller left.
+  ExecOnFile(absl::StrCat(kDropVersionFourTables, "PRAGMA user_version = 3"));
+  EXPECT_EQ(QueryFile("SELECT COUNT(*) FROM sqlite_schema WHERE name IN ('tokens', "
+                      "'enrollment_tokens', 'enrolled_hosts', 'certificates')"),
+            "0");
+
+  std::unique_ptr<SqliteStore> store = OpenStore();
+  ASSERT_NE(store, nullptr);
+  EXPECT_EQ(QueryFile("PRAGMA user_version"), absl::StrCat(SqliteStore::kSchemaVersion));
+  EXPECT_EQ(QueryFile("SELECT group_concat(name, ',') FROM (SELECT name FROM "
+                      "sqlite_schema WHERE tbl_name IN ('tokens', 'enrollment_tokens', "
+                      "'enrolled_hosts', 'certificates') AND name NOT LIKE "
+                      "'sqlite_autoindex_%' ORDER BY name)"),
+            "certificates,certificates_by_host,enrolled_hosts,enrollment_tokens,tokens");
+  // Everything version 3 had is still there.
+  absl::StatusOr<std::vector<StoredRevision>> revisions = store->ListRevisions("web");
+  ASSERT_TRUE(revisions.ok()) << revisions.status();
+  EXPECT_THAT(Numbers(*revisions), ElementsAre(1u, 2u));
+  absl::StatusOr<std::vector<StoredHost>> hosts = store->ListHosts();
+  ASSERT_TRUE(hosts.ok()) << hosts.status();
+  ASSERT_THAT(*hosts, SizeIs(1));
+  EXPECT_EQ((*hosts)[0].labels, (std::map<std::string, std::string>{{"role", "web"}}));
+  absl::StatusOr<std::vector<StoredRollout>> active = store->ActiveRollouts();
+  ASSERT_TRUE(active.ok()) << active.status();
+  ASSERT_THAT(*active, SizeIs(1));
+  EXPECT_EQ((*active)[0].id, rollout_id);
+  EXPECT_EQ((*active)[0].to_revision, 2u);
+  // And the new tables work, empty.
+  absl::StatusOr<std::vector<StoredToken>> tokens = store->ListTokens();
+  ASSERT_TRUE(tokens.ok()) << tokens.status();
+  EXPECT_THAT(*tokens, IsEmpty());
+  StoredToken token;
+  token.name = "first";
+  token.role = 1;
+  token.secret_hash = std::string(64, 'a');
+  token.created_at = t;
+  absl::StatusOr<StoredToken> created = store->CreateToken(token);
+  ASSERT_TRUE(created.ok()) << created.status();
+  EXPECT_EQ(created->id, 1u);
+  absl::StatusOr<std::vector<EnrolledHost>> enrolled = store->ListEnrolledHosts();
+  ASSERT_TRUE(enrolled.ok()) << enrolled.status();
+  EXPECT_THAT(*enrolled, IsEmpty());
 }
 
 // Threads on two stores (two connections to one file) race to start a

@@ -6,11 +6,14 @@
 #include <fstream>
 #include <sstream>
 
+#include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "absl/strings/str_split.h"
 #include "absl/strings/strip.h"
 #include "tests/e2e/agent/hello_app.h"
+
+extern char** environ;
 
 namespace pyservice::testing {
 namespace {
@@ -103,6 +106,22 @@ std::unique_ptr<E2eFleet> E2eFleet::Start(FleetOptions options) {
 absl::Status E2eFleet::Boot() {
   run_dir_ = dir_.Join("run");
   std::filesystem::create_directories(run_dir_);
+  admin_socket_ = dir_.Join("admin/admin.sock");
+  std::filesystem::create_directories(dir_.Join("admin"));
+  // The controller's server certificate covers DNS:localhost, the name gRPC
+  // verifies for unix: targets.
+  tls_dir_ = dir_.Join("tls");
+  {
+    ProcessOptions make_ca;
+    make_ca.argv = {"bash", absl::StrCat(PYSERVICE_SOURCE_DIR, "/deploy/tls/make-test-ca.sh"),
+                    tls_dir_};
+    absl::StatusOr<ProcessResult> made = RunProcess(make_ca);
+    if (!made.ok()) return made.status();
+    if (!made->Succeeded()) {
+      return absl::InternalError(
+          absl::StrCat("deploy/tls/make-test-ca.sh: ", Describe(*made)));
+    }
+  }
   // A symlink to the agent as the host sees it, bound over the host's
   // /usr/local/bin (the unit's ExecStart path; /usr is read-only there).
   const std::string bin_dir = dir_.Join("bin");
@@ -110,7 +129,10 @@ absl::Status E2eFleet::Boot() {
   std::filesystem::create_symlink(AgentPathInHost(), bin_dir + "/pyservice-agent");
   config_ = dir_.Join("controller.yaml");
   std::ofstream(config_) << "listen: [unix:" << run_dir_ << "/controller.sock]\n"
-                         << "data_dir: " << dir_.Join("data") << "\n"
+                         << "admin_socket: " << admin_socket_ << "\n"
+                         << "tls_cert: " << tls_dir_ << "/server.crt\n"
+                         << "tls_key: " << tls_dir_ << "/server.key\n"
+                         << "data_dir: " << data_dir() << "\n"
                          << "secrets_key_file: " << dir_.Join("secrets.key") << "\n"
                          << "heartbeat_interval: " << options_.heartbeat << "\n"
                          << "log_level: debug\n";
@@ -123,6 +145,8 @@ absl::Status E2eFleet::Boot() {
   if (unit_file.empty()) {
     return absl::FailedPreconditionError("cannot read deploy/systemd/pyservice-agent.service");
   }
+  ca_pem_ = ReadOuterFile(tls_dir_ + "/ca.crt");
+  if (ca_pem_.empty()) return absl::FailedPreconditionError("cannot read " + tls_dir_ + "/ca.crt");
   for (int i = 0; i < static_cast<int>(options_.host_names.size()); ++i) {
     auto host = TestHost::Boot(
         {.binds = {{.source = PYSERVICE_BINARY_DIR, .target = "/opt/pyservice"},
@@ -146,17 +170,32 @@ absl::Status E2eFleet::Boot() {
   return absl::OkStatus();
 }
 
-// The agent as an operator would install it: the shipped unit file, a
-// config naming the host and its labels, systemctl start.
+// The agent as an operator would install it: the shipped unit file; the CA
+// of the controller's certificate and an enrollment token for the host
+// (made with pyctl, labels in it), owner-only; a config naming the host,
+// the CA and the token file; systemctl start. The agent enrolls at its
+// first start and keeps its certificate in its state dir.
 absl::Status E2eFleet::InstallAgent(int i, const std::string& unit_file) {
   TestHost& host = Host(i);
+  std::vector<std::string> enroll = {"host", "enroll-token", HostName(i)};
+  for (const std::string& label : options_.labels) enroll.insert(enroll.end(), {"--label", label});
+  const ProcessResult token = Pyctl(enroll);
+  if (!token.Succeeded() || token.stdout_text.empty()) {
+    return absl::InternalError(absl::StrCat("pyctl host enroll-token: ", Describe(token)));
+  }
   absl::Status installed = host.WriteFile("/etc/systemd/system/pyservice-agent.service", unit_file);
+  if (installed.ok()) installed = host.WriteFile("/etc/pyservice/tls/ca.crt", ca_pem_, 0644);
+  if (installed.ok()) {
+    installed = host.WriteFile("/etc/pyservice/enroll.token", token.stdout_text, 0600);
+  }
   if (installed.ok()) {
     installed = host.WriteFile("/etc/pyservice/agent.yaml",
                                absl::StrCat("controller: unix:/run/pyservice/controller.sock\n"
                                             "host: ",
-                                            HostName(i), "\nlabels: ", options_.labels,
+                                            HostName(i),
                                             "\n"
+                                            "tls_ca: /etc/pyservice/tls/ca.crt\n"
+                                            "enrollment_token_file: /etc/pyservice/enroll.token\n"
                                             // The hosts have no index: the
                                             // hello app needs no packages.
                                             "pip_options: [--no-index]\n"
@@ -186,7 +225,8 @@ absl::Status E2eFleet::StartController() {
   absl::StatusOr<std::unique_ptr<ChildProcess>> child = ChildProcess::Start(options);
   if (!child.ok()) return child.status();
   controller_ = *std::move(child);
-  return controller_->WaitForStderrLine("listening on unix:", absl::Seconds(20)).status();
+  // Logged after the listeners' lines, once the admin socket accepts.
+  return controller_->WaitForStderrLine("admin socket on unix:", absl::Seconds(20)).status();
 }
 
 absl::StatusOr<ExitStatus> E2eFleet::StopController(absl::Duration timeout) {
@@ -205,8 +245,11 @@ ProcessResult E2eFleet::Pyctl(std::vector<std::string> args, int timeout_seconds
   // test sees a SIGKILL result it can report.
   options.argv = {"timeout", "-s", "KILL", std::to_string(timeout_seconds), PYCTL_BIN};
   options.argv.insert(options.argv.end(), args.begin(), args.end());
-  options.argv.insert(options.argv.end(),
-                      {"--controller", absl::StrCat("unix:", run_dir_, "/controller.sock")});
+  options.argv.insert(options.argv.end(), {"--controller", absl::StrCat("unix:", admin_socket_)});
+  options.env.emplace();
+  for (char** entry = environ; *entry != nullptr; ++entry) {
+    if (!absl::StartsWith(*entry, "PYCTL_")) options.env->emplace_back(*entry);
+  }
   absl::StatusOr<ProcessResult> result = RunProcess(options);
   if (!result.ok()) {
     ProcessResult failed;

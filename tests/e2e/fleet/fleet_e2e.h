@@ -1,9 +1,17 @@
 // The harness shared by the fleet end-to-end suites (fleet_e2e_test,
 // rollout_e2e_test): the real pyservice-controller on this machine,
-// listening on a Unix socket; N real systemd test hosts (each with its own
-// network namespace) running the real pyservice-agent installed from
-// deploy/systemd/pyservice-agent.service and dialing the controller over
-// the socket's directory bound into the host; the real pyctl binary.
+// serving TLS on a Unix socket (server certificate from
+// deploy/tls/make-test-ca.sh) and its admin socket; N real systemd test
+// hosts (each with its own network namespace) running the real
+// pyservice-agent installed from deploy/systemd/pyservice-agent.service and
+// dialing the controller over the socket's directory bound into the host;
+// the real pyctl binary, root on the admin socket.
+//
+// Every host enrolls as an operator would enroll it: `pyctl host
+// enroll-token NAME --label ...` written into the host as an owner-only
+// file the agent's config names (enrollment_token_file), with make-test-ca's
+// CA as its tls_ca; the agent then connects with the certificate the
+// controller's own CA issued it, and its labels are the token's.
 //
 // E2eFleet is that set-up as one object; FleetE2eFixture keeps one per test
 // binary run (hosts take seconds to boot, so SetUpTestSuite boots them once)
@@ -65,7 +73,9 @@ std::string Describe(const ProcessResult& result);
 
 struct FleetOptions {
   std::vector<std::string> host_names;  // one test host each
-  std::string labels = "{role: web}";   // every agent's labels (YAML flow map)
+  // Every host's labels, K=V: bound by its enrollment token (agents cannot
+  // choose their own).
+  std::vector<std::string> labels = {"role=web"};
   // The controller's heartbeat_interval: short, so lost hosts show quickly.
   std::string heartbeat = "1s";
   std::string git_dir;  // bound at /srv/git in every host (the app's repo)
@@ -89,6 +99,8 @@ class E2eFleet {
   const std::string& HostName(int i) const { return options_.host_names[i]; }
   TestHost& Host(int i) { return *hosts_[i]; }
   const std::string& app_yaml_path() const { return app_yaml_path_; }
+  // The controller's data dir (its store, and its CA in ca/).
+  std::string data_dir() const { return dir_.Join("data"); }
 
   // The controller: started on the same config, data dir and socket each
   // time, so a restart finds its store and the agents reconnect by
@@ -99,7 +111,9 @@ class E2eFleet {
   absl::StatusOr<ExitStatus> StopController(absl::Duration timeout = absl::Seconds(20));
   absl::StatusOr<ExitStatus> KillController(absl::Duration timeout = absl::Seconds(10));
 
-  // pyctl ARGS against the controller, killed after `timeout_seconds`.
+  // pyctl ARGS against the controller's admin socket (root there is an
+  // admin: no token), killed after `timeout_seconds`. No PYCTL_ variable of
+  // ours reaches it.
   ProcessResult Pyctl(std::vector<std::string> args, int timeout_seconds = 30);
   // `pyctl status APP -o json` as host -> its object; empty on failure.
   std::map<std::string, JsonValue> StatusByHost(const std::string& app,
@@ -125,6 +139,10 @@ class E2eFleet {
   FleetOptions options_;
   TempDir dir_;
   std::string run_dir_;  // the controller's socket; /run/pyservice in hosts
+  // The admin socket, outside run_dir_: root in a host must not be an admin.
+  std::string admin_socket_;
+  std::string tls_dir_;  // make-test-ca.sh's CA and server certificate
+  std::string ca_pem_;   // tls_dir_'s ca.crt: each agent's tls_ca
   std::string config_;   // the controller's config file
   std::string app_yaml_path_;
   std::unique_ptr<ChildProcess> controller_;

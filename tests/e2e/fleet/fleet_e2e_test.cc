@@ -1,13 +1,16 @@
 // The fleet end to end: the real pyservice-controller on this machine,
-// listening on a Unix socket; three real systemd test hosts (each with its
+// serving TLS on a Unix socket; three real systemd test hosts (each with its
 // own network namespace), each running the real pyservice-agent installed
-// from deploy/systemd/pyservice-agent.service and dialing the controller
+// from deploy/systemd/pyservice-agent.service, enrolled with a token from
+// `pyctl host enroll-token` and dialing the controller with its certificate
 // over the socket's directory bound into the host; the real pyctl binary
 // (the harness: fleet_e2e.h).
 //
 // Hosts boot once per test binary run (SetUpTestSuite); CTest runs every
 // test in a process of its own, so each test first makes sure the app is
 // deployed (`pyctl apply` of an unchanged app changes nothing).
+#include <fstream>
+#include <iterator>
 #include <map>
 #include <string>
 #include <vector>
@@ -68,6 +71,48 @@ class FleetE2eTest : public FleetE2eFixture {
         << raw << Diagnostics();
   }
 };
+
+// Each host enrolled at its agent's first start: it holds a certificate
+// for its own name from the controller's CA (its key made on the host) and
+// carries the labels of its enrollment token.
+TEST_F(FleetE2eTest, EveryHostEnrolledWithItsTokenAndConnectsWithItsCertificate) {
+  ASSERT_TRUE(Eventually(AllConnected, absl::Seconds(30)))
+      << "agents did not connect\n" << Diagnostics();
+  std::ifstream ca_file(fleet().data_dir() + "/ca/ca.crt");
+  const std::string controller_ca((std::istreambuf_iterator<char>(ca_file)),
+                                  std::istreambuf_iterator<char>());
+  ASSERT_NE(controller_ca, "");
+  constexpr char kTls[] = "/var/lib/pyservice-agent/tls";
+  for (int i = 0; i < kHosts; ++i) {
+    EXPECT_EQ(Host(i).ReadFile(absl::StrCat(kTls, "/ca.crt")).value_or(""), controller_ca)
+        << HostName(i);
+    absl::StatusOr<std::string> verified = Host(i).RunOk(
+        {"openssl", "verify", "-CAfile", absl::StrCat(kTls, "/ca.crt"),
+         absl::StrCat(kTls, "/host.crt")});
+    EXPECT_TRUE(verified.ok()) << HostName(i) << ": " << verified.status();
+    absl::StatusOr<std::string> names = Host(i).RunOk(
+        {"openssl", "x509", "-noout", "-ext", "subjectAltName", "-in",
+         absl::StrCat(kTls, "/host.crt")});
+    ASSERT_TRUE(names.ok()) << HostName(i) << ": " << names.status();
+    EXPECT_TRUE(absl::StrContains(*names, absl::StrCat("DNS:", HostName(i))) &&
+                absl::StrContains(*names, absl::StrCat("urn:pyservice:agent:", HostName(i))))
+        << HostName(i) << ": " << *names;
+    absl::StatusOr<std::string> key_mode =
+        Host(i).RunOk({"stat", "-c", "%a", absl::StrCat(kTls, "/host.key")});
+    EXPECT_EQ(key_mode.value_or(""), "600\n") << HostName(i);
+  }
+  const ProcessResult hosts = Pyctl({"get", "hosts", "-o", "json"});
+  ASSERT_TRUE(hosts.Succeeded()) << Describe(hosts);
+  absl::StatusOr<JsonValue> json = ParseJson(hosts.stdout_text);
+  ASSERT_TRUE(json.ok() && json->kind_case() == JsonValue::kListValue) << hosts.stdout_text;
+  ASSERT_EQ(json->list_value().values_size(), kHosts) << hosts.stdout_text;
+  for (const JsonValue& host : json->list_value().values()) {
+    const JsonValue* labels = Member(host, "labels");
+    ASSERT_NE(labels, nullptr) << hosts.stdout_text;
+    EXPECT_EQ(Field(*labels, "role"), "web") << hosts.stdout_text;
+    EXPECT_EQ(labels->struct_value().fields_size(), 1) << hosts.stdout_text;
+  }
+}
 
 TEST_F(FleetE2eTest, ApplyDeploysToAllThreeHostsAndStatusShowsThemHealthy) {
   ASSERT_TRUE(Eventually(AllConnected, absl::Seconds(30)))

@@ -1,8 +1,8 @@
-// Rollouts end to end: the real pyservice-controller on this machine on a
-// Unix socket; four real systemd test hosts (r1..r4, label role=web, each
-// with its own network namespace) running the real pyservice-agent from
-// deploy/systemd/pyservice-agent.service; every rollout command is the real
-// pyctl. What the tests believe they observe on the hosts themselves: the
+// Rollouts end to end: the real pyservice-controller on this machine
+// serving TLS on a Unix socket; four real systemd test hosts (r1..r4, each
+// with its own network namespace, enrolled with label role=web) running the
+// real pyservice-agent from deploy/systemd/pyservice-agent.service; every
+// rollout command is the real pyctl. What the tests believe they observe on the hosts themselves: the
 // app's HTTP answer (curl inside the host), the service's MainPID /
 // InvocationID / ActiveEnterTimestampMonotonic (systemctl show), the app's
 // code symlink (readlink), release directories (stat), and the hosts'
