@@ -275,7 +275,13 @@ TEST_F(ControllerServiceTest, AStoreOfAnOlderController_IsKeyedAtStart_AReapplyC
     sqlite3_bind_text(stmt, 2, unkeyed.data(), static_cast<int>(unkeyed.size()), SQLITE_TRANSIENT);
     EXPECT_EQ(sqlite3_step(stmt), SQLITE_DONE);
     sqlite3_finalize(stmt);
-    EXPECT_EQ(sqlite3_exec(db, "PRAGMA user_version = 3", nullptr, nullptr, nullptr), SQLITE_OK);
+    // Version 3 had neither sealing nor the access tables of migration 4.
+    EXPECT_EQ(sqlite3_exec(db,
+                           "DROP TABLE certificates; DROP TABLE enrolled_hosts; "
+                           "DROP TABLE enrollment_tokens; DROP TABLE tokens; "
+                           "PRAGMA user_version = 3",
+                           nullptr, nullptr, nullptr),
+              SQLITE_OK);
     sqlite3_close(db);
   }
   StartServer();
