@@ -8,6 +8,7 @@
 #include "common/file/file_ops.h"
 #include "common/file/private_file.h"
 #include "common/status/status_macros.h"
+#include "common/text/sha256.h"
 #include "common/time/rfc3339.h"
 #include "common/tls/credentials.h"
 #include "common/tls/pem.h"
@@ -83,20 +84,50 @@ absl::Status Store(const IdentityFiles& files, const v1::EnrollResponse& respons
   return ReplaceKeyAndCertificate(files, key_pem, response.certificate_pem());
 }
 
-// Trades the token for a certificate for a new key, and writes both.
-absl::StatusOr<tls::CertificateInfo> Enroll(const IdentityOptions& options,
-                                            const IdentityFiles& files) {
+// The token in the token file when the controller has not answered for it
+// yet (files.tried_token); nullopt when there is none, or it was tried.
+std::optional<std::string> UntriedToken(const IdentityOptions& options,
+                                        const IdentityFiles& files) {
+  if (options.enrollment_token_file.empty()) return std::nullopt;
+  absl::StatusOr<std::string> token = ReadEnrollmentToken(options.enrollment_token_file);
+  if (!token.ok()) return std::nullopt;
+  absl::StatusOr<std::optional<std::string>> tried = ReadFileIfExists(files.tried_token);
+  if (tried.ok() && *tried && **tried == text::Sha256Hex(*token)) return std::nullopt;
+  return *std::move(token);
+}
+
+// Whether the controller answered (an enrollment or a refusal), as opposed
+// to being away: only then is the token spent for us.
+bool ControllerAnswered(const absl::Status& status) {
+  return status.ok() || (!absl::IsUnavailable(status) && !absl::IsDeadlineExceeded(status));
+}
+
+// Trades the token for a certificate for a new key, and writes both; when
+// `required_host` is given, only a certificate for that name.
+absl::StatusOr<tls::CertificateInfo> Enroll(
+    const IdentityOptions& options, const IdentityFiles& files,
+    std::optional<std::string> required_host = std::nullopt) {
   ASSIGN_OR_RETURN(const std::string token, ReadEnrollmentToken(options.enrollment_token_file));
   ASSIGN_OR_RETURN(auto key_and_request, NewKeyAndRequest(options.requested_host));
   tls::TlsClientOptions tls;
   tls.ca_file = options.tls_ca;  // and no client certificate: the host has none yet
   ASSIGN_OR_RETURN(std::shared_ptr<grpc::ChannelCredentials> credentials,
                    tls::MakeChannelCredentials(tls));
-  ASSIGN_OR_RETURN(const v1::EnrollResponse response,
-                   CallEnroll(options.controller, std::move(credentials), token,
-                              key_and_request.second));
-  ASSIGN_OR_RETURN(tls::CertificateInfo enrolled, CheckAnswer(response, key_and_request.first));
-  RETURN_IF_ERROR(Store(files, response, key_and_request.first));
+  const absl::StatusOr<v1::EnrollResponse> response =
+      CallEnroll(options.controller, std::move(credentials), token, key_and_request.second);
+  if (ControllerAnswered(response.status())) {
+    RETURN_IF_ERROR(CreateIdentityDir(files));
+    RETURN_IF_ERROR(WriteFileAtomically(files.tried_token, text::Sha256Hex(token), 0600,
+                                        std::nullopt));
+  }
+  RETURN_IF_ERROR(response.status());
+  ASSIGN_OR_RETURN(tls::CertificateInfo enrolled, CheckAnswer(*response, key_and_request.first));
+  if (required_host && enrolled.common_name != *required_host) {
+    return absl::FailedPreconditionError(absl::StrCat(
+        "the enrollment token is for host ", enrolled.common_name, " but this agent runs as ",
+        *required_host, ": restart the agent to take the new name"));
+  }
+  RETURN_IF_ERROR(Store(files, *response, key_and_request.first));
   spdlog::info("enrolled with the controller {} as {}: certificate {} valid until {}",
                options.controller.address, enrolled.common_name, enrolled.serial,
                FormatRfc3339(enrolled.not_after));
@@ -128,6 +159,19 @@ absl::StatusOr<std::unique_ptr<AgentIdentity>> AgentIdentity::EnsureEnrolled(
                    FormatRfc3339(current->not_after));
     }
     ASSIGN_OR_RETURN(current, Enroll(options, files));
+  }
+  if (UntriedToken(options, files)) {
+    // A new token enrolls the host again before the first connection (which
+    // a revoked certificate would lose); at start the name may change too.
+    spdlog::info("the enrollment token in {} is new: enrolling again",
+                 options.enrollment_token_file);
+    absl::StatusOr<tls::CertificateInfo> enrolled = Enroll(options, files);
+    if (enrolled.ok()) {
+      current = *std::move(enrolled);
+    } else {
+      spdlog::warn("enrolling again with the new token failed: {}; keeping the current "
+                   "certificate", enrolled.status().ToString());
+    }
   }
   ASSIGN_OR_RETURN(std::shared_ptr<grpc::ChannelCredentials> credentials,
                    MutualTls(options, files));
@@ -174,12 +218,27 @@ absl::Status AgentIdentity::Renew() {
                                             host_, ")"));
   }
   RETURN_IF_ERROR(Store(files_, response, key_and_request.first));
-  ASSIGN_OR_RETURN(std::shared_ptr<grpc::ChannelCredentials> credentials,
-                   MutualTls(options_, files_));
   spdlog::info("renewed the host certificate: {} valid until {}", renewed.serial,
                FormatRfc3339(renewed.not_after));
+  return Use(std::move(renewed));
+}
+
+bool AgentIdentity::NewEnrollmentTokenWaiting() const {
+  return UntriedToken(options_, files_).has_value();
+}
+
+absl::Status AgentIdentity::Reenroll() {
+  spdlog::info("the enrollment token in {} is new: enrolling again",
+               options_.enrollment_token_file);
+  ASSIGN_OR_RETURN(tls::CertificateInfo enrolled, Enroll(options_, files_, host_));
+  return Use(std::move(enrolled));
+}
+
+absl::Status AgentIdentity::Use(tls::CertificateInfo certificate) {
+  ASSIGN_OR_RETURN(std::shared_ptr<grpc::ChannelCredentials> credentials,
+                   MutualTls(options_, files_));
   absl::MutexLock lock(&mu_);
-  certificate_ = std::move(renewed);
+  certificate_ = std::move(certificate);
   credentials_ = std::move(credentials);
   return absl::OkStatus();
 }

@@ -72,6 +72,18 @@ class AgentIdentity {
   // current certificate stays in use. Not concurrently with itself.
   absl::Status Renew() ABSL_LOCKS_EXCLUDED(mu_);
 
+  // Whether the enrollment token file holds a token the controller has not
+  // answered for yet: how an operator enrolls a host again (after `pyctl
+  // host revoke`, or for new labels) without touching STATE_DIR/tls. A
+  // token is tried once: used, or refused, it is not tried again.
+  bool NewEnrollmentTokenWaiting() const;
+  // Enroll with that token: a new key and certificate, the files replaced,
+  // Credentials() switched. The host's name cannot change while the agent
+  // runs (FAILED_PRECONDITION, nothing replaced: restart the agent to take
+  // the new name). On failure the current certificate stays in use. Not
+  // concurrently with itself or Renew().
+  absl::Status Reenroll() ABSL_LOCKS_EXCLUDED(mu_);
+
  private:
   AgentIdentity(IdentityOptions options, const Clock& clock, std::string host,
                 tls::CertificateInfo certificate,
@@ -81,6 +93,9 @@ class AgentIdentity {
   const IdentityFiles files_;
   const Clock& clock_;
   const std::string host_;
+
+  // Switches to the key and certificate just written to files_.
+  absl::Status Use(tls::CertificateInfo certificate) ABSL_LOCKS_EXCLUDED(mu_);
 
   mutable absl::Mutex mu_;
   tls::CertificateInfo certificate_ ABSL_GUARDED_BY(mu_);

@@ -32,6 +32,14 @@ void CertificateRenewer::Run() {
 }
 
 void CertificateRenewer::RenewIfDue() {
+  if (identity_.NewEnrollmentTokenWaiting()) {
+    // The operator enrolls the host again (e.g. after `pyctl host revoke`).
+    if (const absl::Status enrolled = identity_.Reenroll(); !enrolled.ok()) {
+      spdlog::warn("enrolling again with the new token failed: {}; keeping the current "
+                   "certificate", enrolled.ToString());
+    }
+    return;
+  }
   if (!identity_.RenewalDue()) return;
   const absl::Status renewed = identity_.Renew();
   if (renewed.ok()) {

@@ -1,6 +1,7 @@
 // Keeps the host's certificate fresh while the agent runs: a thread that
 // checks at start and then every minute whether the certificate is due
-// (AgentIdentity::RenewalDue, by the identity's clock) and renews it. A
+// (AgentIdentity::RenewalDue, by the identity's clock) and renews it, or
+// whether the operator wrote a new enrollment token (enrolls again). A
 // failed renewal is logged and tried again at the next check; the current
 // certificate stays in use until a renewal succeeds.
 //

@@ -16,7 +16,8 @@ IdentityFiles::IdentityFiles(const std::string& state_dir_in)
       key(absl::StrCat(dir, "/host.key")),
       cert(absl::StrCat(dir, "/host.crt")),
       ca(absl::StrCat(dir, "/ca.crt")),
-      staged_key(absl::StrCat(key, ".new")) {}
+      staged_key(absl::StrCat(key, ".new")),
+      tried_token(absl::StrCat(dir, "/enrollment-token.sha256")) {}
 
 absl::Status CreateIdentityDir(const IdentityFiles& files) {
   // The state dir's mode is StateStore's (0700) too; nothing here is for

@@ -28,6 +28,9 @@ struct IdentityFiles {
   std::string cert;        // host.crt
   std::string ca;          // ca.crt
   std::string staged_key;  // host.key.new, only during a replacement
+  // SHA-256 of the last enrollment token the controller answered for
+  // (enrolled or refused): a token file holding another one is new.
+  std::string tried_token;  // enrollment-token.sha256
 };
 
 // Creates STATE_DIR and STATE_DIR/tls (0700) when missing.

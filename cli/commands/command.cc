@@ -48,7 +48,9 @@ void AddGlobalOptions(CLI::App& app, GlobalOptions& options) {
       ->envname("PYCTL_TLS_CA")
       ->type_name("FILE");
   app.add_option("--tls-cert", options.tls_cert,
-                 "client certificate (PEM), when the controller requires one")
+                 "client certificate (PEM), for a TLS proxy in front of the controller "
+                 "that requires one; the controller itself knows operators by "
+                 "their token")
       ->envname("PYCTL_TLS_CERT")
       ->type_name("FILE");
   app.add_option("--tls-key", options.tls_key,

@@ -209,5 +209,73 @@ TEST_F(AgentIdentityTest, AFailedRenewalKeepsTheCurrentCertificate) {
   EXPECT_EQ((*identity)->Certificate().serial, tls::ParseCertificate(cert)->serial);
 }
 
+TEST_F(AgentIdentityTest, ANewTokenInTheFileEnrollsTheHostAgainAtStart) {
+  absl::StatusOr<std::unique_ptr<AgentIdentity>> first = Start();
+  ASSERT_TRUE(first.ok()) << first.status();
+  const std::string first_serial = (*first)->Certificate().serial;
+  // As after `pyctl host revoke web-1` then `pyctl host enroll-token web-1`.
+  controller_->AddToken("tok-2", "web-1");
+  WriteToken("tok-2\n", 0600);
+
+  absl::StatusOr<std::unique_ptr<AgentIdentity>> again = Start();
+  ASSERT_TRUE(again.ok()) << again.status();
+  EXPECT_EQ(controller_->enroll_calls(), 2);
+  EXPECT_EQ(controller_->last_token(), "tok-2");
+  EXPECT_NE((*again)->Certificate().serial, first_serial);
+  EXPECT_EQ(tls::ParseCertificate(ReadAll(files_.cert))->serial, (*again)->Certificate().serial);
+  EXPECT_FALSE((*again)->NewEnrollmentTokenWaiting()) << "used: not new any more";
+
+  // The token, used, stays in its file: later starts keep the certificate.
+  ASSERT_TRUE(Start().ok());
+  EXPECT_EQ(controller_->enroll_calls(), 2);
+}
+
+TEST_F(AgentIdentityTest, ARunningAgentEnrollsAgainWhenANewTokenIsWritten) {
+  absl::StatusOr<std::unique_ptr<AgentIdentity>> identity = Start();
+  ASSERT_TRUE(identity.ok()) << identity.status();
+  const std::string first_serial = (*identity)->Certificate().serial;
+  const std::shared_ptr<grpc::ChannelCredentials> first_credentials = (*identity)->Credentials();
+  CertificateRenewer renewer(**identity, absl::Milliseconds(10));
+  renewer.Start();
+  controller_->AddToken("tok-2", "web-1");
+  WriteToken("tok-2\n", 0600);
+  for (int i = 0; i < 500 && (*identity)->Certificate().serial == first_serial; ++i) {
+    absl::SleepFor(absl::Milliseconds(20));
+  }
+  renewer.Stop();
+  EXPECT_EQ(controller_->enroll_calls(), 2);
+  EXPECT_NE((*identity)->Certificate().serial, first_serial);
+  EXPECT_NE((*identity)->Credentials(), first_credentials);
+  EXPECT_EQ(controller_->renewals(), 0) << "an enrollment, not a renewal";
+}
+
+TEST_F(AgentIdentityTest, ARefusedNewTokenKeepsTheCertificateAndIsNotTriedAgain) {
+  absl::StatusOr<std::unique_ptr<AgentIdentity>> first = Start();
+  ASSERT_TRUE(first.ok()) << first.status();
+  const std::string cert = ReadAll(files_.cert);
+  WriteToken("tok-unknown\n", 0600);
+
+  absl::StatusOr<std::unique_ptr<AgentIdentity>> again = Start();
+  ASSERT_TRUE(again.ok()) << again.status() << " (a valid certificate is still usable)";
+  EXPECT_EQ(controller_->enroll_calls(), 2);
+  EXPECT_EQ(ReadAll(files_.cert), cert);
+  EXPECT_FALSE((*again)->NewEnrollmentTokenWaiting()) << "refused once: not every minute";
+}
+
+TEST_F(AgentIdentityTest, ARunningAgentDoesNotTakeANewName) {
+  absl::StatusOr<std::unique_ptr<AgentIdentity>> identity = Start();
+  ASSERT_TRUE(identity.ok()) << identity.status();
+  const std::string cert = ReadAll(files_.cert);
+  controller_->AddToken("tok-2", "web-2");
+  WriteToken("tok-2\n", 0600);
+  ASSERT_TRUE((*identity)->NewEnrollmentTokenWaiting());
+  const absl::Status enrolled = (*identity)->Reenroll();
+  EXPECT_EQ(enrolled.code(), absl::StatusCode::kFailedPrecondition);
+  EXPECT_THAT(std::string(enrolled.message()),
+              HasSubstr("the enrollment token is for host web-2 but this agent runs as web-1"));
+  EXPECT_EQ(ReadAll(files_.cert), cert);
+  EXPECT_EQ((*identity)->host(), "web-1");
+}
+
 }  // namespace
 }  // namespace pyservice::agent

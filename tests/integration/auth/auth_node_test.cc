@@ -3,6 +3,7 @@
 // its Hello), speaks only for its own host, loses its stream the moment it
 // is revoked; enrollment tokens are single-use, expiring and bind the name;
 // operator tokens expire; and every RPC has a row in the policy.
+#include <filesystem>
 #include <memory>
 #include <string>
 
@@ -115,7 +116,7 @@ TEST_F(AuthNodeTest, AnAgentCannotSpeakForAnotherHost) {
   EXPECT_FALSE(fleet_->registry().GetHost("host-b").has_value());
 }
 
-TEST_F(AuthNodeTest, RevokingAHostEndsItsLiveStreamAndItCanNeitherReconnectNorRenew) {
+TEST_F(AuthNodeTest, RevokingAHostEndsItsLiveStreamAndItCanNeitherReconnectNorRenewUntilEnrolledAgain) {
   const Caller a = EnrollAgent("host-a", {{"role", "a"}});
   std::unique_ptr<FakeAgent> agent = StartAgent(a, "host-a");
   ASSERT_TRUE(agent->WaitForWelcome().ok());
@@ -142,6 +143,21 @@ TEST_F(AuthNodeTest, RevokingAHostEndsItsLiveStreamAndItCanNeitherReconnectNorRe
   ASSERT_TRUE(refused.ok()) << refused.status();
   EXPECT_EQ(refused->error_code(), grpc::StatusCode::UNAUTHENTICATED);
   EXPECT_EQ(Renew(a).error_code(), grpc::StatusCode::UNAUTHENTICATED);
+
+  // Enrolled again with a new token, the host is back: a new certificate
+  // connects; the revoked one stays refused.
+  Caller revoked = a;
+  revoked.cert_file = dir_.Join("revoked.crt");
+  revoked.key_file = dir_.Join("revoked.key");
+  std::filesystem::copy_file(a.cert_file, revoked.cert_file);
+  std::filesystem::copy_file(a.key_file, revoked.key_file);
+  const Caller back = EnrollAgent("host-a", {{"role", "a"}});
+  std::unique_ptr<FakeAgent> returned = StartAgent(back, "host-a");
+  EXPECT_TRUE(returned->WaitForWelcome().ok());
+  std::unique_ptr<FakeAgent> old = StartAgent(revoked, "host-a");
+  absl::StatusOr<grpc::Status> still_refused = old->WaitForEnd();
+  ASSERT_TRUE(still_refused.ok()) << still_refused.status();
+  EXPECT_EQ(still_refused->error_code(), grpc::StatusCode::UNAUTHENTICATED);
 }
 
 TEST_F(AuthNodeTest, EnrollmentBindsTheTokensNameAndLabelsAndTheTokenWorksOnce) {
