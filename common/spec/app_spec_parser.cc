@@ -219,6 +219,13 @@ absl::StatusOr<v1::AppSpec> AppSpecParser::Parse(absl::string_view yaml) {
       return reader_.ToStatus();
     }
     documents = YAML::LoadAll(text);
+    if (std::optional<UnclosedConstruct> unclosed = FindUnclosedConstruct(yaml);
+        unclosed && unclosed->quoted) {
+      reader_.Problem(unclosed->mark, "",
+                      absl::StrCat("YAML syntax error: ", unclosed->what,
+                                   " (it runs to the end of the file)"));
+      return reader_.ToStatus();
+    }
   } catch (const YAML::DeepRecursion& e) {
     reader_.Problem(e.mark, "", "nested too deeply");
     return reader_.ToStatus();

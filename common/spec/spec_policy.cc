@@ -174,7 +174,7 @@ class Checker {
     for (const auto& [field, path] :
          {std::pair{"paths.global_app_root", &paths.global_app_root()},
           std::pair{"paths.app_root", &paths.app_root()}}) {
-      if (!Check(field, ValidateAbsolutePath(*path))) continue;
+      if (*path != "/" && !Check(field, ValidateAbsolutePath(*path))) continue;
       for (absl::string_view tree : kSystemTrees) {
         if (*path == tree || Inside(*path, tree)) {
           Refuse(field, absl::StrCat(Quote(*path), " is not allowed: it is ",

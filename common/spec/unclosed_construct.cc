@@ -115,7 +115,8 @@ std::optional<UnclosedConstruct> Scanner::Run() {
       const YAML::Mark open = mark_;
       if (!SkipQuoted(c)) {
         return UnclosedConstruct{open, c == '"' ? "the double-quoted string opened here is never closed"
-                                                : "the single-quoted string opened here is never closed"};
+                                                : "the single-quoted string opened here is never closed",
+                                  /*quoted=*/true};
       }
       node_start = false;
       previous = c;

@@ -15,6 +15,10 @@ namespace pyservice::spec {
 struct UnclosedConstruct {
   YAML::Mark mark;  // of the opening quote, '[' or '{' (0-based, like yaml-cpp's)
   std::string what;  // e.g. `the double-quoted string opened here is never closed`
+  // A quoted string (else a bracket). yaml-cpp 0.7 accepts a quoted string
+  // left open at the end of a file that ends in a newline, swallowing the
+  // rest of the file into it, so these are looked for in every document.
+  bool quoted = false;
 };
 
 // A light scan of YAML text (comments, quoting rules, block scalars, flow
