@@ -249,6 +249,7 @@ int main(int argc, char** argv) {
   AgentSettings settings;
   settings.state_dir = config.state_dir;
   settings.pip_options = config.pip_options;
+  settings.spec_policy = config.spec_policy;
 
   // Before any thread exists (the D-Bus loop, gRPC): threads inherit the mask.
   sigset_t stop_signals;

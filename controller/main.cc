@@ -168,7 +168,8 @@ int Serve(const pyservice::controller::ControllerConfig& config) {
                   std::string(fleet.status().message()));
     return kExitCannotStart;
   }
-  ControllerServiceImpl service(**store, clock, **fleet, fingerprints, &(*access)->registry());
+  ControllerServiceImpl service(**store, clock, **fleet, fingerprints, &(*access)->registry(),
+                                config.spec_policy);
   auth::AuthorizedControllerService authorized_service(service, guard);
   fleet::AgentServiceImpl agent_service(**fleet, fleet::GuardedAgentGate(guard),
                                         &(*access)->registry());

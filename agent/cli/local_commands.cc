@@ -24,7 +24,9 @@ int ApplyCommand(const std::string& app_yaml, const std::string& tag, HostServic
                  const AgentSettings& settings) {
   absl::StatusOr<std::string> text = ReadFileToString(app_yaml, spec::kMaxDocumentBytes);
   if (!text.ok()) return Fail(text.status().message());
-  absl::StatusOr<v1::AppSpec> spec = spec::ParseAppSpec(*text, app_yaml);
+  // The policy located in app.yaml first; the pipeline checks it again on
+  // the host's accounts.
+  absl::StatusOr<v1::AppSpec> spec = spec::ParseAppSpec(*text, app_yaml, settings.spec_policy);
   if (!spec.ok()) return Fail(spec.status().message());
   if (!tag.empty()) {
     if (absl::Status valid = spec::ValidateGitRef(tag); !valid.ok()) {

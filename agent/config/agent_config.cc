@@ -13,6 +13,7 @@
 #include "absl/strings/str_join.h"
 #include "agent/daemon/controller_connection.h"
 #include "common/file/read_file.h"
+#include "common/spec/spec_policy_config.h"
 #include "common/spec/validators.h"
 #include "common/spec/yaml_reader.h"
 #include "common/status/status_macros.h"
@@ -31,7 +32,7 @@ void ReadConfig(const YAML::Node& root, spec::YamlReader& reader, AgentConfig& c
   if (!reader.Mapping(root, "",
                       {"controller", "host", "labels", "state_dir", "pip_options", "log_level",
                        "tls_ca", "tls_cert", "tls_key", "tls_server_name", "enrollment_token_file",
-                       "insecure"})) {
+                       "insecure", "spec_policy"})) {
     return;
   }
   if (const YAML::Node node = root["controller"]; !spec::YamlReader::Absent(node)) {
@@ -93,6 +94,7 @@ void ReadConfig(const YAML::Node& root, spec::YamlReader& reader, AgentConfig& c
       }
     }
   }
+  spec::ReadSpecPolicy(root["spec_policy"], reader, config.spec_policy);
   if (const YAML::Node node = root["insecure"]; !spec::YamlReader::Absent(node)) {
     if (std::optional<bool> insecure = reader.Bool(node, "insecure")) config.insecure = *insecure;
   }

@@ -14,6 +14,7 @@
 //   tls_server_name: controller.example   # verify the controller as this
 //   enrollment_token_file: /etc/pyservice/enroll.token  # first start: enroll
 //   insecure: false      # allow plaintext to a non-loopback TCP controller
+//   spec_policy: {allow_users: [postgres], allow_groups: [ssl-cert]}  # this host's exceptions
 // Anything else is an error with its location (FILE:LINE:COL), like
 // app.yaml errors, so a misspelt key never silently falls back to a default.
 #ifndef PYSERVICE_AGENT_CONFIG_AGENT_CONFIG_H_
@@ -26,6 +27,7 @@
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
+#include "common/spec/spec_policy.h"
 
 namespace pyservice::agent {
 
@@ -53,6 +55,9 @@ struct AgentConfig {
   // itself is never a setting: settings end up in argv and logs.
   std::string enrollment_token_file;
   bool insecure = false;
+  // This host's admin's exceptions to the spec policy every deploy is
+  // checked against before any step (common/spec/spec_policy.h).
+  spec::SpecPolicy spec_policy;
 };
 
 // Parses a config document over `base`: each key present replaces base's

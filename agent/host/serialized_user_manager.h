@@ -38,6 +38,14 @@ class SerializedUserManager final : public UserManager {
     absl::MutexLock lock(&mu_);
     return inner_.LookupGroup(group);
   }
+  absl::StatusOr<spec::HostUser> DescribeUser(const std::string& user) override {
+    absl::MutexLock lock(&mu_);
+    return inner_.DescribeUser(user);
+  }
+  absl::StatusOr<spec::HostGroup> DescribeGroup(const std::string& group) override {
+    absl::MutexLock lock(&mu_);
+    return inner_.DescribeGroup(group);
+  }
 
  private:
   UserManager& inner_;

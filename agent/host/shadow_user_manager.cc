@@ -81,6 +81,29 @@ absl::StatusOr<uid_t> ShadowUserManager::LookupUser(const std::string& user) {
   return entry.pw_uid;
 }
 
+absl::StatusOr<spec::HostUser> ShadowUserManager::DescribeUser(const std::string& user) {
+  struct passwd entry;
+  std::vector<char> buffer;
+  absl::StatusOr<bool> found = LookupEntry(user, entry, buffer, getpwnam_r);
+  if (!found.ok()) return found.status();
+  if (!*found) return absl::NotFoundError(absl::StrCat("user \"", user, "\" does not exist"));
+  return spec::HostUser{entry.pw_uid, entry.pw_gid, entry.pw_dir ? entry.pw_dir : "",
+                        entry.pw_gecos ? entry.pw_gecos : ""};
+}
+
+absl::StatusOr<spec::HostGroup> ShadowUserManager::DescribeGroup(const std::string& group) {
+  struct group entry;
+  std::vector<char> buffer;
+  absl::StatusOr<bool> found = LookupEntry(group, entry, buffer, getgrnam_r);
+  if (!found.ok()) return found.status();
+  if (!*found) return absl::NotFoundError(absl::StrCat("group \"", group, "\" does not exist"));
+  spec::HostGroup described{entry.gr_gid, {}};
+  for (char** member = entry.gr_mem; *member != nullptr; ++member) {
+    described.members.emplace_back(*member);
+  }
+  return described;
+}
+
 absl::StatusOr<gid_t> ShadowUserManager::LookupGroup(const std::string& group) {
   struct group entry;
   std::vector<char> buffer;

@@ -20,6 +20,8 @@ class ShadowUserManager final : public UserManager {
   absl::Status EnsureMembership(const std::string& user, const std::string& group) override;
   absl::StatusOr<uid_t> LookupUser(const std::string& user) override;
   absl::StatusOr<gid_t> LookupGroup(const std::string& group) override;
+  absl::StatusOr<spec::HostUser> DescribeUser(const std::string& user) override;
+  absl::StatusOr<spec::HostGroup> DescribeGroup(const std::string& group) override;
 
  private:
   absl::Status RunTool(const std::vector<std::string>& argv);

@@ -9,6 +9,7 @@
 
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
+#include "common/spec/spec_policy.h"
 
 namespace pyservice::agent {
 
@@ -32,6 +33,10 @@ class UserManager {
   // NOT_FOUND when the user or group does not exist.
   virtual absl::StatusOr<uid_t> LookupUser(const std::string& user) = 0;
   virtual absl::StatusOr<gid_t> LookupGroup(const std::string& group) = 0;
+  // What the spec policy checks of an existing account (ids, home, comment,
+  // members); NOT_FOUND when it does not exist.
+  virtual absl::StatusOr<spec::HostUser> DescribeUser(const std::string& user) = 0;
+  virtual absl::StatusOr<spec::HostGroup> DescribeGroup(const std::string& group) = 0;
 };
 
 }  // namespace pyservice::agent

@@ -16,6 +16,7 @@
 #include "agent/systemd/systemd_manager.h"
 #include "agent/units/unit_renderer.h"
 #include "common/file/file_ops.h"
+#include "common/spec/spec_policy.h"
 #include "common/time/clock.h"
 #include "pyservice/v1/agent_state.pb.h"
 
@@ -44,6 +45,9 @@ struct AgentSettings {
   std::vector<std::string> pip_options;
   // Releases kept on disk, the live one included.
   int keep_releases = 3;
+  // This host's admin's exceptions to the spec policy (agent config
+  // `spec_policy:`), checked before any step of a deploy.
+  spec::SpecPolicy spec_policy;
   // How often verify looks at the units.
   absl::Duration health_poll_interval = absl::Milliseconds(500);
 };

@@ -9,6 +9,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "agent/install/release_layout.h"
+#include "agent/install/spec_policy_gate.h"
 #include "agent/install/steps/steps.h"
 #include "common/spec/canonical.h"
 #include "common/spec/template.h"
@@ -165,6 +166,15 @@ absl::Status Pipeline::Prepare(const v1::AppSpec& spec, const DeployOptions& opt
 absl::Status Pipeline::Run(const v1::AppSpec& spec, const DeployOptions& options, bool activate,
                            DeployOutcome& outcome) {
   outcome = DeployOutcome();
+  // The agent runs as root: a spec the policy refuses (root, another
+  // account, a path outside the app root...) stops here, before any step,
+  // whatever the controller allowed (this host's admin has the last word).
+  if (absl::Status allowed = CheckSpecOnHost(spec, settings_.spec_policy, host_.users);
+      !allowed.ok()) {
+    outcome.failed_step = "policy";
+    spdlog::warn("{}: refused: {}", spec.name(), std::string(allowed.message()));
+    return allowed;
+  }
   RETURN_IF_ERROR(store_.Initialize());
   ASSIGN_OR_RETURN(std::optional<v1::AppState> loaded, store_.Load(spec.name()));
   v1::AppState state = loaded.value_or(v1::AppState());

@@ -73,6 +73,9 @@ class Pipeline {
   // undo) re-activates that release without checkout and environment,
   // unless an unfinished deploy of the spec is resumed; it then becomes live
   // under options.revision like any new release.
+  // Deploy and Prepare first check the spec against the spec policy on this
+  // host (spec_policy_gate.h): a refused spec fails INVALID_ARGUMENT with
+  // outcome->failed_step "policy", and nothing on the host is touched.
   absl::Status Deploy(const v1::AppSpec& spec, const DeployOptions& options = {},
                       DeployOutcome* outcome = nullptr);
 

@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cstdint>
+#include <map>
 #include <optional>
 #include <set>
 #include <sstream>
@@ -13,7 +14,9 @@
 #include "absl/strings/str_cat.h"
 #include "common/spec/calendar.h"
 #include "common/spec/config_yaml.h"
+#include "common/spec/spec_policy.h"
 #include "common/spec/template.h"
+#include "common/spec/unclosed_construct.h"
 #include "common/spec/validators.h"
 #include "common/spec/yaml_reader.h"
 #include "yaml-cpp/depthguard.h"
@@ -127,13 +130,25 @@ std::optional<YAML::Mark> StuckDocumentStart(const std::string& yaml) {
   return std::nullopt;
 }
 
+// `validate` for a required field, which must not be empty or blank first.
+template <typename Validate>
+auto Required(Validate validate) {
+  return [validate](absl::string_view value) -> absl::Status {
+    absl::Status given = ValidateRequired(value);
+    return given.ok() ? absl::Status(validate(value)) : given;
+  };
+}
+absl::Status AnyValue(absl::string_view) { return absl::OkStatus(); }
+
 // The parse reads the document field by field into the spec, then fills the
 // role's defaults, then checks what needs the defaults (templates, file
 // destinations). Each stage records problems and carries on, so a document
 // with five mistakes gets five lines, not one.
 class AppSpecParser {
  public:
-  explicit AppSpecParser(absl::string_view source_name) : reader_(source_name) {}
+  // With a `policy`, a spec that parses is also checked against it.
+  AppSpecParser(absl::string_view source_name, const SpecPolicy* policy)
+      : reader_(source_name), policy_(policy) {}
 
   absl::StatusOr<v1::AppSpec> Parse(absl::string_view yaml);
 
@@ -151,6 +166,10 @@ class AppSpecParser {
   void CheckUnitNames();
   void CheckTemplates(const Variables& variables);
   void CheckFileDestinations(const Variables& variables);
+  void CheckPolicy();
+  // Where `field` was written; for a defaulted one, the value it defaults
+  // from or the section it is in (a violation is always located).
+  YAML::Mark Locate(std::string field) const;
 
   // Reads a string field (absent/null leaves `*out` untouched) and runs
   // `validate` on it. Returns whether a value was read.
@@ -163,7 +182,9 @@ class AppSpecParser {
   void Require(const YAML::Node& map, absl::string_view key, const std::string& field);
 
   YamlReader reader_;
+  const SpecPolicy* const policy_;
   v1::AppSpec spec_;
+  std::map<std::string, YAML::Mark> marks_;  // by field, as read
   YAML::Node config_node_;
   // Where each templated value came from, to locate template problems.
   struct TemplateSite {
@@ -198,11 +219,28 @@ absl::StatusOr<v1::AppSpec> AppSpecParser::Parse(absl::string_view yaml) {
       return reader_.ToStatus();
     }
     documents = YAML::LoadAll(text);
+    if (std::optional<UnclosedConstruct> unclosed = FindUnclosedConstruct(yaml);
+        unclosed && unclosed->quoted) {
+      reader_.Problem(unclosed->mark, "",
+                      absl::StrCat("YAML syntax error: ", unclosed->what,
+                                   " (it runs to the end of the file)"));
+      return reader_.ToStatus();
+    }
   } catch (const YAML::DeepRecursion& e) {
     reader_.Problem(e.mark, "", "nested too deeply");
     return reader_.ToStatus();
   } catch (const YAML::Exception& e) {
-    reader_.Problem(e.mark, "", absl::StrCat("YAML syntax error: ", e.msg));
+    // yaml-cpp points where it gave up; an unterminated string or an
+    // unclosed bracket is reported where it opened.
+    std::optional<UnclosedConstruct> unclosed = FindUnclosedConstruct(yaml);
+    if (unclosed && (e.mark.pos < 0 || unclosed->mark.pos <= e.mark.pos)) {
+      reader_.Problem(unclosed->mark, "",
+                      absl::StrCat("YAML syntax error: ", e.msg, " (", unclosed->what,
+                                   "; the parser gave up at ", e.mark.line + 1, ":",
+                                   e.mark.column + 1, ")"));
+    } else {
+      reader_.Problem(e.mark, "", absl::StrCat("YAML syntax error: ", e.msg));
+    }
     return reader_.ToStatus();
   }
   std::erase_if(documents, [](const YAML::Node& d) { return d.IsNull(); });
@@ -231,6 +269,7 @@ absl::StatusOr<v1::AppSpec> AppSpecParser::Parse(absl::string_view yaml) {
     const Variables variables = RoleVariables(spec_);
     CheckFileDestinations(variables);
     CheckTemplates(variables);
+    if (reader_.ok() && policy_ != nullptr) CheckPolicy();
   } catch (const YAML::Exception& e) {
     reader_.Problem(e.mark, "", absl::StrCat("unexpected document structure: ", e.msg));
   }
@@ -244,6 +283,7 @@ bool AppSpecParser::ReadString(const YAML::Node& node, const std::string& field,
   if (YamlReader::Absent(node)) return false;
   std::optional<std::string> value = reader_.String(node, field);
   if (!value) return false;
+  marks_[field] = node.Mark();
   if (!reader_.Check(node, field, validate(*value))) return false;
   *out = *std::move(value);
   return true;
@@ -261,34 +301,17 @@ void AppSpecParser::ReadTopLevel(const YAML::Node& root) {
                    "ssh_key", "services", "timers", "files", "config", "targets", "health",
                    "rollout", "paths"});
   for (absl::string_view key : {"name", "repo", "tag"}) Require(root, key, "");
-  ReadString(root["name"], "name", spec_.mutable_name(), ValidateName);
-  ReadString(root["module"], "module", spec_.mutable_module(), [](absl::string_view m) {
-    // It ends up in commands through {{ app_module }}: a dotted identifier.
-    bool ok = !m.empty();
-    bool at_start = true;
-    for (char c : m) {
-      const bool letter = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || c == '_';
-      const bool digit = c >= '0' && c <= '9';
-      if (c == '.') {
-        ok = ok && !at_start;
-        at_start = true;
-        continue;
-      }
-      ok = ok && (letter || (digit && !at_start));
-      at_start = false;
-    }
-    ok = ok && !at_start;
-    return ok ? absl::OkStatus()
-              : absl::InvalidArgumentError("must be a Python module name like \"hello\" or \"hello.web\"");
-  });
+  ReadString(root["name"], "name", spec_.mutable_name(), Required(ValidateName));
+  ReadString(root["module"], "module", spec_.mutable_module(), ValidateModule);
   ReadString(root["user"], "user", spec_.mutable_user(), ValidateUserOrGroup);
   ReadString(root["group"], "group", spec_.mutable_group(), ValidateUserOrGroup);
   spec_.set_ensure_user(true);
   if (!YamlReader::Absent(root["ensure_user"])) {
+    marks_["ensure_user"] = root["ensure_user"].Mark();
     if (auto value = reader_.Bool(root["ensure_user"], "ensure_user")) spec_.set_ensure_user(*value);
   }
-  ReadString(root["repo"], "repo", spec_.mutable_repo(), ValidateRepoUrl);
-  ReadString(root["tag"], "tag", spec_.mutable_tag(), ValidateGitRef);
+  ReadString(root["repo"], "repo", spec_.mutable_repo(), Required(ValidateRepoUrl));
+  ReadString(root["tag"], "tag", spec_.mutable_tag(), Required(ValidateGitRef));
   ReadString(root["uv_version"], "uv_version", spec_.mutable_uv_version(), ValidateUvVersion);
   ReadString(root["ssh_key"], "ssh_key", spec_.mutable_ssh_key(), ValidateSshKey);
 
@@ -336,7 +359,8 @@ void AppSpecParser::ReadService(const YAML::Node& node, const std::string& field
   if (!reader_.Mapping(node, field, {"name", "description", "command"})) return;
   Require(node, "name", field);
   Require(node, "command", field);
-  ReadString(node["name"], Join(field, "name"), service->mutable_name(), ValidateName);
+  marks_[field] = node.Mark();
+  ReadString(node["name"], Join(field, "name"), service->mutable_name(), Required(ValidateName));
   const auto line = [](absl::string_view what) {
     return [what](absl::string_view text) { return ValidateUnitLine(text, what); };
   };
@@ -346,7 +370,7 @@ void AppSpecParser::ReadService(const YAML::Node& node, const std::string& field
                                service->mutable_description()});
   }
   if (ReadString(node["command"], Join(field, "command"), service->mutable_command(),
-                 line("command"))) {
+                 Required(line("command")))) {
     template_sites_.push_back({node["command"].Mark(), Join(field, "command"),
                                service->mutable_command()});
   }
@@ -357,9 +381,10 @@ void AppSpecParser::ReadTimer(const YAML::Node& node, const std::string& field) 
   unit_marks_.push_back(node.Mark());
   if (!reader_.Mapping(node, field, {"name", "description", "schedule", "command"})) return;
   for (absl::string_view key : {"name", "schedule", "command"}) Require(node, key, field);
-  ReadString(node["name"], Join(field, "name"), timer->mutable_name(), ValidateName);
+  marks_[field] = node.Mark();
+  ReadString(node["name"], Join(field, "name"), timer->mutable_name(), Required(ValidateName));
   ReadString(node["schedule"], Join(field, "schedule"), timer->mutable_schedule(),
-             ValidateCalendar);
+             Required(ValidateCalendar));
   const auto line = [](absl::string_view what) {
     return [what](absl::string_view text) { return ValidateUnitLine(text, what); };
   };
@@ -369,7 +394,7 @@ void AppSpecParser::ReadTimer(const YAML::Node& node, const std::string& field) 
                                timer->mutable_description()});
   }
   if (ReadString(node["command"], Join(field, "command"), timer->mutable_command(),
-                 line("command"))) {
+                 Required(line("command")))) {
     template_sites_.push_back({node["command"].Mark(), Join(field, "command"),
                                timer->mutable_command()});
   }
@@ -385,7 +410,8 @@ void AppSpecParser::ReadFile(const YAML::Node& node, const std::string& field) {
   file_marks_.push_back(node["dest"].IsDefined() ? node["dest"].Mark() : node.Mark());
   Require(node, "dest", field);
   Require(node, "content", field);
-  if (ReadString(node["dest"], Join(field, "dest"), file->mutable_dest())) {
+  marks_[field] = node.Mark();
+  if (ReadString(node["dest"], Join(field, "dest"), file->mutable_dest(), Required(AnyValue))) {
     template_sites_.push_back({node["dest"].Mark(), Join(field, "dest"), file->mutable_dest()});
   }
   if (ReadString(node["content"], Join(field, "content"), file->mutable_content())) {
@@ -480,6 +506,7 @@ void AppSpecParser::ReadPaths(const YAML::Node& node) {
                         "app_config", "app_data_dir", "uv_location", "uv_isolate"})) {
     return;
   }
+  marks_["paths"] = node.Mark();
   v1::Paths* paths = spec_.mutable_paths();
   const std::pair<const char*, std::string*> fields[] = {
       {"global_app_root", paths->mutable_global_app_root()},
@@ -504,8 +531,14 @@ void AppSpecParser::ReadPaths(const YAML::Node& node) {
 
 void AppSpecParser::ApplyDefaults() {
   if (spec_.module().empty()) spec_.set_module(spec_.name());
-  if (spec_.user().empty()) spec_.set_user(spec_.name());
-  if (spec_.group().empty()) spec_.set_group(spec_.user());
+  if (spec_.user().empty()) {
+    spec_.set_user(spec_.name());
+    marks_["user"] = marks_["name"];
+  }
+  if (spec_.group().empty()) {
+    spec_.set_group(spec_.user());
+    marks_["group"] = marks_["user"];
+  }
   v1::Health* health = spec_.mutable_health();
   if (health->deadline_ms() == 0) {
     // Leave the default comfortably above an explicit min_healthy.
@@ -603,6 +636,22 @@ void AppSpecParser::CheckFileDestinations(const Variables& variables) {
   }
 }
 
+void AppSpecParser::CheckPolicy() {
+  for (const PolicyViolation& violation : CheckSpecPolicy(spec_, *policy_)) {
+    reader_.Problem(Locate(violation.field), violation.field, violation.message);
+  }
+}
+
+YAML::Mark AppSpecParser::Locate(std::string field) const {
+  while (!field.empty()) {
+    if (auto it = marks_.find(field); it != marks_.end()) return it->second;
+    // "files[0].dest" -> "files[0]" -> "files"; "paths.app_dir" -> "paths".
+    const size_t cut = field.find_last_of(".[");
+    field.resize(cut == std::string::npos ? 0 : cut);
+  }
+  return YAML::Mark();  // the document's start: a default of the whole spec
+}
+
 void AppSpecParser::CheckTemplates(const Variables& variables) {
   for (const TemplateSite& site : template_sites_) {
     absl::StatusOr<std::string> expanded = ExpandTemplate(*site.value, variables);
@@ -620,7 +669,12 @@ void AppSpecParser::CheckTemplates(const Variables& variables) {
 }  // namespace
 
 absl::StatusOr<v1::AppSpec> ParseAppSpec(absl::string_view yaml, absl::string_view source_name) {
-  return AppSpecParser(source_name).Parse(yaml);
+  return AppSpecParser(source_name, nullptr).Parse(yaml);
+}
+
+absl::StatusOr<v1::AppSpec> ParseAppSpec(absl::string_view yaml, absl::string_view source_name,
+                                         const SpecPolicy& policy) {
+  return AppSpecParser(source_name, &policy).Parse(yaml);
 }
 
 }  // namespace pyservice::spec

@@ -15,6 +15,7 @@
 
 #include "absl/strings/string_view.h"
 #include "absl/status/statusor.h"
+#include "common/spec/spec_policy.h"
 #include "pyservice/v1/spec.pb.h"
 
 namespace pyservice::spec {
@@ -26,6 +27,12 @@ inline constexpr size_t kMaxDocumentBytes = 1 << 20;
 // INVALID_ARGUMENT listing every problem (at most a few dozen) on failure.
 absl::StatusOr<v1::AppSpec> ParseAppSpec(absl::string_view yaml,
                                          absl::string_view source_name);
+
+// The same, and then the spec policy (spec_policy.h), each violation
+// located: `app.yaml:4:7: user: "root" is not allowed: ...`. What
+// `pyctl apply` runs on the controller.
+absl::StatusOr<v1::AppSpec> ParseAppSpec(absl::string_view yaml, absl::string_view source_name,
+                                         const SpecPolicy& policy);
 
 }  // namespace pyservice::spec
 

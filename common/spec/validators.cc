@@ -47,6 +47,14 @@ bool IsHex(absl::string_view text) {
 
 }  // namespace
 
+absl::Status ValidateRequired(absl::string_view value) {
+  if (value.empty()) return Invalid("must not be empty");
+  if (absl::StripAsciiWhitespace(value).empty()) {
+    return Invalid("must not be blank (only whitespace)");
+  }
+  return absl::OkStatus();
+}
+
 absl::Status ValidateName(absl::string_view name) {
   if (name.empty()) return Invalid("must not be empty");
   if (name.size() > kMaxNameLength) {
@@ -59,6 +67,26 @@ absl::Status ValidateName(absl::string_view name) {
   }
   if (!ok) return Invalid(absl::StrCat(Quote(name), " must match [a-z][a-z0-9-]*"));
   return absl::OkStatus();
+}
+
+absl::Status ValidateModule(absl::string_view module) {
+  // It ends up in commands through {{ app_module }}: a dotted identifier.
+  bool ok = !module.empty();
+  bool at_start = true;
+  for (char c : module) {
+    const bool letter = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || c == '_';
+    const bool digit = c >= '0' && c <= '9';
+    if (c == '.') {
+      ok = ok && !at_start;
+      at_start = true;
+      continue;
+    }
+    ok = ok && (letter || (digit && !at_start));
+    at_start = false;
+  }
+  ok = ok && !at_start;
+  return ok ? absl::OkStatus()
+            : Invalid("must be a Python module name like \"hello\" or \"hello.web\"");
 }
 
 absl::Status ValidateUserOrGroup(absl::string_view name) {

@@ -17,9 +17,16 @@ namespace pyservice::spec {
 
 inline constexpr size_t kMaxNameLength = 32;
 
+// Required fields (name, repo, tag, commands, schedules, dests...) must say
+// something: "" and whitespace only are mistakes, never values.
+absl::Status ValidateRequired(absl::string_view value);
+
 // App, service and timer names: [a-z][a-z0-9-]*, at most 32 characters.
 // They become unit names and directory names, so nothing else is allowed.
 absl::Status ValidateName(absl::string_view name);
+
+// Python module names (app_module, used in commands): a dotted identifier.
+absl::Status ValidateModule(absl::string_view module);
 
 // User and group names, by the intersection of shadow's and systemd's rules:
 // [a-zA-Z_][a-zA-Z0-9_.-]*, optionally ending in '$', at most 32

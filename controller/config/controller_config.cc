@@ -6,6 +6,8 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "common/file/read_file.h"
+#include "common/spec/spec_policy_config.h"
+#include "common/spec/yaml_reader.h"
 #include "common/status/status_macros.h"
 #include "controller/server/listen_address.h"
 #include "yaml-cpp/yaml.h"
@@ -31,6 +33,8 @@ class Problems {
                                   mark.column + 1, ": ", field,
                                   field.empty() ? "" : ": ", message));
   }
+  // Lines already located (from a spec::YamlReader).
+  void AddLocated(absl::string_view lines) { lines_.emplace_back(lines); }
   bool empty() const { return lines_.empty(); }
   absl::Status ToStatus() const {
     return absl::InvalidArgumentError(absl::StrJoin(lines_, "\n"));
@@ -136,6 +140,7 @@ void ReadBool(const YAML::Node& node, absl::string_view key, Problems& problems,
 }
 
 absl::StatusOr<ControllerConfig> ParseRoot(const YAML::Node& root,
+                                           absl::string_view source_name,
                                            Problems& problems,
                                            ControllerConfig config) {
   if (root.IsNull()) return config;  // an empty file changes nothing
@@ -180,12 +185,16 @@ absl::StatusOr<ControllerConfig> ParseRoot(const YAML::Node& root,
       ReadString(value, "admin_socket_group", problems, config.admin_socket_group);
     } else if (name == "ca_dir") {
       ReadString(value, "ca_dir", problems, config.ca_dir);
+    } else if (name == "spec_policy") {
+      spec::YamlReader reader(source_name);
+      spec::ReadSpecPolicy(value, reader, config.spec_policy);
+      if (!reader.ok()) problems.AddLocated(reader.ToStatus().message());
     } else {
       problems.Add(key.Mark(), name,
                    "unknown key (want listen, data_dir, log_level, "
                    "heartbeat_interval, wave_timeout, tls_cert, tls_key, "
                    "client_ca, insecure, insecure_agents, admin_socket, "
-                   "admin_socket_group, ca_dir or secrets_key_file)");
+                   "admin_socket_group, ca_dir, secrets_key_file or spec_policy)");
     }
   }
   if (!problems.empty()) return problems.ToStatus();
@@ -202,7 +211,7 @@ absl::StatusOr<ControllerConfig> ParseControllerConfig(
   // they become a status.
   try {
     const YAML::Node root = YAML::Load(std::string(yaml));
-    return ParseRoot(root, problems, std::move(base));
+    return ParseRoot(root, source_name, problems, std::move(base));
   } catch (const YAML::Exception& e) {
     problems.Add(e.mark, "", e.msg);
     return problems.ToStatus();

@@ -16,6 +16,7 @@
 //   ca_dir: /var/lib/pyservice-controller/ca  # the CA that certifies hosts
 //   insecure_agents: false   # accept agents without a certificate (dev only)
 //   secrets_key_file: /etc/pyservice-controller/secrets.key  # outside data_dir
+//   spec_policy: {allow_users: [postgres], allow_groups: [ssl-cert]}  # apply's exceptions
 // Anything else is an error with its location, like app.yaml errors, so a
 // misspelt key never silently falls back to a default.
 #ifndef PYSERVICE_CONTROLLER_CONFIG_CONTROLLER_CONFIG_H_
@@ -27,6 +28,7 @@
 #include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
 #include "absl/time/time.h"
+#include "common/spec/spec_policy.h"
 #include "controller/secrets/key_file.h"
 
 namespace pyservice::controller {
@@ -65,6 +67,9 @@ struct ControllerConfig {
   // with (controller/secrets/key_file.h); created if missing. Never inside
   // data_dir: a copy of the data dir alone must reveal no secret.
   std::string secrets_key_file = kDefaultSecretsKeyFile;
+  // The admin's exceptions to the spec policy every apply is checked
+  // against (common/spec/spec_policy.h).
+  spec::SpecPolicy spec_policy;
 };
 
 // Parses a config document over `base`: each key present replaces base's

@@ -39,9 +39,10 @@ v1::Revision ToApiRevision(const StoredRevision& stored) {
 
 absl::StatusOr<v1::ApplyAppResponse> ApplyApp(Store& store, const Clock& clock,
                                               const spec::SecretFingerprinter& fingerprints,
+                                              const spec::SpecPolicy& policy,
                                               const v1::ApplyAppRequest& request) {
   const std::string source = request.source_name().empty() ? "app.yaml" : request.source_name();
-  ASSIGN_OR_RETURN(v1::AppSpec spec, spec::ParseAppSpec(request.yaml(), source));
+  ASSIGN_OR_RETURN(v1::AppSpec spec, spec::ParseAppSpec(request.yaml(), source, policy));
   const std::string digest = spec::SpecDigest(spec, fingerprints);
   const std::string canonical = spec::RedactedCanonicalYaml(spec, fingerprints);
 

@@ -5,13 +5,16 @@
 
 #include "absl/status/statusor.h"
 #include "common/spec/fingerprint.h"
+#include "common/spec/spec_policy.h"
 #include "common/time/clock.h"
 #include "controller/store/store.h"
 #include "pyservice/v1/controller.pb.h"
 
 namespace pyservice::controller {
 
-// Parses and validates `request.yaml`, then stores it as the next revision
+// Parses and validates `request.yaml`, checks it against the spec policy
+// with the admin's exceptions `policy` (nothing is stored for a refused
+// spec, dry run or not), then stores it as the next revision
 // (or, for a dry run, only computes what would change). A change to a
 // present app is stored with a rollout to it (response.rollout), using the
 // strategy of the applied spec's `rollout:`; a new app has none (every
@@ -23,6 +26,7 @@ namespace pyservice::controller {
 // `fingerprints`.
 absl::StatusOr<v1::ApplyAppResponse> ApplyApp(Store& store, const Clock& clock,
                                               const spec::SecretFingerprinter& fingerprints,
+                                              const spec::SpecPolicy& policy,
                                               const v1::ApplyAppRequest& request);
 
 // The stored revision as the API shows it, without its spec: RFC 3339 time.

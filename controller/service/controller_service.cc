@@ -31,7 +31,7 @@ absl::Status AppNotFound(const std::string& name) {
 grpc::Status ControllerServiceImpl::ApplyApp(grpc::ServerContext*,
                                              const v1::ApplyAppRequest* request,
                                              v1::ApplyAppResponse* response) {
-  absl::StatusOr<v1::ApplyAppResponse> result = controller::ApplyApp(store_, clock_, fingerprints_, *request);
+  absl::StatusOr<v1::ApplyAppResponse> result = controller::ApplyApp(store_, clock_, fingerprints_, spec_policy_, *request);
   if (!result.ok()) return ToGrpcStatus(result.status());
   *response = *std::move(result);
   if (response->changed() && !request->dry_run()) {

@@ -11,6 +11,7 @@
 #define PYSERVICE_CONTROLLER_SERVICE_CONTROLLER_SERVICE_H_
 
 #include "common/spec/fingerprint.h"
+#include "common/spec/spec_policy.h"
 #include "common/time/clock.h"
 #include "controller/auth/access_registry.h"
 #include "controller/fleet/fleet.h"
@@ -27,12 +28,15 @@ class ControllerServiceImpl final
   // with `fingerprints` (the controller's fingerprint key). `access` serves
   // the token and host RPCs (access.cc); without it they are
   // FAILED_PRECONDITION. Who may call what is not decided here: the service
-  // is served behind auth::AuthorizedControllerService.
+  // is served behind auth::AuthorizedControllerService. Every apply is
+  // checked against the spec policy with the admin's `spec_policy`
+  // exceptions (none by default).
   ControllerServiceImpl(Store& store, const Clock& clock, fleet::Fleet& fleet,
                         const spec::SecretFingerprinter& fingerprints,
-                        auth::AccessRegistry* access = nullptr)
+                        auth::AccessRegistry* access = nullptr,
+                        spec::SpecPolicy spec_policy = {})
       : store_(store), clock_(clock), fleet_(fleet), fingerprints_(fingerprints),
-        access_(access) {}
+        access_(access), spec_policy_(std::move(spec_policy)) {}
 
   grpc::Status ApplyApp(grpc::ServerContext* context, const v1::ApplyAppRequest* request,
                         v1::ApplyAppResponse* response) override;
@@ -91,6 +95,7 @@ class ControllerServiceImpl final
   fleet::Fleet& fleet_;
   const spec::SecretFingerprinter& fingerprints_;
   auth::AccessRegistry* const access_;
+  const spec::SpecPolicy spec_policy_;
 };
 
 }  // namespace pyservice::controller

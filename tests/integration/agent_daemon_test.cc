@@ -352,6 +352,22 @@ TEST_F(AgentDaemonTest, DeployStreamsEveryStepAndEndsWithTheResult) {
   EXPECT_TRUE(std::filesystem::exists(settings_.unit_dir + "/hello-web.service"));
 }
 
+TEST_F(AgentDaemonTest, PolicyViolatingDeployIsRefusedBeforeAnyStepNamingTheField) {
+  users_.AddUser("pgapp", {108, 114, "/var/lib/postgresql", "PostgreSQL administrator"});
+  StartDaemon();
+  v1::AppSpec spec = Spec("v1");
+  spec.set_user("pgapp");  // as a controller without the policy would send it
+  ASSERT_TRUE(SendDeploy(5, 1, spec));
+  const v1::DeployResult result = WaitForResult(5);
+  EXPECT_FALSE(result.ok());
+  EXPECT_EQ(result.failed_step(), "policy");
+  EXPECT_THAT(result.error(),
+              HasSubstr("spec policy: user: \"pgapp\" is an existing system account (uid 108)"));
+  EXPECT_THAT(Progress(5), IsEmpty()) << "no step ran";
+  EXPECT_THAT(users_.created(), IsEmpty());
+  EXPECT_FALSE(std::filesystem::exists(dir_.Join("applications")));
+}
+
 TEST_F(AgentDaemonTest, FailedDeployNamesTheStepAndKeepsThePreviousRelease) {
   StartDaemon();
   ASSERT_TRUE(SendDeploy(1, 1, Spec("v1")));

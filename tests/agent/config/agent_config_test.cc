@@ -143,3 +143,30 @@ TEST(AgentConfig, ShippedExampleIsValid) {
 
 }  // namespace
 }  // namespace pyservice::agent
+
+namespace pyservice::agent {
+namespace {
+
+TEST(AgentConfigTest, SpecPolicyListsTheHostAdminsExceptions) {
+  absl::StatusOr<AgentConfig> config = ParseAgentConfig(
+      "spec_policy:\n  allow_users: [postgres]\n  allow_groups: [ssl-cert, www-data]\n", "a.yaml",
+      AgentConfig());
+  ASSERT_TRUE(config.ok()) << config.status();
+  EXPECT_THAT(config->spec_policy.allow_users, ::testing::ElementsAre("postgres"));
+  EXPECT_THAT(config->spec_policy.allow_groups, ::testing::ElementsAre("ssl-cert", "www-data"));
+}
+
+TEST(AgentConfigTest, SpecPolicyMistakesAreLocated) {
+  absl::StatusOr<AgentConfig> config = ParseAgentConfig(
+      "spec_policy:\n  allow_user: [postgres]\n  allow_groups: [\"bad name\"]\n", "a.yaml",
+      AgentConfig());
+  ASSERT_FALSE(config.ok());
+  EXPECT_THAT(std::string(config.status().message()),
+              ::testing::HasSubstr("a.yaml:2:3: spec_policy.allow_user: unknown key (did you mean "
+                                   "\"allow_users\"?)"));
+  EXPECT_THAT(std::string(config.status().message()),
+              ::testing::HasSubstr("a.yaml:3:18: spec_policy.allow_groups[0]: \"bad name\" must match"));
+}
+
+}  // namespace
+}  // namespace pyservice::agent

@@ -201,6 +201,67 @@ TEST_F(PipelineTest, FirstDeployBuildsEverythingAndStartsTheUnits) {
   EXPECT_FALSE(state.has_in_flight());
 }
 
+// Nothing on the host was touched: no account, no tree, no state, no step.
+#define EXPECT_HOST_UNTOUCHED()                                            \
+  do {                                                                     \
+    EXPECT_THAT(users_.created(), IsEmpty());                              \
+    EXPECT_FALSE(std::filesystem::exists(Root()));                         \
+    EXPECT_THAT(progress_.reports, IsEmpty());                             \
+    absl::StatusOr<std::optional<v1::AppState>> state = store_.Load("hello"); \
+    EXPECT_TRUE(state.ok() && !state->has_value());                        \
+  } while (false)
+
+TEST_F(PipelineTest, ExistingSystemAccountIsRefusedBeforeAnyStep) {
+  users_.AddUser("pgapp", {108, 114, "/var/lib/postgresql", "PostgreSQL administrator"});
+  DeployOutcome outcome;
+  absl::Status status = pipeline_.Deploy(Spec("v1", "user: pgapp\n"), {}, &outcome);
+  EXPECT_EQ(status.code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_THAT(status.message(),
+              HasSubstr("spec policy: user: \"pgapp\" is an existing system account (uid 108) "
+                        "that pyservice did not create for this app"));
+  EXPECT_EQ(outcome.failed_step, "policy");
+  EXPECT_HOST_UNTOUCHED();
+}
+
+TEST_F(PipelineTest, ExistingSystemAccountPassesWhenThisHostsAdminAllowsIt) {
+  users_.AddUser("pgapp", {108, 114, "/var/lib/postgresql", "PostgreSQL administrator"});
+  settings_.spec_policy.allow_users = {"pgapp"};
+  EXPECT_TRUE(pipeline_.Deploy(Spec("v1", "user: pgapp\n")).ok());
+}
+
+TEST_F(PipelineTest, PrivilegedExistingGroupIsRefusedBeforeAnyStep) {
+  users_.AddGroup("webapps", {27, {"someone"}});
+  DeployOutcome outcome;
+  absl::Status status = pipeline_.Prepare(Spec("v1", "group: webapps\n"), {}, &outcome);
+  EXPECT_THAT(status.message(),
+              HasSubstr("spec policy: group: \"webapps\" is an existing system group (gid 27)"));
+  EXPECT_EQ(outcome.failed_step, "policy");
+  EXPECT_HOST_UNTOUCHED();
+}
+
+// What the controller sends is a proto: a spec that never met the parser
+// (an older or a compromised controller) is checked field by field.
+TEST_F(PipelineTest, HandMadeSpecWritingOutsideTheAppRootIsRefusedBeforeAnyStep) {
+  v1::AppSpec spec = Spec("v1");
+  spec.mutable_files(0)->set_dest("{{ app_root }}/../../../etc/cron.d/x");
+  spec.mutable_services(0)->set_command(" ");
+  spec.set_user("root");
+  DeployOutcome outcome;
+  absl::Status status = pipeline_.Deploy(spec, {}, &outcome);
+  EXPECT_EQ(status.code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_THAT(status.message(), HasSubstr("spec policy: files[0].dest: "));
+  EXPECT_THAT(status.message(),
+              HasSubstr("spec policy: services[0].command: must not be blank"));
+  EXPECT_THAT(status.message(), HasSubstr("spec policy: user: \"root\" is not allowed"));
+  EXPECT_EQ(outcome.failed_step, "policy");
+  EXPECT_HOST_UNTOUCHED();
+}
+
+TEST_F(PipelineTest, TheAppsOwnUserPassesOnEveryLaterDeploy) {
+  DeployV1ThenV2();
+  EXPECT_THAT(users_.created(), Contains(HasSubstr("comment=User for hello service")));
+}
+
 TEST_F(PipelineTest, ReapplyOfTheSameSpecTouchesNothing) {
   ASSERT_TRUE(pipeline_.Deploy(Spec("v1")).ok());
   systemd_.ClearCalls();
@@ -552,7 +613,10 @@ TEST_F(PipelineTest, SecretsNeverAppearInProgress) {
 }
 
 TEST_F(PipelineTest, UvBackendPinsUvAndSyncsIntoTheRelease) {
-  const std::string uv = dir_.Join("uv");
+  // The role's shared uv (GLOBAL_APP_ROOT/uv): the spec policy allows no
+  // other place outside the app root.
+  const std::string uv = Root() + "/uv";
+  std::filesystem::create_directories(Root());
   std::ofstream(uv) << "#!/bin/sh\n";
   chmod(uv.c_str(), 0755);
   processes_.set_uv_version_output("uv 0.4.0\n");

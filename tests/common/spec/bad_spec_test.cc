@@ -37,7 +37,6 @@ std::vector<BadSpec> BadSpecs() {
       {"RootIsScalar", "hello\n", "app.yaml:1:1: the document must be a mapping"},
       {"TwoDocuments", WithHead("---\nname: other\n"),
        "app.yaml:5:1: one app per file: found a second YAML document"},
-      {"SyntaxError", "name: [hello\n", "YAML syntax error"},
       {"TabIndentation", "name: hello\nservices:\n\t- name: web\n", "app.yaml:3:"},
       {"DuplicateTopLevelKey", WithHead("name: again\n"), "app.yaml:4:1: name: duplicate key"},
       {"UnknownKeySuggestsFix", WithHead("servces: []\n"),
@@ -205,6 +204,85 @@ std::vector<BadSpec> BadSpecs() {
        "app.yaml:5:3: paths.app_home: unknown key"},
       {"UvIsolateString", WithHead("paths:\n  uv_isolate: maybe\n"),
        "app.yaml:5:15: paths.uv_isolate: \"maybe\" must be true or false"},
+      // Required fields that are empty or blank.
+      {"NameBlank", "name: \"  \"\nrepo: file:///r.git\ntag: v1\n",
+       "app.yaml:1:7: name: must not be blank (only whitespace)"},
+      {"RepoEmpty", "name: hello\nrepo: \"\"\ntag: v1\n", "app.yaml:2:7: repo: must not be empty"},
+      {"TagBlank", "name: hello\nrepo: file:///r.git\ntag: \" \"\n",
+       "app.yaml:3:6: tag: must not be blank (only whitespace)"},
+      {"ServiceNameEmpty", WithHead("services:\n  - name: \"\"\n    command: x\n"),
+       "app.yaml:5:11: services[0].name: must not be empty"},
+      {"ServiceCommandEmpty", WithHead("services:\n  - name: web\n    command: \"\"\n"),
+       "app.yaml:6:14: services[0].command: must not be empty"},
+      {"ServiceCommandBlank", WithHead("services:\n  - name: web\n    command: \"  \\t \"\n"),
+       "app.yaml:6:14: services[0].command: must not be blank (only whitespace)"},
+      {"TimerNameBlank", WithHead("timers:\n  - name: \" \"\n    schedule: daily\n    command: x\n"),
+       "app.yaml:5:11: timers[0].name: must not be blank (only whitespace)"},
+      {"TimerScheduleEmpty", WithHead("timers:\n  - name: report\n    schedule: \"\"\n    command: x\n"),
+       "app.yaml:6:15: timers[0].schedule: must not be empty"},
+      {"TimerCommandBlank", WithHead("timers:\n  - name: report\n    schedule: daily\n    command: \" \"\n"),
+       "app.yaml:7:14: timers[0].command: must not be blank (only whitespace)"},
+      {"FileDestEmpty", WithHead("files:\n  - dest: \"\"\n    content: x\n"),
+       "app.yaml:5:11: files[0].dest: must not be empty"},
+      // Syntax errors, located where the construct opens (not at the end of file).
+      {"SyntaxError", "name: [hello\n",
+       "app.yaml:1:7: YAML syntax error: end of sequence flow not found (the \"[\" opened here is never closed"},
+      {"UnterminatedDoubleQuote",
+       WithHead("services:\n  - name: web\n    command: \"python -m hello\n    description: x\n"
+                "timers: []\n"),
+       "app.yaml:6:14: YAML syntax error: "},
+      {"UnterminatedSingleQuote",
+       WithHead("services:\n  - name: web\n    description: 'it''s the web\n    command: x\n"),
+       "app.yaml:6:18: YAML syntax error: "},
+      {"UnclosedBrace", WithHead("targets:\n  labels: {role: web\nhealth:\n  deadline: 2m\n"),
+       "app.yaml:5:11: YAML syntax error: "},
+      {"UnclosedBracket", WithHead("services: [\n  {name: web, command: x}\nfiles: []\n"),
+       "app.yaml:4:11: YAML syntax error: "},
+      // The spec policy (an empty admin policy: no exceptions).
+      {"UserRoot", WithHead("user: root\n"),
+       "app.yaml:4:7: user: \"root\" is not allowed: the app's units would run as root"},
+      {"NameRootMakesUserRoot", "name: root\nrepo: file:///r.git\ntag: v1\n",
+       "app.yaml:1:7: user: \"root\" is not allowed"},
+      {"UserSystemAccount", WithHead("user: www-data\n"),
+       "app.yaml:4:7: user: \"www-data\" is not allowed: it is a system account"},
+      {"UserPostgres", WithHead("user: postgres\n"),
+       "app.yaml:4:7: user: \"postgres\" is not allowed: it is a system account"},
+      {"GroupSudo", WithHead("group: sudo\n"),
+       "app.yaml:4:8: group: \"sudo\" is not allowed: it is a privileged system group"},
+      {"GroupDocker", WithHead("group: docker\n"), "app.yaml:4:8: group: \"docker\" is not allowed"},
+      {"GroupRoot", WithHead("group: root\n"), "app.yaml:4:8: group: \"root\" is not allowed"},
+      {"GroupAdm", WithHead("group: adm\n"), "app.yaml:4:8: group: \"adm\" is not allowed"},
+      {"EnsureUserFalseNotAllowed", WithHead("user: svc\nensure_user: false\n"),
+       "app.yaml:5:14: ensure_user: false names an existing account, \"svc\", which the admin's "
+       "spec_policy.allow_users does not list"},
+      {"AppRootUnderEtc", WithHead("paths:\n  app_root: /etc/hello\n"),
+       "app.yaml:5:13: paths.app_root: \"/etc/hello\" is not allowed: it is inside the system "
+       "directory /etc"},
+      {"AppRootIsVarLib", WithHead("paths:\n  app_root: /var/lib\n"),
+       "app.yaml:5:13: paths.app_root: \"/var/lib\" is not allowed: it is a system directory"},
+      {"GlobalRootIsUsr", WithHead("paths:\n  global_app_root: /usr\n"),
+       "app.yaml:5:20: paths.global_app_root: \"/usr\" is not allowed: it is the system directory /usr"},
+      {"GlobalRootIsVarLib", WithHead("paths:\n  global_app_root: /var/lib\n"),
+       "app.yaml:5:20: paths.global_app_root: \"/var/lib\" is not allowed: it is a system directory"},
+      {"AppDirOutsideRoot", WithHead("paths:\n  app_dir: /srv/other\n"),
+       "app.yaml:5:12: paths.app_dir: \"/srv/other\" is outside the app root (/applications/hello/...)"},
+      {"ConfigDirOutsideRoot", WithHead("paths:\n  app_config_dir: /etc/hello\n"),
+       "app.yaml:5:19: paths.app_config_dir: \"/etc/hello\" is outside the app root"},
+      {"DataDirIsTheRootsParent", WithHead("paths:\n  app_data_dir: /applications\n"),
+       "app.yaml:5:17: paths.app_data_dir: \"/applications\" is outside the app root"},
+      {"UvLocationOutsideRoot", WithHead("paths:\n  uv_location: /usr/local/bin/uv\n"),
+       "app.yaml:5:16: paths.uv_location: \"/usr/local/bin/uv\" is outside the app root"},
+      {"AppDirDotDotEscape", WithHead("paths:\n  app_dir: /applications/hello/../other\n"),
+       "app.yaml:5:12: paths.app_dir: \"/applications/hello/../other\" must be normalized"},
+      {"FileTemplateEscapesToAnotherApp",
+       WithHead("files:\n  - dest: \"{{ global_app_root }}/other/app/config/x\"\n    content: x\n"),
+       "app.yaml:5:11: files[0].dest: \"/applications/other/app/config/x\" is outside the app's tree"},
+      {"FileTemplateEscapesIntoSharedUv",
+       WithHead("files:\n  - dest: \"{{ uv_location }}/x\"\n    content: x\n"),
+       "app.yaml:5:11: files[0].dest: \"/applications/uv/x\" is outside the app's tree"},
+      {"FileTemplateDotDotEscape",
+       WithHead("files:\n  - dest: \"{{ app_root }}/../../etc/sudoers.d/x\"\n    content: x\n"),
+       "app.yaml:5:11: files[0].dest: \"/applications/hello/../../etc/sudoers.d/x\" must be normalized"},
   };
 }
 
@@ -212,7 +290,8 @@ class BadSpecTest : public ::testing::TestWithParam<BadSpec> {};
 
 TEST_P(BadSpecTest, IsRefusedWithLocatedMessage) {
   const BadSpec& bad = GetParam();
-  absl::StatusOr<v1::AppSpec> spec = ParseAppSpec(bad.yaml, "app.yaml");
+  // As `pyctl apply` parses: the spec policy too, with no admin exceptions.
+  absl::StatusOr<v1::AppSpec> spec = ParseAppSpec(bad.yaml, "app.yaml", SpecPolicy{});
   ASSERT_FALSE(spec.ok()) << "accepted:\n" << bad.yaml;
   EXPECT_EQ(spec.status().code(), absl::StatusCode::kInvalidArgument);
   EXPECT_THAT(std::string(spec.status().message()), HasSubstr(bad.error));

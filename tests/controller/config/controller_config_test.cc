@@ -164,3 +164,27 @@ TEST(ControllerConfigExample, ShippedExampleIsValid) {
 
 }  // namespace
 }  // namespace pyservice::controller
+
+namespace pyservice::controller {
+namespace {
+
+TEST(ControllerConfigTest, SpecPolicyListsTheAdminsExceptions) {
+  absl::StatusOr<ControllerConfig> config = ParseControllerConfig(
+      "spec_policy: {allow_users: [postgres], allow_groups: [ssl-cert]}\n", "c.yaml",
+      ControllerConfig());
+  ASSERT_TRUE(config.ok()) << config.status();
+  EXPECT_THAT(config->spec_policy.allow_users, ::testing::ElementsAre("postgres"));
+  EXPECT_THAT(config->spec_policy.allow_groups, ::testing::ElementsAre("ssl-cert"));
+  EXPECT_TRUE(ControllerConfig().spec_policy.allow_users.empty()) << "no exceptions by default";
+}
+
+TEST(ControllerConfigTest, SpecPolicyMistakesAreLocated) {
+  absl::StatusOr<ControllerConfig> config =
+      ParseControllerConfig("spec_policy:\n  allow_users: root\n", "c.yaml", ControllerConfig());
+  ASSERT_FALSE(config.ok());
+  EXPECT_THAT(std::string(config.status().message()),
+              ::testing::HasSubstr("c.yaml:2:16: spec_policy.allow_users: must be a list"));
+}
+
+}  // namespace
+}  // namespace pyservice::controller

@@ -193,6 +193,34 @@ TEST_F(ControllerServiceTest, BadSpecIsRefusedWithItsLocationAndStoresNothing) {
   EXPECT_TRUE(History().empty());
 }
 
+TEST_F(ControllerServiceTest, PolicyViolatingSpecIsRefusedAtItsFieldAndStoresNothing) {
+  v1::ApplyAppResponse response;
+  for (bool dry_run : {false, true}) {
+    grpc::Status status = Apply(HelloYaml("v1", "user: root\ngroup: sudo\n"), &response, dry_run);
+    EXPECT_EQ(status.error_code(), grpc::StatusCode::INVALID_ARGUMENT);
+    EXPECT_THAT(status.error_message(),
+                HasSubstr("hello.yaml:11:7: user: \"root\" is not allowed: the app's units would "
+                          "run as root"));
+    EXPECT_THAT(status.error_message(),
+                HasSubstr("hello.yaml:12:8: group: \"sudo\" is not allowed"));
+  }
+  v1::ListAppsResponse apps;
+  grpc::ClientContext context;
+  ASSERT_TRUE(stub_->ListApps(&context, v1::ListAppsRequest(), &apps).ok());
+  EXPECT_EQ(apps.apps_size(), 0);
+  EXPECT_TRUE(History().empty());
+}
+
+TEST_F(ControllerServiceTest, PathOutsideTheAppRootIsRefusedAtApply) {
+  v1::ApplyAppResponse response;
+  grpc::Status status = Apply(HelloYaml("v1", "paths:\n  app_config_dir: /etc/hello\n"), &response);
+  EXPECT_EQ(status.error_code(), grpc::StatusCode::INVALID_ARGUMENT);
+  EXPECT_THAT(status.error_message(),
+              HasSubstr("hello.yaml:12:19: paths.app_config_dir: \"/etc/hello\" is outside the app "
+                        "root (/applications/hello/...)"));
+  EXPECT_TRUE(History().empty());
+}
+
 TEST_F(ControllerServiceTest, BadSpecLeavesTheCurrentRevisionAlone) {
   v1::ApplyAppResponse first, bad;
   ASSERT_TRUE(Apply(HelloYaml("v1"), &first).ok());
