@@ -14,6 +14,10 @@
 //   tls_server_name: controller.example   # verify the controller as this
 //   enrollment_token_file: /etc/pyservice/enroll.token  # first start: enroll
 //   insecure: false      # allow plaintext to a non-loopback TCP controller
+//   timeouts:            # child processes are killed after these
+//     fetch: 10m         #   one git fetch
+//     environment: 15m   #   each uv / pip / python -m venv command
+//     user: 1m           #   each groupadd / useradd / usermod
 // Anything else is an error with its location (FILE:LINE:COL), like
 // app.yaml errors, so a misspelt key never silently falls back to a default.
 #ifndef PYSERVICE_AGENT_CONFIG_AGENT_CONFIG_H_
@@ -26,6 +30,7 @@
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
+#include "absl/time/time.h"
 
 namespace pyservice::agent {
 
@@ -53,6 +58,14 @@ struct AgentConfig {
   // itself is never a setting: settings end up in argv and logs.
   std::string enrollment_token_file;
   bool insecure = false;
+  // Deadlines of the child processes a deploy runs; on one, the process and
+  // everything it started are killed and the step fails naming the command.
+  struct Timeouts {
+    absl::Duration fetch = absl::Minutes(10);
+    absl::Duration environment = absl::Minutes(15);
+    absl::Duration user = absl::Minutes(1);
+  };
+  Timeouts timeouts;
 };
 
 // Parses a config document over `base`: each key present replaces base's
