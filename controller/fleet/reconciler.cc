@@ -30,10 +30,11 @@ std::vector<ReconcileAction> PlanHost(const HostView& host, const DesiredSet& de
   std::vector<ReconcileAction> actions;
   if (!host.connected) return actions;
 
-  // Every app name that is either desired or reported, in order.
+  // Every app name that is desired, reported or in flight, in order.
   std::set<std::string> names;
   for (const auto& [name, app] : desired) names.insert(name);
   for (const auto& [name, health] : host.apps) names.insert(name);
+  for (const auto& [name, deploy] : host.in_flight) names.insert(name);
 
   for (const std::string& name : names) {
     const auto failure = host.failures.find(name);
