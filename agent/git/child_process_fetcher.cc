@@ -76,7 +76,9 @@ absl::StatusOr<std::string> ChildProcessGitFetcher::Fetch(const FetchRequest& re
     return absl::DeadlineExceededError(
         absl::StrCat("fetch of ", display_url, " ", result->Describe()));
   }
-  if (result->canceled) return absl::AbortedError(absl::StrCat("fetch of ", display_url, " canceled"));
+  if (result->canceled) {
+    return absl::AbortedError(absl::StrCat("fetch of ", display_url, " canceled"));
+  }
   v1::GitFetchReply reply;
   if (!result->Succeeded() || !reply.ParseFromString(result->stdout_text)) {
     return absl::InternalError(absl::StrCat(

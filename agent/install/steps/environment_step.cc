@@ -143,7 +143,8 @@ class EnvironmentStep final : public Step {
       options.run_as = ProcessOptions::Identity{owner.uid, owner.gid};
       return options;
     };
-    RETURN_IF_ERROR(RunTool(host, deploy, settings, as_app({settings.python, "-m", "venv", venv}), "python3 -m venv"));
+    RETURN_IF_ERROR(RunTool(host, deploy, settings, as_app({settings.python, "-m", "venv", venv}),
+                            "python3 -m venv"));
     const std::string pip = absl::StrCat(venv, "/bin/pip");
     const bool offline = std::find(settings.pip_options.begin(), settings.pip_options.end(),
                                    "--no-index") != settings.pip_options.end();
@@ -159,10 +160,12 @@ class EnvironmentStep final : public Step {
     if (offline && access(kSystemWheels, R_OK) == 0) {
       // Debian's setuptools cannot do an editable install without `wheel`;
       // Debian ships it as a wheel (python3-wheel-whl).
-      RETURN_IF_ERROR(RunTool(host, deploy, settings, pip_install({"--find-links", kSystemWheels, "wheel"}),
+      RETURN_IF_ERROR(RunTool(host, deploy, settings,
+                              pip_install({"--find-links", kSystemWheels, "wheel"}),
                               "pip install wheel"));
     }
-    RETURN_IF_ERROR(RunTool(host, deploy, settings, pip_install({"-r", "pinned-requirements.txt"}),
+    RETURN_IF_ERROR(RunTool(host, deploy, settings,
+                            pip_install({"-r", "pinned-requirements.txt"}),
                             "pip install -r pinned-requirements.txt"));
     return RunTool(host, deploy, settings, pip_install({"-e", "."}), "pip install -e .");
   }
