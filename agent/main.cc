@@ -34,6 +34,7 @@
 #include "agent/daemon/agent_daemon.h"
 #include "agent/enroll/agent_identity.h"
 #include "agent/enroll/certificate_renewer.h"
+#include "agent/git/child_process_fetcher.h"
 #include "agent/git/libgit2_fetcher.h"
 #include "agent/host/process_runner.h"
 #include "agent/host/shadow_user_manager.h"
@@ -145,6 +146,8 @@ IdentityOptions EnrollmentOptions(const AgentConfig& config) {
 int main(int argc, char** argv) {
   std::signal(SIGPIPE, SIG_IGN);
   SetHomeForLibgit2();  // changes the environment: before any thread starts
+  // The daemon's own fetch child (child_process_fetcher.h); not for users.
+  if (argc == 2 && std::string(argv[1]) == kFetchChildArgument) return RunFetchChild();
   CLI::App app{"pyservice-agent: installs and runs pyservice apps on this host"};
   app.require_subcommand(0, 1);
   std::string config_path, state_dir, log_level, controller, host_name;
@@ -250,6 +253,8 @@ int main(int argc, char** argv) {
   settings.state_dir = config.state_dir;
   settings.pip_options = config.pip_options;
   settings.spec_policy = config.spec_policy;
+  settings.environment_timeout = config.timeouts.environment;
+  settings.fetch_timeout = config.timeouts.fetch;
 
   // Before any thread exists (the D-Bus loop, gRPC): threads inherit the mask.
   sigset_t stop_signals;
@@ -280,9 +285,9 @@ int main(int argc, char** argv) {
   }
   if (*status) return StatusCommand(app_name, **systemd, settings, stdout);
 
-  Libgit2Fetcher git;
   SubprocessRunner processes;
-  ShadowUserManager users(processes);
+  ChildProcessGitFetcher git(processes, ChildProcessFetcherOptions());
+  ShadowUserManager users(processes, config.timeouts.user);
   HostServices host{**systemd, git, processes, users, clock,
                     [](absl::Duration d) { absl::SleepFor(d); }};
   if (*apply) return ApplyCommand(app_yaml, tag, host, settings);

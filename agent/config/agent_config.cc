@@ -11,6 +11,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
+#include "absl/time/time.h"
 #include "agent/daemon/controller_connection.h"
 #include "common/file/read_file.h"
 #include "common/spec/spec_policy_config.h"
@@ -27,14 +28,42 @@ constexpr size_t kMaxConfigBytes = 1 << 20;
 
 constexpr const char* kLogLevels[] = {"trace", "debug", "info", "warn", "error", "critical", "off"};
 
+// timeouts: {fetch: 10m, environment: 15m, user: 1m}, each an
+// absl::ParseDuration string ("90s", "1h30m") above zero.
+void ReadTimeouts(const YAML::Node& node, spec::YamlReader& reader,
+                  AgentConfig::Timeouts& timeouts) {
+  if (spec::YamlReader::Absent(node) ||
+      !reader.Mapping(node, "timeouts", {"fetch", "environment", "user"})) {
+    return;
+  }
+  for (auto [key, field] : {std::pair{"fetch", &timeouts.fetch},
+                            std::pair{"environment", &timeouts.environment},
+                            std::pair{"user", &timeouts.user}}) {
+    const YAML::Node value = node[key];
+    if (spec::YamlReader::Absent(value)) continue;
+    const std::string path = spec::Join("timeouts", key);
+    std::optional<std::string> text = reader.String(value, path);
+    if (!text) continue;
+    absl::Duration duration;
+    if (!absl::ParseDuration(*text, &duration) || duration <= absl::ZeroDuration() ||
+        duration == absl::InfiniteDuration()) {
+      reader.Problem(value, path,
+                     absl::StrCat("\"", *text, "\" is not a duration above zero (e.g. 90s, 15m)"));
+      continue;
+    }
+    *field = duration;
+  }
+}
+
 void ReadConfig(const YAML::Node& root, spec::YamlReader& reader, AgentConfig& config) {
   if (spec::YamlReader::Absent(root)) return;  // an empty file changes nothing
   if (!reader.Mapping(root, "",
                       {"controller", "host", "labels", "state_dir", "pip_options", "log_level",
                        "tls_ca", "tls_cert", "tls_key", "tls_server_name", "enrollment_token_file",
-                       "insecure", "spec_policy"})) {
+                       "insecure", "spec_policy", "timeouts"})) {
     return;
   }
+  ReadTimeouts(root["timeouts"], reader, config.timeouts);
   if (const YAML::Node node = root["controller"]; !spec::YamlReader::Absent(node)) {
     if (std::optional<std::string> address = reader.String(node, "controller");
         address && reader.Check(node, "controller", ValidateControllerAddress(*address))) {

@@ -15,6 +15,10 @@
 //   enrollment_token_file: /etc/pyservice/enroll.token  # first start: enroll
 //   insecure: false      # allow plaintext to a non-loopback TCP controller
 //   spec_policy: {allow_users: [postgres], allow_groups: [ssl-cert]}  # this host's exceptions
+//   timeouts:            # child processes are killed after these
+//     fetch: 10m         #   one git fetch
+//     environment: 15m   #   each uv / pip / python -m venv command
+//     user: 1m           #   each groupadd / useradd / usermod
 // Anything else is an error with its location (FILE:LINE:COL), like
 // app.yaml errors, so a misspelt key never silently falls back to a default.
 #ifndef PYSERVICE_AGENT_CONFIG_AGENT_CONFIG_H_
@@ -27,6 +31,7 @@
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
+#include "absl/time/time.h"
 #include "common/spec/spec_policy.h"
 
 namespace pyservice::agent {
@@ -58,6 +63,14 @@ struct AgentConfig {
   // This host's admin's exceptions to the spec policy every deploy is
   // checked against before any step (common/spec/spec_policy.h).
   spec::SpecPolicy spec_policy;
+  // Deadlines of the child processes a deploy runs; on one, the process and
+  // everything it started are killed and the step fails naming the command.
+  struct Timeouts {
+    absl::Duration fetch = absl::Minutes(10);
+    absl::Duration environment = absl::Minutes(15);
+    absl::Duration user = absl::Minutes(1);
+  };
+  Timeouts timeouts;
 };
 
 // Parses a config document over `base`: each key present replaces base's

@@ -4,9 +4,11 @@
 #ifndef PYSERVICE_AGENT_GIT_GIT_FETCHER_H_
 #define PYSERVICE_AGENT_GIT_GIT_FETCHER_H_
 
+#include <functional>
 #include <string>
 
 #include "absl/status/statusor.h"
+#include "absl/time/time.h"
 
 namespace pyservice::agent {
 
@@ -19,6 +21,12 @@ struct FetchRequest {
   // Private key file for ssh remotes (0600, written by the agent); empty for
   // none. Its content never appears in logs or errors.
   std::string ssh_key_path;
+  // The fetch is abandoned after this long, also when the remote has gone
+  // silent: DEADLINE_EXCEEDED "fetch of REPO timed out after 10m".
+  absl::Duration timeout = absl::Minutes(10);
+  // Asked while the fetch runs; once true it is abandoned at once with
+  // ABORTED "fetch of REPO canceled". Empty: never.
+  std::function<bool()> canceled;
 };
 
 class GitFetcher {

@@ -38,8 +38,12 @@ absl::StatusOr<bool> LookupEntry(const std::string& name, Entry& entry, std::vec
 absl::Status ShadowUserManager::RunTool(const std::vector<std::string>& argv) {
   ProcessOptions options;
   options.argv = argv;
+  options.timeout = timeout_;
   absl::StatusOr<ProcessResult> result = runner_.Run(options);
   if (!result.ok()) return result.status();
+  if (absl::Status interrupted = InterruptionStatus(*result, argv.front()); !interrupted.ok()) {
+    return interrupted;
+  }
   if (!result->Succeeded()) {
     return absl::InternalError(absl::StrCat(absl::StrJoin(argv, " "), ": ", result->Describe(),
                                             ": ", absl::StripTrailingAsciiWhitespace(result->stderr_text)));

@@ -5,6 +5,7 @@
 #ifndef PYSERVICE_AGENT_HOST_SHADOW_USER_MANAGER_H_
 #define PYSERVICE_AGENT_HOST_SHADOW_USER_MANAGER_H_
 
+#include "absl/time/time.h"
 #include "agent/host/process_runner.h"
 #include "agent/host/user_manager.h"
 
@@ -12,7 +13,10 @@ namespace pyservice::agent {
 
 class ShadowUserManager final : public UserManager {
  public:
-  explicit ShadowUserManager(ProcessRunner& runner) : runner_(runner) {}
+  // Each of groupadd/useradd/usermod is killed after `timeout` (agent
+  // config timeouts.user).
+  explicit ShadowUserManager(ProcessRunner& runner, absl::Duration timeout = absl::Minutes(1))
+      : runner_(runner), timeout_(timeout) {}
 
   absl::Status EnsureGroup(const std::string& group) override;
   absl::Status EnsureUser(const std::string& user, const std::string& primary_group,
@@ -27,6 +31,7 @@ class ShadowUserManager final : public UserManager {
   absl::Status RunTool(const std::vector<std::string>& argv);
 
   ProcessRunner& runner_;
+  const absl::Duration timeout_;
 };
 
 }  // namespace pyservice::agent

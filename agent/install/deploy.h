@@ -50,6 +50,12 @@ struct AgentSettings {
   spec::SpecPolicy spec_policy;
   // How often verify looks at the units.
   absl::Duration health_poll_interval = absl::Milliseconds(500);
+  // Deadlines of the child processes a deploy runs (agent config
+  // `timeouts:`); on one, the command's whole process group is killed.
+  // uv/pip/python -m venv, each:
+  absl::Duration environment_timeout = absl::Minutes(15);
+  // One git fetch (the fetch runs in a child process of its own):
+  absl::Duration fetch_timeout = absl::Minutes(10);
 };
 
 enum class StepState { kRunning, kDone, kUnchanged, kFailed };
@@ -90,6 +96,10 @@ struct Deploy {
   // Files written for this deploy (files:, config.yaml, ssh key, units),
   // recorded in the state when it succeeds.
   std::vector<v1::WrittenFile> written;
+  // True once the run is canceled (DeployOptions::canceled; never empty
+  // while a step runs): steps pass it to the child processes and fetches
+  // they start, which are then killed at once.
+  std::function<bool()> canceled = [] { return false; };
   // Human-readable notes of the current step ("clone 3.1 MiB", "repaired
   // drift in hello-web.service"), reported with its result.
   std::vector<std::string> notes;

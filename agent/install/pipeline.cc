@@ -112,7 +112,8 @@ absl::Status Pipeline::RunSteps(struct Deploy& deploy, const std::vector<Step*>&
   for (Step* step : steps) {
     StepProgress progress{state.app(), std::string(step->name()), StepState::kRunning,
                           absl::ZeroDuration(), ""};
-    // A step boundary is the only place a run stops early: every step is
+    // A run stops early at a step boundary, or inside a step whose child
+    // process or fetch is killed (Deploy::canceled): every step is
     // idempotent, so the next run picks up here.
     if (canceled && canceled()) {
       progress.state = StepState::kFailed;
@@ -123,6 +124,7 @@ absl::Status Pipeline::RunSteps(struct Deploy& deploy, const std::vector<Step*>&
     }
     progress_.Report(progress);
     const absl::Time start = host_.clock.Now();
+    if (canceled) deploy.canceled = canceled;
     deploy.notes.clear();
     if (step == steps.front() && !first_note.empty()) deploy.notes.emplace_back(first_note);
     absl::StatusOr<bool> changed = step->Run(deploy, host_, settings_);
@@ -134,6 +136,10 @@ absl::Status Pipeline::RunSteps(struct Deploy& deploy, const std::vector<Step*>&
     absl::Status saved = store_.Save(state);
     progress.elapsed = host_.clock.Now() - start;
     progress.message = absl::StrJoin(deploy.notes, "; ");
+    if (!changed.ok() && canceled && canceled()) {
+      // Killed midway: reported as canceled like a cancel at the boundary.
+      changed = absl::AbortedError("canceled");
+    }
     if (!changed.ok()) {
       progress.state = StepState::kFailed;
       progress.message = std::string(changed.status().message());

@@ -39,9 +39,10 @@ struct DeployOptions {
   uint32_t revision = 0;
   // The digest to record and report for the spec (DeployDigest).
   std::string spec_digest;
-  // Asked before every step; once it returns true the run stops there with
-  // ABORTED "STEP: canceled" (a canceled activation is rolled back like a
-  // failed one). Empty: never canceled.
+  // Asked before every step, and while a step's child process or git fetch
+  // runs (which is then killed at once); once it returns true the run stops
+  // with ABORTED "STEP: canceled" (a canceled activation is rolled back like
+  // a failed one). Empty: never canceled.
   std::function<bool()> canceled;
 };
 

@@ -393,6 +393,8 @@ absl::StatusOr<std::vector<std::string>> DbusSystemdManager::JournalTail(const s
   ProcessOptions journalctl;
   journalctl.argv = {"journalctl", "--unit", unit, "--lines", absl::StrCat(lines),
                      "--no-pager", "--output", "cat", "--quiet"};
+  // A journal read for an error message must not hold up the deploy.
+  journalctl.timeout = absl::Seconds(30);
   absl::StatusOr<ProcessResult> result = RunProcess(journalctl);
   if (!result.ok()) {
     return absl::Status(result.status().code(),

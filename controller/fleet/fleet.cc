@@ -195,7 +195,11 @@ void Fleet::Send(const std::vector<PlannedSend>& sends, const DesiredSet& desire
   for (const PlannedSend& send : sends) {
     v1::ControllerMessage message;
     const ReconcileAction& action = send.action;
-    if (action.kind != ReconcileAction::Kind::kRemove) {
+    if (action.kind == ReconcileAction::Kind::kCancel) {
+      message.mutable_cancel()->set_deploy_id(send.deploy_id);
+      spdlog::info("host {}: canceling deploy {} of {}: another revision is wanted now",
+                   send.host, send.deploy_id, action.app);
+    } else if (action.kind != ReconcileAction::Kind::kRemove) {
       const DesiredApp& app = desired.at(action.app);
       const DesiredRevision& revision = action.revision == app.revision ? app : app.from;
       const bool prepare = action.kind == ReconcileAction::Kind::kPrepare;

@@ -147,6 +147,12 @@ std::optional<ResultOutcome> FleetRegistry::RecordResult(const std::string& name
     if (has_live) keep_live();
     return outcome;
   }
+  if (!result.ok() && deploy.cancel_sent) {
+    // Canceled because another revision is wanted: not that revision's
+    // failure, so it may be sent again later (an undo of the rollback).
+    if (has_live) keep_live();
+    return outcome;
+  }
   if (!result.ok()) {
     view.failures[app] = {deploy.revision, deploy.remove, result.failed_step(), result.error()};
     if (has_live) keep_live();
@@ -211,6 +217,12 @@ void FleetRegistry::PlanHostLocked(Host& host, const DesiredSet& desired,
                                    std::vector<PlannedSend>& out) {
   if (!host.view.connected || host.session == nullptr) return;
   for (ReconcileAction& action : PlanHost(host.view, desired)) {
+    if (action.kind == ReconcileAction::Kind::kCancel) {
+      host.view.in_flight[action.app].cancel_sent = true;
+      const uint64_t id = action.deploy_id;
+      out.push_back({host.session, host.view.name, std::move(action), id});
+      continue;
+    }
     InFlightDeploy deploy;
     deploy.deploy_id = next_deploy_id();
     deploy.remove = action.kind == ReconcileAction::Kind::kRemove;

@@ -55,7 +55,8 @@ struct HostSummary {
   size_t apps = 0;
 };
 
-// A DeployRequest or RemoveRequest the registry has recorded as in flight;
+// A DeployRequest or RemoveRequest the registry has recorded as in flight
+// (or a CancelRequest for one, deploy_id naming the deploy canceled);
 // the caller builds and sends it.
 struct PlannedSend {
   std::shared_ptr<AgentConnection> session;

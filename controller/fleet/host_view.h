@@ -28,6 +28,9 @@ struct InFlightDeploy {
   bool remove = false;
   // A DeployRequest with prepare_only: fetch and build, no switch.
   bool prepare = false;
+  // A CancelRequest for it went out: the controller wants the app at
+  // another revision (or gone) and waits for the canceled deploy's result.
+  bool cancel_sent = false;
   // The latest StepProgress of this deploy, if any.
   std::string step;
   v1::StepState step_state = v1::STEP_STATE_UNSPECIFIED;

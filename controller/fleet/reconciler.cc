@@ -12,22 +12,44 @@ bool Targets(const v1::AppSpec& app, const Labels& labels) {
   return true;
 }
 
+namespace {
+
+// Whether the deploy or preparation in flight is still what `host` should
+// get for the app (`wanted`: null when the app is deleted or does not
+// target the host). Removals always are: see reconciler.h.
+bool StillWanted(const InFlightDeploy& deploy, const DesiredApp* wanted, const HostView& host) {
+  if (deploy.remove) return true;
+  if (wanted == nullptr) return false;
+  if (deploy.prepare) return wanted->PreparesOn(host.name) && deploy.digest == wanted->digest;
+  return deploy.digest == wanted->For(host.name).digest;
+}
+
+}  // namespace
+
 std::vector<ReconcileAction> PlanHost(const HostView& host, const DesiredSet& desired) {
   std::vector<ReconcileAction> actions;
   if (!host.connected) return actions;
 
-  // Every app name that is either desired or reported, in order.
+  // Every app name that is desired, reported or in flight, in order.
   std::set<std::string> names;
   for (const auto& [name, app] : desired) names.insert(name);
   for (const auto& [name, health] : host.apps) names.insert(name);
+  for (const auto& [name, deploy] : host.in_flight) names.insert(name);
 
   for (const std::string& name : names) {
-    if (host.in_flight.contains(name)) continue;  // wait for its result
     const auto failure = host.failures.find(name);
     const auto reported = host.apps.find(name);
     const auto wanted = desired.find(name);
     const bool targeted = wanted != desired.end() && wanted->second.spec != nullptr &&
                           Targets(*wanted->second.spec, host.labels);
+    if (const auto in_flight = host.in_flight.find(name); in_flight != host.in_flight.end()) {
+      const InFlightDeploy& deploy = in_flight->second;
+      if (!deploy.cancel_sent &&
+          !StillWanted(deploy, targeted ? &wanted->second : nullptr, host)) {
+        actions.push_back({ReconcileAction::Kind::kCancel, name, 0, deploy.deploy_id});
+      }
+      continue;  // wait for its result
+    }
     if (targeted) {
       const DesiredApp& app = wanted->second;
       const DesiredRevision& revision = app.For(host.name);

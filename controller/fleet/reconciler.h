@@ -9,6 +9,13 @@
 // The rules, for a connected host (a disconnected or lost one gets nothing):
 //  * An app targets the host when the host carries every label of the
 //    spec's targets.labels (none: every host).
+//  * A deploy or preparation in flight that is no longer wanted — the app
+//    wants another revision on this host (a rollback, abort or undo, a new
+//    rollout or apply), or was deleted, or no longer targets the host — is
+//    canceled (CancelRequest, once): the agent kills its running step and
+//    answers it, and the next pass sends what is wanted now. So a stuck
+//    deploy never blocks a rollback or the next rollout. A removal in flight
+//    is never canceled (it only stops units, each under its own timeout).
 //  * A targeted app is deployed — the revision the app wants on this host —
 //    unless the host already runs its digest, has a deploy or removal of
 //    it in flight, or the same revision already failed there (failures are
@@ -34,11 +41,13 @@
 namespace pyservice::controller::fleet {
 
 struct ReconcileAction {
-  enum class Kind { kDeploy, kPrepare, kRemove };
+  enum class Kind { kDeploy, kPrepare, kRemove, kCancel };
   Kind kind = Kind::kDeploy;
   std::string app;
   // For kDeploy and kPrepare: the revision to send.
   uint32_t revision = 0;
+  // For kCancel: the deploy in flight to cancel.
+  uint64_t deploy_id = 0;
 
   friend bool operator==(const ReconcileAction&, const ReconcileAction&) = default;
 };

@@ -519,6 +519,29 @@ TEST_F(AgentDaemonTest, CancelStopsARunningDeployAtTheNextStep) {
   EXPECT_FALSE(std::filesystem::exists(settings_.unit_dir + "/hello-web.service"));
 }
 
+TEST_F(AgentDaemonTest, CancelKillsAHangingBuildAtOnce_AndTheNextRequestRuns) {
+  StartDaemon();
+  ASSERT_TRUE(SendDeploy(1, 1, Spec("v1")));
+  ASSERT_TRUE(WaitForResult(1).ok());
+  processes_.HangWhenArgumentIs("pinned-requirements.txt");
+  ASSERT_TRUE(SendDeploy(2, 2, Spec("v2")));
+  ASSERT_TRUE(processes_.WaitUntilHanging()) << "v2's pip install hangs";
+  processes_.HangWhenArgumentIs("");
+  // What the controller sends when it wants v1 back: the cancel, then v1.
+  v1::ControllerMessage cancel;
+  cancel.mutable_cancel()->set_deploy_id(2);
+  ASSERT_TRUE(controller().Send(cancel));
+  ASSERT_TRUE(SendDeploy(3, 1, Spec("v1")));
+  const v1::DeployResult canceled = WaitForResult(2);
+  EXPECT_FALSE(canceled.ok());
+  EXPECT_EQ(canceled.failed_step(), "environment");
+  EXPECT_EQ(canceled.error(), "environment: canceled");
+  EXPECT_EQ(processes_.killed(), 1);
+  const v1::DeployResult back = WaitForResult(3);
+  EXPECT_TRUE(back.ok()) << back.error();
+  EXPECT_EQ(back.live().revision(), 1u);
+}
+
 TEST_F(AgentDaemonTest, QueuedRequestsAreReplacedOrCanceledAndOtherAppsRunMeanwhile) {
   StartDaemon();
   gated_.Close();

@@ -251,6 +251,34 @@ TEST_F(RolloutTest, AbortPutsTheCanaryBack) {
             grpc::StatusCode::FAILED_PRECONDITION);
 }
 
+TEST_F(RolloutTest, AbortCancelsADeployStuckOnTheCanary_WhichKeepsTheOldRevision) {
+  hosts_[0]->StickTag(kApp, "v2");
+  ASSERT_TRUE(Start("v2", 25, std::nullopt, false).ok());
+  absl::StatusOr<v1::DeployRequest> stuck = hosts_[0]->WaitForDeploy(kApp, 1);
+  ASSERT_TRUE(stuck.ok()) << stuck.status();
+  ASSERT_EQ(stuck->revision(), 2u);
+  v1::Rollout aborted;
+  ASSERT_TRUE(Control(v1::ControlRolloutRequest::ACTION_ABORT, &aborted).ok());
+  absl::StatusOr<v1::CancelRequest> cancel = hosts_[0]->WaitForCancel();
+  ASSERT_TRUE(cancel.ok()) << cancel.status();
+  EXPECT_EQ(cancel->deploy_id(), stuck->deploy_id());
+  ASSERT_TRUE(WaitForState(v1::ROLLOUT_STATE_ABORTED));
+  EXPECT_EQ(hosts_[0]->StuckCount(), 0);
+  for (FakeAgent* host : hosts_) EXPECT_EQ(RevisionOn(*host), 1u) << host->host();
+}
+
+TEST_F(RolloutTest, AStuckDeployDoesNotBlockTheNextRollout) {
+  hosts_[0]->StickTag(kApp, "v2");
+  ASSERT_TRUE(Start("v2", 25, std::nullopt, false).ok());
+  ASSERT_TRUE(hosts_[0]->WaitForDeploy(kApp, 1).ok());
+  v1::Rollout aborted;
+  ASSERT_TRUE(Control(v1::ControlRolloutRequest::ACTION_ABORT, &aborted).ok());
+  ASSERT_TRUE(WaitForState(v1::ROLLOUT_STATE_ABORTED));
+  ASSERT_TRUE(Start("v3", std::nullopt, std::nullopt, false).ok());
+  ASSERT_TRUE(WaitForState(v1::ROLLOUT_STATE_SUCCEEDED));
+  for (FakeAgent* host : hosts_) EXPECT_EQ(host->apps()[kApp].tag(), "v3") << host->host();
+}
+
 TEST_F(RolloutTest, UndoRollsOutThePreviousGoodRevision) {
   ASSERT_TRUE(Start("v2", std::nullopt, std::nullopt, false).ok());
   ASSERT_TRUE(WaitForState(v1::ROLLOUT_STATE_SUCCEEDED));

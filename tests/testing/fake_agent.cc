@@ -103,6 +103,62 @@ void FakeAgent::SucceedApp(const std::string& app) {
   std::erase_if(tag_failures_, [&](const auto& entry) { return entry.first.first == app; });
 }
 
+void FakeAgent::StickTag(const std::string& app, const std::string& tag) {
+  absl::MutexLock lock(&mu_);
+  stuck_tags_.insert({app, tag});
+}
+
+bool FakeAgent::IsStuck(uint64_t deploy_id) const {
+  absl::MutexLock lock(&mu_);
+  return stuck_.contains(deploy_id);
+}
+
+int FakeAgent::StuckCount() const {
+  absl::MutexLock lock(&mu_);
+  return static_cast<int>(stuck_.size());
+}
+
+void FakeAgent::Cancel(const v1::CancelRequest& request) {
+  std::pair<std::string, std::string> stuck;
+  v1::AgentMessage message;
+  {
+    absl::MutexLock lock(&mu_);
+    const auto it = stuck_.find(request.deploy_id());
+    if (it == stuck_.end()) return;  // finished already: nothing to answer
+    stuck = it->second;
+    stuck_.erase(it);
+    if (const auto live = apps_.find(stuck.first); live != apps_.end()) {
+      *message.mutable_result()->mutable_live() = live->second;
+    }
+  }
+  Progress(stuck.first, request.deploy_id(), stuck.second, v1::STEP_STATE_FAILED);
+  v1::DeployResult& result = *message.mutable_result();
+  result.set_app(stuck.first);
+  result.set_deploy_id(request.deploy_id());
+  result.set_ok(false);
+  result.set_failed_step(stuck.second);
+  result.set_error(absl::StrCat(stuck.second, ": canceled"));
+  Write(message);
+}
+
+absl::StatusOr<v1::CancelRequest> FakeAgent::WaitForCancel(absl::Duration timeout) {
+  std::optional<v1::CancelRequest> found;
+  absl::MutexLock lock(&mu_);
+  auto has = [&]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
+    for (const v1::ControllerMessage& message : received_) {
+      if (message.has_cancel()) {
+        found = message.cancel();
+        return true;
+      }
+    }
+    return end_.has_value();
+  };
+  if (!mu_.AwaitWithTimeout(absl::Condition(&has), timeout) || !found.has_value()) {
+    return absl::DeadlineExceededError(absl::StrCat(options_.host, ": no CancelRequest"));
+  }
+  return *found;
+}
+
 void FakeAgent::HoldDeploys() {
   absl::MutexLock lock(&mu_);
   hold_ = true;
@@ -122,6 +178,7 @@ void FakeAgent::ReadLoop() {
     }
     if (message.has_deploy()) Deploy(message.deploy());
     if (message.has_remove()) Remove(message.remove());
+    if (message.has_cancel()) Cancel(message.cancel());
   }
   const grpc::Status status = stream_->Finish();
   absl::MutexLock lock(&mu_);
@@ -151,6 +208,16 @@ void FakeAgent::Deploy(const v1::DeployRequest& request) {
         it != tag_failures_.end()) {
       failure = it->second;
     }
+  }
+  {
+    absl::MutexLock lock(&mu_);
+    if (stuck_tags_.contains({app, request.spec().tag()}) && !options_.steps.empty()) {
+      stuck_[id] = {app, options_.steps.front()};
+    }
+  }
+  if (IsStuck(id)) {
+    Progress(app, id, options_.steps.front(), v1::STEP_STATE_RUNNING);
+    return;  // the reader goes on: a CancelRequest ends it
   }
   bool first = true;
   for (const std::string& step : options_.steps) {

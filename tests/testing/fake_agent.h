@@ -2,8 +2,9 @@
 // the real AgentService.Connect stream over gRPC, says Hello, and answers
 // DeployRequests and RemoveRequests the way the protocol says (step
 // progress, then a DeployResult with what runs now), without touching the
-// machine. It can be told to fail an app at a step, or to hold deploys
-// after their first step until released.
+// machine. It can be told to fail an app at a step, to hold deploys after
+// their first step until released, or to get stuck in a deploy until the
+// controller cancels it (CancelRequest).
 //
 // One reader thread per fake agent (a test has a handful); the real
 // controller side is what must not use threads per agent.
@@ -13,6 +14,7 @@
 #include <map>
 #include <memory>
 #include <optional>
+#include <set>
 #include <string>
 #include <thread>
 #include <utility>
@@ -75,6 +77,11 @@ class FakeAgent {
   // Behaviour for later deploys of `app` at `tag` only (a broken release).
   void FailTag(const std::string& app, const std::string& tag, const std::string& step,
                const std::string& error);
+  // Later deploys of `app` at `tag` get stuck in their first step — no
+  // result, the stream still read — until a CancelRequest for them arrives,
+  // which is answered as the real agent does: failed, "STEP: canceled",
+  // what ran before still running.
+  void StickTag(const std::string& app, const std::string& tag);
   // Later deploys of `app` succeed again.
   void SucceedApp(const std::string& app);
   // While held, a deploy reports its first step as running, then waits
@@ -99,6 +106,10 @@ class FakeAgent {
                                                   absl::Duration timeout = kFakeAgentTimeout);
   absl::StatusOr<v1::RemoveRequest> WaitForRemove(const std::string& app,
                                                   absl::Duration timeout = kFakeAgentTimeout);
+  // The first CancelRequest received.
+  absl::StatusOr<v1::CancelRequest> WaitForCancel(absl::Duration timeout = kFakeAgentTimeout);
+  // Deploys stuck now (StickTag), by deploy id.
+  int StuckCount() const;
   // Waits until `app` runs revision `revision` (0: until it runs nothing).
   absl::Status WaitForRevision(const std::string& app, uint32_t revision,
                                absl::Duration timeout = kFakeAgentTimeout);
@@ -116,6 +127,8 @@ class FakeAgent {
   void ReadLoop();
   void Deploy(const v1::DeployRequest& request);
   void Remove(const v1::RemoveRequest& request);
+  void Cancel(const v1::CancelRequest& request);
+  bool IsStuck(uint64_t deploy_id) const;
   void Write(const v1::AgentMessage& message);
   void Progress(const std::string& app, uint64_t deploy_id, const std::string& step,
                 v1::StepState state);
@@ -138,6 +151,9 @@ class FakeAgent {
   std::map<std::pair<std::string, std::string>, std::pair<std::string, std::string>> tag_failures_
       ABSL_GUARDED_BY(mu_);
   bool hold_ ABSL_GUARDED_BY(mu_) = false;
+  std::set<std::pair<std::string, std::string>> stuck_tags_ ABSL_GUARDED_BY(mu_);
+  // Stuck deploys: deploy id → (app, step).
+  std::map<uint64_t, std::pair<std::string, std::string>> stuck_ ABSL_GUARDED_BY(mu_);
   std::optional<grpc::Status> end_ ABSL_GUARDED_BY(mu_);
   uint64_t heartbeats_ ABSL_GUARDED_BY(mu_) = 0;
   std::thread reader_;

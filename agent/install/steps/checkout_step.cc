@@ -8,7 +8,8 @@
 // so a release directory that exists is complete: a crash mid-export leaves
 // only a temporary directory, removed on the next run. A re-apply of the
 // live revision skips the fetch (nothing to learn from the network) but
-// still checks the tree for hand edits.
+// still checks the tree for hand edits. The fetch is killed on the agent's
+// fetch deadline (timeouts.fetch) or when the deploy is canceled.
 #include <cstdio>
 
 #include "absl/strings/str_cat.h"
@@ -28,7 +29,8 @@ class CheckoutStep final : public Step {
     const v1::AppSpec& spec = deploy.expanded;
     const v1::ReleaseRecord& live = deploy.state->live();
     FetchRequest fetch{spec.repo(), spec.tag(), MirrorDir(settings.state_dir, spec.name()),
-                       spec.ssh_key().empty() ? "" : SshKeyPath(spec)};
+                       spec.ssh_key().empty() ? "" : SshKeyPath(spec), settings.fetch_timeout,
+                       deploy.canceled};
     const bool same_source = !live.id().empty() && live.spec().repo() == deploy.spec.repo() &&
                              live.spec().tag() == deploy.spec.tag();
     std::string commit = live.commit();

@@ -48,7 +48,7 @@ class EnvironmentStep final : public Step {
     const EnvironmentBackend backend = uv ? EnvironmentBackend::kUv : EnvironmentBackend::kVenv;
     deploy.release.set_backend(std::string(BackendName(backend)));
     if (uv && !spec.uv_version().empty()) {
-      ASSIGN_OR_RETURN(bool updated, PinUv(spec, host));
+      ASSIGN_OR_RETURN(bool updated, PinUv(spec, deploy, host, settings));
       if (updated) deploy.notes.push_back(absl::StrCat("uv pinned to ", spec.uv_version()));
     }
 
@@ -60,9 +60,9 @@ class EnvironmentStep final : public Step {
 
     RETURN_IF_ERROR(RemoveTree(absl::StrCat(release, "/.venv")));
     if (uv) {
-      RETURN_IF_ERROR(BuildWithUv(spec, release, deploy.owner, host));
+      RETURN_IF_ERROR(BuildWithUv(spec, release, deploy, host, settings));
     } else {
-      RETURN_IF_ERROR(BuildWithVenv(release, deploy.owner, host, settings));
+      RETURN_IF_ERROR(BuildWithVenv(release, deploy, host, settings));
     }
     RETURN_IF_ERROR(WriteFileAtomically(marker, digest, 0644, deploy.owner));
     deploy.notes.push_back(absl::StrCat("built with ", BackendName(backend)));
@@ -70,8 +70,16 @@ class EnvironmentStep final : public Step {
   }
 
  private:
-  static absl::Status RunTool(HostServices& host, ProcessOptions options, absl::string_view what) {
+  // Runs `options` under the environment deadline, killed when the deploy
+  // is canceled. `what` names the command in errors (never its arguments'
+  // values: pip options may carry index credentials).
+  static absl::Status RunTool(HostServices& host, const Deploy& deploy,
+                              const AgentSettings& settings, ProcessOptions options,
+                              absl::string_view what) {
+    options.timeout = settings.environment_timeout;
+    options.canceled = deploy.canceled;
     ASSIGN_OR_RETURN(ProcessResult result, host.processes.Run(options));
+    RETURN_IF_ERROR(InterruptionStatus(result, what));
     if (!result.Succeeded()) {
       return absl::FailedPreconditionError(
           absl::StrCat(what, " failed (", result.Describe(), "):\n",
@@ -81,10 +89,14 @@ class EnvironmentStep final : public Step {
   }
 
   // Returns whether uv was updated.
-  static absl::StatusOr<bool> PinUv(const v1::AppSpec& spec, HostServices& host) {
+  static absl::StatusOr<bool> PinUv(const v1::AppSpec& spec, const Deploy& deploy,
+                                    HostServices& host, const AgentSettings& settings) {
     ProcessOptions version;
     version.argv = {spec.paths().uv_location(), "--version"};
+    version.timeout = settings.environment_timeout;
+    version.canceled = deploy.canceled;
     ASSIGN_OR_RETURN(ProcessResult result, host.processes.Run(version));
+    RETURN_IF_ERROR(InterruptionStatus(result, "uv --version"));
     // "uv 0.5.1" or "uv 0.5.1 (abc123 2024-01-01)"
     const std::vector<absl::string_view> words = absl::StrSplit(result.stdout_text, ' ');
     if (result.Succeeded() && words.size() >= 2 &&
@@ -93,12 +105,14 @@ class EnvironmentStep final : public Step {
     }
     ProcessOptions update;
     update.argv = {spec.paths().uv_location(), "self", "update", spec.uv_version()};
-    RETURN_IF_ERROR(RunTool(host, update, "uv self update"));
+    RETURN_IF_ERROR(RunTool(host, deploy, settings, update, "uv self update"));
     return true;
   }
 
   static absl::Status BuildWithUv(const v1::AppSpec& spec, const std::string& release,
-                                  Owner owner, HostServices& host) {
+                                  const Deploy& deploy, HostServices& host,
+                                  const AgentSettings& settings) {
+    const Owner owner = deploy.owner;
     const std::string uv_dir = absl::StrCat(spec.paths().app_dir(), "/uv");
     ProcessOptions sync;
     sync.argv = {spec.paths().uv_location(), "sync", "--frozen"};
@@ -111,11 +125,12 @@ class EnvironmentStep final : public Step {
         "PATH=/usr/local/bin:/usr/bin:/bin",
     };
     sync.run_as = ProcessOptions::Identity{owner.uid, owner.gid};
-    return RunTool(host, sync, "uv sync --frozen");
+    return RunTool(host, deploy, settings, sync, "uv sync --frozen");
   }
 
-  static absl::Status BuildWithVenv(const std::string& release, Owner owner, HostServices& host,
-                                    const AgentSettings& settings) {
+  static absl::Status BuildWithVenv(const std::string& release, const Deploy& deploy,
+                                    HostServices& host, const AgentSettings& settings) {
+    const Owner owner = deploy.owner;
     const std::string venv = absl::StrCat(release, "/.venv");
     const std::vector<std::string> env = {absl::StrCat("HOME=", release),
                                           "PATH=/usr/local/bin:/usr/bin:/bin",
@@ -128,7 +143,8 @@ class EnvironmentStep final : public Step {
       options.run_as = ProcessOptions::Identity{owner.uid, owner.gid};
       return options;
     };
-    RETURN_IF_ERROR(RunTool(host, as_app({settings.python, "-m", "venv", venv}), "python3 -m venv"));
+    RETURN_IF_ERROR(RunTool(host, deploy, settings, as_app({settings.python, "-m", "venv", venv}),
+                            "python3 -m venv"));
     const std::string pip = absl::StrCat(venv, "/bin/pip");
     const bool offline = std::find(settings.pip_options.begin(), settings.pip_options.end(),
                                    "--no-index") != settings.pip_options.end();
@@ -144,12 +160,14 @@ class EnvironmentStep final : public Step {
     if (offline && access(kSystemWheels, R_OK) == 0) {
       // Debian's setuptools cannot do an editable install without `wheel`;
       // Debian ships it as a wheel (python3-wheel-whl).
-      RETURN_IF_ERROR(RunTool(host, pip_install({"--find-links", kSystemWheels, "wheel"}),
+      RETURN_IF_ERROR(RunTool(host, deploy, settings,
+                              pip_install({"--find-links", kSystemWheels, "wheel"}),
                               "pip install wheel"));
     }
-    RETURN_IF_ERROR(RunTool(host, pip_install({"-r", "pinned-requirements.txt"}),
+    RETURN_IF_ERROR(RunTool(host, deploy, settings,
+                            pip_install({"-r", "pinned-requirements.txt"}),
                             "pip install -r pinned-requirements.txt"));
-    return RunTool(host, pip_install({"-e", "."}), "pip install -e .");
+    return RunTool(host, deploy, settings, pip_install({"-e", "."}), "pip install -e .");
   }
 
   // What the environment is built from: if none of it changed, neither did

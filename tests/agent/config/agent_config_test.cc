@@ -89,6 +89,26 @@ TEST(AgentConfigTest, BadValuesNameTheKeyAndPlace) {
   EXPECT_THAT(message, HasSubstr("agent.yaml:5:12: log_level: unknown level \"loud\""));
 }
 
+TEST(AgentConfigTest, TimeoutsAreDurationsWithDefaultsForTheOnesNotGiven) {
+  absl::StatusOr<AgentConfig> config =
+      ParseAgentConfig("timeouts:\n  fetch: 90s\n  environment: 1h30m\n", "agent.yaml",
+                       AgentConfig());
+  ASSERT_TRUE(config.ok()) << config.status();
+  EXPECT_EQ(config->timeouts.fetch, absl::Seconds(90));
+  EXPECT_EQ(config->timeouts.environment, absl::Minutes(90));
+  EXPECT_EQ(config->timeouts.user, absl::Minutes(1));
+}
+
+TEST(AgentConfigTest, BadTimeoutsNameTheKeyAndPlace) {
+  absl::StatusOr<AgentConfig> config = ParseAgentConfig(
+      "timeouts:\n  fetch: soon\n  user: 0s\n  build: 1m\n", "agent.yaml", AgentConfig());
+  ASSERT_FALSE(config.ok());
+  const std::string message(config.status().message());
+  EXPECT_THAT(message, HasSubstr("agent.yaml:2:10: timeouts.fetch: \"soon\" is not a duration"));
+  EXPECT_THAT(message, HasSubstr("agent.yaml:3:9: timeouts.user: \"0s\" is not a duration"));
+  EXPECT_THAT(message, HasSubstr("timeouts.build"));
+}
+
 TEST(AgentConfigTest, SyntaxErrorsHaveTheirPlace) {
   absl::StatusOr<AgentConfig> config = ParseAgentConfig("labels: [\n", "agent.yaml", AgentConfig());
   ASSERT_FALSE(config.ok());

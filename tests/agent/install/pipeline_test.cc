@@ -7,6 +7,7 @@
 #include <filesystem>
 #include <fstream>
 #include <sstream>
+#include <thread>
 
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
@@ -730,6 +731,39 @@ TEST_F(PipelineTest, CancelStopsAtTheNextStepBoundary) {
   const int exports = git_.exports();
   ASSERT_TRUE(pipeline_.Deploy(Spec("v2")).ok());
   EXPECT_EQ(git_.exports(), exports);
+}
+
+TEST_F(PipelineTest, CancelKillsAHangingBuildAtOnceAndLeavesTheLiveReleaseAlone) {
+  ASSERT_TRUE(pipeline_.Deploy(Spec("v1")).ok());
+  processes_.HangWhenArgumentIs("pinned-requirements.txt");
+  std::atomic<bool> canceled = false;
+  DeployOptions options;
+  options.canceled = [&] { return canceled.load(); };
+  DeployOutcome outcome;
+  absl::Status status;
+  std::thread deploy([&] { status = pipeline_.Deploy(Spec("v2"), options, &outcome); });
+  EXPECT_TRUE(processes_.WaitUntilHanging());
+  canceled = true;  // while pip install runs: not at a step boundary
+  deploy.join();
+  EXPECT_EQ(processes_.killed(), 1);
+  EXPECT_EQ(status.code(), absl::StatusCode::kAborted) << status;
+  EXPECT_EQ(status.message(), "environment: canceled");
+  EXPECT_EQ(outcome.failed_step, "environment");
+  EXPECT_EQ(progress_.reports.back().message, "canceled");
+  EXPECT_EQ(LiveTarget(), Root() + "/hello/app/releases/v1-111111111111");
+}
+
+TEST_F(PipelineTest, BuildCommandsAndTheFetchCarryTheConfiguredDeadlines) {
+  settings_.environment_timeout = absl::Minutes(7);
+  settings_.fetch_timeout = absl::Minutes(3);
+  ASSERT_TRUE(pipeline_.Deploy(Spec("v1")).ok());
+  ASSERT_FALSE(processes_.runs().empty());
+  for (const ProcessOptions& run : processes_.runs()) {
+    EXPECT_EQ(run.timeout, absl::Minutes(7)) << run.argv[0];
+    EXPECT_TRUE(run.canceled) << run.argv[0];
+  }
+  EXPECT_EQ(git_.last_request().timeout, absl::Minutes(3));
+  EXPECT_TRUE(git_.last_request().canceled);
 }
 
 TEST_F(PipelineTest, CancelAfterTheSwitchRollsBack) {

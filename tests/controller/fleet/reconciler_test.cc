@@ -71,6 +71,9 @@ ReconcileAction Deploy(const std::string& app, uint32_t revision) {
   return {Kind::kDeploy, app, revision};
 }
 ReconcileAction Remove(const std::string& app) { return {Kind::kRemove, app, 0}; }
+ReconcileAction Cancel(const std::string& app, uint64_t deploy_id) {
+  return {Kind::kCancel, app, 0, deploy_id};
+}
 
 TEST(TargetsTest, EmptySelectorTargetsEveryHost) {
   EXPECT_TRUE(Targets(*App("web", 1).spec, {}));
@@ -122,9 +125,44 @@ TEST(PlanHostTest, HostRunningAnOlderRevisionGetsTheCurrentOne) {
 TEST(PlanHostTest, NothingIsSentWhileADeployOfTheAppIsInFlight) {
   HostView host = Host("h1");
   Runs(host, "web", 2);
-  host.in_flight["web"] = DeployInFlight(7, 2, "sha256:web-2");
+  host.in_flight["web"] = DeployInFlight(7, 3, "sha256:web-3");
   EXPECT_THAT(PlanHost(host, Desired({App("web", 3), App("api", 1)})),
               ElementsAre(Deploy("api", 1)));
+}
+
+TEST(PlanHostTest, ADeployInFlightOfARevisionNoLongerWantedIsCanceledOnce) {
+  HostView host = Host("h1");
+  Runs(host, "web", 2);
+  host.in_flight["web"] = DeployInFlight(7, 3, "sha256:web-3");  // stuck
+  // Rolled back to 2 (or a newer revision applied): the deploy of 3 goes.
+  EXPECT_THAT(PlanHost(host, Desired({App("web", 2)})), ElementsAre(Cancel("web", 7)));
+  EXPECT_THAT(PlanHost(host, Desired({App("web", 4)})), ElementsAre(Cancel("web", 7)));
+  host.in_flight["web"].cancel_sent = true;
+  EXPECT_THAT(PlanHost(host, Desired({App("web", 2)})), IsEmpty()) << "waits for its result";
+}
+
+TEST(PlanHostTest, ADeployInFlightOfADeletedOrUntargetedAppIsCanceled) {
+  HostView host = Host("h1", {{"role", "web"}});
+  host.in_flight["web"] = DeployInFlight(7, 1, "sha256:web-1");
+  EXPECT_THAT(PlanHost(host, Desired({})), ElementsAre(Cancel("web", 7)));
+  EXPECT_THAT(PlanHost(host, Desired({App("web", 1, {{"role", "db"}})})),
+              ElementsAre(Cancel("web", 7)));
+}
+
+TEST(PlanHostTest, APreparationInFlightOfAnotherDigestIsCanceled) {
+  HostView host = Host("h1");
+  Runs(host, "web", 2);
+  InFlightDeploy prepare = DeployInFlight(7, 3, "sha256:web-3");
+  prepare.prepare = true;
+  host.in_flight["web"] = prepare;
+  EXPECT_THAT(PlanHost(host, Desired({App("web", 2)})), ElementsAre(Cancel("web", 7)));
+}
+
+TEST(PlanHostTest, ARemovalInFlightIsNeverCanceled) {
+  HostView host = Host("h1");
+  Runs(host, "web", 2);
+  host.in_flight["web"] = RemovalInFlight(7);
+  EXPECT_THAT(PlanHost(host, Desired({App("web", 2)})), IsEmpty());
 }
 
 TEST(PlanHostTest, FailedRevisionIsNotRetriedUntilANewerOne) {
