@@ -7,6 +7,7 @@
 #include <cerrno>
 #include <cstring>
 #include <optional>
+#include <tuple>
 #include <utility>
 
 #include "absl/strings/str_cat.h"
@@ -31,7 +32,7 @@ void ReadConfig(const YAML::Node& root, spec::YamlReader& reader, AgentConfig& c
   if (!reader.Mapping(root, "",
                       {"controller", "host", "labels", "state_dir", "pip_options", "log_level",
                        "tls_ca", "tls_cert", "tls_key", "tls_server_name", "enrollment_token_file",
-                       "insecure"})) {
+                       "insecure", "keepalive_time", "keepalive_timeout"})) {
     return;
   }
   if (const YAML::Node node = root["controller"]; !spec::YamlReader::Absent(node)) {
@@ -89,6 +90,25 @@ void ReadConfig(const YAML::Node& root, spec::YamlReader& reader, AgentConfig& c
           reader.Problem(node, key, "must not be empty");
         } else {
           *field = *value;
+        }
+      }
+    }
+  }
+  // Keepalive pings to the controller (controller_connection.cc): at most
+  // as often as the controller permits (its keepalive_time, if below 10s).
+  for (auto [key, field, max] :
+       {std::tuple{"keepalive_time", &config.keepalive_time, absl::Hours(2)},
+        std::tuple{"keepalive_timeout", &config.keepalive_timeout, absl::Minutes(10)}}) {
+    if (const YAML::Node node = root[key]; !spec::YamlReader::Absent(node)) {
+      if (std::optional<std::string> text = reader.String(node, key)) {
+        absl::StatusOr<uint32_t> ms = spec::ParseDurationMs(*text);
+        if (!ms.ok() || absl::Milliseconds(*ms) < absl::Milliseconds(100) ||
+            absl::Milliseconds(*ms) > max) {
+          reader.Problem(node, key,
+                         absl::StrCat("want a duration from 100ms to ", absl::FormatDuration(max),
+                                      ", like 1m (got \"", *text, "\")"));
+        } else {
+          *field = absl::Milliseconds(*ms);
         }
       }
     }

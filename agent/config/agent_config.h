@@ -14,6 +14,8 @@
 //   tls_server_name: controller.example   # verify the controller as this
 //   enrollment_token_file: /etc/pyservice/enroll.token  # first start: enroll
 //   insecure: false      # allow plaintext to a non-loopback TCP controller
+//   keepalive_time: 1m     # ping the controller after this long quiet...
+//   keepalive_timeout: 20s # ...and reconnect when the ping is not answered
 // Anything else is an error with its location (FILE:LINE:COL), like
 // app.yaml errors, so a misspelt key never silently falls back to a default.
 #ifndef PYSERVICE_AGENT_CONFIG_AGENT_CONFIG_H_
@@ -26,6 +28,7 @@
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
+#include "absl/time/time.h"
 
 namespace pyservice::agent {
 
@@ -53,6 +56,13 @@ struct AgentConfig {
   // itself is never a setting: settings end up in argv and logs.
   std::string enrollment_token_file;
   bool insecure = false;
+  // The agent pings the controller when the connection has been quiet for
+  // keepalive_time and dials again when no answer comes within
+  // keepalive_timeout, so a controller that vanished silently is noticed
+  // in bounded time. Not below the controller's permitted ping interval
+  // (10s, or its keepalive_time if lower), or it is sent GOAWAY.
+  absl::Duration keepalive_time = absl::Minutes(1);
+  absl::Duration keepalive_timeout = absl::Seconds(20);
 };
 
 // Parses a config document over `base`: each key present replaces base's

@@ -53,6 +53,29 @@ TEST(AgentConfigTest, TlsKeys) {
   EXPECT_FALSE(ParseAgentConfig("insecure: maybe\n", "agent.yaml", AgentConfig()).ok());
 }
 
+TEST(AgentConfigTest, KeepaliveKeysAreDurationsWithinTheirRange) {
+  EXPECT_EQ(AgentConfig().keepalive_time, absl::Minutes(1));
+  EXPECT_EQ(AgentConfig().keepalive_timeout, absl::Seconds(20));
+  absl::StatusOr<AgentConfig> config =
+      ParseAgentConfig("keepalive_time: 30s
+keepalive_timeout: 500ms
+", "a.yaml", AgentConfig());
+  ASSERT_TRUE(config.ok()) << config.status();
+  EXPECT_EQ(config->keepalive_time, absl::Seconds(30));
+  EXPECT_EQ(config->keepalive_timeout, absl::Milliseconds(500));
+  for (const char* bad : {"keepalive_time: 10ms
+", "keepalive_time: 3h
+",
+                          "keepalive_timeout: soon
+", "keepalive_timeout: 11m
+"}) {
+    absl::StatusOr<AgentConfig> refused = ParseAgentConfig(bad, "a.yaml", AgentConfig());
+    ASSERT_FALSE(refused.ok()) << bad;
+    EXPECT_THAT(refused.status().message(), HasSubstr("a.yaml:1:")) << bad;
+    EXPECT_THAT(refused.status().message(), HasSubstr("want a duration from 100ms")) << bad;
+  }
+}
+
 TEST(AgentConfigTest, AnEmptyFileKeepsTheBase) {
   AgentConfig base;
   base.controller = "127.0.0.1:7070";
