@@ -57,18 +57,12 @@ TEST(AgentConfigTest, KeepaliveKeysAreDurationsWithinTheirRange) {
   EXPECT_EQ(AgentConfig().keepalive_time, absl::Minutes(1));
   EXPECT_EQ(AgentConfig().keepalive_timeout, absl::Seconds(20));
   absl::StatusOr<AgentConfig> config =
-      ParseAgentConfig("keepalive_time: 30s
-keepalive_timeout: 500ms
-", "a.yaml", AgentConfig());
+      ParseAgentConfig("keepalive_time: 30s\nkeepalive_timeout: 500ms\n", "a.yaml", AgentConfig());
   ASSERT_TRUE(config.ok()) << config.status();
   EXPECT_EQ(config->keepalive_time, absl::Seconds(30));
   EXPECT_EQ(config->keepalive_timeout, absl::Milliseconds(500));
-  for (const char* bad : {"keepalive_time: 10ms
-", "keepalive_time: 3h
-",
-                          "keepalive_timeout: soon
-", "keepalive_timeout: 11m
-"}) {
+  for (const char* bad : {"keepalive_time: 10ms\n", "keepalive_time: 3h\n",
+                          "keepalive_timeout: soon\n", "keepalive_timeout: 11m\n"}) {
     absl::StatusOr<AgentConfig> refused = ParseAgentConfig(bad, "a.yaml", AgentConfig());
     ASSERT_FALSE(refused.ok()) << bad;
     EXPECT_THAT(refused.status().message(), HasSubstr("a.yaml:1:")) << bad;
