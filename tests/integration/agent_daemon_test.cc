@@ -319,7 +319,7 @@ TEST_F(AgentDaemonTest, ADeployRequestOverTheReceiveLimitIsRefusedAndLoggedAsAnE
   WaitForHello(controller());
   v1::AppSpec big = Spec("v1");
   v1::File& file = *big.add_files();
-  file.set_dest("big.bin");
+  file.set_dest(dir_.Join("applications/big.bin"));
   file.set_content(std::string(300 << 10, 'b'));
   SendDeploy(1, 1, big);  // may fail: the agent ends the stream
   // The stream ends and the agent dials again: a second Hello.
