@@ -182,6 +182,7 @@ int Serve(const pyservice::controller::ControllerConfig& config) {
   options.admin_socket = config.admin_socket;
   options.admin_socket_group = config.admin_socket_group;
   options.local_peers = &(*access)->local_peers();
+  options.limits = WithKeepalive(config.keepalive_time, config.keepalive_timeout);
   absl::StatusOr<std::unique_ptr<ControllerServer>> server =
       ControllerServer::Start(options);
   if (!server.ok()) {
@@ -267,7 +268,8 @@ int main(int argc, char** argv) {
   bool insecure_agents = false;
   app.add_option("--config", config_path,
                  "YAML file with keys listen, data_dir, log_level, "
-                 "heartbeat_interval, wave_timeout, tls_cert, tls_key, insecure, "
+                 "heartbeat_interval, wave_timeout, keepalive_time, keepalive_timeout, "
+                 "tls_cert, tls_key, insecure, "
                  "insecure_agents, admin_socket, admin_socket_group, ca_dir, "
                  "secrets_key_file; flags override it")
       ->type_name("FILE");

@@ -7,6 +7,7 @@
 #include <cerrno>
 #include <cstring>
 #include <optional>
+#include <tuple>
 #include <utility>
 
 #include "absl/strings/str_cat.h"
@@ -28,8 +29,26 @@ constexpr size_t kMaxConfigBytes = 1 << 20;
 
 constexpr const char* kLogLevels[] = {"trace", "debug", "info", "warn", "error", "critical", "off"};
 
-// timeouts: {fetch: 10m, environment: 15m, user: 1m}, each an
-// absl::ParseDuration string ("90s", "1h30m") above zero.
+// A duration ("90s", "1h30m") from `min` to `max` at `node`, into `out`;
+// otherwise a problem at the value saying what is wanted.
+void ReadDuration(const YAML::Node& node, const std::string& path, absl::Duration min,
+                  absl::Duration max, absl::string_view example, spec::YamlReader& reader,
+                  absl::Duration& out) {
+  if (spec::YamlReader::Absent(node)) return;
+  std::optional<std::string> text = reader.String(node, path);
+  if (!text) return;
+  absl::Duration value;
+  if (!absl::ParseDuration(*text, &value) || value < min || value > max) {
+    reader.Problem(node, path,
+                   absl::StrCat("want a duration from ", absl::FormatDuration(min), " to ",
+                                absl::FormatDuration(max), ", like ", example, " (got \"", *text,
+                                "\")"));
+    return;
+  }
+  out = value;
+}
+
+// timeouts: {fetch: 10m, environment: 15m, user: 1m}.
 void ReadTimeouts(const YAML::Node& node, spec::YamlReader& reader,
                   AgentConfig::Timeouts& timeouts) {
   if (spec::YamlReader::Absent(node) ||
@@ -39,19 +58,8 @@ void ReadTimeouts(const YAML::Node& node, spec::YamlReader& reader,
   for (auto [key, field] : {std::pair{"fetch", &timeouts.fetch},
                             std::pair{"environment", &timeouts.environment},
                             std::pair{"user", &timeouts.user}}) {
-    const YAML::Node value = node[key];
-    if (spec::YamlReader::Absent(value)) continue;
-    const std::string path = spec::Join("timeouts", key);
-    std::optional<std::string> text = reader.String(value, path);
-    if (!text) continue;
-    absl::Duration duration;
-    if (!absl::ParseDuration(*text, &duration) || duration <= absl::ZeroDuration() ||
-        duration == absl::InfiniteDuration()) {
-      reader.Problem(value, path,
-                     absl::StrCat("\"", *text, "\" is not a duration above zero (e.g. 90s, 15m)"));
-      continue;
-    }
-    *field = duration;
+    ReadDuration(node[key], spec::Join("timeouts", key), absl::Seconds(1), absl::Hours(24), "15m",
+                 reader, *field);
   }
 }
 
@@ -60,7 +68,8 @@ void ReadConfig(const YAML::Node& root, spec::YamlReader& reader, AgentConfig& c
   if (!reader.Mapping(root, "",
                       {"controller", "host", "labels", "state_dir", "pip_options", "log_level",
                        "tls_ca", "tls_cert", "tls_key", "tls_server_name", "enrollment_token_file",
-                       "insecure", "spec_policy", "timeouts"})) {
+                       "insecure", "spec_policy", "timeouts", "keepalive_time",
+                       "keepalive_timeout"})) {
     return;
   }
   ReadTimeouts(root["timeouts"], reader, config.timeouts);
@@ -124,6 +133,12 @@ void ReadConfig(const YAML::Node& root, spec::YamlReader& reader, AgentConfig& c
     }
   }
   spec::ReadSpecPolicy(root["spec_policy"], reader, config.spec_policy);
+  // Keepalive pings to the controller (controller_connection.cc): at most
+  // as often as the controller permits (its keepalive_time, if below 10s).
+  ReadDuration(root["keepalive_time"], "keepalive_time", absl::Milliseconds(100), absl::Hours(2),
+               "1m", reader, config.keepalive_time);
+  ReadDuration(root["keepalive_timeout"], "keepalive_timeout", absl::Milliseconds(100),
+               absl::Minutes(10), "20s", reader, config.keepalive_timeout);
   if (const YAML::Node node = root["insecure"]; !spec::YamlReader::Absent(node)) {
     if (std::optional<bool> insecure = reader.Bool(node, "insecure")) config.insecure = *insecure;
   }

@@ -19,6 +19,8 @@
 //     fetch: 10m         #   one git fetch
 //     environment: 15m   #   each uv / pip / python -m venv command
 //     user: 1m           #   each groupadd / useradd / usermod
+//   keepalive_time: 1m     # ping the controller after this long quiet...
+//   keepalive_timeout: 20s # ...and reconnect when the ping is not answered
 // Anything else is an error with its location (FILE:LINE:COL), like
 // app.yaml errors, so a misspelt key never silently falls back to a default.
 #ifndef PYSERVICE_AGENT_CONFIG_AGENT_CONFIG_H_
@@ -71,6 +73,13 @@ struct AgentConfig {
     absl::Duration user = absl::Minutes(1);
   };
   Timeouts timeouts;
+  // The agent pings the controller when the connection has been quiet for
+  // keepalive_time and dials again when no answer comes within
+  // keepalive_timeout, so a controller that vanished silently is noticed
+  // in bounded time. Not below the controller's permitted ping interval
+  // (10s, or its keepalive_time if lower), or it is sent GOAWAY.
+  absl::Duration keepalive_time = absl::Minutes(1);
+  absl::Duration keepalive_timeout = absl::Seconds(20);
 };
 
 // Parses a config document over `base`: each key present replaces base's

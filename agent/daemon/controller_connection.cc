@@ -11,14 +11,6 @@
 namespace pyservice::agent {
 namespace {
 
-// gRPC keepalive pings notice a controller that vanished without closing
-// the connection (a host powered off), which the heartbeats alone would
-// only notice after TCP gives up (~15 min). Servers refuse pings more often
-// than every 5 minutes by default (GRPC_ARG_HTTP2_MIN_RECV_PING_INTERVAL_
-// WITHOUT_DATA_MS) and then close the connection, so stay above that.
-constexpr int kKeepaliveTimeMs = 6 * 60 * 1000;
-constexpr int kKeepaliveTimeoutMs = 20 * 1000;
-
 // "1.234s", "20ms".
 std::string Seconds(absl::Duration d) {
   return absl::FormatDuration(absl::Trunc(d, absl::Milliseconds(1)));
@@ -59,8 +51,15 @@ ControllerConnection::ControllerConnection(ConnectionOptions options,
 
 std::shared_ptr<grpc::Channel> ControllerConnection::Dial() const {
   grpc::ChannelArguments arguments;
-  arguments.SetInt(GRPC_ARG_KEEPALIVE_TIME_MS, kKeepaliveTimeMs);
-  arguments.SetInt(GRPC_ARG_KEEPALIVE_TIMEOUT_MS, kKeepaliveTimeoutMs);
+  // The controller permits pings this often (controller/server/
+  // transport_limits.h); the stream's heartbeats are data, so pings are not
+  // limited to two without data.
+  arguments.SetInt(GRPC_ARG_KEEPALIVE_TIME_MS,
+                   static_cast<int>(absl::ToInt64Milliseconds(options_.keepalive_time)));
+  arguments.SetInt(GRPC_ARG_KEEPALIVE_TIMEOUT_MS,
+                   static_cast<int>(absl::ToInt64Milliseconds(options_.keepalive_timeout)));
+  arguments.SetInt(GRPC_ARG_HTTP2_MAX_PINGS_WITHOUT_DATA, 0);
+  arguments.SetMaxReceiveMessageSize(options_.max_receive_message_bytes);
   std::shared_ptr<grpc::ChannelCredentials> credentials =
       options_.credentials ? options_.credentials() : nullptr;
   if (credentials == nullptr) {
@@ -88,7 +87,15 @@ void ControllerConnection::Run() {
     }
     const absl::Duration wait = backoff_.Next();
     const std::string reason = end.status.ToString();
-    if (end.welcomed) {
+    if (absl::IsResourceExhausted(end.status)) {
+      // A limit ended the stream: this agent's (a DeployRequest over
+      // max_receive_message_bytes: "Received message larger than max (N
+      // vs. M)"), or the controller's (too many messages). Not a network
+      // problem: an error, saying which limit.
+      spdlog::error("stream to the controller {} ended by a limit (this agent accepts messages "
+                    "of at most {} bytes): {}; reconnecting in {}",
+                    options_.address, options_.max_receive_message_bytes, reason, Seconds(wait));
+    } else if (end.welcomed) {
       spdlog::warn("stream to the controller {} ended: {}; reconnecting in {}", options_.address,
                    reason, Seconds(wait));
     } else if (failures_in_row_++ == 0) {

@@ -42,6 +42,15 @@ struct ConnectionOptions {
   // With TLS credentials: the name to verify the controller's certificate
   // against instead of the address's host. Empty: the address's host.
   std::string tls_server_name;
+  // Keepalive pings (AgentConfig::keepalive_time): a controller that
+  // vanished without closing the connection is noticed within
+  // keepalive_time + keepalive_timeout, not when TCP gives up (~15 min).
+  absl::Duration keepalive_time = absl::Minutes(1);
+  absl::Duration keepalive_timeout = absl::Seconds(20);
+  // The largest message accepted from the controller: a DeployRequest
+  // carries an app spec (from at most 1 MiB of app.yaml). A bigger one ends
+  // the stream with RESOURCE_EXHAUSTED, logged as an error.
+  int max_receive_message_bytes = 4 << 20;
 };
 
 class ControllerConnection final : public MessageSink, private ControllerSession::Handler {

@@ -45,6 +45,8 @@ std::string Unreachable(const std::string& address,
                       detail.empty() ? "" : ": ", detail);
 }
 
+constexpr int kMaxReceiveMessageBytes = 64 << 20;
+
 }  // namespace
 
 absl::StatusOr<std::unique_ptr<ControllerClient>> ControllerClient::Connect(
@@ -67,6 +69,10 @@ absl::StatusOr<std::unique_ptr<ControllerClient>> ControllerClient::Connect(
     if (!plaintext.ok()) return plaintext.status();
     credentials = *std::move(plaintext);
   }
+  // The largest answer the controller sends (its max_send_message_bytes,
+  // controller/server/transport_limits.h): a GetStatus or ListHosts of a
+  // fleet of tens of thousands of hosts. Anything bigger is refused.
+  arguments.SetMaxReceiveMessageSize(kMaxReceiveMessageBytes);
   std::shared_ptr<grpc::Channel> channel =
       grpc::CreateCustomChannel(address, credentials, arguments);
   // Not WaitForConnected: that sleeps through the whole timeout even when

@@ -1,20 +1,10 @@
 #include "controller/auth/guard.h"
 
 #include "absl/strings/str_cat.h"
+#include "common/text/log_text.h"
 #include "spdlog/spdlog.h"
 
 namespace pyservice::controller::auth {
-
-namespace {
-
-// Peers are logged with refusals; bounded, since a refusal must not become
-// a way to write much into the controller's log.
-std::string Bounded(absl::string_view text) {
-  constexpr size_t kMax = 200;
-  return text.size() <= kMax ? std::string(text) : absl::StrCat(text.substr(0, kMax), "…");
-}
-
-}  // namespace
 
 absl::StatusOr<Principal> Guard::Check(const grpc::ServerContextBase& context,
                                        absl::string_view service, absl::string_view method,
@@ -29,9 +19,11 @@ absl::StatusOr<Principal> Guard::Check(const grpc::ServerContextBase& context,
   absl::Status allowed = principal.ok() ? authorizer_.Authorize(*principal, *policy, app)
                                         : principal.status();
   if (allowed.ok()) return principal;
+  // Bounded and escaped: a refusal must not become a way to write much,
+  // or forged lines, into the controller's log.
   spdlog::warn("refused {} from {} ({}): {}", std::string(method),
                principal.ok() ? principal->name : std::string("unauthenticated caller"),
-               Bounded(context.peer()), Bounded(allowed.message()));
+               text::ForLog(context.peer()), text::ForLog(allowed.message()));
   return allowed;
 }
 

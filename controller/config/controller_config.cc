@@ -98,36 +98,22 @@ void ReadLogLevel(const YAML::Node& node, Problems& problems,
                             absl::StrJoin(kLogLevels, ", "), ")"));
 }
 
-// A duration such as "5s" or "1500ms" (Go/absl syntax), at least 100ms and
-// at most 10 minutes: beyond either end, lost-host detection is useless.
-void ReadHeartbeatInterval(const YAML::Node& node, Problems& problems,
-                           absl::Duration& out) {
+// A duration such as "5s" or "1500ms" (Go/absl syntax) from `min` to
+// `max`, or a problem naming the range and an example.
+void ReadDuration(const YAML::Node& node, absl::string_view key, absl::Duration min,
+                  absl::Duration max, absl::string_view example, Problems& problems,
+                  absl::Duration& out) {
   std::string text;
-  if (!ReadString(node, "heartbeat_interval", problems, text)) return;
-  absl::Duration interval;
-  if (!absl::ParseDuration(text, &interval) ||
-      interval < absl::Milliseconds(100) || interval > absl::Minutes(10)) {
-    problems.Add(node.Mark(), "heartbeat_interval",
-                 absl::StrCat("want a duration from 100ms to 10m, like 5s (got \"",
-                              text, "\")"));
+  if (!ReadString(node, key, problems, text)) return;
+  absl::Duration value;
+  if (!absl::ParseDuration(text, &value) || value < min || value > max) {
+    problems.Add(node.Mark(), key,
+                 absl::StrCat("want a duration from ", absl::FormatDuration(min), " to ",
+                              absl::FormatDuration(max), ", like ", example, " (got \"", text,
+                              "\")"));
     return;
   }
-  out = interval;
-}
-
-// How long a rollout wave may take to become healthy: from 1 minute (a
-// deploy fetches and builds) to 24 hours.
-void ReadWaveTimeout(const YAML::Node& node, Problems& problems, absl::Duration& out) {
-  std::string text;
-  if (!ReadString(node, "wave_timeout", problems, text)) return;
-  absl::Duration timeout;
-  if (!absl::ParseDuration(text, &timeout) || timeout < absl::Minutes(1) ||
-      timeout > absl::Hours(24)) {
-    problems.Add(node.Mark(), "wave_timeout",
-                 absl::StrCat("want a duration from 1m to 24h, like 30m (got \"", text, "\")"));
-    return;
-  }
-  out = timeout;
+  out = value;
 }
 
 void ReadBool(const YAML::Node& node, absl::string_view key, Problems& problems, bool& out) {
@@ -164,9 +150,19 @@ absl::StatusOr<ControllerConfig> ParseRoot(const YAML::Node& root,
     } else if (name == "log_level") {
       ReadLogLevel(value, problems, config.log_level);
     } else if (name == "heartbeat_interval") {
-      ReadHeartbeatInterval(value, problems, config.heartbeat_interval);
+      // Beyond either end, lost-host detection is useless.
+      ReadDuration(value, name, absl::Milliseconds(100), absl::Minutes(10), "5s", problems,
+                   config.heartbeat_interval);
     } else if (name == "wave_timeout") {
-      ReadWaveTimeout(value, problems, config.wave_timeout);
+      // A deploy fetches and builds: at least a minute.
+      ReadDuration(value, name, absl::Minutes(1), absl::Hours(24), "30m", problems,
+                   config.wave_timeout);
+    } else if (name == "keepalive_time") {
+      ReadDuration(value, name, absl::Milliseconds(100), absl::Hours(2), "1m", problems,
+                   config.keepalive_time);
+    } else if (name == "keepalive_timeout") {
+      ReadDuration(value, name, absl::Milliseconds(100), absl::Minutes(10), "20s", problems,
+                   config.keepalive_timeout);
     } else if (name == "tls_cert") {
       ReadString(value, "tls_cert", problems, config.tls_cert);
     } else if (name == "tls_key") {
@@ -192,7 +188,8 @@ absl::StatusOr<ControllerConfig> ParseRoot(const YAML::Node& root,
     } else {
       problems.Add(key.Mark(), name,
                    "unknown key (want listen, data_dir, log_level, "
-                   "heartbeat_interval, wave_timeout, tls_cert, tls_key, "
+                   "heartbeat_interval, wave_timeout, keepalive_time, keepalive_timeout, "
+                   "tls_cert, tls_key, "
                    "client_ca, insecure, insecure_agents, admin_socket, "
                    "admin_socket_group, ca_dir, secrets_key_file or spec_policy)");
     }

@@ -7,6 +7,8 @@
 //   log_level: info
 //   heartbeat_interval: 5s   # told to agents; a host silent 3x this is lost
 //   wave_timeout: 30m        # a rollout wave not healthy by then fails
+//   keepalive_time: 1m       # ping a connection quiet this long...
+//   keepalive_timeout: 20s   # ...and drop it when the ping is not answered
 //   tls_cert: /etc/pyservice/tls/server.crt   # TLS on every listener
 //   tls_key: /etc/pyservice/tls/server.key
 //   client_ca: /etc/pyservice/tls/ca.crt      # mutual TLS (needs tls_cert)
@@ -45,6 +47,12 @@ struct ControllerConfig {
   absl::Duration heartbeat_interval = absl::Seconds(5);
   // A rollout wave not healthy this long after it started fails its gate.
   absl::Duration wave_timeout = absl::Minutes(30);
+  // The controller pings a connection quiet for keepalive_time and drops it
+  // when no answer comes within keepalive_timeout: a host whose connection
+  // died silently is disconnected within their sum
+  // (server/transport_limits.h).
+  absl::Duration keepalive_time = absl::Minutes(1);
+  absl::Duration keepalive_timeout = absl::Seconds(20);
   // Transport security (docs/DESIGN.md): the server certificate and key
   // (PEM; both or neither), and the CA client certificates must chain to
   // (mutual TLS: agents and pyctl must present one). Empty: plaintext,

@@ -4,6 +4,7 @@
 
 #include "absl/time/time.h"
 #include "common/status/grpc_status.h"
+#include "common/text/log_text.h"
 #include "controller/auth/refused_reactor.h"
 #include "spdlog/spdlog.h"
 
@@ -44,7 +45,7 @@ grpc::ServerBidiReactor<v1::AgentMessage, v1::ControllerMessage>* AgentServiceIm
   }
   // Deleted by itself in OnDone.
   return new AgentSession(context, fleet_, *std::move(caller), next_session_id_++,
-                          fleet_.heartbeat_interval());
+                          fleet_.session_options());
 }
 
 grpc::Status AgentServiceImpl::Enroll(grpc::ServerContext* context,
@@ -61,8 +62,8 @@ grpc::Status AgentServiceImpl::Enroll(grpc::ServerContext* context,
   absl::StatusOr<auth::HostCertificate> issued = access_->Enroll(request->token(),
                                                                  request->csr_pem());
   if (!issued.ok()) {
-    spdlog::warn("enrollment from {} refused: {}", context->peer(),
-                 std::string(issued.status().message()));
+    spdlog::warn("enrollment from {} refused: {}", text::ForLog(context->peer()),
+                 text::ForLog(issued.status().message(), 400));
     return ToGrpcStatus(issued.status());
   }
   spdlog::info("host {} enrolled (certificate {})", issued->host, issued->certificate.serial);

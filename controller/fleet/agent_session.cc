@@ -2,83 +2,13 @@
 
 #include <utility>
 
-#include "absl/strings/ascii.h"
-#include "absl/strings/escaping.h"
 #include "absl/strings/str_cat.h"
 #include "common/status/grpc_status.h"
+#include "common/text/log_text.h"
+#include "controller/fleet/agent_message_limits.h"
 #include "spdlog/spdlog.h"
 
 namespace pyservice::controller::fleet {
-namespace {
-
-// Bounds on what one Hello may make the controller hold. Generous for real
-// hosts; they stop a broken or hostile agent from filling memory.
-constexpr size_t kMaxHostNameBytes = 253;  // a DNS name
-constexpr size_t kMaxLabels = 64;
-constexpr size_t kMaxLabelKeyBytes = 128;
-constexpr size_t kMaxLabelValueBytes = 256;
-constexpr size_t kMaxAgentVersionBytes = 128;
-constexpr size_t kMaxApps = 1000;
-
-bool IsHostNameChar(char c) {
-  return absl::ascii_isalnum(static_cast<unsigned char>(c)) || c == '-' || c == '.' || c == '_';
-}
-
-bool HasControlChar(absl::string_view text) {
-  for (char c : text) {
-    if (static_cast<unsigned char>(c) < 0x20 || c == 0x7f) return true;
-  }
-  return false;
-}
-
-}  // namespace
-
-absl::Status ValidateHello(const v1::Hello& hello) {
-  const std::string& host = hello.host();
-  if (host.empty()) return absl::InvalidArgumentError("hello.host: empty");
-  if (host.size() > kMaxHostNameBytes) {
-    return absl::InvalidArgumentError(
-        absl::StrCat("hello.host: longer than ", kMaxHostNameBytes, " bytes"));
-  }
-  for (char c : host) {
-    if (!IsHostNameChar(c)) {
-      return absl::InvalidArgumentError(absl::StrCat(
-          "hello.host: \"", host, "\" must be letters, digits, '-', '.' or '_'"));
-    }
-  }
-  if (!absl::ascii_isalnum(static_cast<unsigned char>(host.front()))) {
-    return absl::InvalidArgumentError(
-        absl::StrCat("hello.host: \"", host, "\" must start with a letter or digit"));
-  }
-  if (hello.labels_size() > static_cast<int>(kMaxLabels)) {
-    return absl::InvalidArgumentError(absl::StrCat("hello.labels: more than ", kMaxLabels));
-  }
-  for (const auto& [key, value] : hello.labels()) {
-    if (key.empty() || key.size() > kMaxLabelKeyBytes || HasControlChar(key)) {
-      return absl::InvalidArgumentError(absl::StrCat(
-          "hello.labels: key \"", absl::CHexEscape(key), "\" must be 1 to ",
-          kMaxLabelKeyBytes, " printable bytes"));
-    }
-    if (value.size() > kMaxLabelValueBytes || HasControlChar(value)) {
-      return absl::InvalidArgumentError(absl::StrCat("hello.labels[", key, "]: must be at most ",
-                                                     kMaxLabelValueBytes, " printable bytes"));
-    }
-  }
-  if (hello.agent_version().size() > kMaxAgentVersionBytes) {
-    return absl::InvalidArgumentError(
-        absl::StrCat("hello.agent_version: longer than ", kMaxAgentVersionBytes, " bytes"));
-  }
-  if (hello.apps_size() > static_cast<int>(kMaxApps)) {
-    return absl::InvalidArgumentError(absl::StrCat("hello.apps: more than ", kMaxApps));
-  }
-  for (int i = 0; i < hello.apps_size(); ++i) {
-    if (hello.apps(i).app().empty()) {
-      return absl::InvalidArgumentError(absl::StrCat("hello.apps[", i, "].app: empty"));
-    }
-  }
-  return absl::OkStatus();
-}
-
 void AgentSessionHandle::Send(v1::ControllerMessage message) {
   absl::MutexLock lock(&mu_);
   if (session_ != nullptr) session_->Enqueue(std::move(message));
@@ -96,13 +26,14 @@ void AgentSessionHandle::Detach() {
 
 AgentSession::AgentSession(grpc::CallbackServerContext* context,
                            AgentSessionListener& listener, auth::Principal caller,
-                           uint64_t id, absl::Duration heartbeat_interval)
+                           uint64_t id, const AgentSessionOptions& options)
     : context_(context),
       listener_(listener),
       caller_(std::move(caller)),
       id_(id),
-      heartbeat_interval_(heartbeat_interval),
-      handle_(new AgentSessionHandle(this)) {
+      heartbeat_interval_(options.heartbeat_interval),
+      handle_(new AgentSessionHandle(this)),
+      rate_(options.rate_limit, *options.clock) {
   listener_.OnSessionStarted(id_, handle_);
   StartRead(&incoming_);
 }
@@ -114,6 +45,10 @@ void AgentSession::OnReadDone(bool ok) {
     Close(grpc::Status::OK);
     return;
   }
+  if (std::optional<grpc::Status> refused = CheckIncoming(); refused.has_value()) {
+    Close(*refused);
+    return;
+  }
   if (!hello_accepted_) {
     if (!incoming_.has_hello()) {
       Close(grpc::Status(grpc::StatusCode::INVALID_ARGUMENT,
@@ -122,7 +57,8 @@ void AgentSession::OnReadDone(bool ok) {
     }
     absl::Status accepted = AcceptHello(std::move(*incoming_.mutable_hello()));
     if (!accepted.ok()) {
-      spdlog::warn("agent session from {} refused: {}", context_->peer(),
+      // The message quotes agent text only through text::ForLog.
+      spdlog::warn("agent session of {} refused: {}", WhoForLog(),
                    std::string(accepted.message()));
       Close(ToGrpcStatus(accepted));
       return;
@@ -149,13 +85,42 @@ void AgentSession::OnReadDone(bool ok) {
   StartRead(&incoming_);
 }
 
+std::optional<grpc::Status> AgentSession::CheckIncoming() {
+  if (!rate_.TryTake()) {
+    // Logged here, once: the stream ends with this message, and nothing
+    // the agent sends after it is read.
+    const std::string why = absl::StrCat("more than ", rate_.limit().per_second,
+                                         " messages a second (burst ", rate_.limit().burst,
+                                         "): the stream is ended");
+    spdlog::warn("agent {} is flooding the controller: {}", WhoForLog(), why);
+    return grpc::Status(grpc::StatusCode::RESOURCE_EXHAUSTED, why);
+  }
+  // A Hello is checked by AcceptHello, once its identity is settled.
+  if (incoming_.has_hello()) return std::nullopt;
+  if (absl::Status valid = ValidateAgentMessage(incoming_); !valid.ok()) {
+    // The message quotes agent text only through text::ForLog.
+    spdlog::warn("agent {} sent a message out of bounds: {}", WhoForLog(),
+                 std::string(valid.message()));
+    return ToGrpcStatus(valid);
+  }
+  return std::nullopt;
+}
+
+std::string AgentSession::WhoForLog() const {
+  if (hello_accepted_) return absl::StrCat("host ", text::ForLog(host_));
+  if (caller_.kind == auth::Principal::Kind::kAgent) {
+    return absl::StrCat("host ", text::ForLog(caller_.host));
+  }
+  return absl::StrCat("at ", text::ForLog(context_->peer()));
+}
+
 absl::Status AgentSession::AcceptHello(v1::Hello hello) {
   if (caller_.kind == auth::Principal::Kind::kAgent) {
     if (hello.host().empty()) {
       hello.set_host(caller_.host);
     } else if (hello.host() != caller_.host) {
       return absl::PermissionDeniedError(absl::StrCat(
-          "hello.host: \"", absl::CHexEscape(hello.host().substr(0, 253)),
+          "hello.host: \"", text::ForLog(hello.host(), AgentMessageLimits::kHostName),
           "\" is not this client's identity \"", caller_.host, "\""));
     }
     if (caller_.labels_bound) {

@@ -2,6 +2,11 @@
 // callback-API reactor, so thousands of sessions cost memory, not threads.
 //
 // Life of a session:
+//  0. Every message is checked before anything else sees it: against the
+//     stream's rate limit (a token bucket; over it the stream ends with
+//     RESOURCE_EXHAUSTED, logged once naming the host) and against
+//     agent_message_limits.h (INVALID_ARGUMENT naming the field and size).
+//     Log lines quote what the agent sent only through text::ForLog.
 //  1. The first message must be Hello (else INVALID_ARGUMENT). The caller
 //     was authenticated before the session started (auth::Guard): an
 //     enrolled agent's Hello must name its certificate's host (else
@@ -37,6 +42,8 @@
 #include "absl/time/time.h"
 #include "controller/fleet/agent_connection.h"
 #include "controller/auth/principal.h"
+#include "controller/fleet/token_bucket.h"
+#include "common/time/clock.h"
 #include "pyservice/v1/agent.pb.h"
 
 namespace pyservice::controller::fleet {
@@ -90,13 +97,23 @@ class AgentSessionListener {
   virtual void OnSessionAbandoned(uint64_t /*session_id*/) {}
 };
 
+struct AgentSessionOptions {
+  // Told to the agent in Welcome.
+  absl::Duration heartbeat_interval = absl::Seconds(5);
+  // Messages the agent may send: a deploy's progress comes in bursts of
+  // tens per app, heartbeats every few seconds.
+  RateLimit rate_limit;
+  // Times the rate limit; must outlive the session.
+  const Clock* clock = nullptr;
+};
+
 class AgentSession final
     : public grpc::ServerBidiReactor<v1::AgentMessage, v1::ControllerMessage> {
  public:
   // Starts reading. `listener` must outlive every session; `id` is unique
-  // per controller process. Welcome carries `heartbeat_interval`.
+  // per controller process.
   AgentSession(grpc::CallbackServerContext* context, AgentSessionListener& listener,
-               auth::Principal caller, uint64_t id, absl::Duration heartbeat_interval);
+               auth::Principal caller, uint64_t id, const AgentSessionOptions& options);
 
   void OnReadDone(bool ok) override;
   void OnWriteDone(bool ok) override;
@@ -107,6 +124,12 @@ class AgentSession final
   friend class AgentSessionHandle;
   ~AgentSession() override = default;
 
+  // Rate limit and size limits of `incoming_`; the status to end the
+  // stream with when it breaks one.
+  std::optional<grpc::Status> CheckIncoming();
+  // Who the agent is, for log lines: its host once the Hello is accepted,
+  // the certificate's host, or the peer address.
+  std::string WhoForLog() const;
   // The first message: checks, identity, Welcome, registration.
   absl::Status AcceptHello(v1::Hello hello);
   void Enqueue(v1::ControllerMessage message);
@@ -122,6 +145,7 @@ class AgentSession final
 
   // Touched only by read reactions (one read is in flight at a time) and by
   // OnDone, which runs after every other reaction.
+  TokenBucket rate_;
   v1::AgentMessage incoming_;
   std::string host_;
   bool hello_accepted_ = false;
@@ -135,10 +159,6 @@ class AgentSession final
   std::optional<grpc::Status> finish_status_ ABSL_GUARDED_BY(mu_);
   bool finish_called_ ABSL_GUARDED_BY(mu_) = false;
 };
-
-// Checks a Hello's fields (the host name's syntax, label and list sizes):
-// INVALID_ARGUMENT naming the field. Exposed for tests.
-absl::Status ValidateHello(const v1::Hello& hello);
 
 }  // namespace pyservice::controller::fleet
 

@@ -6,6 +6,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "common/status/status_macros.h"
+#include "common/text/log_text.h"
 #include "controller/fleet/deploy_status.h"
 #include "controller/fleet/reconciler.h"
 #include "controller/fleet/repo_credentials.h"
@@ -74,10 +75,10 @@ absl::Status Fleet::OnHello(uint64_t session_id, const v1::Hello& hello,
     replaced->Close(grpc::Status(grpc::StatusCode::ABORTED,
                                  absl::StrCat("replaced by a newer session of host ", hello.host())));
     spdlog::info("host {} reconnected (agent {}); its previous session is closed", hello.host(),
-                 hello.agent_version());
+                 text::ForLog(hello.agent_version()));
   } else {
-    spdlog::info("host {} connected (agent {}, {} app(s))", hello.host(), hello.agent_version(),
-                 hello.apps_size());
+    spdlog::info("host {} connected (agent {}, {} app(s))", hello.host(),
+                 text::ForLog(hello.agent_version()), hello.apps_size());
   }
   events_.HostChanged("", hello.host());
   QueueReconcile(hello.host());
@@ -115,11 +116,12 @@ void Fleet::OnMessage(const std::string& host, uint64_t session_id,
                           : absl::StrCat(deploy.prepare ? "preparing revision " : "revision ",
                                          deploy.revision);
         if (result.ok()) {
-          spdlog::info("host {}: {} {} succeeded (deploy {})", host, result.app(), what,
-                       result.deploy_id());
+          spdlog::info("host {}: {} {} succeeded (deploy {})", host, text::ForLog(result.app()),
+                       what, result.deploy_id());
         } else {
-          spdlog::warn("host {}: {} {} failed at step {}: {}{} (deploy {})", host, result.app(),
-                       what, result.failed_step(), result.error(),
+          spdlog::warn("host {}: {} {} failed at step {}: {}{} (deploy {})", host,
+                       text::ForLog(result.app()), what, text::ForLog(result.failed_step()),
+                       text::ForLog(result.error(), 1000),
                        result.rolled_back() ? "; rolled back" : "", result.deploy_id());
         }
       }

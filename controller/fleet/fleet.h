@@ -62,6 +62,10 @@ struct FleetOptions {
   absl::Duration sweep_period = absl::Seconds(1);
   // A stream without a Hello after this long is ended (DEADLINE_EXCEEDED).
   absl::Duration hello_timeout = absl::Seconds(10);
+  // Messages one agent stream may send (agent_session.h): over it, the
+  // stream is ended with RESOURCE_EXHAUSTED. 10,000 agents each under it
+  // are fine; it is per stream.
+  RateLimit agent_message_rate = {.per_second = 100, .burst = 1000};
   // A rollout wave not healthy this long after it started fails its gate.
   absl::Duration wave_timeout = absl::Minutes(30);
   // How often active rollouts are checked without any event (real time).
@@ -105,6 +109,12 @@ class Fleet final : public AgentSessionListener {
   rollout::RolloutDriver& rollouts() { return *rollouts_; }
   FleetEvents& events() { return events_; }
   absl::Duration heartbeat_interval() const { return options_.heartbeat_interval; }
+  // What each new agent stream is told and held to.
+  AgentSessionOptions session_options() const {
+    return {.heartbeat_interval = options_.heartbeat_interval,
+            .rate_limit = options_.agent_message_rate,
+            .clock = &clock_};
+  }
 
   // Per app, every host that runs it or is targeted by it. `app` empty:
   // every present app, then apps hosts still run although deleted

@@ -49,6 +49,7 @@ absl::StatusOr<std::unique_ptr<ControllerServer>> ControllerServer::Start(
   // the same port and silently share the traffic. A taken port must be an
   // error instead.
   builder.AddChannelArgument(GRPC_ARG_ALLOW_REUSEPORT, 0);
+  ApplyTransportLimits(options.limits, builder);
   // BuildAndStart binds in order and stops at the first failure, so the
   // first entry still at -1 afterwards names the address that failed.
   std::vector<int> selected_ports(addresses.size(), -1);

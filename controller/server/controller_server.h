@@ -19,6 +19,7 @@
 #include "controller/auth/local_peers.h"
 #include "controller/server/admin_socket.h"
 #include "controller/server/listen_address.h"
+#include "controller/server/transport_limits.h"
 
 namespace pyservice::controller {
 
@@ -43,6 +44,8 @@ struct ControllerServerOptions {
   std::string admin_socket;
   std::string admin_socket_group;
   auth::LocalPeers* local_peers = nullptr;
+  // What one connection may cost (transport_limits.h), on every listener.
+  TransportLimits limits;
   // How long Shutdown() lets in-flight calls finish before cancelling them.
   absl::Duration shutdown_grace = absl::Seconds(5);
 };

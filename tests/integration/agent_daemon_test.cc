@@ -32,6 +32,7 @@
 #include "tests/testing/fake_process_runner.h"
 #include "tests/testing/fake_systemd_manager.h"
 #include "tests/testing/fake_user_manager.h"
+#include "tests/testing/log_capture.h"
 #include "tests/testing/temp_dir.h"
 
 namespace pyservice::agent {
@@ -183,8 +184,9 @@ class AgentDaemonTest : public ::testing::Test {
   void StartController() { server_ = std::make_unique<FakeControllerServer>(socket_); }
   FakeController& controller() { return server_->controller(); }
 
-  void StartDaemon() {
+  void StartDaemon(int max_receive_message_bytes = ConnectionOptions().max_receive_message_bytes) {
     DaemonOptions options;
+    options.connection.max_receive_message_bytes = max_receive_message_bytes;
     options.connection.address = "unix:" + socket_;
     options.connection.backoff.initial = absl::Milliseconds(20);
     options.connection.backoff.max = absl::Milliseconds(200);
@@ -309,6 +311,30 @@ TEST_F(AgentDaemonTest, HelloCarriesHostLabelsVersionAndWhatTheStateDirRuns) {
   EXPECT_EQ(app.units(0).sub_state(), "running");
   EXPECT_EQ(controller().Received()[0].message_case(), v1::AgentMessage::kHello)
       << "Hello is the first message";
+}
+
+TEST_F(AgentDaemonTest, ADeployRequestOverTheReceiveLimitIsRefusedAndLoggedAsAnError) {
+  testing::LogCapture log;
+  StartDaemon(/*max_receive_message_bytes=*/256 << 10);
+  WaitForHello(controller());
+  v1::AppSpec big = Spec("v1");
+  v1::File& file = *big.add_files();
+  file.set_dest(dir_.Join("applications/big.bin"));
+  file.set_content(std::string(300 << 10, 'b'));
+  SendDeploy(1, 1, big);  // may fail: the agent ends the stream
+  // The stream ends and the agent dials again: a second Hello.
+  ASSERT_TRUE(controller()
+                  .WaitForNth([](const v1::AgentMessage& m) { return m.has_hello(); }, 2)
+                  .has_value());
+  for (const v1::AgentMessage& m : controller().Received()) {
+    EXPECT_FALSE(m.has_result() || m.has_progress()) << "the deploy ran: " << m.DebugString();
+  }
+  StopDaemon();
+  const std::string text = log.Text();
+  EXPECT_THAT(text, HasSubstr("error stream to the controller unix:" + socket_ +
+                              " ended by a limit (this agent accepts messages of at most "
+                              "262144 bytes)"));
+  EXPECT_THAT(text, HasSubstr("RESOURCE_EXHAUSTED"));
 }
 
 TEST_F(AgentDaemonTest, HeartbeatsFollowTheWelcome) {

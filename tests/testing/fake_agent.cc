@@ -13,11 +13,14 @@ absl::StatusOr<std::unique_ptr<FakeAgent>> FakeAgent::Start(FakeAgentOptions opt
   if (!agent->options_.tls_server_name.empty()) {
     arguments.SetSslTargetNameOverride(agent->options_.tls_server_name);
   }
-  agent->channel_ = grpc::CreateCustomChannel(
-      agent->options_.address,
-      agent->options_.credentials != nullptr ? agent->options_.credentials
-                                             : grpc::InsecureChannelCredentials(),
-      arguments);
+  agent->channel_ =
+      agent->options_.channel != nullptr
+          ? agent->options_.channel
+          : grpc::CreateCustomChannel(agent->options_.address,
+                                      agent->options_.credentials != nullptr
+                                          ? agent->options_.credentials
+                                          : grpc::InsecureChannelCredentials(),
+                                      arguments);
   agent->stub_ = v1::AgentService::NewStub(agent->channel_);
   for (const auto& [key, value] : agent->options_.metadata) {
     agent->context_.AddMetadata(key, value);

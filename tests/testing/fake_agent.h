@@ -55,6 +55,9 @@ struct FakeAgentOptions {
   std::shared_ptr<grpc::ChannelCredentials> credentials;
   // With TLS: the name to verify the controller's certificate against.
   std::string tls_server_name;
+  // A channel to share with other fake agents (one connection, several
+  // streams). Null: a channel of its own to `address`.
+  std::shared_ptr<grpc::Channel> channel;
   // Send a raw first message instead of Hello (protocol tests).
   std::optional<v1::AgentMessage> first_message;
 };

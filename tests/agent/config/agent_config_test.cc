@@ -53,6 +53,23 @@ TEST(AgentConfigTest, TlsKeys) {
   EXPECT_FALSE(ParseAgentConfig("insecure: maybe\n", "agent.yaml", AgentConfig()).ok());
 }
 
+TEST(AgentConfigTest, KeepaliveKeysAreDurationsWithinTheirRange) {
+  EXPECT_EQ(AgentConfig().keepalive_time, absl::Minutes(1));
+  EXPECT_EQ(AgentConfig().keepalive_timeout, absl::Seconds(20));
+  absl::StatusOr<AgentConfig> config =
+      ParseAgentConfig("keepalive_time: 30s\nkeepalive_timeout: 500ms\n", "a.yaml", AgentConfig());
+  ASSERT_TRUE(config.ok()) << config.status();
+  EXPECT_EQ(config->keepalive_time, absl::Seconds(30));
+  EXPECT_EQ(config->keepalive_timeout, absl::Milliseconds(500));
+  for (const char* bad : {"keepalive_time: 10ms\n", "keepalive_time: 3h\n",
+                          "keepalive_timeout: soon\n", "keepalive_timeout: 11m\n"}) {
+    absl::StatusOr<AgentConfig> refused = ParseAgentConfig(bad, "a.yaml", AgentConfig());
+    ASSERT_FALSE(refused.ok()) << bad;
+    EXPECT_THAT(refused.status().message(), HasSubstr("a.yaml:1:")) << bad;
+    EXPECT_THAT(refused.status().message(), HasSubstr("want a duration from 100ms")) << bad;
+  }
+}
+
 TEST(AgentConfigTest, AnEmptyFileKeepsTheBase) {
   AgentConfig base;
   base.controller = "127.0.0.1:7070";
@@ -104,8 +121,9 @@ TEST(AgentConfigTest, BadTimeoutsNameTheKeyAndPlace) {
       "timeouts:\n  fetch: soon\n  user: 0s\n  build: 1m\n", "agent.yaml", AgentConfig());
   ASSERT_FALSE(config.ok());
   const std::string message(config.status().message());
-  EXPECT_THAT(message, HasSubstr("agent.yaml:2:10: timeouts.fetch: \"soon\" is not a duration"));
-  EXPECT_THAT(message, HasSubstr("agent.yaml:3:9: timeouts.user: \"0s\" is not a duration"));
+  EXPECT_THAT(message, HasSubstr("agent.yaml:2:10: timeouts.fetch: want a duration from 1s to 24h, "
+                                 "like 15m (got \"soon\")"));
+  EXPECT_THAT(message, HasSubstr("agent.yaml:3:9: timeouts.user: want a duration from 1s"));
   EXPECT_THAT(message, HasSubstr("timeouts.build"));
 }
 

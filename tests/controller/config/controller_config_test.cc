@@ -133,6 +133,21 @@ TEST(ControllerConfigTest, HeartbeatIntervalOutOfRangeOrNotADurationIsRefused) {
   }
 }
 
+TEST(ControllerConfigTest, KeepaliveKeysAreDurationsWithinTheirRange) {
+  EXPECT_EQ(ControllerConfig().keepalive_time, absl::Minutes(1));
+  EXPECT_EQ(ControllerConfig().keepalive_timeout, absl::Seconds(20));
+  absl::StatusOr<ControllerConfig> config = ParseControllerConfig(
+      "keepalive_time: 200ms\nkeepalive_timeout: 1s\n", "c.yaml", ControllerConfig());
+  ASSERT_TRUE(config.ok()) << config.status();
+  EXPECT_EQ(config->keepalive_time, absl::Milliseconds(200));
+  EXPECT_EQ(config->keepalive_timeout, absl::Seconds(1));
+  absl::StatusOr<ControllerConfig> refused =
+      ParseControllerConfig("keepalive_timeout: 1h\n", "c.yaml", ControllerConfig());
+  ASSERT_FALSE(refused.ok());
+  EXPECT_THAT(refused.status().message(),
+              HasSubstr("c.yaml:1:20: keepalive_timeout: want a duration from 100ms to 10m"));
+}
+
 TEST(ControllerConfigTest, WaveTimeoutIsADurationDefaultingToThirtyMinutes) {
   EXPECT_EQ(ControllerConfig().wave_timeout, absl::Minutes(30));
   absl::StatusOr<ControllerConfig> config =
