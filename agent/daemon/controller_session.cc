@@ -3,6 +3,7 @@
 #include <utility>
 
 #include "absl/strings/str_cat.h"
+#include "common/api/agent_message_limits.h"
 #include "common/status/grpc_status.h"
 #include "spdlog/spdlog.h"
 
@@ -21,6 +22,7 @@ ControllerSession::~ControllerSession() {
 }
 
 void ControllerSession::Send(v1::AgentMessage message) {
+  FitAgentMessage(message);
   absl::MutexLock lock(&mu_);
   if (done_) return;
   if (queue_.size() >= options_.max_queued) {
@@ -56,6 +58,7 @@ ControllerSession::End ControllerSession::Run() {
     // queue, so nothing that changed after it is lost.
     v1::AgentMessage hello;
     *hello.mutable_hello() = handler_.MakeHello();
+    FitAgentMessage(hello);
     absl::MutexLock lock(&mu_);
     if (!done_) {
       mu_.Unlock();

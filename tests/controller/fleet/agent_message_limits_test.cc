@@ -130,5 +130,51 @@ TEST(AgentMessageLimitsTest, AResultWithoutALiveReleaseAndAHeartbeatPass) {
   EXPECT_TRUE(ValidateAgentMessage(heartbeat).ok());
 }
 
+// The agent cuts its free text before sending (common/api), so a real
+// agent's long error or message never costs it its stream here.
+TEST(AgentMessageLimitsTest, WhatAnAgentFitsToTheLimitsOfEveryKindPasses) {
+  const std::string huge(200 * 1024, 'x');
+  v1::AgentMessage progress;
+  progress.mutable_progress()->set_app("hello");
+  progress.mutable_progress()->set_step("environment");
+  progress.mutable_progress()->set_message(huge);
+  v1::AgentMessage result;
+  result.mutable_result()->set_app("hello");
+  result.mutable_result()->set_failed_step("environment");
+  result.mutable_result()->set_error(huge);
+  result.mutable_result()->mutable_live()->set_app("hello");
+  result.mutable_result()->mutable_live()->set_message(huge);
+  v1::AgentMessage health;
+  health.mutable_health()->set_app("hello");
+  health.mutable_health()->set_message(huge);
+  v1::AgentMessage hello = HelloFrom("web-1");
+  hello.mutable_hello()->add_apps()->set_app("hello");
+  hello.mutable_hello()->mutable_apps(0)->set_message(huge);
+  for (v1::AgentMessage* message : {&progress, &result, &health, &hello}) {
+    ASSERT_FALSE(ValidateAgentMessage(*message).ok()) << message->ShortDebugString().substr(0, 80);
+    FitAgentMessage(*message);
+    EXPECT_TRUE(ValidateAgentMessage(*message).ok()) << ValidateAgentMessage(*message);
+  }
+  EXPECT_THAT(result.result().error(), HasSubstr("bytes cut]"));
+}
+
+// A cut lands between UTF-8 characters, so what the controller shows and
+// logs stays valid text.
+TEST(AgentMessageLimitsTest, FittingNeverSplitsAUtf8Character) {
+  std::string text;
+  while (text.size() < 3 * AgentMessageLimits::kMessage) text += "\xc3\xa9";  // é
+  for (size_t extra = 0; extra < 2; ++extra) {
+    v1::AgentMessage message;
+    message.mutable_progress()->set_message(std::string(extra, 'a') + text);
+    FitAgentMessage(message);
+    const std::string& fitted = message.progress().message();
+    ASSERT_LE(fitted.size(), AgentMessageLimits::kMessage);
+    const size_t note = fitted.find(" [\xe2\x80\xa6 ");
+    ASSERT_NE(note, std::string::npos);
+    // Every é before the note is whole.
+    EXPECT_EQ((note - extra) % 2, 0u) << "extra " << extra;
+  }
+}
+
 }  // namespace
 }  // namespace pyservice::controller::fleet
