@@ -12,6 +12,7 @@
 #include <cstring>
 #include <filesystem>
 #include <optional>
+#include <random>
 #include <utility>
 #include <vector>
 
@@ -23,6 +24,7 @@
 #include "agent/git/libgit2_callbacks.h"
 #include "agent/git/libgit2_handles.h"
 #include "agent/git/tree_writer.h"
+#include "common/file/safe_dir.h"
 #include "common/spec/validators.h"
 #include "common/status/status_macros.h"
 #include "common/text/url_credentials.h"
@@ -251,32 +253,23 @@ absl::StatusOr<std::string> FetchAndResolve(const FetchRequest& request,
   return Resolve(*repo, request.ref);
 }
 
-absl::Status SyncFilesystemOf(const std::string& dir) {
-  const int fd = open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-  if (fd < 0 || syncfs(fd) != 0) {
-    const int saved_errno = errno;
-    if (fd >= 0) close(fd);
-    return absl::FailedPreconditionError(
-        absl::StrCat("cannot sync ", dir, ": ", std::strerror(saved_errno)));
-  }
-  close(fd);
-  return absl::OkStatus();
-}
-
 absl::Status ExportTo(const std::string& mirror_dir, const std::string& commit,
                       const std::string& dest) {
   if (!IsFullCommitId(commit)) {
     return absl::InvalidArgumentError("not a full 40-digit commit id");
   }
   if (dest.empty() || dest == "/") return absl::InvalidArgumentError("no destination directory");
-  struct stat st;
-  if (lstat(dest.c_str(), &st) == 0) {
-    return absl::AlreadyExistsError(absl::StrCat(dest, " already exists"));
+  // dest's parent may be owned by the app user (APP_DIR/releases): every
+  // step below works on its fd, never re-resolving the path.
+  const auto [parent_path, dest_name] = SplitPath(dest);
+  absl::StatusOr<Dir> opened = Dir::Open(parent_path);
+  if (!opened.ok()) {
+    // A missing parent is the caller's state to fix, like any other.
+    return absl::FailedPreconditionError(opened.status().message());
   }
-  if (errno != ENOENT) {
-    return absl::FailedPreconditionError(
-        absl::StrCat("cannot check ", dest, ": ", std::strerror(errno)));
-  }
+  const Dir parent = *std::move(opened);
+  ASSIGN_OR_RETURN(std::optional<struct stat> existing, parent.Stat(dest_name));
+  if (existing) return absl::AlreadyExistsError(absl::StrCat(dest, " already exists"));
   ASSIGN_OR_RETURN(RepositoryPtr repo, OpenMirror(mirror_dir));
   git_oid oid;
   git_oid_fromstrn(&oid, commit.data(), commit.size());
@@ -294,30 +287,33 @@ absl::Status ExportTo(const std::string& mirror_dir, const std::string& commit,
   TreePtr tree(raw_tree);
 
   // Same parent as dest, so the final rename stays on one filesystem.
-  std::string partial = absl::StrCat(dest, ".partial-XXXXXX");
-  if (mkdtemp(partial.data()) == nullptr) {
+  std::random_device random;
+  const std::string partial_name =
+      absl::StrCat(dest_name, ".partial-", absl::Hex(random(), absl::kZeroPad8));
+  const std::string partial = absl::StrCat(parent_path, "/", partial_name);
+  if (mkdirat(parent.fd(), partial_name.c_str(), 0700) != 0) {
     return absl::FailedPreconditionError(absl::StrCat(
         "cannot create a directory next to ", dest, ": ", std::strerror(errno)));
   }
-  absl::Status status = chmod(partial.c_str(), 0755) == 0
-                            ? absl::OkStatus()
-                            : absl::FailedPreconditionError(absl::StrCat(
-                                  "cannot chmod ", partial, ": ", std::strerror(errno)));
-  if (status.ok()) status = libgit2::WriteTree(*repo, *tree, partial);
+  absl::Status status = parent.EnsureDirectory(partial_name, 0755, std::nullopt).status();
+  absl::StatusOr<Dir> partial_dir = status.ok() ? parent.OpenBeneath(partial_name)
+                                                : absl::StatusOr<Dir>(status);
+  status = partial_dir.status();
+  if (status.ok()) status = libgit2::WriteTree(*repo, *tree, *partial_dir);
   // A crash after the rename must not leave a release whose files are
   // still only in the page cache: the agent would trust it on restart.
-  if (status.ok()) status = SyncFilesystemOf(partial);
-  if (status.ok() &&
-      renameat2(AT_FDCWD, partial.c_str(), AT_FDCWD, dest.c_str(), RENAME_NOREPLACE) != 0) {
+  if (status.ok() && syncfs(partial_dir->fd()) != 0) {
+    status = absl::FailedPreconditionError(
+        absl::StrCat("cannot sync ", partial, ": ", std::strerror(errno)));
+  }
+  if (status.ok() && renameat2(parent.fd(), partial_name.c_str(), parent.fd(), dest_name.c_str(),
+                               RENAME_NOREPLACE) != 0) {
     status = errno == EEXIST ? absl::AlreadyExistsError(absl::StrCat(dest, " already exists"))
                              : absl::FailedPreconditionError(absl::StrCat(
                                    "cannot rename ", partial, " to ", dest, ": ",
                                    std::strerror(errno)));
   }
-  if (!status.ok()) {
-    std::error_code ignored;
-    std::filesystem::remove_all(partial, ignored);
-  }
+  if (!status.ok()) parent.RemoveTree(partial_name).IgnoreError();
   return status;
 }
 

@@ -42,11 +42,22 @@ std::string TemporaryName(absl::string_view name) {
 // A symlink only root could have made: root's, in root's directory that
 // nobody else may change (or a sticky one, where nobody else may rename
 // root's entries).
+bool OnlyRootCanChangeEntries(const struct stat& dir) {
+  return dir.st_uid == 0 &&
+         ((dir.st_mode & (S_IWGRP | S_IWOTH)) == 0 || (dir.st_mode & S_ISVTX) != 0);
+}
+
 bool TrustedSymlink(int dir_fd, const struct stat& link) {
   struct stat dir;
   if (fstat(dir_fd, &dir) != 0) return false;
-  return link.st_uid == 0 && dir.st_uid == 0 &&
-         ((dir.st_mode & (S_IWGRP | S_IWOTH)) == 0 || (dir.st_mode & S_ISVTX) != 0);
+  return link.st_uid == 0 && OnlyRootCanChangeEntries(dir);
+}
+
+// Clears `*all_root` unless only root can change the entries of `fd`.
+void CheckRootOnly(int fd, bool* all_root) {
+  if (all_root == nullptr) return;
+  struct stat info;
+  if (fstat(fd, &info) != 0 || !OnlyRootCanChangeEntries(info)) *all_root = false;
 }
 
 absl::StatusOr<std::string> ReadLinkAt(int dir_fd, const std::string& name, absl::string_view shown) {
@@ -157,6 +168,30 @@ std::pair<std::string, std::string> SplitPath(const std::string& path) {
   return {slash == 0 ? "/" : path.substr(0, slash), path.substr(slash + 1)};
 }
 
+absl::StatusOr<bool> OnlyRootCanChange(const std::string& path) {
+  std::string current = path;
+  for (int hops = 0; hops <= kMaxSymlinkHops; ++hops) {
+    const auto [parent_path, name] = SplitPath(current);
+    bool all_root = true;
+    absl::StatusOr<Dir> parent =
+        Dir::Walk(parent_path, /*create=*/false, 0, std::nullopt, &all_root);
+    if (absl::IsFailedPrecondition(parent.status())) return false;  // an untrusted symlink
+    if (!parent.ok()) return parent.status();
+    absl::StatusOr<std::optional<struct stat>> info = parent->Stat(name);
+    if (!info.ok()) return info.status();
+    if (!*info) return absl::NotFoundError(absl::StrCat(path, " does not exist"));
+    // A symlink's own mode bits mean nothing (always 0777).
+    const bool writable = !S_ISLNK((*info)->st_mode) &&
+                          ((*info)->st_mode & (S_IWGRP | S_IWOTH)) != 0;
+    if (!all_root || (*info)->st_uid != 0 || writable) return false;
+    if (!S_ISLNK((*info)->st_mode)) return true;
+    absl::StatusOr<std::string> target = ReadLinkAt(parent->fd(), name, current);
+    if (!target.ok()) return target.status();
+    current = (*target)[0] == '/' ? *target : absl::StrCat(parent_path, "/", *target);
+  }
+  return ErrnoError("cannot resolve", path, ELOOP);
+}
+
 Dir::Dir(Dir&& other) noexcept : fd_(other.fd_), path_(std::move(other.path_)) { other.fd_ = -1; }
 
 Dir& Dir::operator=(Dir&& other) noexcept {
@@ -187,11 +222,12 @@ absl::StatusOr<Dir> Dir::OpenOrCreate(const std::string& path, mode_t mode,
 }
 
 absl::StatusOr<Dir> Dir::Walk(const std::string& path, bool create, mode_t mode,
-                              std::optional<Owner> owner) {
+                              std::optional<Owner> owner, bool* all_root) {
   const bool absolute = !path.empty() && path[0] == '/';
   Dir current(open(absolute ? "/" : ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC),
               absolute ? "/" : ".");
   if (current.fd_ < 0) return ErrnoError("cannot open directory", current.path_);
+  CheckRootOnly(current.fd_, all_root);
   std::deque<std::string> rest;
   for (absl::string_view part : absl::StrSplit(path, '/', absl::SkipEmpty())) {
     rest.emplace_back(part);
@@ -218,6 +254,7 @@ absl::StatusOr<Dir> Dir::Walk(const std::string& path, bool create, mode_t mode,
     }
     if (fd >= 0) {
       current = Dir(fd, shown);
+      CheckRootOnly(current.fd_, all_root);
       continue;
     }
     const int error = errno;
@@ -242,6 +279,7 @@ absl::StatusOr<Dir> Dir::Walk(const std::string& path, bool create, mode_t mode,
     if (!target->empty() && (*target)[0] == '/') {
       current = Dir(open("/", O_RDONLY | O_DIRECTORY | O_CLOEXEC), "/");
       if (current.fd_ < 0) return ErrnoError("cannot open directory", "/");
+      CheckRootOnly(current.fd_, all_root);
     }
   }
   current.path_ = path;

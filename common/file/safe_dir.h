@@ -118,13 +118,24 @@ class Dir {
 
  private:
   Dir(int fd, std::string path) : fd_(fd), path_(std::move(path)) {}
+  // Open/OpenOrCreate; when `all_root` is given, clears it if any
+  // directory on the way could be changed by someone but root.
   static absl::StatusOr<Dir> Walk(const std::string& path, bool create, mode_t mode,
-                                  std::optional<Owner> owner);
+                                  std::optional<Owner> owner, bool* all_root = nullptr);
+  friend absl::StatusOr<bool> OnlyRootCanChange(const std::string& path);
   std::string Join(absl::string_view name) const;
 
   int fd_ = -1;
   std::string path_;
 };
+
+// Whether only root can change what `path` names (a program the agent is
+// about to run as root): the file and every directory on the way are
+// root's and writable by no one else (sticky directories, where others
+// cannot rename root's entries, count as root's), and every symlink on the
+// way is a trusted one. false, not an error, when the walk meets an
+// untrusted symlink; NOT_FOUND when the file does not exist.
+absl::StatusOr<bool> OnlyRootCanChange(const std::string& path);
 
 // Splits `path` into its directory and its last component ("/a/b" -> "/a",
 // "b"; "b" -> ".", "b").

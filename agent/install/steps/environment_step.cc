@@ -48,7 +48,7 @@ class EnvironmentStep final : public Step {
     const EnvironmentBackend backend = uv ? EnvironmentBackend::kUv : EnvironmentBackend::kVenv;
     deploy.release.set_backend(std::string(BackendName(backend)));
     if (uv && !spec.uv_version().empty()) {
-      ASSIGN_OR_RETURN(bool updated, PinUv(spec, host));
+      ASSIGN_OR_RETURN(bool updated, PinUv(spec, deploy.owner, host));
       if (updated) deploy.notes.push_back(absl::StrCat("uv pinned to ", spec.uv_version()));
     }
 
@@ -80,10 +80,16 @@ class EnvironmentStep final : public Step {
     return absl::OkStatus();
   }
 
-  // Returns whether uv was updated.
-  static absl::StatusOr<bool> PinUv(const v1::AppSpec& spec, HostServices& host) {
+  // Returns whether uv was updated. uv_location is often APP_DIR/uv/bin/uv:
+  // a binary the app user can replace. One that anyone but root can change
+  // runs as the app user, so that replacing it gains nothing.
+  static absl::StatusOr<bool> PinUv(const v1::AppSpec& spec, Owner owner, HostServices& host) {
+    ASSIGN_OR_RETURN(bool root_only, OnlyRootCanChange(spec.paths().uv_location()));
+    std::optional<ProcessOptions::Identity> run_as;
+    if (!root_only) run_as = ProcessOptions::Identity{owner.uid, owner.gid};
     ProcessOptions version;
     version.argv = {spec.paths().uv_location(), "--version"};
+    version.run_as = run_as;
     ASSIGN_OR_RETURN(ProcessResult result, host.processes.Run(version));
     // "uv 0.5.1" or "uv 0.5.1 (abc123 2024-01-01)"
     const std::vector<absl::string_view> words = absl::StrSplit(result.stdout_text, ' ');
@@ -93,6 +99,7 @@ class EnvironmentStep final : public Step {
     }
     ProcessOptions update;
     update.argv = {spec.paths().uv_location(), "self", "update", spec.uv_version()};
+    update.run_as = run_as;
     RETURN_IF_ERROR(RunTool(host, update, "uv self update"));
     return true;
   }
@@ -159,10 +166,12 @@ class EnvironmentStep final : public Step {
                                                   const v1::AppSpec& spec,
                                                   const AgentSettings& settings) {
     std::string inputs = absl::StrCat("backend=", BackendName(backend), "\n");
+    // Repo files, so untrusted: regular files only (a symlink to /dev/zero
+    // or /etc/shadow is refused, not read as root), at most kMaxReadBytes.
+    ASSIGN_OR_RETURN(const Dir dir, Dir::Open(release));
     for (const char* file : {"uv.lock", "pyproject.toml", "pinned-requirements.txt", "setup.py",
                              "setup.cfg"}) {
-      ASSIGN_OR_RETURN(std::optional<std::string> content,
-                       ReadFileIfExists(absl::StrCat(release, "/", file)));
+      ASSIGN_OR_RETURN(std::optional<std::string> content, dir.ReadFile(file));
       absl::StrAppend(&inputs, file, "=", content ? text::Sha256Hex(*content) : "absent", "\n");
     }
     if (backend == EnvironmentBackend::kUv) {
