@@ -11,6 +11,7 @@
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_replace.h"
+#include "agent/install/release_layout.h"
 #include "common/spec/app_spec_parser.h"
 #include "common/spec/canonical.h"
 #include "gmock/gmock.h"
@@ -691,7 +692,7 @@ TEST_F(PipelineTest, FailedStepIsReportedInTheOutcome) {
   EXPECT_FALSE(outcome.rolled_back);
 }
 
-TEST_F(PipelineTest, RemoveStopsDisablesAndDeletesUnitsButKeepsTheApp) {
+TEST_F(PipelineTest, RemoveStopsDisablesAndDeletesUnitsButKeepsTheReleases) {
   DeployOptions options;
   options.revision = 3;
   ASSERT_TRUE(pipeline_.Deploy(Spec("v1"), options).ok());
@@ -714,7 +715,6 @@ TEST_F(PipelineTest, RemoveStopsDisablesAndDeletesUnitsButKeepsTheApp) {
   EXPECT_FALSE(std::filesystem::exists(settings_.unit_dir + "/hello-report.service"));
   EXPECT_TRUE(std::filesystem::exists(Root() + "/hello/app/releases/v1-111111111111"))
       << "the app tree stays";
-  EXPECT_TRUE(std::filesystem::exists(Root() + "/hello/app/config/config.yaml"));
   EXPECT_THAT(progress_.Results(), ElementsAre("remove=done"));
   const v1::AppState state = State();
   EXPECT_TRUE(state.live().id().empty()) << "nothing live";
@@ -728,6 +728,63 @@ TEST_F(PipelineTest, RemoveStopsDisablesAndDeletesUnitsButKeepsTheApp) {
   EXPECT_THAT(progress_.Results(), ElementsAre("remove=unchanged"));
   EXPECT_THAT(systemd_.calls(), IsEmpty());
   EXPECT_TRUE(pipeline_.Remove("never-deployed").ok());
+}
+
+// Every regular file under `dir` whose content holds `needle`.
+std::vector<std::string> FilesHolding(const std::string& dir, const std::string& needle) {
+  std::vector<std::string> found;
+  for (const auto& entry : std::filesystem::recursive_directory_iterator(dir)) {
+    if (entry.is_regular_file() && !entry.is_symlink() &&
+        absl::StrContains(Slurp(entry.path().string()), needle)) {
+      found.push_back(entry.path().string());
+    }
+  }
+  return found;
+}
+
+TEST_F(PipelineTest, RemoveLeavesNoByteOfAnySecretInTheAppTreeOrTheState) {
+  DeployV1ThenV2();  // v1's spec is kept too, with the same secrets
+  for (const char* secret : {"S3CR3TKEY", "T0PS3CRET", "HUNT3R2"}) {
+    ASSERT_THAT(FilesHolding(dir_.path(), secret), Not(IsEmpty()))
+        << secret << " is written (else this test checks nothing)";
+  }
+
+  ASSERT_TRUE(pipeline_.Remove("hello").ok());
+
+  for (const char* secret : {"S3CR3TKEY", "T0PS3CRET", "HUNT3R2"}) {
+    EXPECT_THAT(FilesHolding(Root(), secret), IsEmpty()) << secret;
+    EXPECT_THAT(FilesHolding(settings_.state_dir, secret), IsEmpty()) << secret;
+  }
+  EXPECT_FALSE(std::filesystem::exists(Root() + "/hello/app/config/ssh_key"));
+  EXPECT_FALSE(std::filesystem::exists(Root() + "/hello/app/config/token"));
+  EXPECT_FALSE(std::filesystem::exists(Root() + "/hello/app/config/config.yaml"));
+  EXPECT_TRUE(State().files().empty()) << "nothing written is left on the record";
+}
+
+TEST_F(PipelineTest, RemoveDeletesTheGitMirrorWhoseConfigHoldsTheRepoUrl) {
+  ASSERT_TRUE(pipeline_.Deploy(Spec("v1")).ok());
+  const std::string mirror = MirrorDir(settings_.state_dir, "hello");
+  std::filesystem::create_directories(mirror);
+  std::ofstream(mirror + "/config") << "url = https://deploy:R3P0T0KEN@git.example/hello.git\n";
+  ASSERT_TRUE(pipeline_.Remove("hello").ok());
+  EXPECT_FALSE(std::filesystem::exists(mirror));
+}
+
+TEST_F(PipelineTest, RollbackAfterRemoveIsRefusedForItsSpecIsGone) {
+  DeployV1ThenV2();
+  ASSERT_TRUE(pipeline_.Remove("hello").ok());
+  const absl::Status status = pipeline_.Rollback("hello");
+  EXPECT_EQ(status.code(), absl::StatusCode::kFailedPrecondition);
+  EXPECT_THAT(std::string(status.message()), HasSubstr("it was removed: deploy it again"));
+}
+
+TEST_F(PipelineTest, DeployAfterRemoveWritesTheSecretsAgain) {
+  ASSERT_TRUE(pipeline_.Deploy(Spec("v1")).ok());
+  ASSERT_TRUE(pipeline_.Remove("hello").ok());
+  ASSERT_TRUE(pipeline_.Deploy(Spec("v1")).ok());
+  EXPECT_THAT(Slurp(Root() + "/hello/app/config/ssh_key"), HasSubstr("S3CR3TKEY"));
+  EXPECT_EQ(Slurp(Root() + "/hello/app/config/token"), "T0PS3CRET");
+  EXPECT_THAT(Slurp(Root() + "/hello/app/config/config.yaml"), HasSubstr("HUNT3R2"));
 }
 
 TEST_F(PipelineTest, DeployAfterRemoveBringsTheUnitsBackWithoutABuild) {
