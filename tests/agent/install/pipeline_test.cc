@@ -10,6 +10,7 @@
 
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
 #include "absl/strings/str_replace.h"
 #include "agent/install/release_layout.h"
 #include "common/spec/app_spec_parser.h"
@@ -573,6 +574,42 @@ TEST_F(PipelineTest, UvBackendPinsUvAndSyncsIntoTheRelease) {
   EXPECT_THAT(Slurp(settings_.unit_dir + "/hello-web.service"),
               HasSubstr(absl::StrCat("ExecStart=/usr/bin/env UV_PROJECT_ENVIRONMENT=", Root(),
                                      "/hello/app/code/.venv")));
+}
+
+// uv_location in the app's tree: the app user can replace that binary, so
+// root must not run it (it would run the app user's code as root).
+TEST_F(PipelineTest, UvTheAppUserCanReplaceRunsAsTheAppUser) {
+  const std::string uv = Root() + "/hello/app/uv/bin/uv";
+  std::filesystem::create_directories(Root() + "/hello/app/uv/bin");
+  std::ofstream(uv) << "#!/bin/sh\n";
+  chmod(uv.c_str(), 0755);
+  processes_.set_uv_version_output("uv 0.4.0\n");
+  ASSERT_TRUE(pipeline_.Deploy(Spec("v1", absl::StrCat("  uv_location: ", uv,
+                                                        "\nuv_version: \"0.5.1\"\n"))).ok());
+  int uv_runs = 0;
+  for (const ProcessOptions& run : processes_.runs()) {
+    if (run.argv[0] != uv) continue;
+    ++uv_runs;
+    EXPECT_TRUE(run.run_as.has_value()) << absl::StrJoin(run.argv, " ") << " ran as root";
+  }
+  EXPECT_EQ(uv_runs, 3) << "--version, self update, sync";
+}
+
+// A repo is untrusted: its pyproject.toml may be a symlink to anything
+// root can read (/etc/shadow, /dev/zero). The environment step refuses it,
+// naming the file, instead of reading through it as root.
+TEST_F(PipelineTest, RepoFileThatIsASymlinkFailsTheEnvironmentStepNamingIt) {
+  const std::string root_file = dir_.Join("root-only");
+  std::ofstream(root_file) << "root:$6$secret\n";
+  git_.AddCommit("linked", std::string(40, 'c'),
+                 {{"pyproject.toml", absl::StrCat(testing::FakeGitFetcher::kSymlinkTo, root_file)},
+                  {"pinned-requirements.txt", ""}});
+  DeployOutcome outcome;
+  const absl::Status status = pipeline_.Deploy(Spec("linked"), {}, &outcome);
+  EXPECT_EQ(outcome.failed_step, "environment");
+  EXPECT_EQ(status.code(), absl::StatusCode::kFailedPrecondition) << status;
+  EXPECT_THAT(std::string(status.message()),
+              HasSubstr("releases/linked-cccccccccccc/pyproject.toml: not a regular file"));
 }
 
 TEST_F(PipelineTest, OfflinePipOptionsAreUsed) {
