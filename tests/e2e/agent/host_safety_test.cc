@@ -71,7 +71,9 @@ class HostSafetyTest : public AgentHostSuite</*kWithBigRepo=*/false> {
 
   // Runs `script` with sh as the app user.
   static void AsAppUser(const std::string& script) {
-    auto out = host_->RunOk({"runuser", "-u", kApp, "--", "sh", "-c", script});
+    auto out = host_->RunOk(
+        {"setpriv", absl::StrCat("--reuid=", kApp), absl::StrCat("--regid=", kApp), "--clear-groups",
+         "sh", "-c", script});
     ASSERT_TRUE(out.ok()) << script << ": " << out.status();
   }
 
