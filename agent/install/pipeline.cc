@@ -341,12 +341,10 @@ absl::Status Pipeline::Promote(v1::AppState& state, const struct Deploy& deploy)
   // interrupted exports).
   std::set<std::string> kept = {live.id()};
   for (const v1::ReleaseRecord& r : state.previous()) kept.insert(r.id());
-  std::error_code error;
-  for (const auto& entry : std::filesystem::directory_iterator(ReleasesDir(deploy.expanded), error)) {
-    const std::string name = entry.path().filename().string();
-    if (kept.count(name) == 0) {
-      RETURN_IF_ERROR(RemoveTree(entry.path().string()));
-    }
+  ASSIGN_OR_RETURN(const Dir releases, Dir::Open(ReleasesDir(deploy.expanded)));
+  ASSIGN_OR_RETURN(std::vector<std::string> names, releases.List());
+  for (const std::string& name : names) {
+    if (kept.count(name) == 0) RETURN_IF_ERROR(releases.RemoveTree(name));
   }
   return absl::OkStatus();
 }

@@ -13,6 +13,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_split.h"
+#include "common/status/status_macros.h"
 
 namespace pyservice {
 namespace {
@@ -91,30 +92,45 @@ absl::StatusOr<bool> FixDirectory(int fd, mode_t mode, std::optional<Owner> owne
   return changed;
 }
 
-absl::Status RemoveTreeAt(int dir_fd, const std::string& name, const std::string& shown) {
-  if (unlinkat(dir_fd, name.c_str(), 0) == 0 || errno == ENOENT) return absl::OkStatus();
-  if (errno != EISDIR && errno != EPERM) return ErrnoError("cannot remove", shown);
-  const int fd = OpenDirAt(dir_fd, name.c_str());
-  if (fd < 0) {
-    if (errno == ENOENT) return absl::OkStatus();
-    return ErrnoError("cannot open directory", shown);
-  }
-  DIR* listing = fdopendir(fd);
+// The names in directory `name` of `dir_fd` (opened O_NOFOLLOW), and that
+// directory's fd (owned by the caller) in `*opened`.
+absl::StatusOr<std::vector<std::string>> ListAt(int dir_fd, const char* name,
+                                                absl::string_view shown, int* opened) {
+  const int fd = OpenDirAt(dir_fd, name);
+  if (fd < 0) return ErrnoError("cannot open directory", shown);
+  // fdopendir takes the fd; list through a duplicate so that *opened stays
+  // valid after closedir.
+  const int listed = dup(fd);
+  DIR* listing = listed < 0 ? nullptr : fdopendir(listed);
   if (listing == nullptr) {
+    const int error = errno;
+    if (listed >= 0) close(listed);
     close(fd);
-    return ErrnoError("cannot list", shown);
+    return ErrnoError("cannot list", shown, error);
   }
   std::vector<std::string> entries;
   while (struct dirent* entry = readdir(listing)) {
     const absl::string_view child = entry->d_name;
     if (child != "." && child != "..") entries.emplace_back(child);
   }
+  closedir(listing);
+  *opened = fd;
+  return entries;
+}
+
+absl::Status RemoveTreeAt(int dir_fd, const std::string& name, const std::string& shown) {
+  if (unlinkat(dir_fd, name.c_str(), 0) == 0 || errno == ENOENT) return absl::OkStatus();
+  if (errno != EISDIR && errno != EPERM) return ErrnoError("cannot remove", shown);
+  int fd = -1;
+  absl::StatusOr<std::vector<std::string>> entries = ListAt(dir_fd, name.c_str(), shown, &fd);
+  if (absl::IsNotFound(entries.status())) return absl::OkStatus();
+  if (!entries.ok()) return entries.status();
   absl::Status status;
-  for (const std::string& child : entries) {
-    status = RemoveTreeAt(dirfd(listing), child, absl::StrCat(shown, "/", child));
+  for (const std::string& child : *entries) {
+    status = RemoveTreeAt(fd, child, absl::StrCat(shown, "/", child));
     if (!status.ok()) break;
   }
-  closedir(listing);
+  close(fd);
   if (!status.ok()) return status;
   if (unlinkat(dir_fd, name.c_str(), AT_REMOVEDIR) != 0 && errno != ENOENT) {
     return ErrnoError("cannot remove", shown);
@@ -140,23 +156,14 @@ absl::Status ChownTreeAt(int dir_fd, const std::string& name, const std::string&
   }
   close(fd);
   if (!status.ok() || !S_ISDIR(info.st_mode)) return status;
-  const int listed = OpenDirAt(dir_fd, name.c_str());
-  if (listed < 0) return ErrnoError("cannot open directory", shown);
-  DIR* listing = fdopendir(listed);
-  if (listing == nullptr) {
-    close(listed);
-    return ErrnoError("cannot list", shown);
-  }
-  std::vector<std::string> entries;
-  while (struct dirent* entry = readdir(listing)) {
-    const absl::string_view child = entry->d_name;
-    if (child != "." && child != "..") entries.emplace_back(child);
-  }
-  for (const std::string& child : entries) {
-    status = ChownTreeAt(dirfd(listing), child, absl::StrCat(shown, "/", child), owner);
+  int listed = -1;
+  absl::StatusOr<std::vector<std::string>> entries = ListAt(dir_fd, name.c_str(), shown, &listed);
+  if (!entries.ok()) return entries.status();
+  for (const std::string& child : *entries) {
+    status = ChownTreeAt(listed, child, absl::StrCat(shown, "/", child), owner);
     if (!status.ok()) break;
   }
-  closedir(listing);
+  close(listed);
   return status;
 }
 
@@ -306,6 +313,13 @@ absl::StatusOr<Dir> Dir::OpenBeneath(absl::string_view relative) const {
     current = Dir(fd, shown);
   }
   return current;
+}
+
+absl::StatusOr<std::vector<std::string>> Dir::List() const {
+  int fd = -1;
+  ASSIGN_OR_RETURN(std::vector<std::string> entries, ListAt(fd_, ".", path_, &fd));
+  close(fd);
+  return entries;
 }
 
 absl::StatusOr<std::optional<struct stat>> Dir::Stat(absl::string_view name) const {

@@ -26,6 +26,7 @@
 #include <cstddef>
 #include <optional>
 #include <string>
+#include <vector>
 
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
@@ -71,6 +72,9 @@ class Dir {
   // The directory `relative` below this one; every component must be a
   // real directory (symlinks are refused, trusted or not).
   absl::StatusOr<Dir> OpenBeneath(absl::string_view relative) const;
+
+  // The names in this directory (not "." and ".."), unsorted.
+  absl::StatusOr<std::vector<std::string>> List() const;
 
   // lstat of `name`; nullopt if it does not exist.
   absl::StatusOr<std::optional<struct stat>> Stat(absl::string_view name) const;
