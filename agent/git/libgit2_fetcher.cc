@@ -214,6 +214,44 @@ absl::StatusOr<std::string> Resolve(git_repository& repo, const std::string& ref
   return absl::NotFoundError("no tag, branch or commit of that name in the repository");
 }
 
+// A key file opened for libssh2: its /proc/self/fd path, valid while this
+// lives.
+struct KeyFile {
+  KeyFile() = default;
+  KeyFile(KeyFile&& other) noexcept : fd(other.fd), proc_path(std::move(other.proc_path)) {
+    other.fd = -1;
+  }
+  KeyFile& operator=(KeyFile&& other) noexcept {
+    std::swap(fd, other.fd);
+    std::swap(proc_path, other.proc_path);
+    return *this;
+  }
+  ~KeyFile() {
+    if (fd >= 0) close(fd);
+  }
+  int fd = -1;
+  std::string proc_path;
+};
+
+absl::StatusOr<KeyFile> OpenKeyFile(const std::string& path) {
+  const auto failed = [&](absl::string_view why) {
+    return absl::FailedPreconditionError(
+        absl::StrCat("cannot read the ssh key file ", path, ": ", why));
+  };
+  const auto [parent_path, name] = SplitPath(path);
+  absl::StatusOr<Dir> parent = Dir::Open(parent_path);
+  if (!parent.ok()) return failed(parent.status().message());
+  KeyFile key;
+  key.fd = openat(parent->fd(), name.c_str(), O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC);
+  if (key.fd < 0) {
+    return failed(errno == ELOOP ? "it is a symlink (not followed)" : std::strerror(errno));
+  }
+  struct stat info;
+  if (fstat(key.fd, &info) != 0 || !S_ISREG(info.st_mode)) return failed("not a regular file");
+  key.proc_path = absl::StrCat("/proc/self/fd/", key.fd);
+  return key;
+}
+
 absl::StatusOr<std::string> FetchAndResolve(const FetchRequest& request,
                                             const Libgit2FetcherOptions& options,
                                             const std::string& display_url) {
@@ -224,11 +262,16 @@ absl::StatusOr<std::string> FetchAndResolve(const FetchRequest& request,
     return WithPrefix(valid, "ref: ");
   }
   if (request.mirror_dir.empty()) return absl::InvalidArgumentError("no mirror directory");
-  // libssh2's message for a missing key comes late and reads like a network
-  // error; checking first gives the operator the real cause.
-  if (!request.ssh_key_path.empty() && access(request.ssh_key_path.c_str(), R_OK) != 0) {
-    return absl::FailedPreconditionError(absl::StrCat(
-        "cannot read the ssh key file ", request.ssh_key_path, ": ", std::strerror(errno)));
+  // The key sits in the app user's config dir, and libssh2 opens it by path
+  // as root: open it here without following symlinks (the app user could
+  // point it at root's own key) and hand libssh2 that very file through
+  // /proc/self/fd. Opening first also gives the operator the real cause of a
+  // missing key; libssh2's comes late and reads like a network error.
+  KeyFile key;
+  if (!request.ssh_key_path.empty()) {
+    absl::StatusOr<KeyFile> opened = OpenKeyFile(request.ssh_key_path);
+    if (!opened.ok()) return opened.status();
+    key = *std::move(opened);
   }
   ASSIGN_OR_RETURN(RepositoryPtr repo, OpenOrCreateMirror(request.mirror_dir));
 
@@ -243,7 +286,8 @@ absl::StatusOr<std::string> FetchAndResolve(const FetchRequest& request,
   ASSIGN_OR_RETURN(RemotePtr remote, OriginRemote(*repo, request.repo_url));
   libgit2::RemoteCallbackState state;
   state.display_url = display_url;
-  state.ssh_key_path = request.ssh_key_path;
+  state.ssh_key_path = key.proc_path;
+  state.ssh_key_name = request.ssh_key_path;
   state.known_hosts_path = options.known_hosts_path.empty()
                                ? DefaultKnownHostsPath(request.mirror_dir)
                                : options.known_hosts_path;
