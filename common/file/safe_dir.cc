@@ -48,10 +48,16 @@ bool OnlyRootCanChangeEntries(const struct stat& dir) {
          ((dir.st_mode & (S_IWGRP | S_IWOTH)) == 0 || (dir.st_mode & S_ISVTX) != 0);
 }
 
+// Root, or this process's own user: a process trusts what it could have
+// made itself (the same as root for the agent; a controller running as its
+// own user may keep its data dir behind its own symlink).
+bool Trusted(uid_t uid) { return uid == 0 || uid == geteuid(); }
+
 bool TrustedSymlink(int dir_fd, const struct stat& link) {
   struct stat dir;
   if (fstat(dir_fd, &dir) != 0) return false;
-  return link.st_uid == 0 && OnlyRootCanChangeEntries(dir);
+  return Trusted(link.st_uid) && Trusted(dir.st_uid) &&
+         ((dir.st_mode & (S_IWGRP | S_IWOTH)) == 0 || (dir.st_mode & S_ISVTX) != 0);
 }
 
 // Clears `*all_root` unless only root can change the entries of `fd`.
@@ -276,7 +282,7 @@ absl::StatusOr<Dir> Dir::Walk(const std::string& path, bool create, mode_t mode,
     if (!TrustedSymlink(current.fd_, info)) {
       return absl::FailedPreconditionError(absl::StrCat(
           shown, " is a symlink owned by uid ", info.st_uid,
-          "; not following it (it could point anywhere, and the agent runs as root)"));
+          "; not following it (whoever owns it chooses where it points)"));
     }
     if (++hops > kMaxSymlinkHops) return ErrnoError("cannot open directory", path, ELOOP);
     absl::StatusOr<std::string> target = ReadLinkAt(current.fd_, name, shown);

@@ -11,10 +11,11 @@
 // opened directory fd with a single name (openat, mkdirat, renameat,
 // unlinkat, fchownat(AT_SYMLINK_NOFOLLOW)): a name swapped after the walk is
 // never re-resolved through a symlink. A symlink met during the walk is
-// followed only when it is trusted: owned by root in a directory owned by
-// root that no one else may write to (or that is sticky), i.e. one only
-// root could have put there (/var/run -> /run). Anything else refuses with
-// FAILED_PRECONDITION naming the path. New files are written to a temporary
+// followed only when it is trusted: owned by root (or by this process's
+// own user) in a directory owned by root (or by it) that no one else may
+// write to (or that is sticky), i.e. one only root could have put there
+// (/var/run -> /run). Anything else refuses with FAILED_PRECONDITION naming
+// the path. New files are written to a temporary
 // name created O_EXCL|O_NOFOLLOW with mode 0600, chowned, chmodded, written
 // and fsynced on the fd, and only then renamed into place.
 #ifndef PYSERVICE_COMMON_FILE_SAFE_DIR_H_
