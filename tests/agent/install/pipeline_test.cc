@@ -612,6 +612,51 @@ TEST_F(PipelineTest, RepoFileThatIsASymlinkFailsTheEnvironmentStepNamingIt) {
               HasSubstr("releases/linked-cccccccccccc/pyproject.toml: not a regular file"));
 }
 
+// Every file under `dir` with its content, mode and owner, for "unchanged".
+std::string Snapshot(const std::string& dir) {
+  std::string all;
+  for (const auto& entry : std::filesystem::recursive_directory_iterator(dir)) {
+    struct stat info;
+    lstat(entry.path().c_str(), &info);
+    absl::StrAppend(&all, entry.path().string(), " ", info.st_mode, " ", info.st_uid, ":",
+                    info.st_gid, " ", entry.is_regular_file() ? Slurp(entry.path()) : "", "\n");
+  }
+  return all;
+}
+
+// The app user swaps a directory of its tree for a symlink to root's files
+// between two deploys. The next deploy, which writes everything anew (a new
+// release, new secrets), fails naming the symlink and changes nothing
+// outside the tree.
+class SwappedDirectoryTest : public PipelineTest,
+                             public ::testing::WithParamInterface<const char*> {};
+
+TEST_P(SwappedDirectoryTest, NextDeployFailsAndNothingOutsideChanges) {
+  const std::string outside = dir_.Join("root-files");
+  std::filesystem::create_directories(outside + "/releases");
+  std::ofstream(outside + "/shadow") << "root:$6$hash\n";
+  std::ofstream(outside + "/ssh_key") << "root's key\n";
+  ASSERT_TRUE(pipeline_.Deploy(Spec("v1")).ok());
+  const std::string swapped = absl::StrCat(Root(), "/hello/", GetParam());
+  std::filesystem::rename(swapped, swapped + ".moved");
+  ASSERT_EQ(symlink(outside.c_str(), swapped.c_str()), 0);
+  ASSERT_EQ(lchown(swapped.c_str(), 65534, 65534), 0) << "run as root (as the agent is)";
+  const std::string before = Snapshot(outside);
+
+  v1::AppSpec next = Spec("v2");
+  next.mutable_files(0)->set_content("NEW-T0PS3CRET");
+  const absl::Status status = pipeline_.Deploy(next);
+  EXPECT_FALSE(status.ok());
+  EXPECT_THAT(std::string(status.message()), HasSubstr(swapped)) << status;
+  EXPECT_EQ(Snapshot(outside), before);
+}
+
+INSTANTIATE_TEST_SUITE_P(AppUsersDirectories, SwappedDirectoryTest,
+                         ::testing::Values("app", "app/config", "app/releases", "data"),
+                         [](const ::testing::TestParamInfo<const char*>& info) {
+                           return absl::StrReplaceAll(info.param, {{"/", "_"}});
+                         });
+
 TEST_F(PipelineTest, OfflinePipOptionsAreUsed) {
   settings_.pip_options = {"--no-index", "--find-links", "/srv/wheels"};
   ASSERT_TRUE(pipeline_.Deploy(Spec("v1")).ok());
