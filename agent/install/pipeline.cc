@@ -66,7 +66,7 @@ std::optional<v1::ReleaseRecord> KeptRelease(const v1::AppState& state,
                                              const struct Deploy& deploy) {
   for (const v1::ReleaseRecord& release : state.previous()) {
     if (spec::SameSpec(release.spec(), deploy.spec) && !release.id().empty() &&
-        std::filesystem::is_directory(ReleaseDir(deploy.expanded, release.id()))) {
+        Dir::Open(ReleaseDir(deploy.expanded, release.id())).ok()) {
       return release;
     }
   }
@@ -279,7 +279,7 @@ absl::Status Pipeline::Activate(v1::AppState& state, const v1::ReleaseRecord& re
   ASSIGN_OR_RETURN(struct Deploy deploy, NewDeploy(release.spec(), release.spec_digest(), state));
   deploy.release = release;
   const std::string dir = ReleaseDir(deploy.expanded, release.id());
-  if (!std::filesystem::exists(dir)) {
+  if (!Dir::Open(dir).ok()) {
     return absl::FailedPreconditionError(absl::StrCat("release ", release.id(), " is gone from ", dir));
   }
   std::vector<Step*> steps = Steps(kReactivate);
