@@ -67,7 +67,8 @@ void CheckRootOnly(int fd, bool* all_root) {
   if (fstat(fd, &info) != 0 || !OnlyRootCanChangeEntries(info)) *all_root = false;
 }
 
-absl::StatusOr<std::string> ReadLinkAt(int dir_fd, const std::string& name, absl::string_view shown) {
+absl::StatusOr<std::string> ReadLinkAt(int dir_fd, const std::string& name,
+                                       absl::string_view shown) {
   std::string target(PATH_MAX, '\0');
   const ssize_t n = readlinkat(dir_fd, name.c_str(), target.data(), target.size());
   if (n < 0) return ErrnoError("cannot read symlink", shown);
@@ -271,7 +272,9 @@ absl::StatusOr<Dir> Dir::Walk(const std::string& path, bool create, mode_t mode,
       continue;
     }
     const int error = errno;
-    if (error != ELOOP && error != ENOTDIR) return ErrnoError("cannot open directory", shown, error);
+    if (error != ELOOP && error != ENOTDIR) {
+      return ErrnoError("cannot open directory", shown, error);
+    }
     struct stat info;
     if (fstatat(current.fd_, name.c_str(), &info, AT_SYMLINK_NOFOLLOW) != 0) {
       return ErrnoError("cannot open directory", shown);

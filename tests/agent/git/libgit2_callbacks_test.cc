@@ -86,7 +86,8 @@ TEST_F(CallbacksTest, Credentials_KeyIsOfferedOnceThenRefused) {
   EXPECT_LT(Credentials("git", GIT_CREDENTIAL_SSH_KEY), 0);
   EXPECT_EQ(state_.refusal.code(), absl::StatusCode::kPermissionDenied);
   EXPECT_THAT(state_.refusal.message(), HasSubstr("rejected"));
-  EXPECT_THAT(state_.refusal.message(), HasSubstr(state_.ssh_key_name)) << "the key's own path, not /proc/self/fd";
+  EXPECT_THAT(state_.refusal.message(), HasSubstr(state_.ssh_key_name))
+      << "the key's own path, not /proc/self/fd";
 }
 
 TEST_F(CallbacksTest, Credentials_NoKeyConfiguredIsPermissionDenied) {

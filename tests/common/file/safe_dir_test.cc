@@ -119,8 +119,10 @@ std::vector<Operation> Operations() {
   return {
       {"WriteFileAtomically",
        [](const std::string& p) { return WriteFileAtomically(p, "pwned\n", 0644, kApp); }},
-      {"EnsureFile", [](const std::string& p) { return EnsureFile(p, "pwned\n", 0666, kApp).status(); }},
-      {"EnsureDirectory", [](const std::string& p) { return EnsureDirectory(p, 0777, kApp).status(); }},
+      {"EnsureFile",
+       [](const std::string& p) { return EnsureFile(p, "pwned\n", 0666, kApp).status(); }},
+      {"EnsureDirectory",
+       [](const std::string& p) { return EnsureDirectory(p, 0777, kApp).status(); }},
       {"CreateMissingDirectories",
        [](const std::string& p) {
          return CreateMissingDirectories(p + "/sub", 0777, kApp).status();

@@ -72,8 +72,8 @@ class HostSafetyTest : public AgentHostSuite</*kWithBigRepo=*/false> {
   // Runs `script` with sh as the app user.
   static void AsAppUser(const std::string& script) {
     auto out = host_->RunOk(
-        {"setpriv", absl::StrCat("--reuid=", kApp), absl::StrCat("--regid=", kApp), "--clear-groups",
-         "sh", "-c", script});
+        {"setpriv", absl::StrCat("--reuid=", kApp), absl::StrCat("--regid=", kApp),
+         "--clear-groups", "sh", "-c", script});
     ASSERT_TRUE(out.ok()) << script << ": " << out.status();
   }
 
@@ -89,7 +89,8 @@ class HostSafetyTest : public AgentHostSuite</*kWithBigRepo=*/false> {
   }
 
   static std::string Listing(const std::string& dir) {
-    auto out = host_->RunOk({"sh", "-c", absl::StrCat("stat -c '%U:%G %a' ", dir, "; ls -A ", dir)});
+    auto out =
+        host_->RunOk({"sh", "-c", absl::StrCat("stat -c '%U:%G %a' ", dir, "; ls -A ", dir)});
     return out.ok() ? *out : out.status().ToString();
   }
 };
