@@ -6,7 +6,7 @@
 //                   [--tls-ca FILE [--tls-cert FILE --tls-key FILE |
 //                               --enrollment-token-file FILE]
 //                    [--tls-server-name NAME]] [--insecure]
-//   pyservice-agent apply APP.yaml | rollback APP | status [APP]
+//   pyservice-agent apply APP.yaml | rollback APP | remove APP | status [APP]
 //
 // Settings: built-in defaults, then the --config file, then flags (--label
 // adds to the file's labels). Exit status: 0 after a clean stop or a
@@ -193,6 +193,9 @@ int main(int argc, char** argv) {
   apply->add_option("--tag", tag, "deploy this tag, branch or commit instead of the file's");
   CLI::App* rollback = app.add_subcommand("rollback", "switch APP back to its previous release");
   rollback->add_option("app", app_name, "app name")->required();
+  CLI::App* remove = app.add_subcommand(
+      "remove", "take APP off this host: stop and delete its units, delete its secrets");
+  remove->add_option("app", app_name, "app name")->required();
   CLI::App* status = app.add_subcommand("status", "what this host runs");
   status->add_option("app", app_name, "only this app");
 
@@ -232,7 +235,7 @@ int main(int argc, char** argv) {
   if (!enrollment_token_file.empty()) config.enrollment_token_file = enrollment_token_file;
   if (insecure) config.insecure = true;
   if (daemon_mode && config.controller.empty()) {
-    return Fail("give a command (apply, rollback, status) or --controller ADDR");
+    return Fail("give a command (apply, rollback, remove, status) or --controller ADDR");
   }
   if (daemon_mode && config.host.empty()) {
     absl::StatusOr<std::string> hostname = MachineHostname();
@@ -292,6 +295,7 @@ int main(int argc, char** argv) {
                     [](absl::Duration d) { absl::SleepFor(d); }};
   if (*apply) return ApplyCommand(app_yaml, tag, host, settings);
   if (*rollback) return RollbackCommand(app_name, host, settings);
+  if (*remove) return RemoveCommand(app_name, host, settings);
 
   DaemonOptions options;
   options.connection.address = config.controller;

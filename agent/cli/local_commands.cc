@@ -59,6 +59,19 @@ int RollbackCommand(const std::string& app, HostServices& host, const AgentSetti
   return 0;
 }
 
+int RemoveCommand(const std::string& app, HostServices& host, const AgentSettings& settings) {
+  if (absl::Status valid = spec::ValidateName(app); !valid.ok()) {
+    return Fail(absl::StrCat("app name: ", valid.message()));
+  }
+  StateStore store(settings.state_dir);
+  TerminalProgress progress(stdout);
+  Pipeline pipeline(host, settings, store, progress);
+  absl::Status removed = pipeline.Remove(app);
+  if (!removed.ok()) return Fail(absl::StrCat(app, ": ", removed.message()));
+  absl::FPrintF(stdout, "%s: removed from this host\n", app);
+  return 0;
+}
+
 int StatusCommand(const std::string& app, SystemdManager& systemd, const AgentSettings& settings,
                   std::FILE* out) {
   StateStore store(settings.state_dir);

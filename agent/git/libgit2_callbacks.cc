@@ -74,7 +74,7 @@ int AcquireCredentials(git_credential** out, const char* /*url*/,
   if (++state.key_attempts > 1) {
     return Refuse(state,
                   absl::PermissionDeniedError(absl::StrCat(
-                      "the remote rejected the ssh key ", state.ssh_key_path, " for user ", user)),
+                      "the remote rejected the ssh key ", state.ssh_key_name, " for user ", user)),
                   GIT_EAUTH);
   }
   // Only the path goes to libssh2, which reads the key itself; the public

@@ -19,7 +19,8 @@ namespace pyservice::agent::libgit2 {
 // instead of libgit2's generic message.
 struct RemoteCallbackState {
   std::string display_url;   // the remote, credentials redacted (RedactUrlCredentials)
-  std::string ssh_key_path;  // empty: no key configured
+  std::string ssh_key_path;  // what libssh2 opens; empty: no key configured
+  std::string ssh_key_name;  // the key's path for messages
   // Accept-new store for ssh host keys (known_hosts.h); empty accepts any
   // key without remembering it.
   std::string known_hosts_path;

@@ -12,6 +12,7 @@
 #include <cstring>
 #include <filesystem>
 #include <optional>
+#include <random>
 #include <utility>
 #include <vector>
 
@@ -23,6 +24,7 @@
 #include "agent/git/libgit2_callbacks.h"
 #include "agent/git/libgit2_handles.h"
 #include "agent/git/tree_writer.h"
+#include "common/file/safe_dir.h"
 #include "common/spec/validators.h"
 #include "common/status/status_macros.h"
 #include "common/text/url_credentials.h"
@@ -212,6 +214,44 @@ absl::StatusOr<std::string> Resolve(git_repository& repo, const std::string& ref
   return absl::NotFoundError("no tag, branch or commit of that name in the repository");
 }
 
+// A key file opened for libssh2: its /proc/self/fd path, valid while this
+// lives.
+struct KeyFile {
+  KeyFile() = default;
+  KeyFile(KeyFile&& other) noexcept : fd(other.fd), proc_path(std::move(other.proc_path)) {
+    other.fd = -1;
+  }
+  KeyFile& operator=(KeyFile&& other) noexcept {
+    std::swap(fd, other.fd);
+    std::swap(proc_path, other.proc_path);
+    return *this;
+  }
+  ~KeyFile() {
+    if (fd >= 0) close(fd);
+  }
+  int fd = -1;
+  std::string proc_path;
+};
+
+absl::StatusOr<KeyFile> OpenKeyFile(const std::string& path) {
+  const auto failed = [&](absl::string_view why) {
+    return absl::FailedPreconditionError(
+        absl::StrCat("cannot read the ssh key file ", path, ": ", why));
+  };
+  const auto [parent_path, name] = SplitPath(path);
+  absl::StatusOr<Dir> parent = Dir::Open(parent_path);
+  if (!parent.ok()) return failed(parent.status().message());
+  KeyFile key;
+  key.fd = openat(parent->fd(), name.c_str(), O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC);
+  if (key.fd < 0) {
+    return failed(errno == ELOOP ? "it is a symlink (not followed)" : std::strerror(errno));
+  }
+  struct stat info;
+  if (fstat(key.fd, &info) != 0 || !S_ISREG(info.st_mode)) return failed("not a regular file");
+  key.proc_path = absl::StrCat("/proc/self/fd/", key.fd);
+  return key;
+}
+
 absl::StatusOr<std::string> FetchAndResolve(const FetchRequest& request,
                                             const Libgit2FetcherOptions& options,
                                             const std::string& display_url) {
@@ -222,11 +262,16 @@ absl::StatusOr<std::string> FetchAndResolve(const FetchRequest& request,
     return WithPrefix(valid, "ref: ");
   }
   if (request.mirror_dir.empty()) return absl::InvalidArgumentError("no mirror directory");
-  // libssh2's message for a missing key comes late and reads like a network
-  // error; checking first gives the operator the real cause.
-  if (!request.ssh_key_path.empty() && access(request.ssh_key_path.c_str(), R_OK) != 0) {
-    return absl::FailedPreconditionError(absl::StrCat(
-        "cannot read the ssh key file ", request.ssh_key_path, ": ", std::strerror(errno)));
+  // The key sits in the app user's config dir, and libssh2 opens it by path
+  // as root: open it here without following symlinks (the app user could
+  // point it at root's own key) and hand libssh2 that very file through
+  // /proc/self/fd. Opening first also gives the operator the real cause of a
+  // missing key; libssh2's comes late and reads like a network error.
+  KeyFile key;
+  if (!request.ssh_key_path.empty()) {
+    absl::StatusOr<KeyFile> opened = OpenKeyFile(request.ssh_key_path);
+    if (!opened.ok()) return opened.status();
+    key = *std::move(opened);
   }
   ASSIGN_OR_RETURN(RepositoryPtr repo, OpenOrCreateMirror(request.mirror_dir));
 
@@ -241,7 +286,8 @@ absl::StatusOr<std::string> FetchAndResolve(const FetchRequest& request,
   ASSIGN_OR_RETURN(RemotePtr remote, OriginRemote(*repo, request.repo_url));
   libgit2::RemoteCallbackState state;
   state.display_url = display_url;
-  state.ssh_key_path = request.ssh_key_path;
+  state.ssh_key_path = key.proc_path;
+  state.ssh_key_name = request.ssh_key_path;
   state.known_hosts_path = options.known_hosts_path.empty()
                                ? DefaultKnownHostsPath(request.mirror_dir)
                                : options.known_hosts_path;
@@ -251,32 +297,23 @@ absl::StatusOr<std::string> FetchAndResolve(const FetchRequest& request,
   return Resolve(*repo, request.ref);
 }
 
-absl::Status SyncFilesystemOf(const std::string& dir) {
-  const int fd = open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-  if (fd < 0 || syncfs(fd) != 0) {
-    const int saved_errno = errno;
-    if (fd >= 0) close(fd);
-    return absl::FailedPreconditionError(
-        absl::StrCat("cannot sync ", dir, ": ", std::strerror(saved_errno)));
-  }
-  close(fd);
-  return absl::OkStatus();
-}
-
 absl::Status ExportTo(const std::string& mirror_dir, const std::string& commit,
                       const std::string& dest) {
   if (!IsFullCommitId(commit)) {
     return absl::InvalidArgumentError("not a full 40-digit commit id");
   }
   if (dest.empty() || dest == "/") return absl::InvalidArgumentError("no destination directory");
-  struct stat st;
-  if (lstat(dest.c_str(), &st) == 0) {
-    return absl::AlreadyExistsError(absl::StrCat(dest, " already exists"));
+  // dest's parent may be owned by the app user (APP_DIR/releases): every
+  // step below works on its fd, never re-resolving the path.
+  const auto [parent_path, dest_name] = SplitPath(dest);
+  absl::StatusOr<Dir> opened = Dir::Open(parent_path);
+  if (!opened.ok()) {
+    // A missing parent is the caller's state to fix, like any other.
+    return absl::FailedPreconditionError(opened.status().message());
   }
-  if (errno != ENOENT) {
-    return absl::FailedPreconditionError(
-        absl::StrCat("cannot check ", dest, ": ", std::strerror(errno)));
-  }
+  const Dir parent = *std::move(opened);
+  ASSIGN_OR_RETURN(std::optional<struct stat> existing, parent.Stat(dest_name));
+  if (existing) return absl::AlreadyExistsError(absl::StrCat(dest, " already exists"));
   ASSIGN_OR_RETURN(RepositoryPtr repo, OpenMirror(mirror_dir));
   git_oid oid;
   git_oid_fromstrn(&oid, commit.data(), commit.size());
@@ -294,30 +331,33 @@ absl::Status ExportTo(const std::string& mirror_dir, const std::string& commit,
   TreePtr tree(raw_tree);
 
   // Same parent as dest, so the final rename stays on one filesystem.
-  std::string partial = absl::StrCat(dest, ".partial-XXXXXX");
-  if (mkdtemp(partial.data()) == nullptr) {
+  std::random_device random;
+  const std::string partial_name =
+      absl::StrCat(dest_name, ".partial-", absl::Hex(random(), absl::kZeroPad8));
+  const std::string partial = absl::StrCat(parent_path, "/", partial_name);
+  if (mkdirat(parent.fd(), partial_name.c_str(), 0700) != 0) {
     return absl::FailedPreconditionError(absl::StrCat(
         "cannot create a directory next to ", dest, ": ", std::strerror(errno)));
   }
-  absl::Status status = chmod(partial.c_str(), 0755) == 0
-                            ? absl::OkStatus()
-                            : absl::FailedPreconditionError(absl::StrCat(
-                                  "cannot chmod ", partial, ": ", std::strerror(errno)));
-  if (status.ok()) status = libgit2::WriteTree(*repo, *tree, partial);
+  absl::Status status = parent.EnsureDirectory(partial_name, 0755, std::nullopt).status();
+  absl::StatusOr<Dir> partial_dir = status.ok() ? parent.OpenBeneath(partial_name)
+                                                : absl::StatusOr<Dir>(status);
+  status = partial_dir.status();
+  if (status.ok()) status = libgit2::WriteTree(*repo, *tree, *partial_dir);
   // A crash after the rename must not leave a release whose files are
   // still only in the page cache: the agent would trust it on restart.
-  if (status.ok()) status = SyncFilesystemOf(partial);
-  if (status.ok() &&
-      renameat2(AT_FDCWD, partial.c_str(), AT_FDCWD, dest.c_str(), RENAME_NOREPLACE) != 0) {
+  if (status.ok() && syncfs(partial_dir->fd()) != 0) {
+    status = absl::FailedPreconditionError(
+        absl::StrCat("cannot sync ", partial, ": ", std::strerror(errno)));
+  }
+  if (status.ok() && renameat2(parent.fd(), partial_name.c_str(), parent.fd(), dest_name.c_str(),
+                               RENAME_NOREPLACE) != 0) {
     status = errno == EEXIST ? absl::AlreadyExistsError(absl::StrCat(dest, " already exists"))
                              : absl::FailedPreconditionError(absl::StrCat(
                                    "cannot rename ", partial, " to ", dest, ": ",
                                    std::strerror(errno)));
   }
-  if (!status.ok()) {
-    std::error_code ignored;
-    std::filesystem::remove_all(partial, ignored);
-  }
+  if (!status.ok()) parent.RemoveTree(partial_name).IgnoreError();
   return status;
 }
 

@@ -20,7 +20,7 @@ namespace {
 
 struct WalkState {
   git_repository* repo;
-  std::string dir;
+  const Dir* dir;
   absl::Status status;
 };
 
@@ -50,9 +50,12 @@ absl::StatusOr<BlobPtr> LookupBlob(git_repository* repo, const git_tree_entry& e
 }
 
 // O_EXCL|O_NOFOLLOW: the file must be new, and a symlink planted under its
-// name is never followed. Parents are directories this walk just created.
-absl::Status WriteFile(const std::string& path, absl::string_view content, mode_t mode) {
-  const int fd = open(path.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, mode);
+// name is never followed. `parent` is a directory this walk just created,
+// opened without following symlinks.
+absl::Status WriteFile(const Dir& parent, const std::string& name, const std::string& path,
+                       absl::string_view content, mode_t mode) {
+  const int fd = openat(parent.fd(), name.c_str(),
+                        O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, mode);
   if (fd < 0) return ErrnoError("create", path);
   size_t written = 0;
   while (written < content.size()) {
@@ -74,20 +77,24 @@ absl::Status WriteEntry(WalkState& state, absl::string_view root, const git_tree
   const absl::string_view name = git_tree_entry_name(&entry);
   if (absl::Status checked = CheckName(root, name); !checked.ok()) return checked;
   const std::string relative = absl::StrCat(root, name);
-  const std::string path = absl::StrCat(state.dir, "/", relative);
+  const std::string path = absl::StrCat(state.dir->path(), "/", relative);
+  absl::StatusOr<Dir> parent = state.dir->OpenBeneath(root);
+  if (!parent.ok()) return parent.status();
+  const std::string entry_name(name);
   switch (git_tree_entry_filemode(&entry)) {
     case GIT_FILEMODE_TREE:
       // mkdir fails on anything already there, symlinks included.
-      if (mkdir(path.c_str(), 0755) != 0) return ErrnoError("create directory", path);
-      if (chmod(path.c_str(), 0755) != 0) return ErrnoError("chmod", path);
-      return absl::OkStatus();
+      if (mkdirat(parent->fd(), entry_name.c_str(), 0755) != 0) {
+        return ErrnoError("create directory", path);
+      }
+      return parent->EnsureDirectory(entry_name, 0755, std::nullopt).status();
     case GIT_FILEMODE_BLOB:
     case GIT_FILEMODE_BLOB_EXECUTABLE: {
       absl::StatusOr<BlobPtr> blob = LookupBlob(state.repo, entry, relative);
       if (!blob.ok()) return blob.status();
       const mode_t mode =
           git_tree_entry_filemode(&entry) == GIT_FILEMODE_BLOB_EXECUTABLE ? 0755 : 0644;
-      return WriteFile(path,
+      return WriteFile(*parent, entry_name, path,
                        absl::string_view(static_cast<const char*>(git_blob_rawcontent(blob->get())),
                                          static_cast<size_t>(git_blob_rawsize(blob->get()))),
                        mode);
@@ -103,7 +110,9 @@ absl::Status WriteEntry(WalkState& state, absl::string_view root, const git_tree
       }
       // The target is stored as given, like git does; it may point anywhere,
       // so later steps must not follow links blindly (lchown, not chown).
-      if (symlink(target.c_str(), path.c_str()) != 0) return ErrnoError("create symlink", path);
+      if (symlinkat(target.c_str(), parent->fd(), entry_name.c_str()) != 0) {
+        return ErrnoError("create symlink", path);
+      }
       return absl::OkStatus();
     }
     case GIT_FILEMODE_COMMIT:
@@ -124,8 +133,8 @@ int VisitEntry(const char* root, const git_tree_entry* entry, void* payload) {
 
 }  // namespace
 
-absl::Status WriteTree(git_repository& repo, const git_tree& tree, const std::string& dir) {
-  WalkState state{&repo, dir, absl::OkStatus()};
+absl::Status WriteTree(git_repository& repo, const git_tree& tree, const Dir& dir) {
+  WalkState state{&repo, &dir, absl::OkStatus()};
   // Pre-order: a directory is created before anything inside it.
   const int rc = git_tree_walk(&tree, GIT_TREEWALK_PRE, &VisitEntry, &state);
   if (!state.status.ok()) return state.status;

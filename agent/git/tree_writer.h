@@ -9,6 +9,7 @@
 #include <string>
 
 #include "absl/status/status.h"
+#include "common/file/safe_dir.h"
 
 namespace pyservice::agent::libgit2 {
 
@@ -22,9 +23,11 @@ namespace pyservice::agent::libgit2 {
 // refused with INVALID_ARGUMENT naming the path, as git refuses to check
 // them out; nothing is ever opened through a symlink, and an entry that
 // collides with one written before (a duplicate name) fails instead of
-// overwriting it. On error `dir` is left partly written; the caller removes
-// it.
-absl::Status WriteTree(git_repository& repo, const git_tree& tree, const std::string& dir);
+// overwriting it. Everything is created relative to `dir`'s fd, each
+// subdirectory opened O_NOFOLLOW: `dir` may sit in a tree its owner can
+// change while we write (the app's releases directory). On error `dir` is
+// left partly written; the caller removes it.
+absl::Status WriteTree(git_repository& repo, const git_tree& tree, const Dir& dir);
 
 }  // namespace pyservice::agent::libgit2
 

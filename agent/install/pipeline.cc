@@ -67,12 +67,36 @@ std::optional<v1::ReleaseRecord> KeptRelease(const v1::AppState& state,
                                              const struct Deploy& deploy) {
   for (const v1::ReleaseRecord& release : state.previous()) {
     if (spec::SameSpec(release.spec(), deploy.spec) && !release.id().empty() &&
-        std::filesystem::is_directory(ReleaseDir(deploy.expanded, release.id()))) {
+        Dir::Open(ReleaseDir(deploy.expanded, release.id())).ok()) {
       return release;
     }
   }
   return std::nullopt;
 }
+
+// lstat of `path` through the safe layer; nullopt when it (or its
+// directory) does not exist.
+absl::StatusOr<std::optional<struct stat>> StatPath(const std::string& path) {
+  const auto [parent, name] = SplitPath(path);
+  absl::StatusOr<Dir> dir = Dir::Open(parent);
+  if (absl::IsNotFound(dir.status())) return std::optional<struct stat>();
+  if (!dir.ok()) return dir.status();
+  return dir->Stat(name);
+}
+
+// Drops the spec of every release record: see Remove.
+void ScrubSpecs(v1::AppState& state) {
+  state.mutable_live()->clear_spec();
+  for (v1::ReleaseRecord& record : *state.mutable_previous()) record.clear_spec();
+  if (state.has_in_flight()) {
+    state.mutable_in_flight()->clear_spec();
+    state.mutable_in_flight()->mutable_release()->clear_spec();
+  }
+}
+
+// A record scrubbed by Remove: it names a release directory a deploy may
+// reuse, but it can no longer be re-activated on its own.
+bool Scrubbed(const v1::ReleaseRecord& record) { return record.spec().name().empty(); }
 
 }  // namespace
 
@@ -271,7 +295,7 @@ absl::Status Pipeline::Activate(v1::AppState& state, const v1::ReleaseRecord& re
   ASSIGN_OR_RETURN(struct Deploy deploy, NewDeploy(release.spec(), release.spec_digest(), state));
   deploy.release = release;
   const std::string dir = ReleaseDir(deploy.expanded, release.id());
-  if (!std::filesystem::exists(dir)) {
+  if (!Dir::Open(dir).ok()) {
     return absl::FailedPreconditionError(absl::StrCat("release ", release.id(), " is gone from ", dir));
   }
   std::vector<Step*> steps = Steps(kReactivate);
@@ -283,9 +307,10 @@ absl::Status Pipeline::Activate(v1::AppState& state, const v1::ReleaseRecord& re
 
 absl::Status Pipeline::Rollback(const std::string& app) {
   ASSIGN_OR_RETURN(std::optional<v1::AppState> loaded, store_.Load(app));
-  if (!loaded || loaded->previous().empty()) {
-    return absl::FailedPreconditionError(
-        absl::StrCat("no previous release of ", app, " to roll back to"));
+  if (!loaded || loaded->previous().empty() || Scrubbed(loaded->previous(0))) {
+    return absl::FailedPreconditionError(absl::StrCat(
+        "no previous release of ", app, " to roll back to",
+        loaded && !loaded->previous().empty() ? " (it was removed: deploy it again)" : ""));
   }
   v1::AppState state = *std::move(loaded);
   const v1::ReleaseRecord target = state.previous(0);
@@ -312,7 +337,7 @@ absl::Status Pipeline::Promote(v1::AppState& state, const struct Deploy& deploy)
   auto* previous = state.mutable_previous();
   previous->erase(std::remove_if(previous->begin(), previous->end(),
                                  [&](const v1::ReleaseRecord& r) {
-                                   return spec::SameSpec(r.spec(), live.spec());
+                                   return spec::SameSpec(r.spec(), live.spec()) || Scrubbed(r);
                                  }),
                   previous->end());
   if (!old.id().empty() && !spec::SameSpec(old.spec(), live.spec())) {
@@ -332,12 +357,10 @@ absl::Status Pipeline::Promote(v1::AppState& state, const struct Deploy& deploy)
   // interrupted exports).
   std::set<std::string> kept = {live.id()};
   for (const v1::ReleaseRecord& r : state.previous()) kept.insert(r.id());
-  std::error_code error;
-  for (const auto& entry : std::filesystem::directory_iterator(ReleasesDir(deploy.expanded), error)) {
-    const std::string name = entry.path().filename().string();
-    if (kept.count(name) == 0) {
-      RETURN_IF_ERROR(RemoveTree(entry.path().string()));
-    }
+  ASSIGN_OR_RETURN(const Dir releases, Dir::Open(ReleasesDir(deploy.expanded)));
+  ASSIGN_OR_RETURN(std::vector<std::string> names, releases.List());
+  for (const std::string& name : names) {
+    if (kept.count(name) == 0) RETURN_IF_ERROR(releases.RemoveTree(name));
   }
   return absl::OkStatus();
 }
@@ -377,16 +400,38 @@ absl::Status Pipeline::Remove(const std::string& app) {
       notes.push_back(absl::StrCat("removed ", unit));
     }
     if (!units.empty()) RETURN_IF_ERROR(host_.systemd.Reload());
+    // The app's secrets leave with it: the ssh key, files: entries and
+    // config.yaml (only after its services stopped reading them).
+    for (const v1::WrittenFile& file : state.files()) {
+      if (file.kind() == "unit") continue;
+      ASSIGN_OR_RETURN(std::optional<struct stat> present, StatPath(file.path()));
+      if (!present) continue;
+      RETURN_IF_ERROR(RemoveFile(file.path()));
+      notes.push_back(absl::StrCat("removed ", file.path()));
+    }
+    // The mirror's config holds the repo URL, credentials and all.
+    const std::string mirror = MirrorDir(settings_.state_dir, app);
+    ASSIGN_OR_RETURN(std::optional<struct stat> mirrored, StatPath(mirror));
+    if (mirrored) {
+      RETURN_IF_ERROR(RemoveTree(mirror));
+      notes.push_back("removed the git mirror");
+    }
     return absl::OkStatus();
   }();
   // Whatever was removed is off the record, also after a failure halfway.
   auto* files = state.mutable_files();
   files->erase(std::remove_if(files->begin(), files->end(),
                               [&](const v1::WrittenFile& file) {
-                                return file.kind() == "unit" &&
-                                       !std::filesystem::exists(file.path());
+                                absl::StatusOr<std::optional<struct stat>> present =
+                                    StatPath(file.path());
+                                return present.ok() && !*present;
                               }),
                files->end());
+  // Kept specs hold secrets in plaintext (ssh_key, file contents, config,
+  // repo credentials): only what lets a later deploy reuse a release
+  // directory stays (id, commit, tree digest). The controller sends the
+  // whole spec again to deploy the app back.
+  ScrubSpecs(state);
   if (status.ok()) {
     if (!state.live().id().empty()) {
       auto* previous = state.mutable_previous();
@@ -403,7 +448,7 @@ absl::Status Pipeline::Remove(const std::string& app) {
   progress.elapsed = host_.clock.Now() - start;
   progress.message = status.ok() ? absl::StrJoin(notes, "; ") : std::string(status.message());
   progress.state = !status.ok() ? StepState::kFailed
-                   : units.empty() ? StepState::kUnchanged
+                   : notes.empty() ? StepState::kUnchanged
                                    : StepState::kDone;
   progress_.Report(progress);
   if (!status.ok()) return absl::Status(status.code(), absl::StrCat("remove: ", status.message()));

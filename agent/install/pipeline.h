@@ -87,11 +87,16 @@ class Pipeline {
   absl::Status Prepare(const v1::AppSpec& spec, const DeployOptions& options = {},
                        DeployOutcome* outcome = nullptr);
 
-  // Takes the app off this host's systemd: stops, disables and deletes every
-  // unit file a deploy wrote, as one step "remove". The app tree, its
-  // releases, files and config stay; the state keeps the releases (the live
-  // one becomes the newest previous one) with nothing live. Idempotent; OK
-  // for an app never deployed here.
+  // Takes the app off this host (the app was deleted, or no longer targets
+  // the host): stops, disables and deletes every unit file a deploy wrote,
+  // then deletes its secrets: the ssh key, every files: entry, config.yaml,
+  // the git mirror (its config holds the repo URL), and the specs kept in
+  // the state; all as one step "remove". The app tree and its release
+  // directories stay; the state keeps the release records (the live one
+  // becomes the newest previous one) without their specs, so a later deploy
+  // of the app (with its whole spec) reuses the release directories but
+  // nothing can be rolled back to. Idempotent; OK for an app never deployed
+  // here.
   absl::Status Remove(const std::string& app);
 
   // Makes the newest kept previous release live again: no fetch, no build.

@@ -3,7 +3,6 @@
 #include <sys/stat.h>
 
 #include <algorithm>
-#include <filesystem>
 #include <vector>
 
 #include "absl/strings/match.h"
@@ -35,38 +34,50 @@ std::string SshKeyPath(const v1::AppSpec& spec) {
   return absl::StrCat(spec.paths().app_config_dir(), "/ssh_key");
 }
 
-absl::StatusOr<std::string> TreeDigest(const std::string& release_dir) {
-  namespace fs = std::filesystem;
-  std::vector<std::string> entries;
-  std::error_code error;
-  auto it = fs::recursive_directory_iterator(release_dir, error);
-  for (; !error && it != fs::recursive_directory_iterator(); it.increment(error)) {
-    const std::string name = it->path().filename().string();
-    const bool generated = name == ".venv" || name == "__pycache__" || name == "build" ||
-                           absl::EndsWith(name, ".egg-info") || name == kEnvironmentMarker;
-    if (generated) {
-      if (it->is_directory(error) && !it->is_symlink(error)) it.disable_recursion_pending();
-      continue;
-    }
-    const std::string relative = it->path().lexically_relative(release_dir).string();
-    struct stat info;
-    if (lstat(it->path().c_str(), &info) != 0) {
-      return absl::InternalError(absl::StrCat("cannot stat ", it->path().string()));
-    }
-    if (S_ISLNK(info.st_mode)) {
-      entries.push_back(absl::StrCat(relative, " link ",
-                                     fs::read_symlink(it->path(), error).string()));
-    } else if (S_ISREG(info.st_mode)) {
-      ASSIGN_OR_RETURN(std::optional<std::string> content, ReadFileIfExists(it->path().string()));
-      entries.push_back(absl::StrCat(relative, " file ", (info.st_mode & 0111) ? "x " : "- ",
+namespace {
+
+// A release's own files may be large (data files in the repo); reading one
+// is still bounded, so a tree the app user grew by hand fails cleanly.
+constexpr size_t kMaxReleaseFileBytes = size_t{1} << 30;
+
+bool Generated(const std::string& name) {
+  return name == ".venv" || name == "__pycache__" || name == "build" ||
+         absl::EndsWith(name, ".egg-info") || name == kEnvironmentMarker;
+}
+
+// Appends one entry per path below `dir` (named `prefix`...) to `entries`.
+// Through fds, never following a symlink: the tree is the app user's.
+absl::Status DigestEntries(const Dir& dir, const std::string& prefix,
+                           std::vector<std::string>& entries) {
+  ASSIGN_OR_RETURN(std::vector<std::string> names, dir.List());
+  for (const std::string& name : names) {
+    if (Generated(name)) continue;
+    const std::string relative = absl::StrCat(prefix, name);
+    ASSIGN_OR_RETURN(std::optional<struct stat> info, dir.Stat(name));
+    if (!info) continue;  // gone meanwhile
+    if (S_ISLNK(info->st_mode)) {
+      ASSIGN_OR_RETURN(std::optional<std::string> target, dir.ReadSymlink(name));
+      entries.push_back(absl::StrCat(relative, " link ", target.value_or("")));
+    } else if (S_ISREG(info->st_mode)) {
+      ASSIGN_OR_RETURN(std::optional<std::string> content,
+                       dir.ReadFile(name, kMaxReleaseFileBytes));
+      entries.push_back(absl::StrCat(relative, " file ", (info->st_mode & 0111) ? "x " : "- ",
                                      text::Sha256Hex(content.value_or(""))));
-    } else if (S_ISDIR(info.st_mode)) {
+    } else if (S_ISDIR(info->st_mode)) {
       entries.push_back(absl::StrCat(relative, " dir"));
+      ASSIGN_OR_RETURN(const Dir child, dir.OpenBeneath(name));
+      RETURN_IF_ERROR(DigestEntries(child, absl::StrCat(relative, "/"), entries));
     }
   }
-  if (error) {
-    return absl::InternalError(absl::StrCat("cannot walk ", release_dir, ": ", error.message()));
-  }
+  return absl::OkStatus();
+}
+
+}  // namespace
+
+absl::StatusOr<std::string> TreeDigest(const std::string& release_dir) {
+  ASSIGN_OR_RETURN(const Dir root, Dir::Open(release_dir));
+  std::vector<std::string> entries;
+  RETURN_IF_ERROR(DigestEntries(root, "", entries));
   std::sort(entries.begin(), entries.end());
   std::string all;
   for (const std::string& entry : entries) absl::StrAppend(&all, entry, "\n");

@@ -11,6 +11,7 @@
 #include <string>
 
 #include "absl/base/thread_annotations.h"
+#include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "absl/synchronization/mutex.h"
 #include "agent/git/git_fetcher.h"
@@ -19,8 +20,10 @@ namespace pyservice::testing {
 
 class FakeGitFetcher final : public agent::GitFetcher {
  public:
-  // Files of a commit: relative path → content.
+  // Files of a commit: relative path → content; a content starting with
+  // kSymlinkTo is a symlink to the rest (git stores symlinks too).
   using Tree = std::map<std::string, std::string>;
+  static constexpr char kSymlinkTo[] = "symlink-to:";
 
   void AddCommit(const std::string& ref, const std::string& commit, Tree tree) {
     absl::MutexLock lock(&mu_);
@@ -52,6 +55,10 @@ class FakeGitFetcher final : public agent::GitFetcher {
     for (const auto& [path, content] : trees_.at(commit)) {
       const std::filesystem::path file = std::filesystem::path(dest_dir) / path;
       std::filesystem::create_directories(file.parent_path());
+      if (absl::StartsWith(content, kSymlinkTo)) {
+        std::filesystem::create_symlink(content.substr(sizeof(kSymlinkTo) - 1), file);
+        continue;
+      }
       std::ofstream(file) << content;
     }
     return absl::OkStatus();

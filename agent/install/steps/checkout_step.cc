@@ -58,15 +58,17 @@ class CheckoutStep final : public Step {
       // the tag moved since; a new revision is how a moved tag is deployed.
       RETURN_IF_ERROR(host.git.Fetch(fetch).status());
     }
-    const std::string incoming = absl::StrCat(ReleasesDir(spec), "/.incoming-", deploy.release.id());
-    RETURN_IF_ERROR(RemoveTree(incoming));
+    // APP_DIR/releases is the app user's: everything in it goes through
+    // its fd (no symlink there is followed).
+    ASSIGN_OR_RETURN(const Dir releases, Dir::Open(ReleasesDir(spec)));
+    const std::string incoming_name = absl::StrCat(".incoming-", deploy.release.id());
+    const std::string incoming = absl::StrCat(ReleasesDir(spec), "/", incoming_name);
+    RETURN_IF_ERROR(releases.RemoveTree(incoming_name));
     RETURN_IF_ERROR(host.git.Export(fetch.mirror_dir, commit, incoming));
-    RETURN_IF_ERROR(ChownTree(incoming, deploy.owner));
+    RETURN_IF_ERROR(releases.ChownTree(incoming_name, deploy.owner));
     ASSIGN_OR_RETURN(std::string digest, TreeDigest(incoming));
-    RETURN_IF_ERROR(RemoveTree(release_dir));
-    if (std::rename(incoming.c_str(), release_dir.c_str()) != 0) {
-      return absl::InternalError(absl::StrCat("cannot move ", incoming, " to ", release_dir));
-    }
+    RETURN_IF_ERROR(releases.RemoveTree(deploy.release.id()));
+    RETURN_IF_ERROR(releases.Rename(incoming_name, releases, deploy.release.id()));
     deploy.release.set_tree_digest(digest);
     deploy.notes.push_back(absl::StrCat(spec.tag(), " is ", commit.substr(0, 12)));
     return true;

@@ -4,8 +4,6 @@
 // 0750, APP_DIR/releases 0755 and APP_DIR/uv 0755, owned user:group; missing
 // parents above them root-owned 0755. Modes or owners changed by hand are
 // put back (and reported).
-#include <filesystem>
-
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "agent/install/release_layout.h"
@@ -31,16 +29,10 @@ class DirectoriesStep final : public Step {
     };
     bool changed = false;
     for (const auto& dir : tree) {
-      const std::filesystem::path parent = std::filesystem::path(dir.path).parent_path();
-      std::error_code error;
-      if (!std::filesystem::exists(parent, error)) {
-        std::filesystem::create_directories(parent, error);
-        if (error) {
-          return absl::InternalError(absl::StrCat("cannot create ", parent.string(), ": ",
-                                                  error.message()));
-        }
-        changed = true;
-      }
+      // Missing parents above the app's tree are root's, like /applications.
+      ASSIGN_OR_RETURN(bool created, CreateMissingDirectories(SplitPath(dir.path).first, 0755,
+                                                              std::nullopt));
+      changed = changed || created;
       ASSIGN_OR_RETURN(bool dir_changed, EnsureDirectory(dir.path, dir.mode, deploy.owner));
       if (dir_changed) {
         deploy.notes.push_back(absl::StrCat(dir.path, " ", absl::StrFormat("%04o", dir.mode)));

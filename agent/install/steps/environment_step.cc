@@ -88,11 +88,17 @@ class EnvironmentStep final : public Step {
     return absl::OkStatus();
   }
 
-  // Returns whether uv was updated.
+  // Returns whether uv was updated. uv_location is often APP_DIR/uv/bin/uv:
+  // a binary the app user can replace. One that anyone but root can change
+  // runs as the app user, so that replacing it gains nothing.
   static absl::StatusOr<bool> PinUv(const v1::AppSpec& spec, const Deploy& deploy,
                                     HostServices& host, const AgentSettings& settings) {
+    ASSIGN_OR_RETURN(bool root_only, OnlyRootCanChange(spec.paths().uv_location()));
+    std::optional<ProcessOptions::Identity> run_as;
+    if (!root_only) run_as = ProcessOptions::Identity{deploy.owner.uid, deploy.owner.gid};
     ProcessOptions version;
     version.argv = {spec.paths().uv_location(), "--version"};
+    version.run_as = run_as;
     version.timeout = settings.environment_timeout;
     version.canceled = deploy.canceled;
     ASSIGN_OR_RETURN(ProcessResult result, host.processes.Run(version));
@@ -105,6 +111,7 @@ class EnvironmentStep final : public Step {
     }
     ProcessOptions update;
     update.argv = {spec.paths().uv_location(), "self", "update", spec.uv_version()};
+    update.run_as = run_as;
     RETURN_IF_ERROR(RunTool(host, deploy, settings, update, "uv self update"));
     return true;
   }
@@ -177,10 +184,12 @@ class EnvironmentStep final : public Step {
                                                   const v1::AppSpec& spec,
                                                   const AgentSettings& settings) {
     std::string inputs = absl::StrCat("backend=", BackendName(backend), "\n");
+    // Repo files, so untrusted: regular files only (a symlink to /dev/zero
+    // or /etc/shadow is refused, not read as root), at most kMaxReadBytes.
+    ASSIGN_OR_RETURN(const Dir dir, Dir::Open(release));
     for (const char* file : {"uv.lock", "pyproject.toml", "pinned-requirements.txt", "setup.py",
                              "setup.cfg"}) {
-      ASSIGN_OR_RETURN(std::optional<std::string> content,
-                       ReadFileIfExists(absl::StrCat(release, "/", file)));
+      ASSIGN_OR_RETURN(std::optional<std::string> content, dir.ReadFile(file));
       absl::StrAppend(&inputs, file, "=", content ? text::Sha256Hex(*content) : "absent", "\n");
     }
     if (backend == EnvironmentBackend::kUv) {

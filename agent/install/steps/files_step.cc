@@ -3,8 +3,6 @@
 // given, default 0600, owner user:group), missing parent directories (0700,
 // owner user), and removes files a previous revision wrote that this one no
 // longer defines. Contents are secrets: never logged, never in notes.
-#include <filesystem>
-
 #include "absl/strings/str_cat.h"
 #include "agent/install/steps/steps.h"
 #include "agent/install/written_files.h"
@@ -19,15 +17,7 @@ constexpr char kKind[] = "file";
 // app user, as the role does. Existing directories are left as they are: a
 // file in the config dir must not tighten the config dir.
 absl::Status EnsureParents(const std::string& path, Owner owner) {
-  std::vector<std::string> missing;
-  for (std::filesystem::path dir = std::filesystem::path(path).parent_path();
-       !dir.empty() && dir != "/" && !std::filesystem::exists(dir); dir = dir.parent_path()) {
-    missing.push_back(dir.string());
-  }
-  for (auto it = missing.rbegin(); it != missing.rend(); ++it) {
-    RETURN_IF_ERROR(EnsureDirectory(*it, 0700, owner).status());
-  }
-  return absl::OkStatus();
+  return CreateMissingDirectories(SplitPath(path).first, 0700, owner).status();
 }
 
 class FilesStep final : public Step {

@@ -19,17 +19,21 @@ class SwitchStep final : public Step {
   absl::StatusOr<bool> Run(Deploy& deploy, HostServices&, const AgentSettings&) override {
     const std::string& code_dir = deploy.expanded.paths().app_code_dir();
     const std::string target = ReleaseDir(deploy.expanded, deploy.release.id());
-    struct stat info;
-    if (lstat(code_dir.c_str(), &info) == 0 && !S_ISLNK(info.st_mode)) {
+    // One fd for APP_DIR: the look and the swap are in the same directory
+    // whatever the app user renames meanwhile.
+    const auto [parent_path, name] = SplitPath(code_dir);
+    ASSIGN_OR_RETURN(const Dir parent, Dir::Open(parent_path));
+    ASSIGN_OR_RETURN(std::optional<struct stat> info, parent.Stat(name));
+    if (info && !S_ISLNK(info->st_mode)) {
       // A checkout left by the Ansible role or by hand: never delete code
       // we did not put there.
       return absl::FailedPreconditionError(absl::StrCat(
           code_dir, " is a real directory, not a release symlink; move it away to let pyservice "
                     "manage the app"));
     }
-    ASSIGN_OR_RETURN(std::optional<std::string> current, ReadSymlink(code_dir));
+    ASSIGN_OR_RETURN(std::optional<std::string> current, parent.ReadSymlink(name));
     if (current && *current == target) return false;
-    RETURN_IF_ERROR(ReplaceSymlink(code_dir, target));
+    RETURN_IF_ERROR(parent.ReplaceSymlink(name, target));
     deploy.release_switched = true;
     deploy.notes.push_back(absl::StrCat("live release is ", deploy.release.id()));
     return true;

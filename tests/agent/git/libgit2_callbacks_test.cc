@@ -37,6 +37,7 @@ class CallbacksTest : public ::testing::Test {
     EnsureInitialized();
     state_.display_url = "ssh://git@git.example.com/org/app.git";
     state_.ssh_key_path = temp_.Join("ssh_key");
+    state_.ssh_key_name = "/applications/app/config/ssh_key";
     state_.known_hosts_path = temp_.Join("known_hosts");
     state_.known_hosts_name = "git.example.com";
   }
@@ -85,7 +86,8 @@ TEST_F(CallbacksTest, Credentials_KeyIsOfferedOnceThenRefused) {
   EXPECT_LT(Credentials("git", GIT_CREDENTIAL_SSH_KEY), 0);
   EXPECT_EQ(state_.refusal.code(), absl::StatusCode::kPermissionDenied);
   EXPECT_THAT(state_.refusal.message(), HasSubstr("rejected"));
-  EXPECT_THAT(state_.refusal.message(), HasSubstr(state_.ssh_key_path));
+  EXPECT_THAT(state_.refusal.message(), HasSubstr(state_.ssh_key_name))
+      << "the key's own path, not /proc/self/fd";
 }
 
 TEST_F(CallbacksTest, Credentials_NoKeyConfiguredIsPermissionDenied) {

@@ -269,6 +269,24 @@ TEST_F(Libgit2FetcherTest, Fetch_UnreadableKeyFileIsFailedPrecondition) {
   EXPECT_THAT(commit.status().message(), HasSubstr("no-such-key"));
 }
 
+// The key sits in the app user's config dir: a symlink there to root's own
+// key must not make the agent authenticate with it.
+TEST_F(Libgit2FetcherTest, Fetch_KeyFileThatIsASymlinkIsRefusedNotFollowed) {
+  const std::string roots_key = temp_.Join("roots_key");
+  std::ofstream(roots_key) << "-----BEGIN OPENSSH PRIVATE KEY-----\nR00T-K3Y\n";
+  const std::string key_path = temp_.Join("ssh_key");
+  ASSERT_EQ(symlink(roots_key.c_str(), key_path.c_str()), 0);
+  // The app user's, as it would be in its config dir.
+  ASSERT_EQ(lchown(key_path.c_str(), 65534, 65534), 0) << "run as root (as the agent is)";
+  FetchRequest request = Request("v1");
+  request.repo_url = absl::StrCat("ssh://git@127.0.0.1:", ClosedLocalPort(), "/srv/app.git");
+  request.ssh_key_path = key_path;
+  absl::StatusOr<std::string> commit = fetcher_.Fetch(request);
+  EXPECT_EQ(commit.status().code(), absl::StatusCode::kFailedPrecondition) << commit.status();
+  EXPECT_THAT(commit.status().message(), HasSubstr("symlink"));
+  EXPECT_THAT(commit.status().message(), HasSubstr(key_path));
+}
+
 TEST_F(Libgit2FetcherTest, Fetch_PasswordInUrlIsNotRepeated) {
   FetchRequest request = Request("v1");
   request.repo_url = absl::StrCat("https://deploy:t0ps3cret@127.0.0.1:", ClosedLocalPort(),

@@ -11,7 +11,9 @@
 
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
 #include "absl/strings/str_replace.h"
+#include "agent/install/release_layout.h"
 #include "common/spec/app_spec_parser.h"
 #include "common/spec/canonical.h"
 #include "gmock/gmock.h"
@@ -639,6 +641,87 @@ TEST_F(PipelineTest, UvBackendPinsUvAndSyncsIntoTheRelease) {
                                      "/hello/app/code/.venv")));
 }
 
+// uv_location in the app's tree: the app user can replace that binary, so
+// root must not run it (it would run the app user's code as root).
+TEST_F(PipelineTest, UvTheAppUserCanReplaceRunsAsTheAppUser) {
+  const std::string uv = Root() + "/hello/app/uv/bin/uv";
+  std::filesystem::create_directories(Root() + "/hello/app/uv/bin");
+  std::ofstream(uv) << "#!/bin/sh\n";
+  chmod(uv.c_str(), 0755);
+  processes_.set_uv_version_output("uv 0.4.0\n");
+  ASSERT_TRUE(pipeline_.Deploy(Spec("v1", absl::StrCat("  uv_location: ", uv,
+                                                        "\nuv_version: \"0.5.1\"\n"))).ok());
+  int uv_runs = 0;
+  for (const ProcessOptions& run : processes_.runs()) {
+    if (run.argv[0] != uv) continue;
+    ++uv_runs;
+    EXPECT_TRUE(run.run_as.has_value()) << absl::StrJoin(run.argv, " ") << " ran as root";
+  }
+  EXPECT_EQ(uv_runs, 3) << "--version, self update, sync";
+}
+
+// A repo is untrusted: its pyproject.toml may be a symlink to anything
+// root can read (/etc/shadow, /dev/zero). The environment step refuses it,
+// naming the file, instead of reading through it as root.
+TEST_F(PipelineTest, RepoFileThatIsASymlinkFailsTheEnvironmentStepNamingIt) {
+  const std::string root_file = dir_.Join("root-only");
+  std::ofstream(root_file) << "root:$6$secret\n";
+  git_.AddCommit("linked", std::string(40, 'c'),
+                 {{"pyproject.toml", absl::StrCat(testing::FakeGitFetcher::kSymlinkTo, root_file)},
+                  {"pinned-requirements.txt", ""}});
+  DeployOutcome outcome;
+  const absl::Status status = pipeline_.Deploy(Spec("linked"), {}, &outcome);
+  EXPECT_EQ(outcome.failed_step, "environment");
+  EXPECT_EQ(status.code(), absl::StatusCode::kFailedPrecondition) << status;
+  EXPECT_THAT(std::string(status.message()),
+              HasSubstr("releases/linked-cccccccccccc/pyproject.toml: not a regular file"));
+}
+
+// Every file under `dir` with its content, mode and owner, for "unchanged".
+std::string Snapshot(const std::string& dir) {
+  std::string all;
+  for (const auto& entry : std::filesystem::recursive_directory_iterator(dir)) {
+    struct stat info;
+    lstat(entry.path().c_str(), &info);
+    absl::StrAppend(&all, entry.path().string(), " ", info.st_mode, " ", info.st_uid, ":",
+                    info.st_gid, " ", entry.is_regular_file() ? Slurp(entry.path()) : "", "\n");
+  }
+  return all;
+}
+
+// The app user swaps a directory of its tree for a symlink to root's files
+// between two deploys. The next deploy, which writes everything anew (a new
+// release, new secrets), fails naming the symlink and changes nothing
+// outside the tree.
+class SwappedDirectoryTest : public PipelineTest,
+                             public ::testing::WithParamInterface<const char*> {};
+
+TEST_P(SwappedDirectoryTest, NextDeployFailsAndNothingOutsideChanges) {
+  const std::string outside = dir_.Join("root-files");
+  std::filesystem::create_directories(outside + "/releases");
+  std::ofstream(outside + "/shadow") << "root:$6$hash\n";
+  std::ofstream(outside + "/ssh_key") << "root's key\n";
+  ASSERT_TRUE(pipeline_.Deploy(Spec("v1")).ok());
+  const std::string swapped = absl::StrCat(Root(), "/hello/", GetParam());
+  std::filesystem::rename(swapped, swapped + ".moved");
+  ASSERT_EQ(symlink(outside.c_str(), swapped.c_str()), 0);
+  ASSERT_EQ(lchown(swapped.c_str(), 65534, 65534), 0) << "run as root (as the agent is)";
+  const std::string before = Snapshot(outside);
+
+  v1::AppSpec next = Spec("v2");
+  next.mutable_files(0)->set_content("NEW-T0PS3CRET");
+  const absl::Status status = pipeline_.Deploy(next);
+  EXPECT_FALSE(status.ok());
+  EXPECT_THAT(std::string(status.message()), HasSubstr(swapped)) << status;
+  EXPECT_EQ(Snapshot(outside), before);
+}
+
+INSTANTIATE_TEST_SUITE_P(AppUsersDirectories, SwappedDirectoryTest,
+                         ::testing::Values("app", "app/config", "app/releases", "data"),
+                         [](const ::testing::TestParamInfo<const char*>& info) {
+                           return absl::StrReplaceAll(info.param, {{"/", "_"}});
+                         });
+
 TEST_F(PipelineTest, OfflinePipOptionsAreUsed) {
   settings_.pip_options = {"--no-index", "--find-links", "/srv/wheels"};
   ASSERT_TRUE(pipeline_.Deploy(Spec("v1")).ok());
@@ -789,7 +872,7 @@ TEST_F(PipelineTest, FailedStepIsReportedInTheOutcome) {
   EXPECT_FALSE(outcome.rolled_back);
 }
 
-TEST_F(PipelineTest, RemoveStopsDisablesAndDeletesUnitsButKeepsTheApp) {
+TEST_F(PipelineTest, RemoveStopsDisablesAndDeletesUnitsButKeepsTheReleases) {
   DeployOptions options;
   options.revision = 3;
   ASSERT_TRUE(pipeline_.Deploy(Spec("v1"), options).ok());
@@ -812,7 +895,6 @@ TEST_F(PipelineTest, RemoveStopsDisablesAndDeletesUnitsButKeepsTheApp) {
   EXPECT_FALSE(std::filesystem::exists(settings_.unit_dir + "/hello-report.service"));
   EXPECT_TRUE(std::filesystem::exists(Root() + "/hello/app/releases/v1-111111111111"))
       << "the app tree stays";
-  EXPECT_TRUE(std::filesystem::exists(Root() + "/hello/app/config/config.yaml"));
   EXPECT_THAT(progress_.Results(), ElementsAre("remove=done"));
   const v1::AppState state = State();
   EXPECT_TRUE(state.live().id().empty()) << "nothing live";
@@ -826,6 +908,63 @@ TEST_F(PipelineTest, RemoveStopsDisablesAndDeletesUnitsButKeepsTheApp) {
   EXPECT_THAT(progress_.Results(), ElementsAre("remove=unchanged"));
   EXPECT_THAT(systemd_.calls(), IsEmpty());
   EXPECT_TRUE(pipeline_.Remove("never-deployed").ok());
+}
+
+// Every regular file under `dir` whose content holds `needle`.
+std::vector<std::string> FilesHolding(const std::string& dir, const std::string& needle) {
+  std::vector<std::string> found;
+  for (const auto& entry : std::filesystem::recursive_directory_iterator(dir)) {
+    if (entry.is_regular_file() && !entry.is_symlink() &&
+        absl::StrContains(Slurp(entry.path().string()), needle)) {
+      found.push_back(entry.path().string());
+    }
+  }
+  return found;
+}
+
+TEST_F(PipelineTest, RemoveLeavesNoByteOfAnySecretInTheAppTreeOrTheState) {
+  DeployV1ThenV2();  // v1's spec is kept too, with the same secrets
+  for (const char* secret : {"S3CR3TKEY", "T0PS3CRET", "HUNT3R2"}) {
+    ASSERT_THAT(FilesHolding(dir_.path(), secret), Not(IsEmpty()))
+        << secret << " is written (else this test checks nothing)";
+  }
+
+  ASSERT_TRUE(pipeline_.Remove("hello").ok());
+
+  for (const char* secret : {"S3CR3TKEY", "T0PS3CRET", "HUNT3R2"}) {
+    EXPECT_THAT(FilesHolding(Root(), secret), IsEmpty()) << secret;
+    EXPECT_THAT(FilesHolding(settings_.state_dir, secret), IsEmpty()) << secret;
+  }
+  EXPECT_FALSE(std::filesystem::exists(Root() + "/hello/app/config/ssh_key"));
+  EXPECT_FALSE(std::filesystem::exists(Root() + "/hello/app/config/token"));
+  EXPECT_FALSE(std::filesystem::exists(Root() + "/hello/app/config/config.yaml"));
+  EXPECT_TRUE(State().files().empty()) << "nothing written is left on the record";
+}
+
+TEST_F(PipelineTest, RemoveDeletesTheGitMirrorWhoseConfigHoldsTheRepoUrl) {
+  ASSERT_TRUE(pipeline_.Deploy(Spec("v1")).ok());
+  const std::string mirror = MirrorDir(settings_.state_dir, "hello");
+  std::filesystem::create_directories(mirror);
+  std::ofstream(mirror + "/config") << "url = https://deploy:R3P0T0KEN@git.example/hello.git\n";
+  ASSERT_TRUE(pipeline_.Remove("hello").ok());
+  EXPECT_FALSE(std::filesystem::exists(mirror));
+}
+
+TEST_F(PipelineTest, RollbackAfterRemoveIsRefusedForItsSpecIsGone) {
+  DeployV1ThenV2();
+  ASSERT_TRUE(pipeline_.Remove("hello").ok());
+  const absl::Status status = pipeline_.Rollback("hello");
+  EXPECT_EQ(status.code(), absl::StatusCode::kFailedPrecondition);
+  EXPECT_THAT(std::string(status.message()), HasSubstr("it was removed: deploy it again"));
+}
+
+TEST_F(PipelineTest, DeployAfterRemoveWritesTheSecretsAgain) {
+  ASSERT_TRUE(pipeline_.Deploy(Spec("v1")).ok());
+  ASSERT_TRUE(pipeline_.Remove("hello").ok());
+  ASSERT_TRUE(pipeline_.Deploy(Spec("v1")).ok());
+  EXPECT_THAT(Slurp(Root() + "/hello/app/config/ssh_key"), HasSubstr("S3CR3TKEY"));
+  EXPECT_EQ(Slurp(Root() + "/hello/app/config/token"), "T0PS3CRET");
+  EXPECT_THAT(Slurp(Root() + "/hello/app/config/config.yaml"), HasSubstr("HUNT3R2"));
 }
 
 TEST_F(PipelineTest, DeployAfterRemoveBringsTheUnitsBackWithoutABuild) {

@@ -71,6 +71,14 @@ void BuildMain(Built& built) {
   work.WriteFile("hello/__main__.py", kBrokenMain);
   built.repos.commits["v3-broken"] = work.CommitAll("hello v3, broken");
   work.Git({"tag", "v3-broken"});
+  // v1 with pyproject.toml a symlink to /dev/zero: the agent, root, must
+  // not read through it (git stores the symlink as such).
+  work.Git({"checkout", "--quiet", "-b", "devzero", "v1"});
+  std::filesystem::remove(std::filesystem::path(work.path()) / "pyproject.toml");
+  work.Symlink("/dev/zero", "pyproject.toml");
+  built.repos.commits["v4-devzero"] = work.CommitAll("hello v1, pyproject.toml -> /dev/zero");
+  work.Git({"tag", "v4-devzero"});
+  work.Git({"checkout", "--quiet", "main"});
   // --no-local: a packed repository, as a server would have.
   work.Git({"clone", "--quiet", "--bare", "--no-local", work.path(), built.dir.Join("hello.git")});
 }

@@ -5,6 +5,7 @@
 //   hello.git      v1         serves "hello v1" on / and /healthz
 //                  v2         serves "hello v2"
 //                  v3-broken  exits 1 at start (its deploy must fail verify)
+//                  v4-devzero v1 with pyproject.toml a symlink to /dev/zero
 //   hello-big.git  v1-big     v1 plus 20,000 small files, so that exporting
 //                             the checkout takes long enough to be killed
 //
