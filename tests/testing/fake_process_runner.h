@@ -1,4 +1,4 @@
-// Records command lines instead of running them; `python3 -m venv DIR`
+// Records command lines instead of running them; `python3 -m venv [...] DIR`
 // creates DIR/bin so later steps find a venv. A command whose argv contains
 // a configured word fails, as a broken build does. Safe to call from
 // several threads (the daemon deploys apps in parallel).
@@ -31,7 +31,7 @@ class FakeProcessRunner final : public agent::ProcessRunner {
       }
     }
     if (options.argv.size() >= 4 && options.argv[1] == "-m" && options.argv[2] == "venv") {
-      std::filesystem::create_directories(options.argv[3] + "/bin");
+      std::filesystem::create_directories(options.argv.back() + "/bin");
     }
     if (options.argv.size() >= 2 && options.argv[1] == "--version") {
       result.stdout_text = uv_version_output_;
