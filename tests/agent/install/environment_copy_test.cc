@@ -109,12 +109,14 @@ TEST_F(EnvironmentCopyTest, BytecodeIsNotCopied) {
 
 TEST_F(EnvironmentCopyTest, ASymlinkInTheSourceIsCopiedAsASymlinkNeverFollowed) {
   const std::string secret = dir_.Join("secret");
-  Write(secret, "T0PS3CRET\n");
-  // Where the scan reads files: a link there must not be read through.
+  // Naming the release, as a file to rewrite would: read through the link,
+  // it would land in the new release as a file the app user owns.
+  Write(secret, absl::StrCat("T0PS3CRET ", a_, "\n"));
   std::filesystem::create_symlink(secret, a_ + "/.venv/bin/planted");
   ASSERT_TRUE(CopyEnvironment(a_, b_, owner_).ok());
   EXPECT_TRUE(std::filesystem::is_symlink(b_ + "/.venv/bin/planted"));
   EXPECT_EQ(std::filesystem::read_symlink(b_ + "/.venv/bin/planted"), secret);
+  EXPECT_EQ(Slurp(secret), absl::StrCat("T0PS3CRET ", a_, "\n"));
 }
 
 TEST_F(EnvironmentCopyTest, ACrashedCopyIsReplacedAndTheResultAppearsWhole) {
