@@ -10,7 +10,7 @@ packages=(
   libsqlite3-dev libcli11-dev libgtest-dev libgmock-dev libssl-dev
   # Tests: systemd-analyze cross-checks the calendar validator; later issues
   # boot real systemd test hosts with systemd-nspawn.
-  systemd systemd-container git python3 python3-venv python3-wheel-whl
+  systemd systemd-container git python3 python3-venv python3-pip python3-wheel-whl
   openssh-server openssh-client iproute2 curl procps
 )
 

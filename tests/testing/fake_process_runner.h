@@ -1,4 +1,4 @@
-// Records command lines instead of running them; `python3 -m venv DIR`
+// Records command lines instead of running them; `python3 -m venv [...] DIR`
 // creates DIR/bin so later steps find a venv. A command whose argv contains
 // a configured word fails, as a broken build does; one whose argv contains
 // the hang word hangs, as a stuck build does, until it is killed through its
@@ -35,7 +35,7 @@ class FakeProcessRunner final : public agent::ProcessRunner {
       }
     }
     if (options.argv.size() >= 4 && options.argv[1] == "-m" && options.argv[2] == "venv") {
-      std::filesystem::create_directories(options.argv[3] + "/bin");
+      std::filesystem::create_directories(options.argv.back() + "/bin");
     }
     if (options.argv.size() >= 2 && options.argv[1] == "--version") {
       result.stdout_text = uv_version_output_;

@@ -7,19 +7,27 @@
 // Backends, as the role's:
 //  * uv, when uv_location holds an executable: `uv sync --frozen` with the
 //    role's UV_* variables, the environment inside the release;
-//  * venv otherwise: `python3 -m venv`, `pip install -r
-//    pinned-requirements.txt`, `pip install -e .` — what offline hosts use,
-//    with the agent's pip options (--no-index --find-links DIR).
+//  * venv otherwise: `python3 -m venv --without-pip`, then ONE pip run,
+//    Debian's pip under the venv's interpreter, for pinned-requirements.txt
+//    and the editable install together — what offline hosts use, with the
+//    agent's pip options (--no-index --find-links DIR). docs/DESIGN.md says
+//    why this way.
 // Builds run as the app user. A marker holding the digest of the inputs
 // makes an unchanged environment a no-op and a half-built one (crash) a
-// rebuild.
+// rebuild. A kept release whose marker holds the same digest lends its
+// environment instead of a build (environment_copy.h).
 #include <unistd.h>
+
+#include <algorithm>
+#include <filesystem>
+#include <optional>
 
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "absl/strings/str_split.h"
 #include "absl/strings/strip.h"
+#include "agent/install/environment_copy.h"
 #include "agent/install/release_layout.h"
 #include "agent/install/steps/steps.h"
 #include "common/status/status_macros.h"
@@ -58,7 +66,12 @@ class EnvironmentStep final : public Step {
     ASSIGN_OR_RETURN(std::optional<std::string> built, ReadFileIfExists(marker));
     if (built && *built == digest) return false;
 
+    // The marker goes first: a release whose marker names a digest lends
+    // its environment to others, so it must never stand beside a half one.
+    RETURN_IF_ERROR(RemoveFile(marker));
     RETURN_IF_ERROR(RemoveTree(absl::StrCat(release, "/.venv")));
+    ASSIGN_OR_RETURN(bool reused, ReuseKeptEnvironment(spec, release, digest, deploy));
+    if (reused) return true;
     if (uv) {
       RETURN_IF_ERROR(BuildWithUv(spec, release, deploy, host, settings));
     } else {
@@ -70,6 +83,56 @@ class EnvironmentStep final : public Step {
   }
 
  private:
+  // Copies the environment of another release of this app built from the
+  // same inputs, and marks it built. False when there is none, or the copy
+  // failed (noted; the caller builds instead).
+  static absl::StatusOr<bool> ReuseKeptEnvironment(const v1::AppSpec& spec,
+                                                   const std::string& release,
+                                                   const std::string& digest, Deploy& deploy) {
+    const std::optional<std::string> donor = ReleaseBuiltFrom(spec, release, digest);
+    if (!donor) return false;
+    const std::string donor_id = std::filesystem::path(*donor).filename().string();
+    absl::StatusOr<EnvironmentCopyCounts> copied = CopyEnvironment(*donor, release, deploy.owner);
+    if (!copied.ok()) {
+      deploy.notes.push_back(absl::StrCat("could not reuse the environment of ", donor_id, " (",
+                                          copied.status().message(), "), building"));
+      RETURN_IF_ERROR(RemoveTree(absl::StrCat(release, "/.venv")));
+      return false;
+    }
+    RETURN_IF_ERROR(WriteFileAtomically(absl::StrCat(release, "/", kEnvironmentMarker), digest,
+                                        0644, deploy.owner));
+    deploy.notes.push_back(absl::StrCat("reused the environment of ", donor_id, " (",
+                                        copied->shared, " files shared, ", copied->rewritten,
+                                        " rewritten)"));
+    return true;
+  }
+
+  // Another release directory of the app whose environment was built from
+  // `digest`, the first by name; nullopt if none.
+  static std::optional<std::string> ReleaseBuiltFrom(const v1::AppSpec& spec,
+                                                     const std::string& release,
+                                                     const std::string& digest) {
+    std::error_code error;
+    std::vector<std::string> candidates;
+    for (const auto& entry : std::filesystem::directory_iterator(ReleasesDir(spec), error)) {
+      const std::string path = entry.path().string();
+      if (path != release && entry.is_directory(error) && !entry.is_symlink(error)) {
+        candidates.push_back(path);
+      }
+    }
+    std::sort(candidates.begin(), candidates.end());
+    for (const std::string& candidate : candidates) {
+      absl::StatusOr<std::optional<std::string>> built =
+          ReadFileIfExists(absl::StrCat(candidate, "/", kEnvironmentMarker));
+      if (built.ok() && *built && **built == digest &&
+          std::filesystem::is_directory(std::filesystem::symlink_status(
+              absl::StrCat(candidate, "/.venv"), error))) {
+        return candidate;
+      }
+    }
+    return std::nullopt;
+  }
+
   // Runs `options` under the environment deadline, killed when the deploy
   // is canceled. `what` names the command in errors (never its arguments'
   // values: pip options may carry index credentials).
@@ -139,42 +202,39 @@ class EnvironmentStep final : public Step {
                                     HostServices& host, const AgentSettings& settings) {
     const Owner owner = deploy.owner;
     const std::string venv = absl::StrCat(release, "/.venv");
-    const std::vector<std::string> env = {absl::StrCat("HOME=", release),
-                                          "PATH=/usr/local/bin:/usr/bin:/bin",
-                                          "PIP_DISABLE_PIP_VERSION_CHECK=1", "PIP_NO_CACHE_DIR=1"};
-    const auto as_app = [&](std::vector<std::string> argv) {
+    const auto as_app = [&](std::vector<std::string> argv, std::vector<std::string> env) {
       ProcessOptions options;
       options.argv = std::move(argv);
       options.working_dir = release;
-      options.env = env;
+      options.env = std::move(env);
       options.run_as = ProcessOptions::Identity{owner.uid, owner.gid};
       return options;
     };
-    RETURN_IF_ERROR(RunTool(host, deploy, settings, as_app({settings.python, "-m", "venv", venv}),
+    std::vector<std::string> env = {absl::StrCat("HOME=", release),
+                                    "PATH=/usr/local/bin:/usr/bin:/bin"};
+    // No ensurepip: seeding pip and setuptools into every venv was most of
+    // the build's time, and the environment needs neither to run.
+    RETURN_IF_ERROR(RunTool(host, deploy, settings,
+                            as_app({settings.python, "-m", "venv", "--without-pip", venv}, env),
                             "python3 -m venv"));
-    const std::string pip = absl::StrCat(venv, "/bin/pip");
+    // Debian's pip, run by the venv's interpreter, installs into the venv.
+    // The same path lends the offline build (--no-build-isolation) Debian's
+    // setuptools and wheel; --ignore-installed so that nothing found there
+    // counts as installed in the venv (it is empty, so the flag changes
+    // nothing else).
+    env.push_back(absl::StrCat("PYTHONPATH=", kSystemSitePackages));
+    env.push_back("PIP_DISABLE_PIP_VERSION_CHECK=1");
+    env.push_back("PIP_NO_CACHE_DIR=1");
+    std::vector<std::string> argv = {absl::StrCat(venv, "/bin/python"), "-m", "pip", "install",
+                                     "--ignore-installed"};
+    argv.insert(argv.end(), settings.pip_options.begin(), settings.pip_options.end());
     const bool offline = std::find(settings.pip_options.begin(), settings.pip_options.end(),
                                    "--no-index") != settings.pip_options.end();
-    const auto pip_install = [&](std::vector<std::string> args) {
-      std::vector<std::string> argv = {pip, "install"};
-      argv.insert(argv.end(), settings.pip_options.begin(), settings.pip_options.end());
-      // Offline, build isolation would need setuptools from an index; the
-      // venv's own setuptools builds the app instead.
-      if (offline) argv.push_back("--no-build-isolation");
-      argv.insert(argv.end(), args.begin(), args.end());
-      return as_app(std::move(argv));
-    };
-    if (offline && access(kSystemWheels, R_OK) == 0) {
-      // Debian's setuptools cannot do an editable install without `wheel`;
-      // Debian ships it as a wheel (python3-wheel-whl).
-      RETURN_IF_ERROR(RunTool(host, deploy, settings,
-                              pip_install({"--find-links", kSystemWheels, "wheel"}),
-                              "pip install wheel"));
-    }
-    RETURN_IF_ERROR(RunTool(host, deploy, settings,
-                            pip_install({"-r", "pinned-requirements.txt"}),
-                            "pip install -r pinned-requirements.txt"));
-    return RunTool(host, deploy, settings, pip_install({"-e", "."}), "pip install -e .");
+    // Offline, build isolation would need setuptools from an index.
+    if (offline) argv.push_back("--no-build-isolation");
+    argv.insert(argv.end(), {"-r", "pinned-requirements.txt", "-e", "."});
+    return RunTool(host, deploy, settings, as_app(std::move(argv), std::move(env)),
+                   "pip install -r pinned-requirements.txt -e .");
   }
 
   // What the environment is built from: if none of it changed, neither did
@@ -195,13 +255,20 @@ class EnvironmentStep final : public Step {
     if (backend == EnvironmentBackend::kUv) {
       absl::StrAppend(&inputs, "uv_version=", spec.uv_version(), "\n");
     } else {
-      absl::StrAppend(&inputs, "python=", settings.python, "\npip=",
+      // The interpreter's real path (/usr/bin/python3.11): a new Python
+      // version is a new environment, never a copy of one built for the old.
+      std::error_code error;
+      const std::filesystem::path real = std::filesystem::canonical(settings.python, error);
+      absl::StrAppend(&inputs, "python=", settings.python, "\npython_real=",
+                      error ? settings.python : real.string(), "\npip=",
                       absl::StrJoin(settings.pip_options, " "), "\n");
     }
     return text::Sha256Hex(inputs);
   }
 
-  static constexpr char kSystemWheels[] = "/usr/share/python-wheels";
+  // Where Debian's python3-pip, python3-setuptools and python3-wheel live,
+  // for every python3.X of the distribution.
+  static constexpr char kSystemSitePackages[] = "/usr/lib/python3/dist-packages";
 };
 
 }  // namespace

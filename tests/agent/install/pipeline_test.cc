@@ -36,6 +36,7 @@ using ::testing::Not;
 
 constexpr char kCommitV1[] = "1111111111111111111111111111111111111111";
 constexpr char kCommitV2[] = "2222222222222222222222222222222222222222";
+constexpr char kCommitV11[] = "1111111111112222222222222222222222222222";
 
 class RecordingProgress final : public ProgressSink {
  public:
@@ -102,7 +103,11 @@ class PipelineTest : public ::testing::Test {
     git_.AddCommit("v1", kCommitV1, code);
     testing::FakeGitFetcher::Tree code2 = code;
     code2["hello/__init__.py"] = "VERSION = 2\n";
+    code2["pinned-requirements.txt"] = "requests==2.28.1\n";  // v2 needs its own environment
     git_.AddCommit("v2", kCommitV2, code2);
+    testing::FakeGitFetcher::Tree same_deps = code;
+    same_deps["hello/__init__.py"] = "VERSION = 11\n";  // v1's dependencies, new code
+    git_.AddCommit("v1.1", kCommitV11, same_deps);
   }
 
   std::string Root() const { return dir_.Join("applications"); }
@@ -194,7 +199,7 @@ TEST_F(PipelineTest, FirstDeployBuildsEverythingAndStartsTheUnits) {
   EXPECT_TRUE(systemd_.enabled("hello-report.timer"));
   // The venv backend (no uv binary), built as the app user.
   EXPECT_THAT(processes_.commands(),
-              Contains(absl::StrCat("/usr/bin/python3 -m venv ", Root(),
+              Contains(absl::StrCat("/usr/bin/python3 -m venv --without-pip ", Root(),
                                     "/hello/app/releases/v1-111111111111/.venv")));
   ASSERT_FALSE(processes_.runs().empty());
   EXPECT_TRUE(processes_.runs()[0].run_as.has_value());
@@ -586,7 +591,8 @@ TEST_F(PipelineTest, FailedBuildChangesNothingLiveAndARerunConverges) {
   processes_.FailWhenArgumentIs("pinned-requirements.txt");
   absl::Status failed = pipeline_.Deploy(Spec("v2"));
   ASSERT_FALSE(failed.ok());
-  EXPECT_THAT(std::string(failed.message()), HasSubstr("environment: pip install -r pinned-requirements.txt failed"));
+  EXPECT_THAT(std::string(failed.message()),
+              HasSubstr("environment: pip install -r pinned-requirements.txt -e . failed"));
   EXPECT_EQ(LiveTarget(), Root() + "/hello/app/releases/v1-111111111111") << "v1 untouched";
 
   processes_.FailWhenArgumentIs("");
@@ -722,13 +728,87 @@ INSTANTIATE_TEST_SUITE_P(AppUsersDirectories, SwappedDirectoryTest,
                            return absl::StrReplaceAll(info.param, {{"/", "_"}});
                          });
 
-TEST_F(PipelineTest, OfflinePipOptionsAreUsed) {
+TEST_F(PipelineTest, VenvBackendIsOneVenvWithoutPipThenOnePipRunForEverything) {
   settings_.pip_options = {"--no-index", "--find-links", "/srv/wheels"};
   ASSERT_TRUE(pipeline_.Deploy(Spec("v1")).ok());
-  const std::string pip = Root() + "/hello/app/releases/v1-111111111111/.venv/bin/pip";
+  const std::string release = Root() + "/hello/app/releases/v1-111111111111";
+  std::vector<ProcessOptions> builds;
+  for (const ProcessOptions& run : processes_.runs()) {
+    if (run.working_dir == release) builds.push_back(run);
+  }
+  ASSERT_EQ(builds.size(), 2u) << absl::StrJoin(processes_.commands(), "\n");
+  EXPECT_EQ(absl::StrJoin(builds[0].argv, " "),
+            absl::StrCat("/usr/bin/python3 -m venv --without-pip ", release, "/.venv"));
+  EXPECT_EQ(absl::StrJoin(builds[1].argv, " "),
+            absl::StrCat(release, "/.venv/bin/python -m pip install --ignore-installed "
+                                  "--no-index --find-links /srv/wheels --no-build-isolation "
+                                  "-r pinned-requirements.txt -e ."));
+  // Debian's pip (and, offline, its setuptools and wheel) from the system.
+  ASSERT_TRUE(builds[1].env.has_value());
+  EXPECT_THAT(*builds[1].env, Contains("PYTHONPATH=/usr/lib/python3/dist-packages"));
+  EXPECT_THAT(*builds[0].env, Not(Contains(HasSubstr("PYTHONPATH"))));
+  for (const ProcessOptions& run : builds) EXPECT_TRUE(run.run_as.has_value()) << "as the app user";
+}
+
+TEST_F(PipelineTest, OnlineTheOnePipRunKeepsBuildIsolation) {
+  ASSERT_TRUE(pipeline_.Deploy(Spec("v1")).ok());
   EXPECT_THAT(processes_.commands(),
-              Contains(absl::StrCat(pip, " install --no-index --find-links /srv/wheels "
-                                         "--no-build-isolation -e .")));
+              Contains(absl::StrCat(Root(), "/hello/app/releases/v1-111111111111/.venv/bin/python "
+                                            "-m pip install --ignore-installed "
+                                            "-r pinned-requirements.txt -e .")));
+}
+
+TEST_F(PipelineTest, ATagWithTheSameDependenciesReusesTheKeptEnvironmentWithoutPip) {
+  ASSERT_TRUE(pipeline_.Deploy(Spec("v1")).ok());
+  processes_.Clear();
+  progress_.reports.clear();
+
+  ASSERT_TRUE(pipeline_.Deploy(Spec("v1.1")).ok());
+
+  EXPECT_THAT(processes_.commands(), Not(Contains(HasSubstr("venv"))));
+  EXPECT_THAT(processes_.commands(), Not(Contains(HasSubstr("pip"))));
+  const std::string release = Root() + "/hello/app/releases/v1.1-111111111111";
+  EXPECT_TRUE(std::filesystem::is_directory(release + "/.venv/bin"));
+  EXPECT_EQ(Slurp(release + "/.pyservice-environment"),
+            Slurp(Root() + "/hello/app/releases/v1-111111111111/.pyservice-environment"));
+  bool noted = false;
+  for (const StepProgress& p : progress_.reports) {
+    noted = noted || (p.step == "environment" &&
+                      absl::StrContains(p.message, "reused the environment of v1-111111111111"));
+  }
+  EXPECT_TRUE(noted);
+  EXPECT_EQ(LiveTarget(), release);
+}
+
+TEST_F(PipelineTest, ChangedRequirementsOrPyprojectRebuildTheEnvironment) {
+  ASSERT_TRUE(pipeline_.Deploy(Spec("v1")).ok());
+  processes_.Clear();
+  ASSERT_TRUE(pipeline_.Deploy(Spec("v2")).ok());  // pinned-requirements.txt differs
+  EXPECT_THAT(processes_.commands(), Contains(HasSubstr("-m venv --without-pip")));
+  EXPECT_THAT(processes_.commands(), Contains(HasSubstr("-m pip install")));
+
+  git_.AddCommit("v1-toml", std::string(40, '4'),
+                 {{"pyproject.toml", "[project]\nname = \"hello\"\nversion = \"2\"\n"},
+                  {"pinned-requirements.txt", ""},
+                  {"hello/__init__.py", "VERSION = 1\n"}});
+  processes_.Clear();
+  ASSERT_TRUE(pipeline_.Deploy(Spec("v1-toml")).ok());
+  EXPECT_THAT(processes_.commands(), Contains(HasSubstr("-m pip install")));
+}
+
+TEST_F(PipelineTest, AnEnvironmentWhoseRebuildFailedIsNeverLent) {
+  ASSERT_TRUE(pipeline_.Deploy(Spec("v1")).ok());
+  // Other pip options: v1's environment is rebuilt in place, and that fails
+  // half way.
+  settings_.pip_options = {"--no-index"};
+  processes_.FailWhenArgumentIs("pinned-requirements.txt");
+  ASSERT_FALSE(pipeline_.Deploy(Spec("v1")).ok());
+  // Back to v1's first inputs: v1.1 must not take v1's half-built .venv.
+  settings_.pip_options = {};
+  processes_.FailWhenArgumentIs("");
+  processes_.Clear();
+  ASSERT_TRUE(pipeline_.Deploy(Spec("v1.1")).ok());
+  EXPECT_THAT(processes_.commands(), Contains(HasSubstr("-m pip install")));
 }
 
 // ---- what the daemon adds: revisions, prepare, remove, cancel ----

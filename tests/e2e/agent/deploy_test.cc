@@ -265,8 +265,9 @@ TEST_F(AgentDeployTest, TagSwitch_ServesNewTag_FailuresOnlyDuringTheRestart) {
   }
   // The restart itself: stop v1, start v2's interpreter.
   EXPECT_LT((*answers)[first_v2].time - (*answers)[last_v1].time, 3.0);
-  // Most of the deploy (fetch, build) happened while v1 kept serving.
-  EXPECT_GT(last_v1, 20);
+  // v1 served until the restart (last_v1 >= 0 above). How many answers
+  // precede it is not asserted: with v1's environment reused, the fetch and
+  // copy before the restart take a fraction of a second.
   std::cout << "[   INFO   ] " << answers->size() << " requests during the switch; " << failures
             << " failed, all within the restart: "
             << absl::StrFormat("%.3f s", (*answers)[first_v2].time - (*answers)[last_v1].time)
@@ -370,6 +371,40 @@ TEST_F(AgentDeployTest, StartLimitHit_DeployStillStartsTheService) {
   Apply("v2");
   EXPECT_EQ(Body(), "hello v2");
   EXPECT_EQ(Show("hello-web.service", {"ActiveState"})["ActiveState"], "active");
+}
+
+TEST_F(AgentDeployTest, TagSwitchWithUnchangedDependencies_ReusesTheEnvironment_RunsTheNewCode) {
+  Apply("v1");
+  Apply("v2");
+  const std::string v1_inode = Run({"sh", "-c", absl::StrCat("stat -c %i ", ReleaseDir("v1"),
+      "/.venv/lib/python3*/site-packages/hello-*.dist-info/METADATA")});
+  const std::string v2_inode = Run({"sh", "-c", absl::StrCat("stat -c %i ", ReleaseDir("v2"),
+      "/.venv/lib/python3*/site-packages/hello-*.dist-info/METADATA")});
+  ASSERT_FALSE(v1_inode.empty());
+  EXPECT_EQ(v1_inode, v2_inode) << "v1 and v2 pin the same: one environment, shared";
+  // The copied environment's editable install names v2's tree, and the
+  // service runs v2's code.
+  const std::string finder = Run({"sh", "-c", absl::StrCat("cat ", ReleaseDir("v2"),
+      "/.venv/lib/python3*/site-packages/__editable__*hello*")});
+  EXPECT_TRUE(absl::StrContains(finder, ReleaseDir("v2"))) << finder;
+  EXPECT_FALSE(absl::StrContains(finder, ReleaseDir("v1"))) << finder;
+  EXPECT_EQ(Body(), "hello v2");
+  EXPECT_EQ(Run({"readlink", "/applications/hello/app/code"}), ReleaseDir("v2"));
+}
+
+TEST_F(AgentDeployTest, ChangedPinnedRequirements_RebuildTheEnvironment) {
+  Apply("v2");
+  const std::string out = Apply("v4-deps");
+  EXPECT_FALSE(absl::StrContains(out, "reused the environment")) << out;
+  const std::string v2_inode = Run({"sh", "-c", absl::StrCat("stat -c %i ", ReleaseDir("v2"),
+      "/.venv/lib/python3*/site-packages/hello-*.dist-info/METADATA")});
+  const std::string v4_inode = Run({"sh", "-c", absl::StrCat("stat -c %i ", ReleaseDir("v4-deps"),
+      "/.venv/lib/python3*/site-packages/hello-*.dist-info/METADATA")});
+  ASSERT_FALSE(v4_inode.empty());
+  EXPECT_NE(v2_inode, v4_inode) << "a new environment for new pins";
+  EXPECT_EQ(Body(), "hello v4");
+  // Back to v2 for the suite's other tests.
+  Apply("v2");
 }
 
 }  // namespace

@@ -79,6 +79,12 @@ void BuildMain(Built& built) {
   built.repos.commits["v4-devzero"] = work.CommitAll("hello v1, pyproject.toml -> /dev/zero");
   work.Git({"tag", "v4-devzero"});
   work.Git({"checkout", "--quiet", "main"});
+  // Changed pins (a comment is enough): a new environment, built again.
+  WriteVersion(work, "v4");
+  work.WriteFile("hello/__main__.py", ExampleSource("hello/__main__.py"));
+  work.WriteFile("pinned-requirements.txt", "# v4-deps: pins changed, still none\n");
+  built.repos.commits["v4-deps"] = work.CommitAll("hello v4, changed pins");
+  work.Git({"tag", "v4-deps"});
   // --no-local: a packed repository, as a server would have.
   work.Git({"clone", "--quiet", "--bare", "--no-local", work.path(), built.dir.Join("hello.git")});
 }
@@ -114,6 +120,7 @@ const HelloRepos& GetHelloRepos(bool with_big) {
 }
 
 std::string HelloBody(const std::string& tag) {
+  if (tag == "v4-deps") return "hello v4";
   return tag == "v2" ? "hello v2" : "hello v1";
 }
 

@@ -6,6 +6,8 @@
 //                  v2         serves "hello v2"
 //                  v3-broken  exits 1 at start (its deploy must fail verify)
 //                  v4-devzero v1 with pyproject.toml a symlink to /dev/zero
+//                  v4-deps    serves "hello v4"; its pinned-requirements.txt
+//                             differs (v1 to v3-broken share one environment)
 //   hello-big.git  v1-big     v1 plus 20,000 small files, so that exporting
 //                             the checkout takes long enough to be killed
 //
