@@ -1,48 +1,51 @@
 // Crash consistency of pyservice-agent (issue "Safe hosts"): the agent is
-// killed with SIGKILL in every step of the pipeline, many times, on a real
-// systemd host. After each kill, before anything recovers:
+// killed with SIGKILL in every step of the pipeline, 20 times per step, on
+// a real systemd host. After each kill, before anything recovers:
 //   * APP/code names exactly the old or the new release, and that release
 //     is complete (its environment imports the app);
 //   * `pyservice-agent status` (the agent's state: what the daemon reports
-//     after a restart) is true: the release it reports as live is the one
-//     that answers HTTP, never the old code reported as the new release, and
+//     after a restart) is true: the release it says runs is the one that
+//     answers HTTP, never the old code reported as the new release, and
 //     where the symlink differs from the live release it says so;
 // then a re-apply converges to the new release, healthy, and a further
 // re-apply changes nothing (every step unchanged, the service's MainPID
 // kept).
 //
-// A trial: the host runs release A healthy; `apply --tag B` starts as a
-// transient systemd service (as the real agent runs: its death ends the
-// tools it started) with its progress going to a file in the host. The
-// test watches that file with inotify; when the step before the target
-// step reports its result (the state is saved just before that line), it
-// waits a random delay within the step's typical length and SIGKILLs the
-// agent. Then it reads from the state (`status`: "in flight ... done:")
-// which steps had completed: a trial counts for the step only when the
-// kill landed in it (its predecessors done, itself not). Missed trials are
-// checked all the same but retried, up to kMaxAttemptsPerTrial per counted
-// trial.
+// Where the kill lands: the agent runs under strace (without -f: only its
+// main thread, which runs the pipeline, is traced; the tools it starts and
+// its D-Bus thread are not), and strace's fault injection kills it on
+// entry to one chosen syscall, so that syscall does not run. A counting
+// run per kind of deploy (a new release, a kept one) traces the syscalls
+// that change something (kChangingSyscalls) and numbers them; the progress
+// lines (write(1, ...)) and the state file's renames delimit each step:
+// step K's syscalls are those after step K-1's progress line (after the
+// deploy's first state save, for the first step) up to and including the
+// rename that saves the state with step K done. A trial picks one of them
+// uniformly (seeded), and kills at its entry. strace counts injections per
+// syscall name, so the pick is injected as "the Nth call of that name".
+// Runs differ a little (a health poll more, a pip line less), so the trial
+// still reads from the state (`status`: "in flight ... done:") which steps
+// completed: it counts for the step only when the kill landed in it (its
+// predecessors done, itself not). A miss is checked all the same and
+// retried; more than kMaxMissesPerStep misses fail the step.
 //
-// Prepare steps deploy a release never built before (series tags, one per
-// trial), so the re-apply really checks out and builds it; activation steps
+// The agent runs as a transient systemd service, as the real agent does:
+// its death ends the tools it started. Prepare steps (checkout,
+// environment) deploy a release never built before (series tags, one per
+// trial), so the re-apply really checks out and builds it; the other steps
 // flip between two kept releases. The seed is printed; set
-// PYSERVICE_CRASH_SEED to replay a run's delays.
-#include <fcntl.h>
-#include <signal.h>
-#include <sys/inotify.h>
-#include <poll.h>
-#include <unistd.h>
-
+// PYSERVICE_CRASH_SEED to replay a run's picks.
 #include <algorithm>
 #include <cstdlib>
-#include <iostream>
 #include <filesystem>
+#include <iostream>
+#include <map>
+#include <optional>
 #include <random>
 #include <string>
 #include <vector>
 
 #include "absl/strings/match.h"
-#include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "absl/strings/str_join.h"
@@ -50,43 +53,48 @@
 #include "absl/strings/strip.h"
 #include "absl/time/clock.h"
 #include "common/file/read_file.h"
-#include "gtest/gtest.h"
 #include "tests/e2e/agent/agent_e2e.h"
 #include "tests/e2e/agent/hello_app.h"
 #include "tests/e2e/testing/test_host.h"
+#include "gtest/gtest.h"
 
 namespace pyservice::testing {
 namespace {
 
-// Trials that must land in each step. Measured here (2 cores, shared): an
-// activation attempt (kept release) takes 1.1-1.4 s, a prepare attempt
-// (the re-apply builds the release: venv + pip) 12-15 s. 20 prepare trials
-// per step (~25 min) do not fit the suite's budget: 3 each for now.
-// Known gap: kills in the microsecond steps (user, directories, ssh-key,
-// files, config, switch) land a step or more late (0 of 6 landed), so those
-// cases fail their count: the kill needs a trigger inside the agent's step.
-constexpr int kActivationTrials = 20;
-constexpr int kPrepareTrials = 3;
-// Attempts allowed per counted trial (a kill may land a step late when the
-// step takes microseconds).
-constexpr int kMaxAttemptsPerTrial = 3;
-// Series tags available for prepare-step attempts.
-constexpr int kSeriesTags = 5 * kPrepareTrials * kMaxAttemptsPerTrial + 2;
+// Trials that must land in each step (the issue's number).
+constexpr int kTrials = 20;
+// Kills that may land outside their step (a run with a syscall more or
+// less than the counting run) before the step fails.
+constexpr int kMaxMissesPerStep = 5;
+// Series tags: each prepare attempt and counting run deploys a new one.
+constexpr int kSeriesTags = 2 * (kTrials + kMaxMissesPerStep) + 4;
+
+// The syscalls that change something: files and directories, processes
+// started (the agent's children: git, useradd, pip), and messages to
+// systemd (D-Bus over a socket) or to the app (health checks). A kill at
+// the entry of one of them is a kill "between" two changes.
+constexpr char kChangingSyscalls[] =
+    "open,openat,creat,write,pwrite64,writev,pwritev,pwritev2,fsync,fdatasync,"
+    "rename,renameat,renameat2,unlink,unlinkat,rmdir,mkdir,mkdirat,symlink,"
+    "symlinkat,"
+    "link,linkat,fchown,fchownat,chown,lchown,fchmod,fchmodat,chmod,ftruncate,"
+    "truncate,"
+    "utimensat,sendmsg,sendto,connect,clone,clone3,fork,vfork,execve,kill";
 
 constexpr char kApp[] = "crash";
 constexpr int kPort = 8030;
 constexpr char kCodeDir[] = "/applications/crash/app/code";
 constexpr char kReleasesDir[] = "/applications/crash/app/releases";
 constexpr char kTrialDir[] = "/srv/crash";
+// The agent's state file for the app (agent/state/state_store.cc).
+constexpr char kStateFile[] = "/apps/crash/state.pb\"";
 
 struct StepCase {
   std::string step;
-  bool prepare;  // a new release (built) rather than a kept one (switched)
-  // The longest random delay after the step starts; about its length.
-  absl::Duration max_delay;
+  bool prepare; // a new release (built) rather than a kept one (switched)
 };
 
-std::string PrintStep(const ::testing::TestParamInfo<StepCase>& info) {
+std::string PrintStep(const ::testing::TestParamInfo<StepCase> &info) {
   std::string name = info.param.step;
   std::replace(name.begin(), name.end(), '-', '_');
   return name;
@@ -96,40 +104,129 @@ std::string PrintStep(const ::testing::TestParamInfo<StepCase>& info) {
 // without checkout and environment.
 std::vector<std::string> ExecutedSteps(bool prepare) {
   std::vector<std::string> steps = {"user", "directories", "ssh-key"};
-  if (prepare) steps.insert(steps.end(), {"checkout", "environment"});
+  if (prepare)
+    steps.insert(steps.end(), {"checkout", "environment"});
   steps.insert(steps.end(), {"files", "config", "switch", "units", "verify"});
   return steps;
 }
 
+// One traced syscall of the agent's main thread: its name, which call of
+// that name it is (1-based: strace's when=), and strace's line.
+struct Syscall {
+  std::string name;
+  int ordinal = 0;
+  std::string line;
+};
+
+// A counting run: the agent's changing syscalls in order, and for each step
+// the range [first, last] of indices where a kill lands inside it.
+struct SyscallMap {
+  std::vector<Syscall> calls;
+  std::map<std::string, std::pair<int, int>> steps;
+};
+
+// Parses strace's output (-qq, one tracee: one line per syscall).
+std::vector<Syscall> ParseTrace(absl::string_view trace) {
+  std::vector<Syscall> calls;
+  std::map<std::string, int> seen;
+  for (absl::string_view line :
+       absl::StrSplit(trace, '\n', absl::SkipEmpty())) {
+    const size_t paren = line.find('(');
+    if (paren == absl::string_view::npos || absl::StartsWith(line, "+++") ||
+        absl::StartsWith(line, "---")) {
+      continue;
+    }
+    Syscall call{std::string(line.substr(0, paren)), 0, std::string(line)};
+    call.ordinal = ++seen[call.name];
+    calls.push_back(std::move(call));
+  }
+  return calls;
+}
+
+// Step ranges from the progress lines and the state saves (see the top).
+absl::StatusOr<SyscallMap> MapSteps(std::vector<Syscall> calls, bool prepare) {
+  SyscallMap map;
+  map.calls = std::move(calls);
+  const auto &all = map.calls;
+  auto find_after = [&](int from, auto predicate) {
+    for (int i = from; i < static_cast<int>(all.size()); ++i) {
+      if (predicate(all[i]))
+        return i;
+    }
+    return -1;
+  };
+  auto is_line = [](const std::string &prefix) {
+    return [prefix](const Syscall &call) {
+      return absl::StartsWith(call.line, absl::StrCat("write(1, \"", prefix));
+    };
+  };
+  auto is_state_rename = [](const Syscall &call) {
+    return absl::StartsWith(call.name, "rename") &&
+           absl::StrContains(call.line, kStateFile);
+  };
+  auto is_fsync = [](const Syscall &call) { return call.name == "fsync"; };
+  // The deploy's first save, then each step: its work, its save, its line.
+  int line = find_after(0, is_line(absl::StrCat(kApp, ": deploying ")));
+  if (line < 0)
+    return absl::NotFoundError("no \"deploying\" line in the counting run");
+  int saved = find_after(line, is_state_rename);
+  if (saved < 0)
+    return absl::NotFoundError("no state save after the \"deploying\" line");
+  int synced = find_after(saved, is_fsync); // the state directory's
+  for (const std::string &step : ExecutedSteps(prepare)) {
+    const int first = std::max(line, synced) + 1;
+    line = find_after(first, is_line(absl::StrFormat("  %-12s ", step)));
+    if (line < 0)
+      return absl::NotFoundError(
+          absl::StrCat("no progress line of step ", step));
+    int last = -1;
+    for (int i = first; i < line; ++i) {
+      if (is_state_rename(all[i]))
+        last = i;
+    }
+    if (last < 0)
+      return absl::NotFoundError(absl::StrCat("no state save in step ", step));
+    map.steps[step] = {first, last};
+    synced = find_after(last, is_fsync);
+  }
+  return map;
+}
+
 // What `status` says about the app.
 struct Reported {
-  std::string live;                  // release id
+  std::string live; // release id
+  std::string runs; // "runs: release X" when reported
   bool in_flight = false;
   std::string in_flight_tag;
-  std::vector<std::string> done;     // steps the deploy in flight completed
-  std::string code;                  // "code: release X" when reported
+  std::vector<std::string> done; // steps the deploy in flight completed
+  std::string code;              // "code: release X" when reported
   std::string text;
 };
 
 class CrashConsistencyTest : public AgentHostSuite</*kWithBigRepo=*/false>,
                              public ::testing::WithParamInterface<StepCase> {
- protected:
+protected:
   static void SetUpTestSuite() {
     GetHelloSeriesRepos(kSeriesTags);
     AgentHostSuite::SetUpTestSuite();
-    const char* seed = std::getenv("PYSERVICE_CRASH_SEED");
-    seed_ = seed != nullptr ? std::strtoull(seed, nullptr, 10) : std::random_device()();
-    std::cout << "crash consistency seed: " << seed_ << " (PYSERVICE_CRASH_SEED replays it)\n";
+    const char *seed = std::getenv("PYSERVICE_CRASH_SEED");
+    seed_ = seed != nullptr ? std::strtoull(seed, nullptr, 10)
+                            : std::random_device()();
+    std::cout << "crash consistency seed: " << seed_
+              << " (PYSERVICE_CRASH_SEED replays it)\n";
   }
 
   void SetUp() override {
     AgentHostSuite::SetUp();
-    if (HasFatalFailure()) return;
-    ASSERT_EQ(repos_->commits.count(SeriesTag(kSeriesTags)), 1u) << "building the repos failed";
+    if (HasFatalFailure())
+      return;
+    ASSERT_EQ(repos_->commits.count(SeriesTag(kSeriesTags)), 1u)
+        << "building the repos failed";
     ::testing::Test::RecordProperty("seed", std::to_string(seed_));
+    if (!live_tag_.empty())
+      return;
     ASSERT_TRUE(WriteApp(*host_, App()).ok());
     ASSERT_TRUE(host_->RunOk({"mkdir", "-p", kTrialDir}).ok());
-    if (GetParam().prepare && !live_tag_.empty()) return;
     // Activation trials flip between two kept releases (built here once):
     // s01 live, s02 the newest previous one.
     for (const std::string tag : {"s02", "s01"}) {
@@ -140,41 +237,127 @@ class CrashConsistencyTest : public AgentHostSuite</*kWithBigRepo=*/false>,
   }
 
   static AppOptions App() {
-    return {.name = kApp, .repo = "file:///srv/git/hello-series.git", .tag = "s01",
-            .port = kPort, .min_healthy = "500ms"};
+    return {.name = kApp,
+            .repo = "file:///srv/git/hello-series.git",
+            .tag = "s01",
+            .port = kPort,
+            .min_healthy = "500ms"};
   }
 
-  static std::string ReleasePath(const std::string& tag) {
+  static std::string ReleasePath(const std::string &tag) {
     return absl::StrCat(kReleasesDir, "/", ReleaseId(tag));
   }
 
+  // The next deploy's target: a new release or the other kept one.
+  static std::string NextTag(bool prepare) {
+    if (prepare)
+      return SeriesTag(next_series_++);
+    return live_tag_ == "s01" ? "s02" : "s01";
+  }
+
   // `apply --tag TAG` in the foreground, which must succeed; returns stdout.
-  static std::string ApplyOk(const std::string& tag) {
+  static std::string ApplyOk(const std::string &tag) {
     auto result = RunAgent(*host_, {"apply", AppYamlPath(kApp), "--tag", tag});
-    EXPECT_TRUE(result.ok() && result->Succeeded()) << "apply --tag " << tag << ": "
-                                                    << Describe(result);
+    EXPECT_TRUE(result.ok() && result->Succeeded())
+        << "apply --tag " << tag << ": " << Describe(result);
     return result.ok() ? result->stdout_text : "";
+  }
+
+  // `apply --tag TAG` under `strace STRACE_ARGS` as a transient service,
+  // waited for. Returns strace's output file (in the host) and the agent's
+  // output.
+  struct Traced {
+    std::string trace;
+    std::string output;
+  };
+  static Traced ApplyTraced(const std::string &tag,
+                            const std::vector<std::string> &strace_args) {
+    const std::string name = absl::StrCat("crash-agent-", ++runs_);
+    const std::string base = absl::StrCat(kTrialDir, "/", name);
+    std::vector<std::string> argv = {
+        "systemd-run",
+        "--quiet",
+        "--collect",
+        "--wait",
+        absl::StrCat("--unit=", name),
+        absl::StrCat("--property=StandardOutput=file:", base, ".out"),
+        absl::StrCat("--property=StandardError=file:", base, ".err"),
+        "strace",
+        "-o",
+        base + ".trace"};
+    argv.insert(argv.end(), strace_args.begin(), strace_args.end());
+    argv.insert(argv.end(), {AgentPathInHost(), "--pip-option=--no-index",
+                             "apply", AppYamlPath(kApp), "--tag", tag});
+    auto ran = host_->Run(argv, {.timeout = absl::Minutes(3)});
+    EXPECT_TRUE(ran.ok()) << ran.status();
+    Traced traced;
+    traced.trace =
+        ReadFileToString(OuterPath(*host_, base + ".trace"), 64 << 20)
+            .value_or("");
+    traced.output = ReadFileToString(OuterPath(*host_, base + ".out"), 1 << 20)
+                        .value_or("") +
+                    ReadFileToString(OuterPath(*host_, base + ".err"), 1 << 20)
+                        .value_or("");
+    return traced;
+  }
+
+  // The counting run of this kind of deploy (once per suite): a full
+  // deploy to the next target, its changing syscalls numbered.
+  static const SyscallMap *Counted(bool prepare) {
+    std::optional<SyscallMap> &map = prepare ? prepare_map_ : activation_map_;
+    if (map)
+      return &*map;
+    const std::string to = NextTag(prepare);
+    const Traced traced =
+        ApplyTraced(to, {"-qq", "-s", "48", "-e", "signal=none", "-e",
+                         absl::StrCat("trace=", kChangingSyscalls)});
+    EXPECT_TRUE(absl::StrContains(traced.output,
+                                  absl::StrCat(to, " is live and healthy")))
+        << "the counting run's deploy failed:\n"
+        << traced.output;
+    live_tag_ = to;
+    absl::StatusOr<SyscallMap> mapped =
+        MapSteps(ParseTrace(traced.trace), prepare);
+    EXPECT_TRUE(mapped.ok()) << mapped.status() << "\ntrace:\n"
+                             << traced.trace.substr(0, 20000);
+    if (!mapped.ok())
+      return nullptr;
+    for (const auto &[step, range] : mapped->steps) {
+      std::cout << (prepare ? "new release" : "kept release")
+                << " deploy: step " << step << " is syscalls " << range.first
+                << ".." << range.second << "\n";
+    }
+    map = *std::move(mapped);
+    return &*map;
   }
 
   static absl::StatusOr<Reported> Status() {
     auto result = RunAgent(*host_, {"status", kApp});
-    if (!result.ok()) return result.status();
-    if (!result->Succeeded()) return absl::InternalError(Describe(*result));
+    if (!result.ok())
+      return result.status();
+    if (!result->Succeeded())
+      return absl::InternalError(Describe(*result));
     Reported reported;
     reported.text = result->stdout_text;
     for (absl::string_view line : absl::StrSplit(result->stdout_text, '\n')) {
-      std::vector<std::string> words = absl::StrSplit(line, ' ', absl::SkipEmpty());
+      std::vector<std::string> words =
+          absl::StrSplit(line, ' ', absl::SkipEmpty());
       if (words.size() >= 3 && words[0] == kApp && words[1] == "release") {
         reported.live = words[2];
       } else if (absl::StartsWith(line, "  in flight: ")) {
         reported.in_flight = true;
-        if (words.size() >= 4) reported.in_flight_tag = words[3];
+        if (words.size() >= 4)
+          reported.in_flight_tag = words[3];
         const size_t done = line.find("done: ");
         if (done != absl::string_view::npos && line.substr(done + 6) != "-") {
           reported.done = absl::StrSplit(line.substr(done + 6), ", ");
         }
-      } else if (absl::StartsWith(line, "  code: release ") && words.size() >= 3) {
+      } else if (absl::StartsWith(line, "  code: release ") &&
+                 words.size() >= 3) {
         reported.code = words[2];
+      } else if (absl::StartsWith(line, "  runs: release ") &&
+                 words.size() >= 3) {
+        reported.runs = words[2];
       }
     }
     return reported;
@@ -183,7 +366,8 @@ class CrashConsistencyTest : public AgentHostSuite</*kWithBigRepo=*/false>,
   // The release directory the code symlink names (outer view); "" if none.
   static std::string CodeTarget() {
     std::error_code error;
-    const auto target = std::filesystem::read_symlink(OuterPath(*host_, kCodeDir), error);
+    const auto target =
+        std::filesystem::read_symlink(OuterPath(*host_, kCodeDir), error);
     return error ? "" : target.string();
   }
 
@@ -200,181 +384,126 @@ class CrashConsistencyTest : public AgentHostSuite</*kWithBigRepo=*/false>,
     return body;
   }
 
-  static std::string Tag(const std::string& release_id) {
-    for (const auto& [tag, commit] : repos_->commits) {
-      if (ReleaseId(tag) == release_id) return tag;
+  // Waits until systemd has no job queued: a restart the killed agent had
+  // asked for has finished, so what runs is what stays.
+  static void WaitForSystemdJobs() {
+    const bool idle = WaitFor(
+        [] {
+          auto jobs = host_->RunOk({"systemctl", "list-jobs", "--no-legend"});
+          return jobs.ok() && absl::StripAsciiWhitespace(*jobs).empty();
+        },
+        absl::Seconds(30), absl::Milliseconds(50));
+    EXPECT_TRUE(idle) << "systemd jobs still queued";
+  }
+
+  static std::string Tag(const std::string &release_id) {
+    for (const auto &[tag, commit] : repos_->commits) {
+      if (ReleaseId(tag) == release_id)
+        return tag;
     }
     return "unknown release " + release_id;
   }
 
-  // The transient unit's cgroup on the outer machine (found once).
-  static std::string UnitCgroup(const std::string& unit) {
-    if (slice_dir_.empty()) {
-      for (const std::string& root : host_->cgroups()) {
-        std::error_code error;
-        for (auto it = std::filesystem::recursive_directory_iterator(root, error);
-             !error && it != std::filesystem::recursive_directory_iterator();
-             it.increment(error)) {
-          if (it->path().filename() == unit &&
-              PathExists((it->path() / "cgroup.procs").string())) {
-            slice_dir_ = it->path().parent_path().string();
-            break;
-          }
-        }
-        if (!slice_dir_.empty()) break;
-      }
-    }
-    return slice_dir_.empty() ? "" : absl::StrCat(slice_dir_, "/", unit);
-  }
-
-  static std::vector<pid_t> CgroupPids(const std::string& dir) {
-    std::vector<pid_t> pids;
-    absl::StatusOr<std::string> procs = ReadFileToString(dir + "/cgroup.procs", 1 << 16);
-    if (!procs.ok()) return pids;
-    for (absl::string_view line : absl::StrSplit(*procs, '\n', absl::SkipEmpty())) {
-      pid_t pid = 0;
-      if (absl::SimpleAtoi(line, &pid)) pids.push_back(pid);
-    }
-    return pids;
-  }
-
-  // One kill: starts `apply --tag to`, kills the agent `delay` after the
-  // result line of `trigger_after` ("" for the "deploying" line), and waits
-  // until its unit is gone. Returns the agent's output.
-  static std::string KillDuring(int attempt, const std::string& to,
-                                const std::string& trigger_after, absl::Duration delay) {
-    const std::string name = absl::StrCat("crash-agent-", attempt);
-    const std::string out = absl::StrCat(kTrialDir, "/", name, ".out");
-    const std::string go = absl::StrCat(kTrialDir, "/", name, ".go");
-    // The output file exists before the watch on it is set.
-    EXPECT_TRUE(host_->RunOk({"sh", "-c", absl::StrCat("mkfifo ", go, " && : > ", out)}).ok());
-    // The shell waits on the FIFO, then becomes the agent (same PID), so the
-    // PID is known before the agent runs.
-    const std::string command =
-        absl::StrCat("read go < ", go, "; exec ", AgentPathInHost(),
-                     " --pip-option=--no-index apply ", AppYamlPath(kApp), " --tag ", to);
-    auto started = host_->RunOk({"systemd-run", "--quiet", "--collect",
-                                 absl::StrCat("--unit=", name),
-                                 absl::StrCat("--property=StandardOutput=file:", out),
-                                 absl::StrCat("--property=StandardError=file:", out, ".err"),
-                                 "/bin/sh", "-c", command});
-    EXPECT_TRUE(started.ok()) << started.status();
-    if (!started.ok()) return "";
-    const std::string cgroup = UnitCgroup(name + ".service");
-    std::vector<pid_t> pids;
-    WaitFor([&] { return !(pids = CgroupPids(cgroup)).empty(); }, absl::Seconds(10),
-            absl::Milliseconds(2));
-    EXPECT_EQ(pids.size(), 1u) << "the agent's unit " << cgroup;
-    if (pids.size() != 1) return "";
-    const pid_t agent = pids[0];
-
-    const std::string out_path = OuterPath(*host_, out);
-    const int notify = inotify_init1(IN_CLOEXEC);
-    EXPECT_GE(inotify_add_watch(notify, out_path.c_str(), IN_MODIFY), 0) << out_path;
-    {
-      const int fifo = open(OuterPath(*host_, go).c_str(), O_WRONLY | O_CLOEXEC);
-      EXPECT_GE(fifo, 0);
-      EXPECT_EQ(write(fifo, "go\n", 3), 3);
-      close(fifo);
-    }
-    const std::string trigger =
-        trigger_after.empty() ? absl::StrCat(kApp, ": deploying ")
-                              : absl::StrFormat("  %-12s ", trigger_after);
-    std::string text;
-    bool triggered = false;
-    const absl::Time deadline = absl::Now() + absl::Minutes(2);
-    while (!triggered && absl::Now() < deadline && kill(agent, 0) == 0) {
-      pollfd fd = {notify, POLLIN, 0};
-      if (poll(&fd, 1, 100) > 0) {
-        char events[4096];
-        [[maybe_unused]] ssize_t n = read(notify, events, sizeof(events));
-      }
-      text = ReadFileToString(out_path, 1 << 20).value_or("");
-      for (absl::string_view line : absl::StrSplit(text, '\n')) {
-        if (absl::StartsWith(line, trigger) && absl::EndsWith(text, "\n")) triggered = true;
-      }
-    }
-    close(notify);
-    if (triggered) {
-      absl::SleepFor(delay);
-      kill(agent, SIGKILL);
-    }
-    EXPECT_TRUE(triggered) << "never saw \"" << trigger << "\" in:\n" << text;
-    // systemd ends what the agent started, then the unit.
-    const bool ended = WaitFor([&] { return CgroupPids(cgroup).empty(); }, absl::Seconds(30),
-                               absl::Milliseconds(5));
-    EXPECT_TRUE(ended) << name << " still has processes";
-    return ReadFileToString(out_path, 1 << 20).value_or("");
-  }
-
   static inline uint64_t seed_ = 0;
-  static inline std::string slice_dir_;
-  static inline int attempts_ = 0;
-  static inline int next_series_ = 3;  // s01, s02: the kept pair
+  static inline int runs_ = 0;
+  static inline int next_series_ = 3; // s01, s02: the kept pair
   static inline std::string live_tag_;
+  static inline std::optional<SyscallMap> prepare_map_;
+  static inline std::optional<SyscallMap> activation_map_;
 };
 
-TEST_P(CrashConsistencyTest, KilledInStep_HostOnOldOrNewReleaseReportedTruly_ReapplyConverges) {
-  const StepCase& param = GetParam();
+TEST_P(CrashConsistencyTest,
+       KilledInStep_HostOnOldOrNewReleaseReportedTruly_ReapplyConverges) {
+  const StepCase &param = GetParam();
   const std::vector<std::string> executed = ExecutedSteps(param.prepare);
   const auto position = std::find(executed.begin(), executed.end(), param.step);
   ASSERT_NE(position, executed.end());
   const std::vector<std::string> before(executed.begin(), position);
-  const int wanted = param.prepare ? kPrepareTrials : kActivationTrials;
+  const SyscallMap *map = Counted(param.prepare);
+  ASSERT_NE(map, nullptr);
+  const auto [first, last] = map->steps.at(param.step);
   std::mt19937_64 random(seed_ ^ std::hash<std::string>()(param.step));
 
   int landed = 0;
   int attempts = 0;
   const absl::Time start = absl::Now();
-  while (landed < wanted && attempts < wanted * kMaxAttemptsPerTrial) {
+  while (landed < kTrials && attempts - landed <= kMaxMissesPerStep) {
     ++attempts;
     const std::string from = live_tag_;
-    const std::string to =
-        param.prepare ? SeriesTag(next_series_++) : (from == "s01" ? "s02" : "s01");
+    const std::string to = NextTag(param.prepare);
     ASSERT_LE(next_series_, kSeriesTags + 1) << "out of series tags";
-    const absl::Duration delay = absl::Nanoseconds(std::uniform_int_distribution<int64_t>(
-        0, absl::ToInt64Nanoseconds(param.max_delay))(random));
-    SCOPED_TRACE(absl::StrCat("step ", param.step, ", attempt ", attempts, ": ", from, " -> ",
-                              to, ", delay ", absl::FormatDuration(delay), ", seed ", seed_));
-
-    const std::string output = KillDuring(++attempts_, to, before.empty() ? "" : before.back(),
-                                          delay);
-    if (HasFailure()) return;
+    const int index = std::uniform_int_distribution<int>(first, last)(random);
+    const Syscall &target = map->calls[index];
+    SCOPED_TRACE(absl::StrCat("step ", param.step, ", attempt ", attempts, ": ",
+                              from, " -> ", to, ", kill at syscall #", index,
+                              " (", target.name, " call ", target.ordinal,
+                              " in the counting run: ", target.line, "), seed ",
+                              seed_));
+    const Traced traced = ApplyTraced(
+        to, {"-q", "-s", "48", "-e", absl::StrCat("trace=", target.name),
+             absl::StrCat("--inject=", target.name,
+                          ":signal=SIGKILL:when=", target.ordinal)});
+    if (HasFailure())
+      return;
+    WaitForSystemdJobs();
 
     // ---- before any recovery ----
     auto reported = Status();
     ASSERT_TRUE(reported.ok()) << reported.status();
-    const bool in_step = reported->in_flight && reported->in_flight_tag == to &&
+    SCOPED_TRACE(absl::StrCat(
+        "agent output:\n", traced.output, "status:\n", reported->text,
+        "strace, last lines:\n",
+        traced.trace.substr(
+            traced.trace.size() > 600 ? traced.trace.size() - 600 : 0)));
+    const bool killed =
+        absl::StrContains(traced.trace, "+++ killed by SIGKILL +++");
+    const bool in_step = killed && reported->in_flight &&
+                         reported->in_flight_tag == to &&
                          reported->done == before;
     landed += in_step ? 1 : 0;
-    SCOPED_TRACE(absl::StrCat("agent output:\n", output, "status:\n", reported->text));
+    if (!in_step) {
+      std::cout << "missed " << param.step << " (attempt " << attempts
+                << ", syscall #" << index << " " << target.line << "): killed "
+                << killed << ", in flight " << reported->in_flight_tag
+                << ", done: " << absl::StrJoin(reported->done, ",") << "\n";
+    }
 
     // The symlink names exactly A's or B's release, and that one is whole.
     const std::string code = CodeTarget();
-    ASSERT_TRUE(code == ReleasePath(from) || code == ReleasePath(to)) << "code -> " << code;
-    const std::string code_tag = Tag(std::filesystem::path(code).filename().string());
-    EXPECT_TRUE(PathExists(OuterPath(*host_, code + "/.pyservice-environment")));
+    ASSERT_TRUE(code == ReleasePath(from) || code == ReleasePath(to))
+        << "code -> " << code;
+    const std::string code_tag =
+        Tag(std::filesystem::path(code).filename().string());
+    EXPECT_TRUE(
+        PathExists(OuterPath(*host_, code + "/.pyservice-environment")));
     auto imported = host_->RunOk({code + "/.venv/bin/python", "-c",
                                   "import hello; print(hello.VERSION)"});
-    EXPECT_EQ(absl::StripTrailingAsciiWhitespace(imported.value_or("?")), code_tag)
+    EXPECT_EQ(absl::StripTrailingAsciiWhitespace(imported.value_or("?")),
+              code_tag)
         << imported.status();
 
-    // What answers is A or B, and the report is true about it.
+    // What answers is A or B, and the report is true about it: the release
+    // it says runs (the live one unless it names another) answers; never
+    // the old code reported as the new release.
     const std::string answer = Answer();
     ASSERT_TRUE(answer == HelloBody(from) || answer == HelloBody(to)) << answer;
     const std::string running = answer == HelloBody(to) ? to : from;
     const std::string live = Tag(reported->live);
-    EXPECT_TRUE(live == from || live == to) << "status reports " << reported->live;
-    // Never the old code reported as the new release.
+    EXPECT_TRUE(live == from || live == to)
+        << "status reports " << reported->live;
+    EXPECT_EQ(Tag(reported->runs.empty() ? reported->live : reported->runs),
+              running);
     if (live == to) {
       EXPECT_EQ(running, to);
       EXPECT_EQ(code_tag, to);
     }
-    // Once the units step is recorded, the services run B and say so.
-    const bool restarted = std::find(reported->done.begin(), reported->done.end(), "units") !=
-                           reported->done.end();
-    const bool switching = std::find(reported->done.begin(), reported->done.end(), "config") !=
-                           reported->done.end();
+    // Once the units step is recorded, the state's live release runs.
+    const bool restarted =
+        std::find(reported->done.begin(), reported->done.end(), "units") !=
+        reported->done.end();
+    const bool switching =
+        std::find(reported->done.begin(), reported->done.end(), "config") !=
+        reported->done.end();
     if (!reported->in_flight || restarted) {
       EXPECT_EQ(live, running);
       EXPECT_EQ(code_tag, live);
@@ -400,37 +529,37 @@ TEST_P(CrashConsistencyTest, KilledInStep_HostOnOldOrNewReleaseReportedTruly_Rea
     EXPECT_FALSE(after->in_flight) << after->text;
     auto pid_before = ShowUnit(*host_, "crash-web.service", {"MainPID"});
     const std::string again = ApplyOk(to);
-    for (const std::string& step : ExecutedSteps(false)) {
-      EXPECT_TRUE(absl::StrContains(again, absl::StrFormat("  %-12s unchanged", step)))
-          << step << " in the no-op re-apply:\n" << again;
+    for (const std::string &step : ExecutedSteps(false)) {
+      EXPECT_TRUE(
+          absl::StrContains(again, absl::StrFormat("  %-12s unchanged", step)))
+          << step << " in the no-op re-apply:\n"
+          << again;
     }
     EXPECT_FALSE(absl::StrContains(again, " done ")) << again;
     auto pid_after = ShowUnit(*host_, "crash-web.service", {"MainPID"});
     ASSERT_TRUE(pid_before.ok() && pid_after.ok());
     EXPECT_EQ((*pid_before)["MainPID"], (*pid_after)["MainPID"]);
-    if (HasFailure()) return;
+    if (HasFailure())
+      return;
   }
-  std::cout << param.step << ": " << landed << " of " << attempts << " kills landed in the step, "
-            << absl::FormatDuration(absl::Trunc((absl::Now() - start) / attempts,
-                                                absl::Milliseconds(10)))
-            << " per attempt\n";
-  EXPECT_EQ(landed, wanted) << "only " << landed << " of " << attempts
-                            << " kills landed in step " << param.step;
+  std::cout << param.step << ": " << landed << " of " << attempts
+            << " kills landed in the step "
+            << "(syscalls " << first << ".." << last << "), "
+            << absl::FormatDuration(absl::Trunc(
+                   (absl::Now() - start) / attempts, absl::Milliseconds(10)))
+            << " per trial\n";
+  EXPECT_EQ(landed, kTrials) << "only " << landed << " of " << attempts
+                             << " kills landed in step " << param.step;
 }
 
 INSTANTIATE_TEST_SUITE_P(
     Steps, CrashConsistencyTest,
-    ::testing::Values(StepCase{"user", true, absl::Milliseconds(2)},
-                      StepCase{"directories", true, absl::Milliseconds(2)},
-                      StepCase{"ssh-key", true, absl::Milliseconds(1)},
-                      StepCase{"checkout", true, absl::Milliseconds(100)},
-                      StepCase{"environment", true, absl::Seconds(5)},
-                      StepCase{"files", false, absl::Milliseconds(2)},
-                      StepCase{"config", false, absl::Milliseconds(2)},
-                      StepCase{"switch", false, absl::Milliseconds(1)},
-                      StepCase{"units", false, absl::Milliseconds(300)},
-                      StepCase{"verify", false, absl::Milliseconds(500)}),
+    ::testing::Values(StepCase{"user", false}, StepCase{"directories", false},
+                      StepCase{"ssh-key", false}, StepCase{"checkout", true},
+                      StepCase{"environment", true}, StepCase{"files", false},
+                      StepCase{"config", false}, StepCase{"switch", false},
+                      StepCase{"units", false}, StepCase{"verify", false}),
     PrintStep);
 
-}  // namespace
-}  // namespace pyservice::testing
+} // namespace
+} // namespace pyservice::testing
