@@ -7,6 +7,7 @@
 #include "absl/strings/str_join.h"
 #include "agent/cli/terminal_progress.h"
 #include "agent/install/pipeline.h"
+#include "agent/install/running_release.h"
 #include "agent/state/state_store.h"
 #include "common/file/file_ops.h"
 #include "common/file/read_file.h"
@@ -35,12 +36,31 @@ void PrintInterruptedDeploy(const v1::AppState& state, std::FILE* out) {
                 done.empty() ? "-" : absl::StrJoin(done, ", "));
   absl::StatusOr<v1::AppSpec> expanded = spec::ExpandSpec(in_flight.spec());
   if (!expanded.ok()) return;
-  absl::StatusOr<std::optional<std::string>> code =
-      ReadSymlink(expanded->paths().app_code_dir());
+  absl::StatusOr<std::optional<std::string>> code = ReadSymlink(expanded->paths().app_code_dir());
   if (!code.ok() || !code->has_value()) return;
   const std::string id = std::filesystem::path(**code).filename().string();
   if (id != state.live().id()) {
     absl::FPrintF(out, "  code: release %s  (switched by the deploy in flight)\n", id);
+  }
+}
+
+// What the services' processes run, when it is not the state's live
+// release: an agent killed after systemd accepted the units step's restart
+// and before it saved the state leaves the old release recorded live.
+void PrintRunningRelease(const v1::AppState& state, SystemdManager& systemd, std::FILE* out) {
+  const v1::AppSpec& spec = state.live().id().empty() && state.has_in_flight()
+                                ? state.in_flight().spec()
+                                : state.live().spec();
+  absl::StatusOr<v1::AppSpec> expanded = spec::ExpandSpec(spec);
+  if (!expanded.ok()) return;
+  absl::StatusOr<std::string> running = RunningReleaseId(*expanded, systemd);
+  if (!running.ok()) {
+    absl::FPrintF(out, "  runs: unknown (%s)\n", running.status().message());
+  } else if (!running->empty() && *running != state.live().id()) {
+    absl::FPrintF(out,
+                  "  runs: release %s  (its services' processes; the state "
+                  "names %s live)\n",
+                  *running, state.live().id().empty() ? "none" : state.live().id());
   }
 }
 
@@ -103,6 +123,7 @@ int StatusCommand(const std::string& app, SystemdManager& systemd, const AgentSe
                   live.id().empty() ? "-" : live.id(), live.spec().tag(),
                   live.commit().substr(0, 12), live.backend(), (*state)->last_result());
     PrintInterruptedDeploy(**state, out);
+    PrintRunningRelease(**state, systemd, out);
     absl::StatusOr<v1::AppSpec> expanded = spec::ExpandSpec(live.spec());
     if (!expanded.ok() || live.id().empty()) continue;
     for (const UnitFile& unit : RenderUnits(*expanded, EnvironmentBackend::kVenv)) {
