@@ -53,10 +53,10 @@
 #include "absl/strings/strip.h"
 #include "absl/time/clock.h"
 #include "common/file/read_file.h"
+#include "gtest/gtest.h"
 #include "tests/e2e/agent/agent_e2e.h"
 #include "tests/e2e/agent/hello_app.h"
 #include "tests/e2e/testing/test_host.h"
-#include "gtest/gtest.h"
 
 namespace pyservice::testing {
 namespace {
@@ -91,10 +91,10 @@ constexpr char kStateFile[] = "/apps/crash/state.pb\"";
 
 struct StepCase {
   std::string step;
-  bool prepare; // a new release (built) rather than a kept one (switched)
+  bool prepare;  // a new release (built) rather than a kept one (switched)
 };
 
-std::string PrintStep(const ::testing::TestParamInfo<StepCase> &info) {
+std::string PrintStep(const ::testing::TestParamInfo<StepCase>& info) {
   std::string name = info.param.step;
   std::replace(name.begin(), name.end(), '-', '_');
   return name;
@@ -104,8 +104,7 @@ std::string PrintStep(const ::testing::TestParamInfo<StepCase> &info) {
 // without checkout and environment.
 std::vector<std::string> ExecutedSteps(bool prepare) {
   std::vector<std::string> steps = {"user", "directories", "ssh-key"};
-  if (prepare)
-    steps.insert(steps.end(), {"checkout", "environment"});
+  if (prepare) steps.insert(steps.end(), {"checkout", "environment"});
   steps.insert(steps.end(), {"files", "config", "switch", "units", "verify"});
   return steps;
 }
@@ -129,8 +128,7 @@ struct SyscallMap {
 std::vector<Syscall> ParseTrace(absl::string_view trace) {
   std::vector<Syscall> calls;
   std::map<std::string, int> seen;
-  for (absl::string_view line :
-       absl::StrSplit(trace, '\n', absl::SkipEmpty())) {
+  for (absl::string_view line : absl::StrSplit(trace, '\n', absl::SkipEmpty())) {
     const size_t paren = line.find('(');
     if (paren == absl::string_view::npos || absl::StartsWith(line, "+++") ||
         absl::StartsWith(line, "---")) {
@@ -147,45 +145,37 @@ std::vector<Syscall> ParseTrace(absl::string_view trace) {
 absl::StatusOr<SyscallMap> MapSteps(std::vector<Syscall> calls, bool prepare) {
   SyscallMap map;
   map.calls = std::move(calls);
-  const auto &all = map.calls;
+  const auto& all = map.calls;
   auto find_after = [&](int from, auto predicate) {
     for (int i = from; i < static_cast<int>(all.size()); ++i) {
-      if (predicate(all[i]))
-        return i;
+      if (predicate(all[i])) return i;
     }
     return -1;
   };
-  auto is_line = [](const std::string &prefix) {
-    return [prefix](const Syscall &call) {
+  auto is_line = [](const std::string& prefix) {
+    return [prefix](const Syscall& call) {
       return absl::StartsWith(call.line, absl::StrCat("write(1, \"", prefix));
     };
   };
-  auto is_state_rename = [](const Syscall &call) {
-    return absl::StartsWith(call.name, "rename") &&
-           absl::StrContains(call.line, kStateFile);
+  auto is_state_rename = [](const Syscall& call) {
+    return absl::StartsWith(call.name, "rename") && absl::StrContains(call.line, kStateFile);
   };
-  auto is_fsync = [](const Syscall &call) { return call.name == "fsync"; };
+  auto is_fsync = [](const Syscall& call) { return call.name == "fsync"; };
   // The deploy's first save, then each step: its work, its save, its line.
   int line = find_after(0, is_line(absl::StrCat(kApp, ": deploying ")));
-  if (line < 0)
-    return absl::NotFoundError("no \"deploying\" line in the counting run");
+  if (line < 0) return absl::NotFoundError("no \"deploying\" line in the counting run");
   int saved = find_after(line, is_state_rename);
-  if (saved < 0)
-    return absl::NotFoundError("no state save after the \"deploying\" line");
-  int synced = find_after(saved, is_fsync); // the state directory's
-  for (const std::string &step : ExecutedSteps(prepare)) {
+  if (saved < 0) return absl::NotFoundError("no state save after the \"deploying\" line");
+  int synced = find_after(saved, is_fsync);  // the state directory's
+  for (const std::string& step : ExecutedSteps(prepare)) {
     const int first = std::max(line, synced) + 1;
     line = find_after(first, is_line(absl::StrFormat("  %-12s ", step)));
-    if (line < 0)
-      return absl::NotFoundError(
-          absl::StrCat("no progress line of step ", step));
+    if (line < 0) return absl::NotFoundError(absl::StrCat("no progress line of step ", step));
     int last = -1;
     for (int i = first; i < line; ++i) {
-      if (is_state_rename(all[i]))
-        last = i;
+      if (is_state_rename(all[i])) last = i;
     }
-    if (last < 0)
-      return absl::NotFoundError(absl::StrCat("no state save in step ", step));
+    if (last < 0) return absl::NotFoundError(absl::StrCat("no state save in step ", step));
     map.steps[step] = {first, last};
     synced = find_after(last, is_fsync);
   }
@@ -194,37 +184,32 @@ absl::StatusOr<SyscallMap> MapSteps(std::vector<Syscall> calls, bool prepare) {
 
 // What `status` says about the app.
 struct Reported {
-  std::string live; // release id
-  std::string runs; // "runs: release X" when reported
+  std::string live;  // release id
+  std::string runs;  // "runs: release X" when reported
   bool in_flight = false;
   std::string in_flight_tag;
-  std::vector<std::string> done; // steps the deploy in flight completed
-  std::string code;              // "code: release X" when reported
+  std::vector<std::string> done;  // steps the deploy in flight completed
+  std::string code;               // "code: release X" when reported
   std::string text;
 };
 
 class CrashConsistencyTest : public AgentHostSuite</*kWithBigRepo=*/false>,
                              public ::testing::WithParamInterface<StepCase> {
-protected:
+ protected:
   static void SetUpTestSuite() {
     GetHelloSeriesRepos(kSeriesTags);
     AgentHostSuite::SetUpTestSuite();
-    const char *seed = std::getenv("PYSERVICE_CRASH_SEED");
-    seed_ = seed != nullptr ? std::strtoull(seed, nullptr, 10)
-                            : std::random_device()();
-    std::cout << "crash consistency seed: " << seed_
-              << " (PYSERVICE_CRASH_SEED replays it)\n";
+    const char* seed = std::getenv("PYSERVICE_CRASH_SEED");
+    seed_ = seed != nullptr ? std::strtoull(seed, nullptr, 10) : std::random_device()();
+    std::cout << "crash consistency seed: " << seed_ << " (PYSERVICE_CRASH_SEED replays it)\n";
   }
 
   void SetUp() override {
     AgentHostSuite::SetUp();
-    if (HasFatalFailure())
-      return;
-    ASSERT_EQ(repos_->commits.count(SeriesTag(kSeriesTags)), 1u)
-        << "building the repos failed";
+    if (HasFatalFailure()) return;
+    ASSERT_EQ(repos_->commits.count(SeriesTag(kSeriesTags)), 1u) << "building the repos failed";
     ::testing::Test::RecordProperty("seed", std::to_string(seed_));
-    if (!live_tag_.empty())
-      return;
+    if (!live_tag_.empty()) return;
     ASSERT_TRUE(WriteApp(*host_, App()).ok());
     ASSERT_TRUE(host_->RunOk({"mkdir", "-p", kTrialDir}).ok());
     // Activation trials flip between two kept releases (built here once):
@@ -244,19 +229,18 @@ protected:
             .min_healthy = "500ms"};
   }
 
-  static std::string ReleasePath(const std::string &tag) {
+  static std::string ReleasePath(const std::string& tag) {
     return absl::StrCat(kReleasesDir, "/", ReleaseId(tag));
   }
 
   // The next deploy's target: a new release or the other kept one.
   static std::string NextTag(bool prepare) {
-    if (prepare)
-      return SeriesTag(next_series_++);
+    if (prepare) return SeriesTag(next_series_++);
     return live_tag_ == "s01" ? "s02" : "s01";
   }
 
   // `apply --tag TAG` in the foreground, which must succeed; returns stdout.
-  static std::string ApplyOk(const std::string &tag) {
+  static std::string ApplyOk(const std::string& tag) {
     auto result = RunAgent(*host_, {"apply", AppYamlPath(kApp), "--tag", tag});
     EXPECT_TRUE(result.ok() && result->Succeeded())
         << "apply --tag " << tag << ": " << Describe(result);
@@ -270,62 +254,49 @@ protected:
     std::string trace;
     std::string output;
   };
-  static Traced ApplyTraced(const std::string &tag,
-                            const std::vector<std::string> &strace_args) {
+  static Traced ApplyTraced(const std::string& tag, const std::vector<std::string>& strace_args) {
     const std::string name = absl::StrCat("crash-agent-", ++runs_);
     const std::string base = absl::StrCat(kTrialDir, "/", name);
-    std::vector<std::string> argv = {
-        "systemd-run",
-        "--quiet",
-        "--collect",
-        "--wait",
-        absl::StrCat("--unit=", name),
-        absl::StrCat("--property=StandardOutput=file:", base, ".out"),
-        absl::StrCat("--property=StandardError=file:", base, ".err"),
-        "strace",
-        "-o",
-        base + ".trace"};
+    std::vector<std::string> argv = {"systemd-run",
+                                     "--quiet",
+                                     "--collect",
+                                     "--wait",
+                                     absl::StrCat("--unit=", name),
+                                     absl::StrCat("--property=StandardOutput=file:", base, ".out"),
+                                     absl::StrCat("--property=StandardError=file:", base, ".err"),
+                                     "strace",
+                                     "-o",
+                                     base + ".trace"};
     argv.insert(argv.end(), strace_args.begin(), strace_args.end());
-    argv.insert(argv.end(), {AgentPathInHost(), "--pip-option=--no-index",
-                             "apply", AppYamlPath(kApp), "--tag", tag});
+    argv.insert(argv.end(), {AgentPathInHost(), "--pip-option=--no-index", "apply",
+                             AppYamlPath(kApp), "--tag", tag});
     auto ran = host_->Run(argv, {.timeout = absl::Minutes(3)});
     EXPECT_TRUE(ran.ok()) << ran.status();
     Traced traced;
-    traced.trace =
-        ReadFileToString(OuterPath(*host_, base + ".trace"), 64 << 20)
-            .value_or("");
-    traced.output = ReadFileToString(OuterPath(*host_, base + ".out"), 1 << 20)
-                        .value_or("") +
-                    ReadFileToString(OuterPath(*host_, base + ".err"), 1 << 20)
-                        .value_or("");
+    traced.trace = ReadFileToString(OuterPath(*host_, base + ".trace"), 64 << 20).value_or("");
+    traced.output = ReadFileToString(OuterPath(*host_, base + ".out"), 1 << 20).value_or("") +
+                    ReadFileToString(OuterPath(*host_, base + ".err"), 1 << 20).value_or("");
     return traced;
   }
 
   // The counting run of this kind of deploy (once per suite): a full
   // deploy to the next target, its changing syscalls numbered.
-  static const SyscallMap *Counted(bool prepare) {
-    std::optional<SyscallMap> &map = prepare ? prepare_map_ : activation_map_;
-    if (map)
-      return &*map;
+  static const SyscallMap* Counted(bool prepare) {
+    std::optional<SyscallMap>& map = prepare ? prepare_map_ : activation_map_;
+    if (map) return &*map;
     const std::string to = NextTag(prepare);
-    const Traced traced =
-        ApplyTraced(to, {"-qq", "-s", "48", "-e", "signal=none", "-e",
-                         absl::StrCat("trace=", kChangingSyscalls)});
-    EXPECT_TRUE(absl::StrContains(traced.output,
-                                  absl::StrCat(to, " is live and healthy")))
+    const Traced traced = ApplyTraced(to, {"-qq", "-s", "48", "-e", "signal=none", "-e",
+                                           absl::StrCat("trace=", kChangingSyscalls)});
+    EXPECT_TRUE(absl::StrContains(traced.output, absl::StrCat(to, " is live and healthy")))
         << "the counting run's deploy failed:\n"
         << traced.output;
     live_tag_ = to;
-    absl::StatusOr<SyscallMap> mapped =
-        MapSteps(ParseTrace(traced.trace), prepare);
-    EXPECT_TRUE(mapped.ok()) << mapped.status() << "\ntrace:\n"
-                             << traced.trace.substr(0, 20000);
-    if (!mapped.ok())
-      return nullptr;
-    for (const auto &[step, range] : mapped->steps) {
-      std::cout << (prepare ? "new release" : "kept release")
-                << " deploy: step " << step << " is syscalls " << range.first
-                << ".." << range.second << "\n";
+    absl::StatusOr<SyscallMap> mapped = MapSteps(ParseTrace(traced.trace), prepare);
+    EXPECT_TRUE(mapped.ok()) << mapped.status() << "\ntrace:\n" << traced.trace.substr(0, 20000);
+    if (!mapped.ok()) return nullptr;
+    for (const auto& [step, range] : mapped->steps) {
+      std::cout << (prepare ? "new release" : "kept release") << " deploy: step " << step
+                << " is syscalls " << range.first << ".." << range.second << "\n";
     }
     map = *std::move(mapped);
     return &*map;
@@ -333,30 +304,24 @@ protected:
 
   static absl::StatusOr<Reported> Status() {
     auto result = RunAgent(*host_, {"status", kApp});
-    if (!result.ok())
-      return result.status();
-    if (!result->Succeeded())
-      return absl::InternalError(Describe(*result));
+    if (!result.ok()) return result.status();
+    if (!result->Succeeded()) return absl::InternalError(Describe(*result));
     Reported reported;
     reported.text = result->stdout_text;
     for (absl::string_view line : absl::StrSplit(result->stdout_text, '\n')) {
-      std::vector<std::string> words =
-          absl::StrSplit(line, ' ', absl::SkipEmpty());
+      std::vector<std::string> words = absl::StrSplit(line, ' ', absl::SkipEmpty());
       if (words.size() >= 3 && words[0] == kApp && words[1] == "release") {
         reported.live = words[2];
       } else if (absl::StartsWith(line, "  in flight: ")) {
         reported.in_flight = true;
-        if (words.size() >= 4)
-          reported.in_flight_tag = words[3];
+        if (words.size() >= 4) reported.in_flight_tag = words[3];
         const size_t done = line.find("done: ");
         if (done != absl::string_view::npos && line.substr(done + 6) != "-") {
           reported.done = absl::StrSplit(line.substr(done + 6), ", ");
         }
-      } else if (absl::StartsWith(line, "  code: release ") &&
-                 words.size() >= 3) {
+      } else if (absl::StartsWith(line, "  code: release ") && words.size() >= 3) {
         reported.code = words[2];
-      } else if (absl::StartsWith(line, "  runs: release ") &&
-                 words.size() >= 3) {
+      } else if (absl::StartsWith(line, "  runs: release ") && words.size() >= 3) {
         reported.runs = words[2];
       }
     }
@@ -366,8 +331,7 @@ protected:
   // The release directory the code symlink names (outer view); "" if none.
   static std::string CodeTarget() {
     std::error_code error;
-    const auto target =
-        std::filesystem::read_symlink(OuterPath(*host_, kCodeDir), error);
+    const auto target = std::filesystem::read_symlink(OuterPath(*host_, kCodeDir), error);
     return error ? "" : target.string();
   }
 
@@ -396,30 +360,28 @@ protected:
     EXPECT_TRUE(idle) << "systemd jobs still queued";
   }
 
-  static std::string Tag(const std::string &release_id) {
-    for (const auto &[tag, commit] : repos_->commits) {
-      if (ReleaseId(tag) == release_id)
-        return tag;
+  static std::string Tag(const std::string& release_id) {
+    for (const auto& [tag, commit] : repos_->commits) {
+      if (ReleaseId(tag) == release_id) return tag;
     }
     return "unknown release " + release_id;
   }
 
   static inline uint64_t seed_ = 0;
   static inline int runs_ = 0;
-  static inline int next_series_ = 3; // s01, s02: the kept pair
+  static inline int next_series_ = 3;  // s01, s02: the kept pair
   static inline std::string live_tag_;
   static inline std::optional<SyscallMap> prepare_map_;
   static inline std::optional<SyscallMap> activation_map_;
 };
 
-TEST_P(CrashConsistencyTest,
-       KilledInStep_HostOnOldOrNewReleaseReportedTruly_ReapplyConverges) {
-  const StepCase &param = GetParam();
+TEST_P(CrashConsistencyTest, KilledInStep_HostOnOldOrNewReleaseReportedTruly_ReapplyConverges) {
+  const StepCase& param = GetParam();
   const std::vector<std::string> executed = ExecutedSteps(param.prepare);
   const auto position = std::find(executed.begin(), executed.end(), param.step);
   ASSERT_NE(position, executed.end());
   const std::vector<std::string> before(executed.begin(), position);
-  const SyscallMap *map = Counted(param.prepare);
+  const SyscallMap* map = Counted(param.prepare);
   ASSERT_NE(map, nullptr);
   const auto [first, last] = map->steps.at(param.step);
   std::mt19937_64 random(seed_ ^ std::hash<std::string>()(param.step));
@@ -433,53 +395,42 @@ TEST_P(CrashConsistencyTest,
     const std::string to = NextTag(param.prepare);
     ASSERT_LE(next_series_, kSeriesTags + 1) << "out of series tags";
     const int index = std::uniform_int_distribution<int>(first, last)(random);
-    const Syscall &target = map->calls[index];
-    SCOPED_TRACE(absl::StrCat("step ", param.step, ", attempt ", attempts, ": ",
-                              from, " -> ", to, ", kill at syscall #", index,
-                              " (", target.name, " call ", target.ordinal,
-                              " in the counting run: ", target.line, "), seed ",
+    const Syscall& target = map->calls[index];
+    SCOPED_TRACE(absl::StrCat("step ", param.step, ", attempt ", attempts, ": ", from, " -> ", to,
+                              ", kill at syscall #", index, " (", target.name, " call ",
+                              target.ordinal, " in the counting run: ", target.line, "), seed ",
                               seed_));
     const Traced traced = ApplyTraced(
         to, {"-q", "-s", "48", "-e", absl::StrCat("trace=", target.name),
-             absl::StrCat("--inject=", target.name,
-                          ":signal=SIGKILL:when=", target.ordinal)});
-    if (HasFailure())
-      return;
+             absl::StrCat("--inject=", target.name, ":signal=SIGKILL:when=", target.ordinal)});
+    if (HasFailure()) return;
     WaitForSystemdJobs();
 
     // ---- before any recovery ----
     auto reported = Status();
     ASSERT_TRUE(reported.ok()) << reported.status();
     SCOPED_TRACE(absl::StrCat(
-        "agent output:\n", traced.output, "status:\n", reported->text,
-        "strace, last lines:\n",
-        traced.trace.substr(
-            traced.trace.size() > 600 ? traced.trace.size() - 600 : 0)));
-    const bool killed =
-        absl::StrContains(traced.trace, "+++ killed by SIGKILL +++");
-    const bool in_step = killed && reported->in_flight &&
-                         reported->in_flight_tag == to &&
-                         reported->done == before;
+        "agent output:\n", traced.output, "status:\n", reported->text, "strace, last lines:\n",
+        traced.trace.substr(traced.trace.size() > 600 ? traced.trace.size() - 600 : 0)));
+    const bool killed = absl::StrContains(traced.trace, "+++ killed by SIGKILL +++");
+    const bool in_step =
+        killed && reported->in_flight && reported->in_flight_tag == to && reported->done == before;
     landed += in_step ? 1 : 0;
     if (!in_step) {
-      std::cout << "missed " << param.step << " (attempt " << attempts
-                << ", syscall #" << index << " " << target.line << "): killed "
-                << killed << ", in flight " << reported->in_flight_tag
-                << ", done: " << absl::StrJoin(reported->done, ",") << "\n";
+      std::cout << "missed " << param.step << " (attempt " << attempts << ", syscall #" << index
+                << " " << target.line << "): killed " << killed << ", in flight "
+                << reported->in_flight_tag << ", done: " << absl::StrJoin(reported->done, ",")
+                << "\n";
     }
 
     // The symlink names exactly A's or B's release, and that one is whole.
     const std::string code = CodeTarget();
-    ASSERT_TRUE(code == ReleasePath(from) || code == ReleasePath(to))
-        << "code -> " << code;
-    const std::string code_tag =
-        Tag(std::filesystem::path(code).filename().string());
-    EXPECT_TRUE(
-        PathExists(OuterPath(*host_, code + "/.pyservice-environment")));
-    auto imported = host_->RunOk({code + "/.venv/bin/python", "-c",
-                                  "import hello; print(hello.VERSION)"});
-    EXPECT_EQ(absl::StripTrailingAsciiWhitespace(imported.value_or("?")),
-              code_tag)
+    ASSERT_TRUE(code == ReleasePath(from) || code == ReleasePath(to)) << "code -> " << code;
+    const std::string code_tag = Tag(std::filesystem::path(code).filename().string());
+    EXPECT_TRUE(PathExists(OuterPath(*host_, code + "/.pyservice-environment")));
+    auto imported =
+        host_->RunOk({code + "/.venv/bin/python", "-c", "import hello; print(hello.VERSION)"});
+    EXPECT_EQ(absl::StripTrailingAsciiWhitespace(imported.value_or("?")), code_tag)
         << imported.status();
 
     // What answers is A or B, and the report is true about it: the release
@@ -489,21 +440,17 @@ TEST_P(CrashConsistencyTest,
     ASSERT_TRUE(answer == HelloBody(from) || answer == HelloBody(to)) << answer;
     const std::string running = answer == HelloBody(to) ? to : from;
     const std::string live = Tag(reported->live);
-    EXPECT_TRUE(live == from || live == to)
-        << "status reports " << reported->live;
-    EXPECT_EQ(Tag(reported->runs.empty() ? reported->live : reported->runs),
-              running);
+    EXPECT_TRUE(live == from || live == to) << "status reports " << reported->live;
+    EXPECT_EQ(Tag(reported->runs.empty() ? reported->live : reported->runs), running);
     if (live == to) {
       EXPECT_EQ(running, to);
       EXPECT_EQ(code_tag, to);
     }
     // Once the units step is recorded, the state's live release runs.
     const bool restarted =
-        std::find(reported->done.begin(), reported->done.end(), "units") !=
-        reported->done.end();
+        std::find(reported->done.begin(), reported->done.end(), "units") != reported->done.end();
     const bool switching =
-        std::find(reported->done.begin(), reported->done.end(), "config") !=
-        reported->done.end();
+        std::find(reported->done.begin(), reported->done.end(), "config") != reported->done.end();
     if (!reported->in_flight || restarted) {
       EXPECT_EQ(live, running);
       EXPECT_EQ(code_tag, live);
@@ -529,9 +476,8 @@ TEST_P(CrashConsistencyTest,
     EXPECT_FALSE(after->in_flight) << after->text;
     auto pid_before = ShowUnit(*host_, "crash-web.service", {"MainPID"});
     const std::string again = ApplyOk(to);
-    for (const std::string &step : ExecutedSteps(false)) {
-      EXPECT_TRUE(
-          absl::StrContains(again, absl::StrFormat("  %-12s unchanged", step)))
+    for (const std::string& step : ExecutedSteps(false)) {
+      EXPECT_TRUE(absl::StrContains(again, absl::StrFormat("  %-12s unchanged", step)))
           << step << " in the no-op re-apply:\n"
           << again;
     }
@@ -539,27 +485,24 @@ TEST_P(CrashConsistencyTest,
     auto pid_after = ShowUnit(*host_, "crash-web.service", {"MainPID"});
     ASSERT_TRUE(pid_before.ok() && pid_after.ok());
     EXPECT_EQ((*pid_before)["MainPID"], (*pid_after)["MainPID"]);
-    if (HasFailure())
-      return;
+    if (HasFailure()) return;
   }
-  std::cout << param.step << ": " << landed << " of " << attempts
-            << " kills landed in the step "
+  std::cout << param.step << ": " << landed << " of " << attempts << " kills landed in the step "
             << "(syscalls " << first << ".." << last << "), "
-            << absl::FormatDuration(absl::Trunc(
-                   (absl::Now() - start) / attempts, absl::Milliseconds(10)))
+            << absl::FormatDuration(
+                   absl::Trunc((absl::Now() - start) / attempts, absl::Milliseconds(10)))
             << " per trial\n";
-  EXPECT_EQ(landed, kTrials) << "only " << landed << " of " << attempts
-                             << " kills landed in step " << param.step;
+  EXPECT_EQ(landed, kTrials) << "only " << landed << " of " << attempts << " kills landed in step "
+                             << param.step;
 }
 
-INSTANTIATE_TEST_SUITE_P(
-    Steps, CrashConsistencyTest,
-    ::testing::Values(StepCase{"user", false}, StepCase{"directories", false},
-                      StepCase{"ssh-key", false}, StepCase{"checkout", true},
-                      StepCase{"environment", true}, StepCase{"files", false},
-                      StepCase{"config", false}, StepCase{"switch", false},
-                      StepCase{"units", false}, StepCase{"verify", false}),
-    PrintStep);
+INSTANTIATE_TEST_SUITE_P(Steps, CrashConsistencyTest,
+                         ::testing::Values(StepCase{"user", false}, StepCase{"directories", false},
+                                           StepCase{"ssh-key", false}, StepCase{"checkout", true},
+                                           StepCase{"environment", true}, StepCase{"files", false},
+                                           StepCase{"config", false}, StepCase{"switch", false},
+                                           StepCase{"units", false}, StepCase{"verify", false}),
+                         PrintStep);
 
-} // namespace
-} // namespace pyservice::testing
+}  // namespace
+}  // namespace pyservice::testing
