@@ -61,7 +61,9 @@
 namespace pyservice::testing {
 namespace {
 
-// Trials that must land in each step (the number).
+// Trials that must land in each step (the number). Measured here
+// (2 shared cores): ~1 s per trial on kept releases, 9-10 s for checkout
+// and environment (the re-apply builds the venv): ~10 min in all.
 constexpr int kTrials = 20;
 // Kills that may land outside their step (a run with a syscall more or
 // less than the counting run) before the step fails.
