@@ -12,6 +12,8 @@ packages=(
   # boot real systemd test hosts with systemd-nspawn.
   systemd systemd-container git python3 python3-venv python3-pip python3-wheel-whl
   openssh-server openssh-client iproute2 curl procps
+  # The crash consistency e2e test kills the agent at a chosen syscall.
+  strace
 )
 
 missing=()

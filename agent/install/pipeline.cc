@@ -131,7 +131,8 @@ std::vector<Step*> Pipeline::Steps(std::initializer_list<absl::string_view> name
 
 absl::Status Pipeline::RunSteps(struct Deploy& deploy, const std::vector<Step*>& steps,
                                 const std::function<bool()>& canceled,
-                                std::string* failed_step, absl::string_view first_note) {
+                                std::string* failed_step, absl::string_view first_note,
+                                const std::function<void(absl::string_view step)>& on_done) {
   v1::AppState& state = *deploy.state;
   for (Step* step : steps) {
     StepProgress progress{state.app(), std::string(step->name()), StepState::kRunning,
@@ -157,6 +158,7 @@ absl::Status Pipeline::RunSteps(struct Deploy& deploy, const std::vector<Step*>&
       state.mutable_in_flight()->add_completed_steps(std::string(step->name()));
       *state.mutable_in_flight()->mutable_release() = deploy.release;
     }
+    if (changed.ok() && on_done) on_done(step->name());
     absl::Status saved = store_.Save(state);
     progress.elapsed = host_.clock.Now() - start;
     progress.message = absl::StrJoin(deploy.notes, "; ");
@@ -238,6 +240,8 @@ absl::Status Pipeline::Run(const v1::AppSpec& spec, const DeployOptions& options
     in_flight->Clear();
     in_flight->set_spec_digest(deploy.spec_digest);
     *in_flight->mutable_spec() = spec;
+    *in_flight->mutable_rollback_to() = state.live();
+    *in_flight->mutable_previous_before() = state.previous();
     if (activate) kept = KeptRelease(state, deploy);
   }
   std::string note;
@@ -260,8 +264,15 @@ absl::Status Pipeline::Run(const v1::AppSpec& spec, const DeployOptions& options
     *state.mutable_in_flight()->mutable_release() = deploy.release;
     return store_.Save(state);
   }
+  // The release that runs once the units step has restarted the services:
+  // from then on the state names it live, so that an agent killed during
+  // verify (or before its final save) reports what runs.
+  const std::function<void(absl::string_view)> record_live = [&](absl::string_view step) {
+    if (step == "units") RecordLive(state, deploy);
+  };
   if (prepared) {
-    status = RunSteps(deploy, Steps(kActivate), options.canceled, &outcome.failed_step);
+    status = RunSteps(deploy, Steps(kActivate), options.canceled, &outcome.failed_step, {},
+                      record_live);
   }
   if (status.ok()) {
     state.clear_in_flight();
@@ -272,13 +283,24 @@ absl::Status Pipeline::Run(const v1::AppSpec& spec, const DeployOptions& options
   }
   // A failure after the switch may have left the app half-new: put the
   // previous release back (it is still on disk, so this takes seconds).
-  if (prepared && state.live().id().empty()) {
+  // It is the one live when the deploy began (the new one may have been
+  // recorded live after its units step).
+  const v1::InFlightDeploy& in_flight = state.in_flight();
+  const v1::ReleaseRecord previous =
+      in_flight.has_rollback_to() ? in_flight.rollback_to() : state.live();
+  if (prepared && previous.id().empty()) {
     state.set_live_broken(true);  // the first release, half switched in
   } else if (prepared) {
-    const v1::ReleaseRecord previous = state.live();
+    const auto previous_before = in_flight.has_rollback_to()
+                                     ? in_flight.previous_before()
+                                     : state.previous();
     absl::Status rollback = Activate(state, previous, /*verify=*/true);
     outcome.rolled_back = rollback.ok();
     state.set_live_broken(!rollback.ok());
+    if (rollback.ok()) {
+      *state.mutable_live() = previous;
+      *state.mutable_previous() = previous_before;
+    }
     status = absl::Status(status.code(),
                           rollback.ok()
                               ? absl::StrCat(status.message(), "; rolled back to ", previous.id())
@@ -327,7 +349,7 @@ absl::Status Pipeline::Rollback(const std::string& app) {
   return store_.Save(state);
 }
 
-absl::Status Pipeline::Promote(v1::AppState& state, const struct Deploy& deploy) {
+void Pipeline::RecordLive(v1::AppState& state, const struct Deploy& deploy) const {
   v1::ReleaseRecord live = deploy.release;
   *live.mutable_spec() = deploy.spec;
   live.set_spec_digest(deploy.spec_digest);
@@ -352,6 +374,11 @@ absl::Status Pipeline::Promote(v1::AppState& state, const struct Deploy& deploy)
   }
   *state.mutable_live() = live;
   *state.mutable_files() = {deploy.written.begin(), deploy.written.end()};
+}
+
+absl::Status Pipeline::Promote(v1::AppState& state, const struct Deploy& deploy) {
+  RecordLive(state, deploy);
+  const v1::ReleaseRecord& live = state.live();
 
   // Release directories nothing refers to any more go (and leftovers of
   // interrupted exports).

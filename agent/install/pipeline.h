@@ -108,9 +108,12 @@ class Pipeline {
   // whose name goes to `failed_step`. `canceled` (may be empty) is asked
   // before each step. `first_note` (may be empty) is reported with the
   // first step's result, before that step's own notes.
+  // `on_done` (may be empty) is called with each step that succeeded, before
+  // the state is saved, so what it records is saved with the step.
   absl::Status RunSteps(struct Deploy& deploy, const std::vector<Step*>& steps,
                         const std::function<bool()>& canceled = {},
-                        std::string* failed_step = nullptr, absl::string_view first_note = {});
+                        std::string* failed_step = nullptr, absl::string_view first_note = {},
+                        const std::function<void(absl::string_view step)>& on_done = {});
   // Deploy and Prepare: loads the state, resumes or starts the unfinished
   // deploy, runs prepare and (when `activate`) activation.
   absl::Status Run(const v1::AppSpec& spec, const DeployOptions& options, bool activate,
@@ -119,8 +122,10 @@ class Pipeline {
   std::vector<Step*> Steps(std::initializer_list<absl::string_view> names) const;
   // Re-activates `release` (a kept one) after a failed deploy or on request.
   absl::Status Activate(v1::AppState& state, const v1::ReleaseRecord& release, bool verify);
-  // Moves `release` live in the state and removes releases beyond the
-  // keep limit.
+  // Moves `deploy`'s release live in the state, the old live one first
+  // among the kept ones (at most keep_releases in all).
+  void RecordLive(v1::AppState& state, const struct Deploy& deploy) const;
+  // RecordLive, and removes release directories no record refers to.
   absl::Status Promote(v1::AppState& state, const struct Deploy& deploy);
 
   HostServices& host_;

@@ -376,6 +376,8 @@ absl::StatusOr<UnitState> DbusSystemdManager::GetUnitState(const std::string& un
     if (absl::EndsWith(unit, ".service")) {
       sdbus::Variant restarts = unit_proxy->getProperty("NRestarts").onInterface(kServiceInterface);
       if (restarts.containsValueOfType<uint32_t>()) state.restarts = restarts.get<uint32_t>();
+      sdbus::Variant main_pid = unit_proxy->getProperty("MainPID").onInterface(kServiceInterface);
+      if (main_pid.containsValueOfType<uint32_t>()) state.main_pid = main_pid.get<uint32_t>();
     }
   } catch (const sdbus::Error& error) {
     return DbusErrorToStatus(error, what);

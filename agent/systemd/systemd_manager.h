@@ -42,6 +42,8 @@ struct UnitState {
   // For services: restarts by Restart= since the unit was last started
   // (NRestarts); a crash-looping service counts up here.
   uint32_t restarts = 0;
+  // For services: the main process's PID (MainPID); 0 when none runs.
+  uint32_t main_pid = 0;
 };
 
 // A watch started by SystemdManager::WatchUnits; destroying it ends the

@@ -112,6 +112,13 @@ class FakeSystemdManager final : public agent::SystemdManager {
     Notify(changed);
   }
 
+  // The main process systemd reports for a service (0: none).
+  void set_main_pid(const std::string& unit, uint32_t pid) {
+    absl::MutexLock lock(&mu_);
+    units_[unit].name = unit;
+    units_[unit].main_pid = pid;
+  }
+
   // Calls since the last ClearCalls(), e.g. "Restart hello-web.service".
   std::vector<std::string> calls() const {
     absl::MutexLock lock(&mu_);

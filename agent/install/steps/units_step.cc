@@ -5,7 +5,9 @@
 // Reload, enables and (re)starts what changed.
 //
 // What restarts: a unit whose file changed; every service when the release
-// or its files changed (they are read at start); a unit that is not running
+// or its files changed (they are read at start), or when the state's live
+// release is not this deploy's (a resumed deploy whose switch was done by
+// the run that was killed); a unit that is not running
 // although it should (stopped by hand: drift). Nothing else: a re-apply of
 // the same revision restarts nothing.
 #include <set>
@@ -14,6 +16,7 @@
 #include "absl/strings/match.h"
 #include "agent/install/steps/steps.h"
 #include "agent/install/written_files.h"
+#include "common/spec/canonical.h"
 #include "common/status/status_macros.h"
 
 namespace pyservice::agent {
@@ -60,7 +63,16 @@ class UnitsStep final : public Step {
     if (!changed.empty() || !stale.empty()) RETURN_IF_ERROR(systemd.Reload());
 
     bool acted = !changed.empty() || !stale.empty();
-    const bool restart_services = deploy.release_switched || deploy.files_changed;
+    // Until this step has run for a deploy, the state names the release and
+    // spec the services were last started with (the pipeline records the
+    // deploy live right after this step). One that is not this deploy's
+    // means they still run other code or files, also when this run found
+    // the symlink and files already switched (an agent killed between the
+    // switch and the restart, resumed).
+    const v1::ReleaseRecord& live = deploy.state->live();
+    const bool runs_other = live.id() != deploy.release.id() ||
+                            !spec::SameSpec(live.spec(), deploy.spec);
+    const bool restart_services = deploy.release_switched || deploy.files_changed || runs_other;
     for (const UnitFile& unit : units) {
       if (!unit.activate) continue;
       const bool is_timer = absl::EndsWith(unit.name, ".timer");

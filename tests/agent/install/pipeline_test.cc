@@ -611,6 +611,67 @@ TEST_F(PipelineTest, ResumesAnInterruptedDeploy) {
   EXPECT_EQ(git_.exports(), exports) << "the exported release is reused";
 }
 
+// Calls `then` with the state as saved when `step` reported its result
+// (the state is saved just before): what an agent killed right then leaves.
+class OnStepResult final : public ProgressSink {
+ public:
+  OnStepResult(RecordingProgress& inner, std::string step, std::function<void()> then)
+      : inner_(inner), step_(std::move(step)), then_(std::move(then)) {}
+  void Report(const StepProgress& p) override {
+    inner_.Report(p);
+    if (p.step == step_ && p.state != StepState::kRunning) then_();
+  }
+
+ private:
+  RecordingProgress& inner_;
+  std::string step_;
+  std::function<void()> then_;
+};
+
+TEST_F(PipelineTest, TheStateSavedWithTheUnitsStepNamesTheRestartedReleaseLive) {
+  ASSERT_TRUE(pipeline_.Deploy(Spec("v1")).ok());
+  v1::AppState after_units;
+  OnStepResult progress(progress_, "units", [&] { after_units = State(); });
+  Pipeline pipeline(host_, settings_, store_, progress);
+
+  ASSERT_TRUE(pipeline.Deploy(Spec("v2")).ok());
+
+  // Killed during verify, the agent reports what runs: v2.
+  EXPECT_EQ(after_units.live().id(), "v2-222222222222");
+  ASSERT_EQ(after_units.previous_size(), 1);
+  EXPECT_EQ(after_units.previous(0).id(), "v1-111111111111");
+  EXPECT_TRUE(after_units.has_in_flight()) << "verify is still to run";
+}
+
+TEST_F(PipelineTest, ResumedDeployKilledAfterTheSwitchRestartsTheServices) {
+  ASSERT_TRUE(pipeline_.Deploy(Spec("v1")).ok());
+  // The state an agent killed right after the switch (before units) left.
+  const std::string state_file = dir_.Join("state/apps/hello/state.pb");
+  const std::string saved = dir_.Join("after-switch.pb");
+  OnStepResult progress(progress_, "switch",
+                        [&] { std::filesystem::copy_file(state_file, saved); });
+  Pipeline pipeline(host_, settings_, store_, progress);
+  ASSERT_TRUE(pipeline.Deploy(Spec("v2")).ok());
+  std::filesystem::copy_file(saved, state_file,
+                             std::filesystem::copy_options::overwrite_existing);
+  ASSERT_EQ(State().live().id(), "v1-111111111111");
+  progress_.reports.clear();
+
+  // The resumed run finds the symlink switched already; the services
+  // still run v1's code and must restart.
+  ASSERT_TRUE(pipeline_.Deploy(Spec("v2")).ok());
+
+  EXPECT_THAT(progress_.Results(), Contains("switch=unchanged"));
+  bool restarted = false;
+  for (const StepProgress& p : progress_.reports) {
+    if (p.step == "units" && absl::StrContains(p.message, "restarted hello-web.service")) {
+      restarted = true;
+    }
+  }
+  EXPECT_TRUE(restarted);
+  EXPECT_EQ(State().live().id(), "v2-222222222222");
+}
+
 TEST_F(PipelineTest, SecretsNeverAppearInProgress) {
   ASSERT_TRUE(pipeline_.Deploy(Spec("v1")).ok());
   ASSERT_TRUE(pipeline_.Deploy(Spec("v2")).ok());

@@ -82,7 +82,7 @@ files:
                   "    content: \"", app.secret, "\\n\"\n", R"(    mode: "0640"
 config:
 )",
-                  "  port: ", app.port, "\nhealth:\n  min_healthy: 2s\n",
+                  "  port: ", app.port, "\nhealth:\n  min_healthy: ", app.min_healthy, "\n",
                   "  http: \"http://127.0.0.1:", app.port, "/healthz\"\n  deadline: 1m\n");
   return yaml;
 }

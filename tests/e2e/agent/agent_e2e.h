@@ -74,10 +74,12 @@ struct AppOptions {
   // Written to {{ app_config_dir }}/secret.txt (0640) through `files:`.
   std::string secret = "not-a-secret";
   std::string ssh_key{};  // empty: none
+  // health.min_healthy; short where a test deploys many times.
+  std::string min_healthy = "2s";
 };
 
 // The app.yaml text: service `web`, timer `report`, the secret file,
-// config `port`, and a fast health gate (min_healthy 2s, HTTP /healthz).
+// config `port`, and a fast health gate (min_healthy, HTTP /healthz).
 std::string AppYaml(const AppOptions& app);
 // /srv/NAME.yaml: where WriteApp puts it in the host.
 std::string AppYamlPath(const std::string& name);

@@ -39,6 +39,7 @@ struct Built {
   TempDir dir;
   HelloRepos repos;
   bool big = false;
+  bool series = false;
 };
 
 Built& Storage() {
@@ -107,7 +108,33 @@ void BuildBig(Built& built) {
   work.Git({"checkout", "--quiet", "main"});
 }
 
+void BuildSeries(Built& built, int count) {
+  GitRepo work(built.dir.Join("work"), built.dir.Join("home"), GitRepo::kExisting);
+  work.Git({"checkout", "--quiet", "-b", "series", "v1"});
+  for (int i = 1; i <= count; ++i) {
+    const std::string tag = SeriesTag(i);
+    WriteVersion(work, tag);
+    built.repos.commits[tag] = work.CommitAll(absl::StrCat("hello ", tag));
+    work.Git({"tag", tag});
+  }
+  work.Git({"clone", "--quiet", "--bare", "--no-local", "--branch", "series", work.path(),
+            built.dir.Join("hello-series.git")});
+  work.Git({"checkout", "--quiet", "main"});
+}
+
 }  // namespace
+
+std::string SeriesTag(int index) { return absl::StrFormat("s%02d", index); }
+
+const HelloRepos& GetHelloSeriesRepos(int count) {
+  Built& built = Storage();
+  if (built.repos.commits.empty()) BuildMain(built);
+  if (!built.series) {
+    BuildSeries(built, count);
+    built.series = true;
+  }
+  return built.repos;
+}
 
 const HelloRepos& GetHelloRepos(bool with_big) {
   Built& built = Storage();
@@ -121,6 +148,7 @@ const HelloRepos& GetHelloRepos(bool with_big) {
 
 std::string HelloBody(const std::string& tag) {
   if (tag == "v4-deps") return "hello v4";
+  if (tag.size() == 3 && tag[0] == 's') return absl::StrCat("hello ", tag);
   return tag == "v2" ? "hello v2" : "hello v1";
 }
 

@@ -10,6 +10,9 @@
 //                             differs (v1 to v3-broken share one environment)
 //   hello-big.git  v1-big     v1 plus 20,000 small files, so that exporting
 //                             the checkout takes long enough to be killed
+//   hello-series.git s01..sNN one commit per tag on top of v1, each serving
+//                             "hello sNN": as many distinct releases as a
+//                             test needs (crash_consistency_test.cc)
 //
 // `python -m hello --config PATH web` serves HTTP on 127.0.0.1 at the port
 // of config.yaml's `port: N` line (flat `key: value` lines parsed by hand:
@@ -37,8 +40,15 @@ struct HelloRepos {
 // `with_big`, also hello-big.git. A git failure fails the calling test.
 const HelloRepos& GetHelloRepos(bool with_big = false);
 
+// Builds hello-series.git with tags s01..s<count> (once per test binary;
+// the first call's count holds) next to hello.git, whose commits it adds
+// to the returned HelloRepos. A git failure fails the calling test.
+const HelloRepos& GetHelloSeriesRepos(int count);
+// "s07" for 7.
+std::string SeriesTag(int index);
+
 // The body the given tag of hello answers with: "hello v1" for v1 and
-// v1-big, "hello v2" for v2.
+// v1-big, "hello v2" for v2, "hello sNN" for a series tag.
 std::string HelloBody(const std::string& tag);
 
 }  // namespace pyservice::testing
