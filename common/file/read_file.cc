@@ -43,26 +43,33 @@ absl::StatusOr<std::string> ReadFileToString(const std::string& path,
     close(fd);
     return ErrnoError(path, error);
   }
-  std::string text;
+  BoundedRead read = ReadToEnd(fd, max_bytes);
+  close(fd);
+  if (read.error != 0) return ErrnoError(path, read.error);
+  if (read.over_limit) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("cannot read ", path, ": larger than ", max_bytes, " bytes"));
+  }
+  return std::move(read.content);
+}
+
+BoundedRead ReadToEnd(int fd, size_t max_bytes) {
+  BoundedRead read;
   char buffer[65536];
   while (true) {
-    const ssize_t n = read(fd, buffer, sizeof(buffer));
+    const ssize_t n = ::read(fd, buffer, sizeof(buffer));
     if (n < 0 && errno == EINTR) continue;
     if (n < 0) {
-      const int error = errno;
-      close(fd);
-      return ErrnoError(path, error);
+      read.error = errno;
+      return read;
     }
-    if (n == 0) break;
-    text.append(buffer, static_cast<size_t>(n));
-    if (text.size() > max_bytes) {
-      close(fd);
-      return absl::InvalidArgumentError(absl::StrCat(
-          "cannot read ", path, ": larger than ", max_bytes, " bytes"));
+    if (n == 0) return read;
+    read.content.append(buffer, static_cast<size_t>(n));
+    if (read.content.size() > max_bytes) {
+      read.over_limit = true;
+      return read;
     }
   }
-  close(fd);
-  return text;
 }
 
 }  // namespace pyservice

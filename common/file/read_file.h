@@ -16,6 +16,17 @@ namespace pyservice {
 absl::StatusOr<std::string> ReadFileToString(const std::string& path,
                                              size_t max_bytes);
 
+// What reading an open file to its end brought: its content, or the errno
+// of a failed read(2), or that it held more than the limit (files can grow
+// while they are read, so a size checked before is not enough). Callers
+// word the errors: the path they show differs.
+struct BoundedRead {
+  std::string content;
+  int error = 0;
+  bool over_limit = false;
+};
+BoundedRead ReadToEnd(int fd, size_t max_bytes);
+
 }  // namespace pyservice
 
 #endif  // PYSERVICE_COMMON_FILE_READ_FILE_H_

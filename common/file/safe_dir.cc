@@ -13,6 +13,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_split.h"
+#include "common/file/read_file.h"
 #include "common/status/status_macros.h"
 
 namespace pyservice {
@@ -368,26 +369,11 @@ absl::StatusOr<std::optional<std::string>> Dir::ReadFile(absl::string_view name,
     close(fd);
     return too_large();
   }
-  std::string content;
-  char buffer[65536];
-  while (true) {
-    const ssize_t n = read(fd, buffer, sizeof(buffer));
-    if (n < 0 && errno == EINTR) continue;
-    if (n < 0) {
-      const int error = errno;
-      close(fd);
-      return ErrnoError("cannot read", Join(name), error);
-    }
-    if (n == 0) break;
-    content.append(buffer, static_cast<size_t>(n));
-    // The size can grow while we read.
-    if (content.size() > max_bytes) {
-      close(fd);
-      return too_large();
-    }
-  }
+  BoundedRead read = ReadToEnd(fd, max_bytes);
   close(fd);
-  return std::optional<std::string>(std::move(content));
+  if (read.error != 0) return ErrnoError("cannot read", Join(name), read.error);
+  if (read.over_limit) return too_large();
+  return std::optional<std::string>(std::move(read.content));
 }
 
 absl::Status Dir::WriteFile(absl::string_view name, absl::string_view content, mode_t mode,
