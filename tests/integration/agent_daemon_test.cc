@@ -171,6 +171,7 @@ class AgentDaemonTest : public ::testing::Test {
     git_.AddCommit("v1", kCommitV1, code);
     testing::FakeGitFetcher::Tree code2 = code;
     code2["hello/__init__.py"] = "VERSION = 2\n";
+    code2["pinned-requirements.txt"] = "requests==2.28.1\n";  // v2 needs its own environment
     git_.AddCommit("v2", kCommitV2, code2);
   }
 
