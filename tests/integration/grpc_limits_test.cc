@@ -234,9 +234,21 @@ TEST_F(GrpcLimitsTest, FloodingAgentIsCutOffOnceWhileAWellBehavedOneKeepsItsStre
   EXPECT_TRUE(Eventually([&] { return !HostConnected("flood-1"); }));
 
   // 15 a batch, two seconds apart: 45 messages in all, more than the
-  // burst, all within the rate.
+  // burst, all within the rate. Each batch ends with a health message the
+  // test waits to see: the controller has taken the whole batch before the
+  // clock moves on (otherwise a slow controller would take two batches at
+  // one instant, over the burst).
   for (int batch = 0; batch < 3; ++batch) {
-    for (int i = 0; i < 15; ++i) good.SendHeartbeat();
+    for (int i = 0; i < 14; ++i) good.SendHeartbeat();
+    v1::AppHealth health;
+    health.set_app("hello");
+    health.set_message(absl::StrCat("batch ", batch));
+    good.SendHealth(health);
+    ASSERT_TRUE(Eventually([&] {
+      std::optional<controller::fleet::HostView> view = fleet_->registry().GetHost("good-1");
+      return good.ended() || (view.has_value() && view->apps.count("hello") == 1 &&
+                              view->apps.at("hello").message() == health.message());
+    }));
     clock_.Advance(absl::Seconds(2));
   }
   good.SendHeartbeat();

@@ -88,8 +88,11 @@ constexpr int kPort = 8030;
 constexpr char kCodeDir[] = "/applications/crash/app/code";
 constexpr char kReleasesDir[] = "/applications/crash/app/releases";
 constexpr char kTrialDir[] = "/srv/crash";
-// The agent's state file for the app (agent/state/state_store.cc).
-constexpr char kStateFile[] = "/apps/crash/state.pb\"";
+// How the save of the app's state file (STATE_DIR/apps/crash/state.pb,
+// agent/state/state_store.cc) ends in the trace: renamed into place within
+// its directory's fd (common/file/safe_dir.h), so only the name shows; the
+// host runs no other app, so no other state.pb is saved.
+constexpr char kStateFileRename[] = ", \"state.pb\")";
 
 struct StepCase {
   std::string step;
@@ -160,7 +163,7 @@ absl::StatusOr<SyscallMap> MapSteps(std::vector<Syscall> calls, bool prepare) {
     };
   };
   auto is_state_rename = [](const Syscall& call) {
-    return absl::StartsWith(call.name, "rename") && absl::StrContains(call.line, kStateFile);
+    return absl::StartsWith(call.name, "rename") && absl::StrContains(call.line, kStateFileRename);
   };
   auto is_fsync = [](const Syscall& call) { return call.name == "fsync"; };
   // The deploy's first save, then each step: its work, its save, its line.

@@ -153,7 +153,7 @@ TEST_F(AgentCrashTest, KilledDuringEnvironment_RerunConverges) {
   // The environment step: the venv exists, pip is installing into it, and
   // the marker that says "built" is not written yet.
   const auto pip_running = [&] {
-    return !FindProcesses({release + "/.venv/bin/pip", "install"}).empty();
+    return !FindProcesses({release + "/.venv/bin/python", "-m pip install"}).empty();
   };
   const bool caught =
       WaitFor([&] { return (pip_running() && !PathExists(marker)) ||

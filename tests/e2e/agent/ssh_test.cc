@@ -211,7 +211,7 @@ TEST_F(AgentSshTest, SecretsNeverInTheJournalOrAnyCommandLine) {
       for (const auto& [pid, cmdline] : SnapshotCommandLines()) {
         if (absl::StrContains(cmdline, "hello-secret.yaml")) saw_agent = true;
         if (absl::StrContains(cmdline, "hello-secret/app/releases") &&
-            absl::StrContains(cmdline, "bin/pip")) {
+            absl::StrContains(cmdline, "-m pip install")) {
           saw_pip = true;
         }
         for (const std::string& needle : needles) {

@@ -185,4 +185,16 @@ std::string AuthFixture::DumpStore() const {
   return dump;
 }
 
+void AuthFixture::WaitUntilNoHostIsConnected() const {
+  const absl::Time deadline = absl::Now() + absl::Seconds(10);
+  while (absl::Now() < deadline) {
+    bool any = false;
+    for (const controller::fleet::HostSummary& host : fleet_->registry().ListHosts()) {
+      any = any || host.connected;
+    }
+    if (!any) return;
+    absl::SleepFor(absl::Milliseconds(5));
+  }
+}
+
 }  // namespace pyservice::testing

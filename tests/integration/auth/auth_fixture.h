@@ -54,6 +54,9 @@ class AuthFixture : public ::testing::Test {
   // The TLS credentials of `caller` (its certificate, if any).
   std::shared_ptr<grpc::ChannelCredentials> Credentials(const Caller& caller) const;
   void Prepare(const Caller& caller, grpc::ClientContext& context) const;
+  // Waits (at most 10 s) until the controller has ended every agent
+  // session a client closed.
+  void WaitUntilNoHostIsConnected() const;
 
  protected:
   void SetUp() override;
