@@ -1,6 +1,9 @@
 // agent_bench: the agent's deploy timings on a real systemd test host —
 // cold deploy, no-op re-apply, tag switch, rollback — each the median of
-// several runs, printed as a Markdown table for docs/BENCHMARKS.md.
+// several runs, printed as a Markdown table for docs/BENCHMARKS.md. During
+// each tag switch a request loop in the host (a GET every 20 ms) measures
+// the HTTP outage: from the last answer of the old release to the first of
+// the new one, and how many requests failed outside that window.
 //
 //   build/tests/agent_bench [--runs N]
 //
@@ -26,7 +29,29 @@ namespace {
 
 struct Figures {
   std::vector<double> cold, noop, tag_switch, rollback;  // milliseconds
+  std::vector<double> outage;                            // milliseconds
+  int failed_in_restart = 0, failed_outside_restart = 0;
 };
+
+// The outage the answers of one switch from `old_body` to `new_body` show:
+// the time between the old release's last answer and the new one's first.
+// Failures strictly between those two are the restart itself; any other
+// failure counts against the switch. False when either never answered.
+bool MeasureOutage(const std::vector<RequestLoop::Answer>& answers, const std::string& old_body,
+                   const std::string& new_body, Figures& figures) {
+  int last_old = -1, first_new = -1;
+  for (int i = 0; i < static_cast<int>(answers.size()); ++i) {
+    if (answers[i].result == old_body) last_old = i;
+    if (answers[i].result == new_body && first_new < 0) first_new = i;
+  }
+  if (last_old < 0 || first_new < 0 || first_new < last_old) return false;
+  figures.outage.push_back((answers[first_new].time - answers[last_old].time) * 1000);
+  for (int i = 0; i < static_cast<int>(answers.size()); ++i) {
+    if (answers[i].result == old_body || answers[i].result == new_body) continue;
+    (i > last_old && i < first_new ? figures.failed_in_restart : figures.failed_outside_restart)++;
+  }
+  return true;
+}
 
 double Median(std::vector<double> values) {
   std::sort(values.begin(), values.end());
@@ -70,11 +95,25 @@ int Run(int runs) {
     const std::string path = AppYamlPath(app.name);
     figures.cold.push_back(TimedAgent(**host, {"apply", path}));
     figures.noop.push_back(TimedAgent(**host, {"apply", path}));
+    absl::StatusOr<std::unique_ptr<RequestLoop>> loop = RequestLoop::Start(**host, app.port);
+    if (!loop.ok()) {
+      std::fprintf(stderr, "request loop: %s\n", loop.status().ToString().c_str());
+      return 1;
+    }
     figures.tag_switch.push_back(TimedAgent(**host, {"apply", path, "--tag", "v2"}));
+    // The new release's answers after the switch, so its first is seen.
+    absl::SleepFor(absl::Milliseconds(200));
+    absl::StatusOr<std::vector<RequestLoop::Answer>> answers = (*loop)->Stop();
+    if (!answers.ok() || !MeasureOutage(*answers, HelloBody("v1"), HelloBody("v2"), figures)) {
+      std::fprintf(stderr, "the request loop did not see v1 then v2 answer\n");
+      return 1;
+    }
     figures.rollback.push_back(TimedAgent(**host, {"rollback", app.name}));
-    std::fprintf(stderr, "run %d: cold %.0f ms, no-op %.0f ms, switch %.0f ms, rollback %.0f ms\n",
+    std::fprintf(stderr,
+                 "run %d: cold %.0f ms, no-op %.0f ms, switch %.0f ms (HTTP outage %.0f ms), "
+                 "rollback %.0f ms\n",
                  i + 1, figures.cold.back(), figures.noop.back(), figures.tag_switch.back(),
-                 figures.rollback.back());
+                 figures.outage.back(), figures.rollback.back());
   }
   std::printf("| operation | median (ms) | min | max | runs |\n|---|---:|---:|---:|---:|\n");
   const auto row = [&](const char* name, const std::vector<double>& values) {
@@ -84,8 +123,12 @@ int Run(int runs) {
   };
   row("cold deploy (user, clone, venv, units, verify)", figures.cold);
   row("no-op re-apply", figures.noop);
-  row("tag switch v1 → v2 (clone, venv, switch, restart, verify)", figures.tag_switch);
+  row("tag switch v1 → v2 (clone, environment, switch, restart, verify)", figures.tag_switch);
   row("rollback to v1 (switch, restart, verify)", figures.rollback);
+  row("HTTP outage during the tag switch (last v1 answer to first v2 answer)", figures.outage);
+  std::printf("\nrequests failed during the tag switches (GET every 20 ms): %d inside the restart "
+              "window, %d outside it\n",
+              figures.failed_in_restart, figures.failed_outside_restart);
   return 0;
 }
 
