@@ -5,7 +5,13 @@
 // the HTTP outage: from the last answer of the old release to the first of
 // the new one, and how many requests failed outside that window.
 //
-//   build/tests/agent_bench [--runs N]
+//   build/tests/agent_bench [--runs N] [--compare-role]
+//
+// --compare-role also runs bench/role_equivalent.sh (the Ansible role's
+// steps as plain commands, the role's way: stop, delete, recreate) on the
+// same host for its own app, cold and for the tag switch, each timed until
+// the app answers with the new tag (the role has no health check of its
+// own), and prints the role's figures next to the agent's with the ratio.
 //
 // Each run deploys its own app (hello0, hello1, ...: own user, tree, port),
 // so "cold" really starts from nothing: user creation, clone, venv build,
@@ -21,6 +27,7 @@
 #include "absl/strings/str_format.h"
 #include "absl/strings/str_replace.h"
 #include "absl/time/clock.h"
+#include "common/file/read_file.h"
 #include "tests/e2e/agent/agent_e2e.h"
 #include "tests/e2e/agent/hello_app.h"
 
@@ -72,7 +79,33 @@ double TimedAgent(TestHost& host, const std::vector<std::string>& args) {
   return ms;
 }
 
-int Run(int runs) {
+// Runs the role's steps for `app` at `tag`, then waits until the app
+// answers as `tag`: the time from the start to then, in ms; exits on a
+// failure like TimedAgent.
+double TimedRole(TestHost& host, const AppOptions& app, const std::string& tag) {
+  const absl::Time start = absl::Now();
+  absl::StatusOr<ProcessResult> result =
+      host.Run({"sh", "/srv/role_equivalent.sh", app.name, tag, absl::StrCat(app.port), app.repo},
+               {.timeout = absl::Minutes(4)});
+  if (!result.ok() || !result->Succeeded()) {
+    std::fprintf(stderr, "the role's steps failed: %s\n", Describe(result).c_str());
+    std::exit(1);
+  }
+  const bool serving = WaitFor(
+      [&] {
+        absl::StatusOr<std::string> body = HttpGet(host, app.port);
+        return body.ok() && *body == HelloBody(tag);
+      },
+      absl::Seconds(30), absl::Milliseconds(10));
+  if (!serving) {
+    std::fprintf(stderr, "%s never answered as %s after the role's steps\n", app.name.c_str(),
+                 tag.c_str());
+    std::exit(1);
+  }
+  return absl::ToDoubleMilliseconds(absl::Now() - start);
+}
+
+int Run(int runs, bool compare_role) {
   const HelloRepos& repos = GetHelloRepos();
   absl::StatusOr<std::unique_ptr<TestHost>> host =
       BootAgentHost({{repos.dir, "/srv/git", /*read_only=*/true}});
@@ -80,8 +113,39 @@ int Run(int runs) {
     std::fprintf(stderr, "cannot boot a test host: %s\n", host.status().ToString().c_str());
     return 1;
   }
-  Figures figures;
+  if (compare_role) {
+    absl::StatusOr<std::string> script =
+        ReadFileToString(PYSERVICE_SOURCE_DIR "/bench/role_equivalent.sh", 1 << 20);
+    absl::Status written = script.ok() ? (*host)->WriteFile("/srv/role_equivalent.sh", *script, 0755)
+                                       : script.status();
+    if (!written.ok()) {
+      std::fprintf(stderr, "%s\n", written.ToString().c_str());
+      return 1;
+    }
+  }
+  Figures figures, role;
   for (int i = 0; i < runs; ++i) {
+    if (compare_role) {
+      AppOptions role_app;
+      role_app.name = absl::StrCat("role", i);
+      role_app.repo = "file:///srv/git/hello.git";
+      role_app.port = 8300 + i;
+      role.cold.push_back(TimedRole(**host, role_app, "v1"));
+      absl::StatusOr<std::unique_ptr<RequestLoop>> loop = RequestLoop::Start(**host, role_app.port);
+      if (!loop.ok()) {
+        std::fprintf(stderr, "request loop: %s\n", loop.status().ToString().c_str());
+        return 1;
+      }
+      role.tag_switch.push_back(TimedRole(**host, role_app, "v2"));
+      absl::SleepFor(absl::Milliseconds(200));
+      absl::StatusOr<std::vector<RequestLoop::Answer>> answers = (*loop)->Stop();
+      if (!answers.ok() || !MeasureOutage(*answers, HelloBody("v1"), HelloBody("v2"), role)) {
+        std::fprintf(stderr, "the request loop did not see the role's v1 then v2 answer\n");
+        return 1;
+      }
+      std::fprintf(stderr, "run %d, the role: cold %.0f ms, switch %.0f ms (HTTP outage %.0f ms)\n",
+                   i + 1, role.cold.back(), role.tag_switch.back(), role.outage.back());
+    }
     AppOptions app;
     app.name = absl::StrCat("hello", i);
     app.repo = "file:///srv/git/hello.git";
@@ -129,6 +193,20 @@ int Run(int runs) {
   std::printf("\nrequests failed during the tag switches (GET every 20 ms): %d inside the restart "
               "window, %d outside it\n",
               figures.failed_in_restart, figures.failed_outside_restart);
+  if (compare_role) {
+    std::printf("\n| medians (ms) | the role's steps | pyservice-agent | role / agent |\n"
+                "|---|---:|---:|---:|\n");
+    const auto compared = [](const char* name, const std::vector<double>& theirs,
+                             const std::vector<double>& ours) {
+      std::printf("| %s | %.0f | %.0f | %.1fx |\n", name, Median(theirs), Median(ours),
+                  Median(theirs) / Median(ours));
+    };
+    compared("cold deploy, until it serves", role.cold, figures.cold);
+    compared("tag switch, until the new tag serves", role.tag_switch, figures.tag_switch);
+    compared("HTTP outage during the tag switch", role.outage, figures.outage);
+    std::printf("\nthe role's failed requests during its switches: %d\n",
+                role.failed_in_restart + role.failed_outside_restart);
+  }
   return 0;
 }
 
@@ -137,10 +215,17 @@ int Run(int runs) {
 
 int main(int argc, char** argv) {
   int runs = 5;
-  if (argc == 3 && std::string(argv[1]) == "--runs" && absl::SimpleAtoi(argv[2], &runs) && runs > 0) {
-  } else if (argc != 1) {
-    std::fprintf(stderr, "usage: agent_bench [--runs N]\n");
-    return 2;
+  bool compare_role = false;
+  for (int i = 1; i < argc; ++i) {
+    const std::string arg = argv[i];
+    if (arg == "--runs" && i + 1 < argc && absl::SimpleAtoi(argv[i + 1], &runs) && runs > 0) {
+      ++i;
+    } else if (arg == "--compare-role") {
+      compare_role = true;
+    } else {
+      std::fprintf(stderr, "usage: agent_bench [--runs N] [--compare-role]\n");
+      return 2;
+    }
   }
-  return pyservice::testing::Run(runs);
+  return pyservice::testing::Run(runs, compare_role);
 }
