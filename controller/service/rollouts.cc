@@ -135,10 +135,16 @@ absl::StatusOr<StoredRollout> UndoRollout(Store& store, const Clock& clock,
   return Retrying(app, [&]() -> absl::StatusOr<StoredRollout> {
     ASSIGN_OR_RETURN(const StoredRevision current, CurrentOf(store, app));
     ASSIGN_OR_RETURN(const StoredRevision live, LiveRevision(store, current));
-    // The revision the live one replaced: where the rollout that brought
-    // the live revision started.
-    ASSIGN_OR_RETURN(const std::vector<StoredRollout> rollouts, store.ListRollouts(app));
+    // The current revision never took (its rollout rolled back, failed or
+    // was aborted): undo makes the revision the fleet runs current again,
+    // so that later changes and status start from what runs. Hosts already
+    // on it are not deployed again; hosts a failed rollout left on the
+    // current revision go back.
     std::optional<uint32_t> previous;
+    if (live.number != current.number) previous = live.number;
+    // Else the revision the live one replaced: where the rollout that
+    // brought the live revision started.
+    ASSIGN_OR_RETURN(const std::vector<StoredRollout> rollouts, store.ListRollouts(app));
     for (auto it = rollouts.rbegin(); it != rollouts.rend() && !previous; ++it) {
       if (it->active || it->to_revision != live.number || it->from_revision == 0) continue;
       ASSIGN_OR_RETURN(const v1::RolloutRecord record, rollout::DecodeRecord(*it));

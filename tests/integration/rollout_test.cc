@@ -297,6 +297,35 @@ TEST_F(RolloutTest, UndoRollsOutThePreviousGoodRevision) {
   }
 }
 
+TEST_F(RolloutTest, UndoAfterARolledBackRolloutMakesTheRevisionTheFleetRunsCurrent) {
+  // Revision 1 came from a plain apply; the rollout of revision 2 rolled
+  // back, so every host still runs revision 1.
+  for (FakeAgent* host : hosts_) host->FailTag(kApp, "v3-broken", "verify", "not active");
+  ASSERT_TRUE(Start("v3-broken", 25, std::nullopt, false).ok());
+  ASSERT_TRUE(WaitForState(v1::ROLLOUT_STATE_ROLLED_BACK));
+  v1::UndoRolloutRequest request;
+  request.set_app(kApp);
+  v1::Rollout undo;
+  grpc::ClientContext context;
+  const grpc::Status status = stub_->UndoRollout(&context, request, &undo);
+  ASSERT_TRUE(status.ok()) << status.error_message();
+  EXPECT_EQ(undo.cause(), "undo");
+  EXPECT_EQ(undo.tag(), "v1");
+  EXPECT_EQ(undo.from_revision(), 1u);
+  EXPECT_EQ(undo.to_revision(), 3u);
+  ASSERT_TRUE(WaitForState(v1::ROLLOUT_STATE_SUCCEEDED));
+  for (FakeAgent* host : hosts_) {
+    EXPECT_EQ(host->apps()[kApp].tag(), "v1") << host->host();
+    // Every host already ran that spec: nothing is deployed for the undo.
+    EXPECT_EQ(DeploysOf(*host, 3), 0) << host->host();
+  }
+  absl::StatusOr<std::optional<controller::StoredRevision>> current =
+      store_->CurrentRevision(kApp);
+  ASSERT_TRUE(current.ok() && current->has_value());
+  EXPECT_EQ((*current)->number, 3u);
+  EXPECT_EQ((*current)->tag, "v1");
+}
+
 TEST_F(RolloutTest, ApplyOfAChangedSpecIsARolloutWithTheAppsDefaults) {
   v1::ApplyAppRequest request;
   request.set_yaml(AppYaml(kApp, "v2") + "rollout:\n  canary: 50%\n");
