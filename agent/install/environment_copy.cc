@@ -1,6 +1,5 @@
 #include "agent/install/environment_copy.h"
 
-#include <dirent.h>
 #include <fcntl.h>
 #include <linux/fs.h>
 #include <sys/ioctl.h>
@@ -18,6 +17,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_replace.h"
 #include "absl/strings/str_split.h"
+#include "common/file/safe_dir.h"
 #include "common/status/status_macros.h"
 
 namespace pyservice::agent {
@@ -47,12 +47,6 @@ absl::Status ErrnoError(absl::string_view what, const std::string& path, int err
       absl::StrCat("cannot ", what, " ", path, ": ", std::strerror(error)));
 }
 
-absl::StatusOr<Fd> OpenDirectory(int parent, const std::string& name, const std::string& path) {
-  Fd fd(openat(parent, name.c_str(), O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC));
-  if (!fd.ok()) return ErrnoError("open directory", path);
-  return fd;
-}
-
 // Files pip or venv write with the environment's own path in them: bin/
 // (shebangs, activate scripts), the venv's top level (pyvenv.cfg),
 // site-packages' top level (an editable install's finder or .pth) and
@@ -73,30 +67,16 @@ struct Walk {
 
 // The content of a regular file that names the old release, with the new
 // release in its place; nullopt when the file names neither (or is binary).
-absl::StatusOr<std::optional<std::string>> Rewritten(int dir, const std::string& name,
-                                                     const struct stat& st,
-                                                     const std::string& path, const Walk& walk) {
+absl::StatusOr<std::optional<std::string>> Rewritten(const Dir& dir, const std::string& name,
+                                                     const struct stat& st, const Walk& walk) {
   if (st.st_size > kMaxScannedSize) return std::nullopt;
-  Fd fd(openat(dir, name.c_str(), O_RDONLY | O_NOFOLLOW | O_CLOEXEC));
-  if (!fd.ok()) return ErrnoError("open", path);
-  struct stat opened;
-  if (fstat(fd.get(), &opened) != 0 || !S_ISREG(opened.st_mode)) {
-    return absl::FailedPreconditionError(absl::StrCat(path, " changed while it was copied"));
-  }
-  std::string content;
-  char buffer[16384];
-  while (content.size() <= static_cast<size_t>(kMaxScannedSize)) {
-    const ssize_t n = read(fd.get(), buffer, sizeof(buffer));
-    if (n < 0 && errno == EINTR) continue;
-    if (n < 0) return ErrnoError("read", path);
-    if (n == 0) break;
-    content.append(buffer, static_cast<size_t>(n));
-  }
-  if (absl::StrContains(content, '\0')) return std::nullopt;
+  ASSIGN_OR_RETURN(std::optional<std::string> content, dir.ReadFile(name, kMaxScannedSize));
+  if (!content) return ErrnoError("open", absl::StrCat(dir.path(), "/", name), ENOENT);
+  if (absl::StrContains(*content, '\0')) return std::nullopt;
   bool names = false;
-  for (const auto& [from, to] : walk.replacements) names = names || absl::StrContains(content, from);
+  for (const auto& [from, to] : walk.replacements) names = names || absl::StrContains(*content, from);
   if (!names) return std::nullopt;
-  return absl::StrReplaceAll(content, walk.replacements);
+  return absl::StrReplaceAll(*content, walk.replacements);
 }
 
 absl::Status WriteNewFile(int dir, const std::string& name, absl::string_view content,
@@ -133,11 +113,11 @@ absl::StatusOr<bool> Reflink(int from_dir, int to_dir, const std::string& name,
   return true;
 }
 
-absl::Status CopyFile(int from_dir, int to_dir, const std::string& name, const struct stat& st,
+absl::Status CopyFile(const Dir& from, int to_dir, const std::string& name, const struct stat& st,
                       const std::string& relative, const std::string& path, Walk& walk) {
+  const int from_dir = from.fd();
   if (MayNameTheRelease(relative)) {
-    ASSIGN_OR_RETURN(std::optional<std::string> content,
-                     Rewritten(from_dir, name, st, path, walk));
+    ASSIGN_OR_RETURN(std::optional<std::string> content, Rewritten(from, name, st, walk));
     if (content) {
       RETURN_IF_ERROR(WriteNewFile(to_dir, name, *content, st.st_mode & 07777, path, walk.owner));
       ++walk.counts.rewritten;
@@ -155,53 +135,40 @@ absl::Status CopyFile(int from_dir, int to_dir, const std::string& name, const s
   return absl::OkStatus();
 }
 
-absl::Status CopyDirectory(int from_dir, int to_dir, const std::string& relative_dir,
-                           const std::string& from_path, Walk& walk) {
-  const int listing_fd = dup(from_dir);
-  if (listing_fd < 0) return ErrnoError("dup", from_path);
-  DIR* listing = fdopendir(listing_fd);
-  if (listing == nullptr) {
-    close(listing_fd);
-    return ErrnoError("list", from_path);
-  }
-  std::vector<std::string> names;
-  while (const dirent* entry = readdir(listing)) {
-    const std::string name = entry->d_name;
-    if (name != "." && name != "..") names.push_back(name);
-  }
-  closedir(listing);
-
+absl::Status CopyDirectory(const Dir& from, const Dir& to, const std::string& relative_dir,
+                           Walk& walk) {
+  ASSIGN_OR_RETURN(const std::vector<std::string> names, from.List());
   for (const std::string& name : names) {
     const std::string relative = relative_dir.empty() ? name : absl::StrCat(relative_dir, "/", name);
-    const std::string path = absl::StrCat(from_path, "/", name);
-    struct stat st;
-    if (fstatat(from_dir, name.c_str(), &st, AT_SYMLINK_NOFOLLOW) != 0) {
-      return ErrnoError("stat", path);
-    }
+    const std::string path = absl::StrCat(from.path(), "/", name);
+    ASSIGN_OR_RETURN(const std::optional<struct stat> entry, from.Stat(name));
+    if (!entry) return ErrnoError("stat", path, ENOENT);
+    const struct stat& st = *entry;
     if (S_ISDIR(st.st_mode)) {
       if (name == "__pycache__") continue;
-      if (mkdirat(to_dir, name.c_str(), 0700) != 0) return ErrnoError("create directory", path);
-      ASSIGN_OR_RETURN(Fd from, OpenDirectory(from_dir, name, path));
-      ASSIGN_OR_RETURN(Fd to, OpenDirectory(to_dir, name, path));
-      RETURN_IF_ERROR(CopyDirectory(from.get(), to.get(), relative, path, walk));
+      if (mkdirat(to.fd(), name.c_str(), 0700) != 0) return ErrnoError("create directory", path);
+      ASSIGN_OR_RETURN(const Dir from_sub, from.OpenBeneath(name));
+      ASSIGN_OR_RETURN(const Dir to_sub, to.OpenBeneath(name));
+      RETURN_IF_ERROR(CopyDirectory(from_sub, to_sub, relative, walk));
       // Handed to the owner once filled: until the rename nothing of the
       // copy is theirs to change, and its root is root's 0700.
-      if (fchown(to.get(), walk.owner.uid, walk.owner.gid) != 0 ||
-          fchmod(to.get(), st.st_mode & 07777) != 0) {
+      if (fchown(to_sub.fd(), walk.owner.uid, walk.owner.gid) != 0 ||
+          fchmod(to_sub.fd(), st.st_mode & 07777) != 0) {
         return ErrnoError("set the owner and mode of the copy of", path);
       }
     } else if (S_ISLNK(st.st_mode)) {
       std::string target(PATH_MAX, '\0');
-      const ssize_t n = readlinkat(from_dir, name.c_str(), target.data(), target.size());
+      const ssize_t n = readlinkat(from.fd(), name.c_str(), target.data(), target.size());
       if (n < 0) return ErrnoError("read link", path);
       target.resize(static_cast<size_t>(n));
       target = absl::StrReplaceAll(target, walk.replacements);
-      if (symlinkat(target.c_str(), to_dir, name.c_str()) != 0 ||
-          fchownat(to_dir, name.c_str(), walk.owner.uid, walk.owner.gid, AT_SYMLINK_NOFOLLOW) != 0) {
+      if (symlinkat(target.c_str(), to.fd(), name.c_str()) != 0 ||
+          fchownat(to.fd(), name.c_str(), walk.owner.uid, walk.owner.gid, AT_SYMLINK_NOFOLLOW) !=
+              0) {
         return ErrnoError("copy the symlink", path);
       }
     } else if (S_ISREG(st.st_mode)) {
-      RETURN_IF_ERROR(CopyFile(from_dir, to_dir, name, st, relative, path, walk));
+      RETURN_IF_ERROR(CopyFile(from, to.fd(), name, st, relative, path, walk));
     }
     // Sockets, pipes and devices have no place in an environment: not copied.
   }
@@ -226,21 +193,22 @@ absl::StatusOr<EnvironmentCopyCounts> CopyEnvironment(const std::string& from_re
   const std::string real_to = RealPathOr(to_release);
   if (real_from != from_release) walk.replacements.emplace_back(real_from, real_to);
 
+  // Both releases are walked from `/` without following the app user's
+  // symlinks (common/file/safe_dir.h).
   const std::string staging_path = absl::StrCat(to_release, "/", kStaging);
-  RETURN_IF_ERROR(RemoveTree(staging_path));  // a crashed copy's
-  ASSIGN_OR_RETURN(Fd from_parent, OpenDirectory(AT_FDCWD, from_release, from_release));
-  ASSIGN_OR_RETURN(Fd to_parent, OpenDirectory(AT_FDCWD, to_release, to_release));
-  const std::string venv_path = absl::StrCat(from_release, "/.venv");
-  ASSIGN_OR_RETURN(Fd from, OpenDirectory(from_parent.get(), ".venv", venv_path));
+  ASSIGN_OR_RETURN(const Dir from_parent, Dir::Open(from_release));
+  ASSIGN_OR_RETURN(const Dir to_parent, Dir::Open(to_release));
+  RETURN_IF_ERROR(to_parent.RemoveTree(kStaging));  // a crashed copy's
+  ASSIGN_OR_RETURN(const Dir from, from_parent.OpenBeneath(".venv"));
   struct stat st;
-  if (fstat(from.get(), &st) != 0) return ErrnoError("stat", venv_path);
-  if (mkdirat(to_parent.get(), kStaging, 0700) != 0) return ErrnoError("create", staging_path);
-  ASSIGN_OR_RETURN(Fd to, OpenDirectory(to_parent.get(), kStaging, staging_path));
-  RETURN_IF_ERROR(CopyDirectory(from.get(), to.get(), "", venv_path, walk));
-  if (fchown(to.get(), owner.uid, owner.gid) != 0 || fchmod(to.get(), st.st_mode & 07777) != 0) {
+  if (fstat(from.fd(), &st) != 0) return ErrnoError("stat", from.path());
+  if (mkdirat(to_parent.fd(), kStaging, 0700) != 0) return ErrnoError("create", staging_path);
+  ASSIGN_OR_RETURN(const Dir to, to_parent.OpenBeneath(kStaging));
+  RETURN_IF_ERROR(CopyDirectory(from, to, "", walk));
+  if (fchown(to.fd(), owner.uid, owner.gid) != 0 || fchmod(to.fd(), st.st_mode & 07777) != 0) {
     return ErrnoError("set the owner and mode of", staging_path);
   }
-  if (renameat(to_parent.get(), kStaging, to_parent.get(), ".venv") != 0) {
+  if (renameat(to_parent.fd(), kStaging, to_parent.fd(), ".venv") != 0) {
     return ErrnoError("rename into place", staging_path);
   }
   return walk.counts;
