@@ -30,6 +30,7 @@
 #include "agent/install/environment_copy.h"
 #include "agent/install/release_layout.h"
 #include "agent/install/steps/steps.h"
+#include "common/file/safe_dir.h"
 #include "common/status/status_macros.h"
 #include "common/text/sha256.h"
 
@@ -112,21 +113,22 @@ class EnvironmentStep final : public Step {
   static std::optional<std::string> ReleaseBuiltFrom(const v1::AppSpec& spec,
                                                      const std::string& release,
                                                      const std::string& digest) {
-    std::error_code error;
-    std::vector<std::string> candidates;
-    for (const auto& entry : std::filesystem::directory_iterator(ReleasesDir(spec), error)) {
-      const std::string path = entry.path().string();
-      if (path != release && entry.is_directory(error) && !entry.is_symlink(error)) {
-        candidates.push_back(path);
-      }
-    }
-    std::sort(candidates.begin(), candidates.end());
-    for (const std::string& candidate : candidates) {
-      absl::StatusOr<std::optional<std::string>> built =
-          ReadFileIfExists(absl::StrCat(candidate, "/", kEnvironmentMarker));
-      if (built.ok() && *built && **built == digest &&
-          std::filesystem::is_directory(std::filesystem::symlink_status(
-              absl::StrCat(candidate, "/.venv"), error))) {
+    // Through fds, like every look into the app user's tree: a release
+    // swapped for a symlink is not a candidate.
+    absl::StatusOr<Dir> releases = Dir::Open(ReleasesDir(spec));
+    if (!releases.ok()) return std::nullopt;
+    absl::StatusOr<std::vector<std::string>> names = releases->List();
+    if (!names.ok()) return std::nullopt;
+    std::sort(names->begin(), names->end());
+    for (const std::string& name : *names) {
+      const std::string candidate = absl::StrCat(releases->path(), "/", name);
+      if (candidate == release) continue;
+      absl::StatusOr<Dir> dir = releases->OpenBeneath(name);
+      if (!dir.ok()) continue;
+      absl::StatusOr<std::optional<std::string>> built = dir->ReadFile(kEnvironmentMarker);
+      absl::StatusOr<std::optional<struct stat>> venv = dir->Stat(".venv");
+      if (built.ok() && *built && **built == digest && venv.ok() && *venv &&
+          S_ISDIR((*venv)->st_mode)) {
         return candidate;
       }
     }
