@@ -19,6 +19,8 @@
 // are the agent's own work; a real deploy adds the app's min_healthy.
 #include <algorithm>
 #include <cstdio>
+#include <functional>
+#include <memory>
 #include <string>
 #include <vector>
 
@@ -58,6 +60,26 @@ bool MeasureOutage(const std::vector<RequestLoop::Answer>& answers, const std::s
     (i > last_old && i < first_new ? figures.failed_in_restart : figures.failed_outside_restart)++;
   }
   return true;
+}
+
+// Times `switch_to_v2` (ms, into figures.tag_switch) while a request loop
+// on `port` records the answers, and adds the outage they show; exits
+// when the loop cannot run or never saw v1 then v2 answer.
+void SwitchUnderLoad(TestHost& host, int port, const std::function<double()>& switch_to_v2,
+                     Figures& figures) {
+  absl::StatusOr<std::unique_ptr<RequestLoop>> loop = RequestLoop::Start(host, port);
+  if (!loop.ok()) {
+    std::fprintf(stderr, "request loop: %s\n", loop.status().ToString().c_str());
+    std::exit(1);
+  }
+  figures.tag_switch.push_back(switch_to_v2());
+  // The new release's answers after the switch, so its first is seen.
+  absl::SleepFor(absl::Milliseconds(200));
+  absl::StatusOr<std::vector<RequestLoop::Answer>> answers = (*loop)->Stop();
+  if (!answers.ok() || !MeasureOutage(*answers, HelloBody("v1"), HelloBody("v2"), figures)) {
+    std::fprintf(stderr, "the request loop on port %d did not see v1 then v2 answer\n", port);
+    std::exit(1);
+  }
 }
 
 double Median(std::vector<double> values) {
@@ -131,18 +153,8 @@ int Run(int runs, bool compare_role) {
       role_app.repo = "file:///srv/git/hello.git";
       role_app.port = 8300 + i;
       role.cold.push_back(TimedRole(**host, role_app, "v1"));
-      absl::StatusOr<std::unique_ptr<RequestLoop>> loop = RequestLoop::Start(**host, role_app.port);
-      if (!loop.ok()) {
-        std::fprintf(stderr, "request loop: %s\n", loop.status().ToString().c_str());
-        return 1;
-      }
-      role.tag_switch.push_back(TimedRole(**host, role_app, "v2"));
-      absl::SleepFor(absl::Milliseconds(200));
-      absl::StatusOr<std::vector<RequestLoop::Answer>> answers = (*loop)->Stop();
-      if (!answers.ok() || !MeasureOutage(*answers, HelloBody("v1"), HelloBody("v2"), role)) {
-        std::fprintf(stderr, "the request loop did not see the role's v1 then v2 answer\n");
-        return 1;
-      }
+      SwitchUnderLoad(
+          **host, role_app.port, [&] { return TimedRole(**host, role_app, "v2"); }, role);
       std::fprintf(stderr, "run %d, the role: cold %.0f ms, switch %.0f ms (HTTP outage %.0f ms)\n",
                    i + 1, role.cold.back(), role.tag_switch.back(), role.outage.back());
     }
@@ -159,19 +171,9 @@ int Run(int runs, bool compare_role) {
     const std::string path = AppYamlPath(app.name);
     figures.cold.push_back(TimedAgent(**host, {"apply", path}));
     figures.noop.push_back(TimedAgent(**host, {"apply", path}));
-    absl::StatusOr<std::unique_ptr<RequestLoop>> loop = RequestLoop::Start(**host, app.port);
-    if (!loop.ok()) {
-      std::fprintf(stderr, "request loop: %s\n", loop.status().ToString().c_str());
-      return 1;
-    }
-    figures.tag_switch.push_back(TimedAgent(**host, {"apply", path, "--tag", "v2"}));
-    // The new release's answers after the switch, so its first is seen.
-    absl::SleepFor(absl::Milliseconds(200));
-    absl::StatusOr<std::vector<RequestLoop::Answer>> answers = (*loop)->Stop();
-    if (!answers.ok() || !MeasureOutage(*answers, HelloBody("v1"), HelloBody("v2"), figures)) {
-      std::fprintf(stderr, "the request loop did not see v1 then v2 answer\n");
-      return 1;
-    }
+    SwitchUnderLoad(
+        **host, app.port, [&] { return TimedAgent(**host, {"apply", path, "--tag", "v2"}); },
+        figures);
     figures.rollback.push_back(TimedAgent(**host, {"rollback", app.name}));
     std::fprintf(stderr,
                  "run %d: cold %.0f ms, no-op %.0f ms, switch %.0f ms (HTTP outage %.0f ms), "
