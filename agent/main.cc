@@ -38,7 +38,9 @@
 #include "agent/git/libgit2_fetcher.h"
 #include "agent/host/process_runner.h"
 #include "agent/host/shadow_user_manager.h"
+#include "agent/man_page_info.h"
 #include "agent/systemd/dbus_systemd_manager.h"
+#include "common/cli_docs/docs_commands.h"
 #include "common/logging/logging.h"
 #include "common/systemd/notify.h"
 #include "common/tls/credentials.h"
@@ -149,6 +151,7 @@ int main(int argc, char** argv) {
   // The daemon's own fetch child (child_process_fetcher.h); not for users.
   if (argc == 2 && std::string(argv[1]) == kFetchChildArgument) return RunFetchChild();
   CLI::App app{"pyservice-agent: installs and runs pyservice apps on this host"};
+  app.name("pyservice-agent");  // not argv[0]: the man page and completion name it
   app.require_subcommand(0, 1);
   std::string config_path, state_dir, log_level, controller, host_name;
   std::vector<std::string> pip_options, labels;
@@ -198,11 +201,16 @@ int main(int argc, char** argv) {
   remove->add_option("app", app_name, "app name")->required();
   CLI::App* status = app.add_subcommand("status", "what this host runs");
   status->add_option("app", app_name, "only this app");
+  cli_docs::DocsCommands docs;
+  cli_docs::AddDocsCommands(app, docs);
 
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
     return app.exit(e);
+  }
+  if (std::optional<int> done = cli_docs::RunDocsCommand(app, docs, AgentManPage(), std::cout)) {
+    return *done;
   }
   const bool daemon_mode = app.get_subcommands().empty();
 

@@ -1,12 +1,15 @@
 // pyctl: the operator CLI (INTERFACES.md). Parses the command line and runs
 // the command it names; everything else lives in cli/commands/.
 #include <iostream>
+#include <optional>
 
 #include <grpc/support/log.h>
 
 #include "CLI/CLI.hpp"
 #include "cli/commands/command.h"
 #include "cli/commands/commands.h"
+#include "cli/man_page_info.h"
+#include "common/cli_docs/docs_commands.h"
 #include "common/logging/logging.h"
 
 namespace {
@@ -23,6 +26,8 @@ int main(int argc, char** argv) {
   pyservice::cli::Command command;
   pyservice::cli::AddGlobalOptions(app, options);
   pyservice::cli::AddAllCommands(app, command);
+  pyservice::cli_docs::DocsCommands docs;
+  pyservice::cli_docs::AddDocsCommands(app, docs);
   // CLI11 reports usage errors by exception; this is the boundary.
   try {
     app.parse(argc, argv);
@@ -30,6 +35,10 @@ int main(int argc, char** argv) {
     if (e.get_exit_code() == 0) return app.exit(e);  // --help
     std::cerr << "pyctl: " << e.what() << " (see pyctl --help)\n";
     return kExitUsage;
+  }
+  if (std::optional<int> done = pyservice::cli_docs::RunDocsCommand(
+          app, docs, pyservice::cli::PyctlManPage(), std::cout)) {
+    return *done;
   }
   // Library warnings (e.g. --insecure's) go to stderr, never into output.
   (void)pyservice::SetUpLogging("pyctl", "warn");

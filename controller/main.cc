@@ -26,6 +26,7 @@
 // settings and refused plaintext included).
 #include <cstdio>
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -38,6 +39,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/string_view.h"
 #include "absl/synchronization/mutex.h"
+#include "common/cli_docs/docs_commands.h"
 #include "common/logging/logging.h"
 #include "common/systemd/notify.h"
 #include "common/time/clock.h"
@@ -49,6 +51,7 @@
 #include "controller/config/controller_config.h"
 #include "controller/fleet/agent_service.h"
 #include "controller/fleet/fleet.h"
+#include "controller/man_page_info.h"
 #include "controller/secrets/key_file.h"
 #include "controller/secrets/rotate_key.h"
 #include "controller/server/controller_server.h"
@@ -257,6 +260,7 @@ int main(int argc, char** argv) {
 
   CLI::App app{"pyservice-controller: stores app revisions and drives "
                "rollouts; pyctl and agents talk to it over gRPC."};
+  app.name("pyservice-controller");  // not argv[0]: the man page and completion name it
   std::string config_path;
   std::vector<std::string> listen;
   std::string data_dir;
@@ -333,12 +337,18 @@ int main(int argc, char** argv) {
       "with the controller stopped: seal every stored spec with a new secrets key, which "
       "replaces the key file (the old one is kept as FILE.previous), then exit");
   rotate_key->fallthrough();
+  pyservice::cli_docs::DocsCommands docs;
+  pyservice::cli_docs::AddDocsCommands(app, docs);
   // CLI11 reports usage errors by exception; this is the boundary.
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
     if (e.get_exit_code() == 0) return app.exit(e);  // --help
     return UsageError(e.what());
+  }
+  if (std::optional<int> done = pyservice::cli_docs::RunDocsCommand(
+          app, docs, pyservice::controller::ControllerManPage(), std::cout)) {
+    return *done;
   }
 
   pyservice::controller::ControllerConfig config;
