@@ -26,6 +26,19 @@ constexpr char kNspawnLauncher[] =
     "mount -t tmpfs tmpfs /run/systemd/nspawn && "
     "exec \"$@\"";
 
+// The same, but first the outer root filesystem under a writable tmpfs layer
+// at $1/root (the layer's directories in a tmpfs on $1, all in the private
+// mount namespace): writes, package installs included, die with the host.
+constexpr char kOverlayLauncher[] =
+    "overlay=$1 && shift && "
+    "mkdir -p /run/systemd/nspawn && "
+    "mount -t tmpfs tmpfs /run/systemd/nspawn && "
+    "mkdir -p \"$overlay\" && mount -t tmpfs tmpfs \"$overlay\" && "
+    "mkdir \"$overlay/upper\" \"$overlay/work\" \"$overlay/root\" && "
+    "mount -t overlay overlay "
+    "-o \"lowerdir=/,upperdir=$overlay/upper,workdir=$overlay/work\" \"$overlay/root\" && "
+    "exec \"$@\"";
+
 // Without a network, systemd-networkd-wait-online would hold a
 // private-network host in "starting" for two minutes.
 constexpr char kAlwaysMasked[] = "systemd-networkd-wait-online.service";
@@ -80,19 +93,26 @@ absl::Status CheckCanBootTestHosts() {
 std::vector<std::string> NspawnCommandLine(const std::string& machine_name,
                                            const std::vector<BindMount>& binds,
                                            bool private_network,
+                                           const std::string& overlay_dir,
                                            const std::vector<std::string>& masked_units) {
   std::vector<std::string> argv = {
       FindExecutable("unshare"), "--mount", "--propagation", "private",
-      FindExecutable("sh"), "-c", kNspawnLauncher, "sh",
+      FindExecutable("sh"), "-c", overlay_dir.empty() ? kNspawnLauncher : kOverlayLauncher, "sh"};
+  if (!overlay_dir.empty()) argv.push_back(overlay_dir);
+  argv.insert(argv.end(), {
       FindExecutable("systemd-nspawn"),
       // The outer machine has no systemd to register with or to put the
       // container in a scope of its own.
       "--register=no", "--keep-unit",
-      // A tmpfs root with the outer /usr: nothing a test does persists.
-      "--volatile=yes", "--directory=/",
       absl::StrCat("--machine=", machine_name),
       // Never grab the test's terminal; the console goes to the log.
-      "--console=read-only"};
+      "--console=read-only"});
+  if (overlay_dir.empty()) {
+    // A tmpfs root with the outer /usr: nothing a test does persists.
+    argv.insert(argv.end(), {"--volatile=yes", "--directory=/"});
+  } else {
+    argv.push_back(absl::StrCat("--directory=", overlay_dir, "/root"));
+  }
   for (const BindMount& bind : binds) {
     argv.push_back(absl::StrCat(bind.read_only ? "--bind-ro=" : "--bind=", bind.source, ":",
                                 bind.target));

@@ -33,10 +33,15 @@ absl::Status CheckCanBootTestHosts();
 std::string FindExecutable(absl::string_view name);
 
 // unshare -m + a tmpfs on /run/systemd/nspawn + systemd-nspawn --boot over
-// the outer root, with the given machine name, mounts, network and masks.
+// the outer root: a tmpfs root with the outer /usr (--volatile=yes), or, with
+// an overlay_dir (a path for the mount points, in the host's own
+// directory), the outer root filesystem under a tmpfs overlay (nspawn
+// refuses --volatile=overlay for "/"); with the given machine name, mounts,
+// network and masks.
 std::vector<std::string> NspawnCommandLine(const std::string& machine_name,
                                            const std::vector<BindMount>& binds,
                                            bool private_network,
+                                           const std::string& overlay_dir,
                                            const std::vector<std::string>& masked_units);
 
 // Starts `argv` as our child: stdin /dev/null, stdout and stderr to

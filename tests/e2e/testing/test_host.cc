@@ -147,6 +147,9 @@ absl::Status TestHost::Start() {
   ASSIGN_OR_RETURN(nspawn_pid_,
                    LaunchNspawn(NspawnCommandLine(options_.machine_name, options_.binds,
                                                   options_.private_network,
+                                                  options_.overlay_root
+                                                      ? absl::StrCat(work_dir_, "/overlay")
+                                                      : "",
                                                   options_.masked_units),
                                 absl::StrCat(work_dir_, "/nspawn.log"), cgroups_));
   return absl::OkStatus();

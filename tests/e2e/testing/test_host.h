@@ -58,6 +58,13 @@ struct TestHostOptions {
   // can each bind the same port. Reach the outer machine over a Unix socket
   // in a bind-mounted directory.
   bool private_network = false;
+  // The root is normally a tmpfs with the outer machine's /usr read-only
+  // (/etc and /var start empty). With this, it is the outer machine's whole
+  // root filesystem under a throwaway writable tmpfs layer (overlayfs): its
+  // /etc, its dpkg database and a writable /usr, so a test can install
+  // Debian packages with dpkg as on a real machine; nothing reaches the
+  // outer machine.
+  bool overlay_root = false;
   // Units masked at boot in addition to systemd-networkd-wait-online.service
   // (which would keep a private-network host "starting" for two minutes):
   // units of packages installed on the outer machine that fail noisily.
