@@ -14,6 +14,8 @@ packages=(
   openssh-server openssh-client iproute2 curl procps
   # The crash consistency e2e test kills the agent at a chosen syscall.
   strace
+  # Man pages are checked with man -l; the packages need dpkg-shlibdeps.
+  man-db groff-base dpkg-dev
 )
 
 missing=()
