@@ -112,6 +112,13 @@ TEST_F(DebianPackagesE2eTest, InstallRunConfigureAndPurgeOnAFreshSystemdHost) {
   // The agent: enabled, not started until configured.
   EXPECT_EQ(Query({"systemctl", "is-enabled", "pyservice-agent.service"}), "enabled");
   EXPECT_EQ(Query({"systemctl", "is-active", "pyservice-agent.service"}), "inactive");
+  // Started unconfigured (as at boot), it fails once with a config error
+  // (exit status 2) and is not restarted in a loop.
+  EXPECT_FALSE(host_->RunOk({"systemctl", "start", "pyservice-agent.service"}).ok());
+  EXPECT_EQ(Query({"systemctl", "is-active", "pyservice-agent.service"}), "failed")
+      << Journal("pyservice-agent.service");
+  EXPECT_THAT(Journal("pyservice-agent.service"), HasSubstr("--controller ADDR"));
+  InHost({"systemctl", "reset-failed", "pyservice-agent.service"});
   // Files that can hold secrets: nobody else reads them.
   EXPECT_EQ(Query({"stat", "-c", "%a %U:%G", "/etc/pyservice/agent.yaml"}), "600 root:root");
   EXPECT_EQ(Query({"stat", "-c", "%a %U:%G", "/etc/pyservice/controller.yaml"}),
