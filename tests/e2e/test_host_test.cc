@@ -177,6 +177,22 @@ TEST(TestHostTest, FilesAreWrittenAndReadInsideTheHost) {
             absl::StatusCode::kNotFound);
 }
 
+TEST(TestHostTest, OverlayRootHasTheOuterPackagesAndKeepsWritesToItself) {
+  auto host = TestHost::Boot({.overlay_root = true});
+  ASSERT_TRUE(host.ok()) << host.status();
+  // The outer machine's dpkg database, so packages install as on a real host.
+  auto installed = (*host)->RunOk({"dpkg-query", "-W", "-f=${Status}", "systemd"});
+  ASSERT_TRUE(installed.ok()) << installed.status();
+  EXPECT_EQ(*installed, "install ok installed");
+  // /usr and /etc are writable inside, and nothing written reaches outside.
+  const std::string probe = absl::StrCat("/usr/share/pyservice-overlay-probe-", getpid());
+  ASSERT_TRUE((*host)->WriteFile(probe, "x").ok());
+  ASSERT_TRUE((*host)->WriteFile("/etc/pyservice-overlay-probe", "x").ok());
+  EXPECT_TRUE((*host)->ReadFile(probe).ok());
+  EXPECT_FALSE(std::filesystem::exists(probe));
+  EXPECT_FALSE(std::filesystem::exists("/etc/pyservice-overlay-probe"));
+}
+
 TEST(TestHostTest, BindMountsAreVisibleInside) {
   TempDir read_only, read_write;
   {
