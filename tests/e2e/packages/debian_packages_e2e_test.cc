@@ -2,7 +2,9 @@
 // fresh systemd test host, as an operator uses them: dpkg -i of the three
 // .debs, the controller running as its own user, the agent enabled but
 // waiting for its config, then configured (TLS, an enrollment token) and
-// started with systemctl, `pyctl` showing the host, and a purge.
+// started with systemctl, `pyctl get hosts` showing the host connected, the
+// example app deployed by the packaged agent and `pyctl status` showing it
+// on the host, and a purge.
 //
 // The host is the outer Debian installation under a throwaway writable
 // overlay (TestHostOptions::overlay_root): dpkg checks the packages'
@@ -19,6 +21,8 @@
 #include "common/process/subprocess.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
+#include "tests/e2e/agent/hello_app.h"
+#include "tests/e2e/fleet/fleet_e2e.h"  // HelloAppYaml
 #include "tests/e2e/testing/test_host.h"
 #include "tests/testing/temp_dir.h"
 
@@ -78,9 +82,14 @@ TEST_F(DebianPackagesE2eTest, InstallRunConfigureAndPurgeOnAFreshSystemdHost) {
   out = RunScript({"bash", "deploy/tls/make-test-ca.sh", tls}, ok);
   ASSERT_TRUE(ok) << "deploy/tls/make-test-ca.sh: " << out;
 
+  // The example app the agent deploys once it runs (tests/e2e/agent/).
+  const HelloRepos& repos = GetHelloRepos();
+  ASSERT_FALSE(HasFailure());
+
   auto host = TestHost::Boot({.machine_name = kHost,
                               .binds = {{.source = debs, .target = "/opt/debs"},
-                                        {.source = tls, .target = "/opt/tls"}},
+                                        {.source = tls, .target = "/opt/tls"},
+                                        {.source = repos.dir, .target = "/srv/git"}},
                               .private_network = true,
                               .overlay_root = true,
                               .masked_units = {"ssh.service", "ssh.socket"}});
@@ -156,21 +165,32 @@ TEST_F(DebianPackagesE2eTest, InstallRunConfigureAndPurgeOnAFreshSystemdHost) {
                                             "host: ", kHost, "\n"
                                             "tls_ca: /etc/pyservice/tls/ca.crt\n"
                                             "enrollment_token_file: /etc/pyservice/enroll.token\n"
-                                            "state_dir: /var/lib/pyservice-agent\n"),
+                                            "state_dir: /var/lib/pyservice-agent\n"
+                                            // No package index in the host:
+                                            // hello needs no packages.
+                                            "pip_options: [--no-index]\n"),
                                0600)
                   .ok());
   InHost({"systemctl", "start", "pyservice-agent.service"});
   EXPECT_EQ(Query({"systemctl", "is-active", "pyservice-agent.service"}), "active")
       << Journal("pyservice-agent.service");
 
-  // pyctl against the packaged controller sees the packaged agent connected
-  // (`pyctl status` lists apps, and this host runs none).
+  // pyctl against the packaged controller sees the packaged agent connected,
+  // and the agent deploys an app it is given.
   absl::StatusOr<ProcessResult> hosts = host_->RunUntilSuccess(
       {"sh", "-c",
        absl::StrCat("pyctl --controller ", kAdminSocket, " get hosts | grep -w ", kHost,
                     " | grep -w yes")},
       absl::Seconds(60));
-  EXPECT_TRUE(hosts.ok()) << hosts.status() << "\n" << Journal("pyservice-agent.service");
+  ASSERT_TRUE(hosts.ok()) << hosts.status() << "\n" << Journal("pyservice-agent.service");
+  ASSERT_TRUE(host_->WriteFile("/root/hello.yaml", HelloAppYaml()).ok());
+  absl::StatusOr<std::string> applied =
+      host_->RunOk({"pyctl", "--controller", kAdminSocket, "apply", "/root/hello.yaml"},
+                   {.timeout = absl::Minutes(5)});
+  ASSERT_TRUE(applied.ok()) << applied.status() << "\n" << Journal("pyservice-agent.service");
+  const std::string status = InHost({"pyctl", "--controller", kAdminSocket, "status"});
+  EXPECT_THAT(status, HasSubstr(kHost));
+  EXPECT_THAT(status, HasSubstr("hello"));
 
   // Purge: programs, units and config gone; the services stopped.
   InHost({"dpkg", "--purge", "pyservice-agent", "pyservice-controller", "pyctl"});
