@@ -22,7 +22,9 @@ AgentDaemon::AgentDaemon(DaemonOptions options, HostServices& host, const AgentS
                   host.clock),
       health_(host.systemd, store_, connection_, options_.health_push_interval),
       runner_(host_, settings_, store_, health_, connection_),
-      workers_(runner_) {}
+      workers_(runner_),
+      journal_(host.processes),
+      logs_(journal_, store_, connection_, host.clock) {}
 
 std::string AgentDaemon::Version() { return PYSERVICE_VERSION; }
 
@@ -35,6 +37,7 @@ absl::Status AgentDaemon::Run() {
   spdlog::info("pyservice-agent {} on host {}: controller {}", Version(), options_.host,
                options_.connection.address);
   connection_.Run();
+  logs_.StopAll();
   spdlog::info("stopping: running jobs stop at their next step");
   workers_.Stop();
   health_.Stop();
@@ -53,6 +56,8 @@ v1::Hello AgentDaemon::MakeHello() {
 }
 
 void AgentDaemon::OnWelcome(const v1::Welcome& welcome) {
+  // A new stream: the tails asked on the previous one have no reader left.
+  logs_.StopAll();
   if (!welcome.host().empty() && welcome.host() != options_.host) {
     spdlog::info("the controller knows this host as {}", welcome.host());
   }
@@ -108,6 +113,12 @@ void AgentDaemon::OnWork(const v1::ControllerMessage& message) {
       }
       return;
     }
+    case v1::ControllerMessage::kTailLogs:
+      logs_.Start(message.tail_logs());
+      return;
+    case v1::ControllerMessage::kStopLogs:
+      logs_.Stop(message.stop_logs().tail_id());
+      return;
     default:
       spdlog::warn("ignoring an unknown message from the controller (case {})",
                    static_cast<int>(message.message_case()));

@@ -3,7 +3,8 @@
 // the state dir and the units' live states), runs the controller's requests
 // through the install pipeline — one job at a time per app, apps in
 // parallel (app_workers.h, job_runner.h) — and pushes unit health changes
-// (health_watcher.h).
+// (health_watcher.h). It also serves `pyctl logs`: the journal of an app's
+// units, read by log tails (agent/logs/log_tailer.h).
 //
 // Nothing here stops an app because the controller is away: a lost stream
 // only means reconnecting, and jobs already running finish.
@@ -22,6 +23,8 @@
 #include "agent/daemon/job_runner.h"
 #include "agent/host/serialized_user_manager.h"
 #include "agent/install/deploy.h"
+#include "agent/logs/journal_reader.h"
+#include "agent/logs/log_tailer.h"
 #include "agent/state/state_store.h"
 
 namespace pyservice::agent {
@@ -73,6 +76,9 @@ class AgentDaemon final : private ControllerSession::Handler {
   HealthWatcher health_;
   JobRunner runner_;
   AppWorkers workers_;
+  // Tails send on connection_, so they go before it.
+  JournalctlReader journal_;
+  LogTailer logs_;
 };
 
 }  // namespace pyservice::agent

@@ -253,6 +253,42 @@ absl::Status ControllerClient::WatchRollout(
   return absl::OkStatus();
 }
 
+template <typename Request, typename Response>
+absl::Status ControllerClient::ReadStream(
+    std::unique_ptr<grpc::ClientReader<Response>> (v1::ControllerService::Stub::*method)(
+        grpc::ClientContext*, const Request&),
+    const Request& request, const std::function<bool(const Response&)>& on_message) {
+  grpc::ClientContext context;
+  Authorize(context);
+  context.set_wait_for_ready(false);
+  std::unique_ptr<grpc::ClientReader<Response>> reader = (stub_.get()->*method)(&context, request);
+  Response message;
+  bool stopped = false;
+  while (reader->Read(&message)) {
+    if (!on_message(message)) {
+      stopped = true;
+      context.TryCancel();
+      break;
+    }
+  }
+  const grpc::Status status = reader->Finish();
+  if (stopped) return absl::OkStatus();
+  if (!status.ok()) return FromGrpc(status);
+  return absl::OkStatus();
+}
+
+absl::Status ControllerClient::TailLogs(
+    const v1::TailLogsRequest& request,
+    const std::function<bool(const v1::TailLogsResponse&)>& on_response) {
+  return ReadStream(&v1::ControllerService::Stub::TailLogs, request, on_response);
+}
+
+absl::Status ControllerClient::WatchEvents(
+    const v1::WatchEventsRequest& request,
+    const std::function<bool(const v1::FleetEvent&)>& on_event) {
+  return ReadStream(&v1::ControllerService::Stub::WatchEvents, request, on_event);
+}
+
 absl::StatusOr<v1::WhoAmIResponse> ControllerClient::WhoAmI(const v1::WhoAmIRequest& request) {
   return Call(&v1::ControllerService::Stub::WhoAmI, request);
 }

@@ -101,7 +101,25 @@ class ControllerClient {
       const v1::GetRolloutRequest& request,
       const std::function<bool(const v1::Rollout&)>& on_rollout);
 
+  // An app's journal (TailLogs): calls `on_response` with every response
+  // until the stream ends or `on_response` returns false (then the call is
+  // cancelled and the result is OK). No deadline: with follow it lasts
+  // until the operator interrupts pyctl.
+  absl::Status TailLogs(const v1::TailLogsRequest& request,
+                        const std::function<bool(const v1::TailLogsResponse&)>& on_response);
+
+  // Fleet events (WatchEvents), as for TailLogs.
+  absl::Status WatchEvents(const v1::WatchEventsRequest& request,
+                           const std::function<bool(const v1::FleetEvent&)>& on_event);
+
  private:
+  // Reads a server stream until it ends or `on_message` returns false.
+  template <typename Request, typename Response>
+  absl::Status ReadStream(
+      std::unique_ptr<grpc::ClientReader<Response>> (v1::ControllerService::Stub::*method)(
+          grpc::ClientContext*, const Request&),
+      const Request& request, const std::function<bool(const Response&)>& on_message);
+
   ControllerClient(std::string address, std::shared_ptr<grpc::Channel> channel,
                    const ControllerClientOptions& options);
 

@@ -15,6 +15,8 @@ void AddDescribeCommand(CLI::App& app, Command& selected);  // describe.cc
 void AddHistoryCommand(CLI::App& app, Command& selected);   // history.cc
 void AddDeleteCommand(CLI::App& app, Command& selected);    // delete.cc
 void AddStatusCommand(CLI::App& app, Command& selected);    // status.cc
+void AddLogsCommand(CLI::App& app, Command& selected);      // logs.cc
+void AddEventsCommand(CLI::App& app, Command& selected);    // events.cc
 void AddRolloutCommand(CLI::App& app, Command& selected);   // rollout.cc
 void AddAuthCommand(CLI::App& app, Command& selected);      // auth.cc
 void AddHostCommand(CLI::App& app, Command& selected);      // host.cc
@@ -27,6 +29,8 @@ inline void AddAllCommands(CLI::App& app, Command& selected) {
   AddHistoryCommand(app, selected);
   AddDeleteCommand(app, selected);
   AddStatusCommand(app, selected);
+  AddLogsCommand(app, selected);
+  AddEventsCommand(app, selected);
   AddRolloutCommand(app, selected);
   AddAuthCommand(app, selected);
   AddHostCommand(app, selected);

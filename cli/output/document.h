@@ -70,10 +70,6 @@ std::string ToCompactJson(const Document& document);
 // stay readable.
 std::string ToYaml(const Document& document);
 
-// `text` with every byte sequence that is not valid UTF-8 replaced by
-// U+FFFD: what a terminal, a JSON parser or a YAML parser will accept.
-std::string ToValidUtf8(absl::string_view text);
-
 }  // namespace pyservice::cli
 
 #endif  // PYSERVICE_CLI_OUTPUT_DOCUMENT_H_

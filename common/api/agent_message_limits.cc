@@ -41,6 +41,12 @@ void FitAgentMessage(v1::AgentMessage& message) {
     case v1::AgentMessage::kHealth:
       FitHealth(*message.mutable_health());
       return;
+    case v1::AgentMessage::kLogs:
+      for (v1::JournalEntry& entry : *message.mutable_logs()->mutable_entries()) {
+        Fit(*entry.mutable_message(), AgentMessageLimits::kLogMessage);
+      }
+      Fit(*message.mutable_logs()->mutable_error(), AgentMessageLimits::kMessage);
+      return;
     case v1::AgentMessage::kHeartbeat:
     case v1::AgentMessage::MESSAGE_NOT_SET:
       return;

@@ -31,10 +31,14 @@ struct AgentMessageLimits {
   static constexpr size_t kStepName = 64;
   static constexpr size_t kMessage = 4096;     // health and progress messages
   static constexpr size_t kError = 16 * 1024;  // a failed step's error
+  // One LogChunk: entries, each entry's message (an app's log line; longer
+  // ones are cut), and the tail's error. 200 x 4 KiB stays under 1 MiB.
+  static constexpr size_t kLogEntries = 200;
+  static constexpr size_t kLogMessage = 4096;
 };
 
 // Cuts the free text of `message` (progress and health messages, a result's
-// error) to its limit, on a UTF-8 character boundary, ending it with
+// error, log lines and a log tail's error) to its limit, on a UTF-8 character boundary, ending it with
 // " [… N bytes cut]". Names and identifiers are left alone: they are
 // bounded where they are made (spec validation, the host's name).
 void FitAgentMessage(v1::AgentMessage& message);

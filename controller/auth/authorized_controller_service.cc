@@ -5,6 +5,7 @@
 
 #include "common/spec/app_spec_parser.h"
 #include "common/status/grpc_status.h"
+#include "controller/auth/app_scope.h"
 #include "controller/auth/policy.h"
 #include "controller/auth/refused_reactor.h"
 
@@ -110,6 +111,37 @@ grpc::ServerWriteReactor<v1::WatchAppEvent>* AuthorizedControllerService::WatchA
     return new RefusedWriteReactor<v1::WatchAppEvent>(ToGrpcStatus(caller.status()));
   }
   return inner_.WatchApp(context, request);
+}
+
+grpc::Status AuthorizedControllerService::TailLogs(
+    grpc::ServerContext* context, const v1::TailLogsRequest* request,
+    grpc::ServerWriter<v1::TailLogsResponse>* writer) {
+  PYSERVICE_GUARD("TailLogs", request->app());
+  return inner_.TailLogs(context, request, writer);
+}
+
+grpc::Status AuthorizedControllerService::WatchEvents(grpc::ServerContext* context,
+                                                      const v1::WatchEventsRequest* request,
+                                                      grpc::ServerWriter<v1::FleetEvent>* writer) {
+  absl::StatusOr<Principal> caller = Check(*context, "WatchEvents");
+  if (!caller.ok()) return ToGrpcStatus(caller.status());
+  if (caller->apps.empty()) return inner_.WatchEvents(context, request, writer);
+  v1::WatchEventsRequest scoped = *request;
+  if (scoped.apps().empty()) {
+    for (const std::string& pattern : caller->apps) scoped.add_apps(pattern);
+  }
+  for (const std::string& app : scoped.apps()) {
+    // A pattern of the caller's own, or an app name within it; another
+    // pattern could reach past the scope.
+    const bool own = std::find(caller->apps.begin(), caller->apps.end(), app) !=
+                     caller->apps.end();
+    if (!own && (app.find('*') != std::string::npos || !InScope(caller->apps, app))) {
+      return grpc::Status(grpc::StatusCode::PERMISSION_DENIED,
+                          "WatchEvents: " + caller->name + " may not see events of \"" + app +
+                              "\"");
+    }
+  }
+  return inner_.WatchEvents(context, &scoped, writer);
 }
 
 grpc::Status AuthorizedControllerService::StartRollout(grpc::ServerContext* context,

@@ -42,6 +42,13 @@ class AuthorizedControllerService final : public ControllerServiceBase {
                          v1::GetStatusResponse* response) override;
   grpc::ServerWriteReactor<v1::WatchAppEvent>* WatchApp(
       grpc::CallbackServerContext* context, const v1::WatchAppRequest* request) override;
+  grpc::Status TailLogs(grpc::ServerContext* context, const v1::TailLogsRequest* request,
+                        grpc::ServerWriter<v1::TailLogsResponse>* writer) override;
+  // A caller limited to some apps sees only their events (and host
+  // events): its patterns replace an empty filter, and a filter it gives
+  // must name apps in its scope.
+  grpc::Status WatchEvents(grpc::ServerContext* context, const v1::WatchEventsRequest* request,
+                           grpc::ServerWriter<v1::FleetEvent>* writer) override;
   grpc::Status StartRollout(grpc::ServerContext* context, const v1::StartRolloutRequest* request,
                             v1::Rollout* response) override;
   grpc::Status GetRollout(grpc::ServerContext* context, const v1::GetRolloutRequest* request,

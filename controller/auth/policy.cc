@@ -46,6 +46,12 @@ const std::vector<RpcPolicy>& AllPolicies() {
       Operator("ListHosts", v1::ROLE_VIEWER, false),
       Operator("GetStatus", v1::ROLE_VIEWER, false),
       Operator("WatchApp", v1::ROLE_VIEWER, true),
+      // App output may hold anything the app logs: only callers who may
+      // see the app may read it.
+      Operator("TailLogs", v1::ROLE_VIEWER, true),
+      // Not app-scoped: a scoped caller sees only its apps' events (and
+      // host events), as in ListApps.
+      Operator("WatchEvents", v1::ROLE_VIEWER, false),
       Operator("StartRollout", v1::ROLE_DEPLOYER, true),
       Operator("GetRollout", v1::ROLE_VIEWER, true),
       Operator("WatchRollout", v1::ROLE_VIEWER, true),

@@ -92,6 +92,17 @@ absl::Status CheckResult(const v1::DeployResult& result) {
   return CheckHealth("result.live", result.live());
 }
 
+absl::Status CheckLogs(const v1::LogChunk& logs) {
+  RETURN_IF_ERROR(CheckCount("logs.entries", logs.entries_size(), Limits::kLogEntries));
+  for (int i = 0; i < logs.entries_size(); ++i) {
+    const v1::JournalEntry& entry = logs.entries(i);
+    const std::string at = absl::StrCat("logs.entries[", i, "]");
+    RETURN_IF_ERROR(CheckSize(at + ".unit", entry.unit(), Limits::kUnitName));
+    RETURN_IF_ERROR(CheckSize(at + ".message", entry.message(), Limits::kLogMessage));
+  }
+  return CheckSize("logs.error", logs.error(), Limits::kMessage);
+}
+
 }  // namespace
 
 absl::Status ValidateHello(const v1::Hello& hello) {
@@ -127,6 +138,8 @@ absl::Status ValidateAgentMessage(const v1::AgentMessage& message) {
       return CheckResult(message.result());
     case v1::AgentMessage::kHealth:
       return CheckHealth("health", message.health());
+    case v1::AgentMessage::kLogs:
+      return CheckLogs(message.logs());
     case v1::AgentMessage::kHeartbeat:
     case v1::AgentMessage::MESSAGE_NOT_SET:
       return absl::OkStatus();

@@ -31,7 +31,7 @@ absl::StatusOr<std::unique_ptr<Fleet>> Fleet::Create(Store& store, const Clock& 
   rollout_options.tick = options.rollout_tick;
   rollout_options.reconnect_grace = options.reconnect_grace;
   fleet->rollouts_ = std::make_unique<rollout::RolloutDriver>(
-      store, clock, fleet->registry_, fleet->events_,
+      store, clock, fleet->registry_, fleet->events_, fleet->history_,
       [f = fleet.get()](const std::string& app) { return f->AppChanged(app); }, rollout_options);
   RETURN_IF_ERROR(fleet->rollouts_->Start());
   return fleet;
@@ -45,6 +45,7 @@ Fleet::Fleet(Store& store, const Clock& clock, const FleetOptions& options)
       registry_(clock, persister_,
                 RegistryOptions{options.heartbeat_interval * options.lost_after_heartbeats,
                                 options.last_seen_write_interval}),
+      history_(clock),
       next_deploy_id_(static_cast<uint64_t>(absl::ToUnixMicros(clock.Now()))) {}
 
 Fleet::~Fleet() { Shutdown(); }
@@ -80,6 +81,12 @@ absl::Status Fleet::OnHello(uint64_t session_id, const v1::Hello& hello,
     spdlog::info("host {} connected (agent {}, {} app(s))", hello.host(),
                  text::ForLog(hello.agent_version()), hello.apps_size());
   }
+  v1::FleetEvent connected;
+  connected.set_kind(v1::FLEET_EVENT_KIND_HOST_CONNECTED);
+  connected.set_host(hello.host());
+  connected.set_message(absl::StrCat("agent ", text::ForLog(hello.agent_version()),
+                                     replaced != nullptr ? ", replacing its previous session" : ""));
+  history_.Record(std::move(connected));
   events_.HostChanged("", hello.host());
   QueueReconcile(hello.host());
   return absl::OkStatus();
@@ -87,6 +94,11 @@ absl::Status Fleet::OnHello(uint64_t session_id, const v1::Hello& hello,
 
 void Fleet::OnMessage(const std::string& host, uint64_t session_id,
                       const v1::AgentMessage& received) {
+  if (received.has_logs()) {
+    // App output, for the operator who asked: never logged here.
+    log_tails_.Deliver(host, received.logs());
+    return;
+  }
   // Before anything keeps or logs it (repo_credentials.h).
   const std::optional<v1::AgentMessage> scrubbed =
       RedactRepoCredentials(*desired_.Snapshot(), received);
@@ -115,6 +127,19 @@ void Fleet::OnMessage(const std::string& host, uint64_t session_id,
             deploy.remove ? std::string("removal")
                           : absl::StrCat(deploy.prepare ? "preparing revision " : "revision ",
                                          deploy.revision);
+        v1::FleetEvent ended;
+        ended.set_kind(result.ok() ? v1::FLEET_EVENT_KIND_DEPLOY_SUCCEEDED
+                                   : v1::FLEET_EVENT_KIND_DEPLOY_FAILED);
+        ended.set_app(result.app());
+        ended.set_host(host);
+        ended.set_revision(deploy.revision);
+        ended.set_id(result.deploy_id());
+        // Agent text, printed in operators' terminals: quoted as for logs.
+        ended.set_step(text::ForLog(result.failed_step()));
+        ended.set_message(absl::StrCat(
+            what, result.ok() ? "" : ": ", text::ForLog(result.error(), 1000),
+            result.rolled_back() ? "; rolled back" : ""));
+        history_.Record(std::move(ended));
         if (result.ok()) {
           spdlog::info("host {}: {} {} succeeded (deploy {})", host, text::ForLog(result.app()),
                        what, result.deploy_id());
@@ -140,7 +165,14 @@ void Fleet::OnMessage(const std::string& host, uint64_t session_id,
 }
 
 void Fleet::OnSessionEnded(const std::string& host, uint64_t session_id) {
-  registry_.Detach(host, session_id);
+  // The agent stops its tails when its next stream starts.
+  log_tails_.HostGone(host);
+  if (registry_.Detach(host, session_id)) {
+    v1::FleetEvent disconnected;
+    disconnected.set_kind(v1::FLEET_EVENT_KIND_HOST_DISCONNECTED);
+    disconnected.set_host(host);
+    history_.Record(std::move(disconnected));
+  }
   spdlog::info("host {}: session {} ended", host, session_id);
   events_.HostChanged("", host);
 }
@@ -213,6 +245,16 @@ void Fleet::Send(const std::vector<PlannedSend>& sends, const DesiredSet& desire
       deploy.set_spec_digest(revision.digest);
       deploy.set_prepare_only(prepare);
       ++(prepare ? prepares : deploys);
+      if (!prepare) {
+        v1::FleetEvent started;
+        started.set_kind(v1::FLEET_EVENT_KIND_DEPLOY_STARTED);
+        started.set_app(action.app);
+        started.set_host(send.host);
+        started.set_revision(revision.revision);
+        started.set_id(send.deploy_id);
+        started.set_message(absl::StrCat("revision ", revision.revision, " (", revision.tag, ")"));
+        history_.Record(std::move(started));
+      }
       spdlog::debug("host {}: {} {} revision {} (deploy {})", send.host,
                     prepare ? "preparing" : "deploying", action.app, revision.revision,
                     send.deploy_id);
@@ -220,6 +262,13 @@ void Fleet::Send(const std::vector<PlannedSend>& sends, const DesiredSet& desire
       v1::RemoveRequest& remove = *message.mutable_remove();
       remove.set_deploy_id(send.deploy_id);
       remove.set_app(action.app);
+      v1::FleetEvent started;
+      started.set_kind(v1::FLEET_EVENT_KIND_DEPLOY_STARTED);
+      started.set_app(action.app);
+      started.set_host(send.host);
+      started.set_id(send.deploy_id);
+      started.set_message("removal");
+      history_.Record(std::move(started));
       spdlog::info("host {}: removing {} (deploy {})", send.host, action.app, send.deploy_id);
     }
     send.session->Send(std::move(message));
@@ -299,6 +348,8 @@ void Fleet::Shutdown() {
     session->Close(grpc::Status(grpc::StatusCode::UNAVAILABLE, "the controller is shutting down"));
   }
   events_.Shutdown();
+  history_.Shutdown();
+  log_tails_.Shutdown();
   {
     absl::MutexLock lock(&mu_);
     threads_stopping_ = true;
@@ -306,6 +357,46 @@ void Fleet::Shutdown() {
   if (reconcile_thread_.joinable()) reconcile_thread_.join();
   if (sweep_thread_.joinable()) sweep_thread_.join();
   persister_.Stop();
+}
+
+absl::StatusOr<Fleet::LogTailOpened> Fleet::OpenLogTail(v1::LogTailRequest request,
+                                                        const std::string& host,
+                                                        size_t max_buffered_entries) {
+  std::map<std::string, std::shared_ptr<AgentConnection>> sessions;
+  registry_.ForEachHost([&](const HostView& view) {
+    if (!view.connected || !view.apps.contains(request.app())) return;
+    if (!host.empty() && view.name != host) return;
+    sessions[view.name] = nullptr;
+  });
+  for (auto& [name, session] : sessions) session = registry_.Session(name);
+  std::erase_if(sessions, [](const auto& entry) { return entry.second == nullptr; });
+  if (sessions.empty()) {
+    return absl::NotFoundError(
+        host.empty() ? absl::StrCat("no connected host runs app ", request.app())
+                     : absl::StrCat("host ", host, " is not connected or does not run app ",
+                                    request.app()));
+  }
+  std::set<std::string> names;
+  for (const auto& [name, session] : sessions) names.insert(name);
+  LogTails::Opened opened = log_tails_.Open(names, max_buffered_entries);
+  if (opened.stream == nullptr) return absl::UnavailableError("the controller is shutting down");
+  request.set_tail_id(opened.id);
+  for (const auto& [name, session] : sessions) {
+    v1::ControllerMessage message;
+    *message.mutable_tail_logs() = request;
+    session->Send(std::move(message));
+  }
+  return LogTailOpened{opened.id, std::move(opened.stream)};
+}
+
+void Fleet::CloseLogTail(uint64_t id) {
+  for (const std::string& host : log_tails_.Close(id)) {
+    if (std::shared_ptr<AgentConnection> session = registry_.Session(host); session != nullptr) {
+      v1::ControllerMessage message;
+      message.mutable_stop_logs()->set_tail_id(id);
+      session->Send(std::move(message));
+    }
+  }
 }
 
 std::map<std::string, uint32_t> Fleet::HostsRunning() const {

@@ -17,7 +17,7 @@
 // Lock order (a lock may be held while taking one to its right, never the
 // reverse): WatchApp reactor → DesiredState → FleetRegistry → HostPersister;
 // AgentSessionHandle → AgentSession. FleetEvents and the fleet's own mu_
-// are leaves. Connections and observers are always called with no fleet
+// are leaves, and so are EventLog and LogTails. Connections and observers are always called with no fleet
 // lock held.
 #ifndef PYSERVICE_CONTROLLER_FLEET_FLEET_H_
 #define PYSERVICE_CONTROLLER_FLEET_FLEET_H_
@@ -41,9 +41,11 @@
 #include "controller/fleet/agent_connection.h"
 #include "controller/fleet/agent_session.h"
 #include "controller/fleet/desired_state.h"
+#include "controller/fleet/event_log.h"
 #include "controller/fleet/fleet_events.h"
 #include "controller/fleet/fleet_registry.h"
 #include "controller/fleet/host_persister.h"
+#include "controller/fleet/log_tails.h"
 #include "controller/rollout/rollout_driver.h"
 #include "controller/store/store.h"
 #include "pyservice/v1/controller.pb.h"
@@ -108,6 +110,9 @@ class Fleet final : public AgentSessionListener {
   const FleetRegistry& registry() const { return registry_; }
   rollout::RolloutDriver& rollouts() { return *rollouts_; }
   FleetEvents& events() { return events_; }
+  // What happened lately, for `pyctl events`. The operator API records
+  // applies and deletes here; the fleet and the rollouts the rest.
+  EventLog& history() { return history_; }
   absl::Duration heartbeat_interval() const { return options_.heartbeat_interval; }
   // What each new agent stream is told and held to.
   AgentSessionOptions session_options() const {
@@ -122,6 +127,20 @@ class Fleet final : public AgentSessionListener {
   absl::StatusOr<std::vector<v1::AppStatus>> Status(const std::string& app) const;
   // Hosts reporting each app (any revision).
   std::map<std::string, uint32_t> HostsRunning() const;
+
+  // ---- logs ----
+  struct LogTailOpened {
+    uint64_t id = 0;
+    std::shared_ptr<LogStream> stream;
+  };
+  // Asks every connected host that runs `request.app()` (only `host` when
+  // not empty) for the app's journal; what they send arrives in the
+  // stream. NOT_FOUND when no such host is connected, UNAVAILABLE while
+  // shutting down. `request.tail_id` is set here.
+  absl::StatusOr<LogTailOpened> OpenLogTail(v1::LogTailRequest request, const std::string& host,
+                                            size_t max_buffered_entries);
+  // Ends the tail: the hosts still sending are told to stop.
+  void CloseLogTail(uint64_t id);
 
   // ---- control ----
   // Runs the lost-host sweep now (tests; the sweep thread calls it too).
@@ -152,6 +171,8 @@ class Fleet final : public AgentSessionListener {
   HostPersister persister_;
   FleetRegistry registry_;
   FleetEvents events_;
+  EventLog history_;
+  LogTails log_tails_;
   std::unique_ptr<rollout::RolloutDriver> rollouts_;
   // Deploy ids grow across restarts too: they start at the clock's
   // microseconds, not at 1 (nobody sends a million deploys a second).

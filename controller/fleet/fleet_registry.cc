@@ -46,10 +46,12 @@ std::shared_ptr<AgentConnection> FleetRegistry::Attach(
   return replaced;
 }
 
-void FleetRegistry::Detach(const std::string& name, uint64_t session_id) {
+bool FleetRegistry::Detach(const std::string& name, uint64_t session_id) {
   absl::MutexLock lock(&mu_);
   const auto it = hosts_.find(name);
-  if (it == hosts_.end() || it->second.session_id != session_id || !it->second.session) return;
+  if (it == hosts_.end() || it->second.session_id != session_id || !it->second.session) {
+    return false;
+  }
   Host& host = it->second;
   host.session.reset();
   host.view.connected = false;
@@ -57,6 +59,7 @@ void FleetRegistry::Detach(const std::string& name, uint64_t session_id) {
   // Its deploys are no longer followed; the next Hello says what runs.
   host.view.in_flight.clear();
   if (host.last_seen != host.last_seen_written) PersistLocked(host);
+  return true;
 }
 
 FleetRegistry::Host* FleetRegistry::HearLocked(const std::string& name, uint64_t session_id,

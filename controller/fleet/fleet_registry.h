@@ -91,8 +91,8 @@ class FleetRegistry {
   std::shared_ptr<AgentConnection> Attach(uint64_t session_id, const v1::Hello& hello,
                                              std::shared_ptr<AgentConnection> session);
   // The session ended: the host is disconnected, unless a newer session has
-  // replaced this one.
-  void Detach(const std::string& host, uint64_t session_id);
+  // replaced this one. True when it was the host's current session.
+  bool Detach(const std::string& host, uint64_t session_id);
   // The host's current session; null when it has none.
   std::shared_ptr<AgentConnection> Session(const std::string& host) const;
 

@@ -7,6 +7,7 @@
 #include "common/api/rollout_names.h"
 #include "common/status/status_macros.h"
 #include "controller/fleet/reconciler.h"
+#include "controller/rollout/rollout_events.h"
 #include "controller/rollout/rollout_view.h"
 #include "controller/store/stored_spec.h"
 #include "spdlog/spdlog.h"
@@ -28,12 +29,14 @@ class RolloutDriver::Observer final : public fleet::FleetObserver {
 
 RolloutDriver::RolloutDriver(Store& store, const Clock& clock,
                              const fleet::FleetRegistry& registry, fleet::FleetEvents& events,
+                             fleet::EventLog& history,
                              std::function<absl::Status(const std::string&)> app_changed,
                              const RolloutOptions& options)
     : store_(store),
       clock_(clock),
       registry_(registry),
       events_(events),
+      history_(history),
       app_changed_(std::move(app_changed)),
       options_(options),
       engine_(options.engine),
@@ -181,6 +184,9 @@ absl::Status RolloutDriver::Commit(Active& active, const v1::RolloutRecord& reco
 
   const std::string& app = active.stored.app;
   const uint32_t id = active.stored.id;
+  for (v1::FleetEvent& event : RolloutEvents(active.stored, before, record)) {
+    history_.Record(std::move(event));
+  }
   if (before.state() != record.state()) {
     spdlog::info("rollout {} of {}: {} → {}{}{}", id, app, RolloutStateName(before.state()),
                  RolloutStateName(record.state()), record.message().empty() ? "" : ": ",

@@ -30,6 +30,7 @@
 #include "absl/synchronization/mutex.h"
 #include "absl/time/time.h"
 #include "common/time/clock.h"
+#include "controller/fleet/event_log.h"
 #include "controller/fleet/fleet_events.h"
 #include "controller/fleet/fleet_registry.h"
 #include "controller/rollout/host_observation.h"
@@ -59,7 +60,7 @@ class RolloutDriver {
   // `app_changed` re-reads an app's desired state and reconciles its hosts
   // (Fleet::AppChanged). Every argument must outlive the driver.
   RolloutDriver(Store& store, const Clock& clock, const fleet::FleetRegistry& registry,
-                fleet::FleetEvents& events,
+                fleet::FleetEvents& events, fleet::EventLog& history,
                 std::function<absl::Status(const std::string& app)> app_changed,
                 const RolloutOptions& options);
   RolloutDriver(const RolloutDriver&) = delete;
@@ -109,6 +110,8 @@ class RolloutDriver {
   const Clock& clock_;
   const fleet::FleetRegistry& registry_;
   fleet::FleetEvents& events_;
+  // Where transitions are recorded for `pyctl events`.
+  fleet::EventLog& history_;
   const std::function<absl::Status(const std::string&)> app_changed_;
   const RolloutOptions options_;
   const RolloutEngine engine_;

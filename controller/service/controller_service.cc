@@ -35,6 +35,15 @@ grpc::Status ControllerServiceImpl::ApplyApp(grpc::ServerContext*,
   if (!result.ok()) return ToGrpcStatus(result.status());
   *response = *std::move(result);
   if (response->changed() && !request->dry_run()) {
+    v1::FleetEvent event;
+    event.set_kind(v1::FLEET_EVENT_KIND_APP_APPLIED);
+    event.set_app(response->app());
+    event.set_revision(response->revision());
+    event.set_id(response->rollout());
+    if (response->rollout() != 0) {
+      event.set_message(absl::StrCat("rollout ", response->rollout()));
+    }
+    fleet_.history().Record(std::move(event));
     // The revision is stored whatever happens here; a failure to load it
     // into the fleet is logged and only delays its deploy.
     if (response->rollout() == 0) {
@@ -100,6 +109,10 @@ grpc::Status ControllerServiceImpl::DeleteApp(grpc::ServerContext*,
   if (absl::IsNotFound(deleted)) return ToGrpcStatus(AppNotFound(request->name()));
   if (!deleted.ok()) return ToGrpcStatus(deleted);
   spdlog::info("app {}: deleted", request->name());
+  v1::FleetEvent event;
+  event.set_kind(v1::FLEET_EVENT_KIND_APP_DELETED);
+  event.set_app(request->name());
+  fleet_.history().Record(std::move(event));
   // Hosts running it get a RemoveRequest.
   (void)fleet_.AppChanged(request->name());
   return grpc::Status::OK;

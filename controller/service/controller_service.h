@@ -1,6 +1,6 @@
 // The operator-facing gRPC service (pyctl's API): apply, get, list, delete
-// and history of app definitions, on top of the Store; hosts, fleet health
-// and deploy progress, from the fleet.
+// and history of app definitions, on top of the Store; hosts, fleet health,
+// deploy progress, app logs and fleet events, from the fleet.
 //
 // A sync-API service: each unary call is a short store transaction or an
 // in-memory read of the fleet, and gRPC's sync server runs them on its own
@@ -55,6 +55,12 @@ class ControllerServiceImpl final
                          v1::GetStatusResponse* response) override;
   grpc::ServerWriteReactor<v1::WatchAppEvent>* WatchApp(
       grpc::CallbackServerContext* context, const v1::WatchAppRequest* request) override;
+
+  // logs_and_events.cc. Sync streaming, like WatchRollout.
+  grpc::Status TailLogs(grpc::ServerContext* context, const v1::TailLogsRequest* request,
+                        grpc::ServerWriter<v1::TailLogsResponse>* writer) override;
+  grpc::Status WatchEvents(grpc::ServerContext* context, const v1::WatchEventsRequest* request,
+                           grpc::ServerWriter<v1::FleetEvent>* writer) override;
 
   grpc::Status StartRollout(grpc::ServerContext* context, const v1::StartRolloutRequest* request,
                             v1::Rollout* response) override;

@@ -4,6 +4,7 @@
 
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
+#include "common/text/utf8.h"
 #include "tests/testing/json.h"
 #include "yaml-cpp/yaml.h"
 
@@ -170,7 +171,7 @@ TEST(DocumentTest, Yaml_OtherMultilineAndOddTextRoundTrips) {
 
 TEST(DocumentTest, Yaml_InvalidUtf8IsReplaced) {
   EXPECT_THAT(ToYaml(Str("a\xFFz")), Not(HasSubstr("\xFF")));
-  EXPECT_EQ(ToValidUtf8("a\xFFz\xC3\xA9"), "a\xEF\xBF\xBDz\xC3\xA9");
+  EXPECT_EQ(text::ToValidUtf8("a\xFFz\xC3\xA9"), "a\xEF\xBF\xBDz\xC3\xA9");
 }
 
 }  // namespace

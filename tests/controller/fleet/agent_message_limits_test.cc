@@ -110,12 +110,33 @@ TEST(AgentMessageLimitsTest, EveryBoundedFieldOfEveryKindIsNamedWhenOverItsLimit
     m.mutable_result()->mutable_live()->set_tag(std::string(300, 't'));
     cases.push_back({"result.live.tag: 300 bytes", m});
   }
+  {
+    v1::AgentMessage m;
+    for (int i = 0; i < 201; ++i) m.mutable_logs()->add_entries();
+    cases.push_back({"logs.entries: 201 entries", m});
+  }
+  {
+    v1::AgentMessage m;
+    m.mutable_logs()->add_entries();
+    m.mutable_logs()->add_entries()->set_message(std::string(5000, 'm'));
+    cases.push_back({"logs.entries[1].message: 5000 bytes", m});
+  }
+  {
+    v1::AgentMessage m;
+    m.mutable_logs()->add_entries()->set_unit(std::string(300, 'u'));
+    cases.push_back({"logs.entries[0].unit: 300 bytes", m});
+  }
+  {
+    v1::AgentMessage m;
+    m.mutable_logs()->set_error(std::string(5000, 'e'));
+    cases.push_back({"logs.error: 5000 bytes", m});
+  }
   for (const Case& c : cases) {
     const absl::Status status = ValidateAgentMessage(c.message);
     EXPECT_EQ(status.code(), absl::StatusCode::kInvalidArgument) << c.field;
     EXPECT_THAT(status.message(), HasSubstr(c.field));
     // Never the value.
-    for (char x : std::string("vlsamet")) {
+    for (char x : std::string("vlsametu")) {
       EXPECT_THAT(status.message(), Not(HasSubstr(std::string(20, x)))) << c.field;
     }
   }
@@ -150,7 +171,10 @@ TEST(AgentMessageLimitsTest, WhatAnAgentFitsToTheLimitsOfEveryKindPasses) {
   v1::AgentMessage hello = HelloFrom("web-1");
   hello.mutable_hello()->add_apps()->set_app("hello");
   hello.mutable_hello()->mutable_apps(0)->set_message(huge);
-  for (v1::AgentMessage* message : {&progress, &result, &health, &hello}) {
+  v1::AgentMessage logs;
+  logs.mutable_logs()->add_entries()->set_message(huge);
+  logs.mutable_logs()->set_error(huge);
+  for (v1::AgentMessage* message : {&progress, &result, &health, &hello, &logs}) {
     ASSERT_FALSE(ValidateAgentMessage(*message).ok()) << message->ShortDebugString().substr(0, 80);
     FitAgentMessage(*message);
     EXPECT_TRUE(ValidateAgentMessage(*message).ok()) << ValidateAgentMessage(*message);

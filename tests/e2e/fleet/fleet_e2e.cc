@@ -239,17 +239,28 @@ absl::StatusOr<ExitStatus> E2eFleet::KillController(absl::Duration timeout) {
   return controller_->WaitForExit(timeout);
 }
 
+std::vector<std::string> E2eFleet::PyctlArgv(std::vector<std::string> args) const {
+  std::vector<std::string> argv = {PYCTL_BIN};
+  argv.insert(argv.end(), args.begin(), args.end());
+  argv.insert(argv.end(), {"--controller", absl::StrCat("unix:", admin_socket_)});
+  return argv;
+}
+
+std::vector<std::string> E2eFleet::PyctlEnv() {
+  std::vector<std::string> env;
+  for (char** entry = environ; *entry != nullptr; ++entry) {
+    if (!absl::StartsWith(*entry, "PYCTL_")) env.emplace_back(*entry);
+  }
+  return env;
+}
+
 ProcessResult E2eFleet::Pyctl(std::vector<std::string> args, int timeout_seconds) {
   ProcessOptions options;
   // timeout(1) rather than a watchdog here: a hung pyctl is killed and the
   // test sees a SIGKILL result it can report.
-  options.argv = {"timeout", "-s", "KILL", std::to_string(timeout_seconds), PYCTL_BIN};
-  options.argv.insert(options.argv.end(), args.begin(), args.end());
-  options.argv.insert(options.argv.end(), {"--controller", absl::StrCat("unix:", admin_socket_)});
-  options.env.emplace();
-  for (char** entry = environ; *entry != nullptr; ++entry) {
-    if (!absl::StartsWith(*entry, "PYCTL_")) options.env->emplace_back(*entry);
-  }
+  options.argv = {"timeout", "-s", "KILL", std::to_string(timeout_seconds)};
+  for (std::string& arg : PyctlArgv(std::move(args))) options.argv.push_back(std::move(arg));
+  options.env = PyctlEnv();
   absl::StatusOr<ProcessResult> result = RunProcess(options);
   if (!result.ok()) {
     ProcessResult failed;
@@ -258,6 +269,16 @@ ProcessResult E2eFleet::Pyctl(std::vector<std::string> args, int timeout_seconds
     return failed;
   }
   return *result;
+}
+
+absl::StatusOr<std::unique_ptr<ChildProcess>> E2eFleet::StartPyctl(std::vector<std::string> args,
+                                                                   const std::string& name) {
+  ChildProcessOptions options;
+  options.argv = PyctlArgv(std::move(args));
+  options.env = PyctlEnv();
+  options.output_dir = dir_.path();
+  options.name = name;
+  return ChildProcess::Start(options);
 }
 
 std::map<std::string, JsonValue> E2eFleet::StatusByHost(const std::string& app,

@@ -115,6 +115,10 @@ class E2eFleet {
   // admin: no token), killed after `timeout_seconds`. No PYCTL_ variable of
   // ours reaches it.
   ProcessResult Pyctl(std::vector<std::string> args, int timeout_seconds = 30);
+  // The same pyctl left running (`logs -f`, `events -f`), its output in
+  // files read while it runs; `name` names them. Killed when destroyed.
+  absl::StatusOr<std::unique_ptr<ChildProcess>> StartPyctl(std::vector<std::string> args,
+                                                           const std::string& name);
   // `pyctl status APP -o json` as host -> its object; empty on failure.
   std::map<std::string, JsonValue> StatusByHost(const std::string& app,
                                                 std::string* raw = nullptr);
@@ -135,6 +139,10 @@ class E2eFleet {
   explicit E2eFleet(FleetOptions options) : options_(std::move(options)) {}
   absl::Status Boot();
   absl::Status InstallAgent(int i, const std::string& unit_file);
+  // pyctl's argv (ARGS then --controller) and environment (ours without
+  // PYCTL_ variables).
+  std::vector<std::string> PyctlArgv(std::vector<std::string> args) const;
+  static std::vector<std::string> PyctlEnv();
 
   FleetOptions options_;
   TempDir dir_;
@@ -165,6 +173,10 @@ class FleetE2eFixture : public ::testing::Test {
   static TestHost& Host(int i) { return fleet_->Host(i); }
   static ProcessResult Pyctl(std::vector<std::string> args, int timeout_seconds = 30) {
     return fleet_->Pyctl(std::move(args), timeout_seconds);
+  }
+  static absl::StatusOr<std::unique_ptr<ChildProcess>> StartPyctl(std::vector<std::string> args,
+                                                                  const std::string& name) {
+    return fleet_->StartPyctl(std::move(args), name);
   }
   static std::map<std::string, std::string> Connected(std::string* raw = nullptr) {
     return fleet_->Connected(raw);

@@ -171,6 +171,29 @@ std::vector<Rpc> AuthMatrixTest::Rpcs() {
                     if (reader->Read(&rollout)) context.TryCancel();
                     return reader->Finish();
                   }});
+  // App output: a viewer of the app, like its status. (Allowed calls end
+  // NOT_FOUND here: no connected host runs the app.)
+  rpcs.push_back({"TailLogs", Kind::kViewerOnApp, [this](AuthFixture& fixture,
+                                                         const Caller& caller) {
+                    grpc::ClientContext context;
+                    fixture.Prepare(caller, context);
+                    v1::TailLogsRequest request;
+                    request.set_app(kApp);
+                    auto reader = Controller(caller)->TailLogs(&context, request);
+                    v1::TailLogsResponse response;
+                    if (reader->Read(&response)) context.TryCancel();
+                    return reader->Finish();
+                  }});
+  rpcs.push_back({"WatchEvents", Kind::kViewerAnyApp, [this](AuthFixture& fixture,
+                                                             const Caller& caller) {
+                    grpc::ClientContext context;
+                    fixture.Prepare(caller, context);
+                    auto reader = Controller(caller)->WatchEvents(&context, v1::WatchEventsRequest());
+                    v1::FleetEvent event;
+                    while (reader->Read(&event)) {
+                    }
+                    return reader->Finish();
+                  }});
   rpcs.push_back({"Connect", Kind::kAgent, [this](AuthFixture& fixture, const Caller& caller) {
                     grpc::ClientContext context;
                     fixture.Prepare(caller, context);
@@ -315,8 +338,8 @@ TEST_F(AuthMatrixTest, EveryRpcTimesEveryCallerIsAllowedOrRefusedAsWrittenAndRef
       ++refused;
     }
   }
-  // 23 RPCs × 10 callers, counted so that a shrinking table shows.
-  EXPECT_EQ(allowed + refused, 23 * 10);
+  // 25 RPCs × 10 callers, counted so that a shrinking table shows.
+  EXPECT_EQ(allowed + refused, 25 * 10);
   EXPECT_GT(refused, 150);
 }
 
