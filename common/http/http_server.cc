@@ -31,6 +31,7 @@ absl::string_view Reason(int status) {
   switch (status) {
     case 200: return "OK";
     case 400: return "Bad Request";
+    case 403: return "Forbidden";
     case 404: return "Not Found";
     case 405: return "Method Not Allowed";
     case 408: return "Request Timeout";
@@ -49,14 +50,21 @@ std::string Head(int status, absl::string_view content_type, absl::string_view e
 }
 
 std::string Serialize(const Response& response, bool head_only, absl::string_view extra = "") {
-  std::string out = absl::StrCat(Head(response.status, response.content_type, extra),
+  std::string headers(extra);
+  for (const auto& [name, value] : response.headers) {
+    const std::string line = absl::StrCat(name, ": ", value);
+    absl::StrAppend(&headers, absl::StrReplaceAll(line, {{"\r", ""}, {"\n", ""}}), "\r\n");
+  }
+  std::string out = absl::StrCat(Head(response.status, response.content_type, headers),
                                  "Content-Length: ", response.body.size(), "\r\n\r\n");
   if (!head_only) out += response.body;
   return out;
 }
 
 Response Error(int status, absl::string_view detail) {
-  return {.status = status, .body = absl::StrCat(status, " ", Reason(status), ": ", detail, "\n")};
+  return {.status = status,
+          .body = absl::StrCat(status, " ", Reason(status), ": ", detail, "\n"),
+          .headers = {}};
 }
 
 // Closes our side, then reads (and drops) what the client still sends for a

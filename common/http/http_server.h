@@ -28,6 +28,7 @@
 #include <memory>
 #include <string>
 #include <thread>
+#include <utility>
 #include <vector>
 
 #include "absl/container/flat_hash_map.h"
@@ -42,6 +43,9 @@ struct Response {
   int status = 200;
   std::string content_type = "text/plain; charset=utf-8";
   std::string body;
+  // More header lines (name, value), e.g. Content-Security-Policy; the
+  // handler's own constants (a line break in them is dropped).
+  std::vector<std::pair<std::string, std::string>> headers;
 };
 
 // The connection of a text/event-stream response, handed to a

@@ -47,6 +47,25 @@ TEST(HttpServerTest, GetReturnsTheHandlersResponseAndClosesTheConnection) {
   EXPECT_EQ(answer->headers["connection"], "close");
 }
 
+TEST(HttpServerTest, ResponseHeadersAreSentAndCannotSplitTheResponse) {
+  Routes routes;
+  routes.Handle("/h", [](const Request&) {
+    return Response{.status = 200,
+                    .content_type = "text/plain",
+                    .body = "ok",
+                    .headers = {{"X-Frame-Options", "DENY"},
+                                {"X-Split", "a\r\nX-Injected: 1"}}};
+  });
+  std::unique_ptr<HttpServer> server = StartOrDie(std::move(routes));
+  ASSERT_NE(server, nullptr);
+  absl::StatusOr<HttpAnswer> answer = HttpGet(server->port(), "/h");
+  ASSERT_TRUE(answer.ok()) << answer.status();
+  EXPECT_EQ(answer->headers["x-frame-options"], "DENY");
+  EXPECT_EQ(answer->headers["x-split"], "aX-Injected: 1");
+  EXPECT_FALSE(answer->headers.contains("x-injected"));
+  EXPECT_EQ(answer->body, "ok");
+}
+
 TEST(HttpServerTest, HeadSendsTheHeadersWithoutTheBody) {
   std::unique_ptr<HttpServer> server = StartOrDie(HelloRoutes());
   ASSERT_NE(server, nullptr);
