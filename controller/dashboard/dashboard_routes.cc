@@ -11,7 +11,9 @@
 #include "absl/strings/ascii.h"
 #include "absl/strings/match.h"
 #include "absl/strings/numbers.h"
+#include "absl/strings/str_cat.h"
 #include "common/status/status_macros.h"
+#include "common/tls/plaintext.h"
 #include "controller/dashboard/dashboard_assets.h"
 #include "controller/dashboard/fleet_snapshot.h"
 #include "controller/fleet/wake_on_change.h"
@@ -108,6 +110,14 @@ bool HostHeaderAllowed(const http::Request& request) {
   unsigned char address[16];
   return inet_pton(AF_INET, literal.c_str(), address) == 1 ||
          inet_pton(AF_INET6, literal.c_str(), address) == 1;
+}
+
+absl::Status CheckDashboardListen(const std::string& listen, bool insecure) {
+  if (insecure || tls::IsLoopbackAddress(listen)) return absl::OkStatus();
+  return absl::InvalidArgumentError(absl::StrCat(
+      "http_listen ", listen,
+      ": the dashboard has no authentication; use a loopback address (127.0.0.1:PORT, "
+      "[::1]:PORT), reach it through an SSH tunnel, or set insecure: true"));
 }
 
 void AddDashboardRoutes(http::Routes& routes, Store& store, fleet::Fleet& fleet,

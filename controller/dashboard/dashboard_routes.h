@@ -22,6 +22,11 @@
 #ifndef PYSERVICE_CONTROLLER_DASHBOARD_DASHBOARD_ROUTES_H_
 #define PYSERVICE_CONTROLLER_DASHBOARD_DASHBOARD_ROUTES_H_
 
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "absl/status/status.h"
 #include "absl/time/time.h"
 #include "common/http/http_request.h"
 #include "common/http/http_server.h"
@@ -44,6 +49,12 @@ const std::vector<std::pair<std::string, std::string>>& SecurityHeaders();
 // Whether the request's Host header names an IP literal or "localhost" (or
 // is absent: no browser sends that).
 bool HostHeaderAllowed(const http::Request& request);
+
+// OK when the dashboard may listen on `listen` (HOST:PORT): a loopback IP
+// literal (tls::IsLoopbackAddress), or anything with `insecure` (the
+// operator's insecure: true). Otherwise INVALID_ARGUMENT naming the
+// address and the ways out: the dashboard has no authentication.
+absl::Status CheckDashboardListen(const std::string& listen, bool insecure);
 
 // Adds the routes above. `store` and `fleet` must outlive the server.
 void AddDashboardRoutes(http::Routes& routes, Store& store, fleet::Fleet& fleet,

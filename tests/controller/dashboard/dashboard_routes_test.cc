@@ -35,6 +35,18 @@ TEST(HostHeaderAllowed, RefusesNamesSoARebindingPageCannotReadTheFleet) {
   }
 }
 
+TEST(CheckDashboardListen, LoopbackOnlyUnlessInsecure) {
+  EXPECT_TRUE(CheckDashboardListen("127.0.0.1:7071", false).ok());
+  EXPECT_TRUE(CheckDashboardListen("[::1]:7071", false).ok());
+  for (const char* listen : {"0.0.0.0:7071", "10.0.0.5:7071", "controller.example:7071"}) {
+    const absl::Status refused = CheckDashboardListen(listen, false);
+    EXPECT_TRUE(absl::IsInvalidArgument(refused)) << listen;
+    EXPECT_THAT(refused.message(), HasSubstr(listen));
+    EXPECT_THAT(refused.message(), HasSubstr("no authentication"));
+    EXPECT_TRUE(CheckDashboardListen(listen, true).ok()) << listen;
+  }
+}
+
 TEST(SecurityHeaders, CspAllowsOnlySameOriginScriptAndNothingInline) {
   std::string csp;
   for (const auto& [name, value] : SecurityHeaders()) {
