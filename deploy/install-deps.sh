@@ -14,6 +14,9 @@ packages=(
   openssh-server openssh-client iproute2 curl procps
   # The crash consistency e2e test kills the agent at a chosen syscall.
   strace
+  # The dashboard's browser test drives headless Chromium over the DevTools
+  # protocol (tests/testing/headless_chromium.h).
+  chromium
 )
 
 missing=()
