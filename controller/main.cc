@@ -40,6 +40,7 @@
 #include "absl/strings/string_view.h"
 #include "absl/synchronization/mutex.h"
 #include "common/cli_docs/docs_commands.h"
+#include "common/http/http_server.h"
 #include "common/logging/logging.h"
 #include "common/systemd/notify.h"
 #include "common/time/clock.h"
@@ -49,6 +50,7 @@
 #include "controller/auth/authorized_controller_service.h"
 #include "controller/auth/guard.h"
 #include "controller/config/controller_config.h"
+#include "controller/dashboard/dashboard_routes.h"
 #include "controller/fleet/agent_service.h"
 #include "controller/fleet/fleet.h"
 #include "controller/man_page_info.h"
@@ -195,6 +197,29 @@ int Serve(const pyservice::controller::ControllerConfig& config) {
   for (const ListenAddress& address : (*server)->bound_addresses()) {
     spdlog::info("listening on {}", address.ToString());
   }
+  // The HTTP listener: the web dashboard (read-only, no authentication, so
+  // loopback unless the operator says insecure).
+  std::unique_ptr<pyservice::http::HttpServer> http;
+  if (!config.http_listen.empty()) {
+    if (absl::Status allowed = dashboard::CheckDashboardListen(config.http_listen,
+                                                               config.insecure);
+        !allowed.ok()) {
+      spdlog::error("{}", std::string(allowed.message()));
+      return kExitUsage;
+    }
+    pyservice::http::Routes routes;
+    dashboard::AddDashboardRoutes(routes, **store, **fleet);
+    pyservice::http::HttpServerOptions http_options;
+    http_options.listen = config.http_listen;
+    absl::StatusOr<std::unique_ptr<pyservice::http::HttpServer>> started =
+        pyservice::http::HttpServer::Start(http_options, std::move(routes));
+    if (!started.ok()) {
+      spdlog::error("http_listen: {}", std::string(started.status().message()));
+      return kExitCannotStart;
+    }
+    http = *std::move(started);
+    spdlog::info("dashboard on http://{}/", http->address());
+  }
   if (!config.admin_socket.empty()) {
     spdlog::info("admin socket on unix:{} ({})", config.admin_socket,
                  config.admin_socket_group.empty()
@@ -212,7 +237,9 @@ int Serve(const pyservice::controller::ControllerConfig& config) {
   (void)pyservice::NotifyServiceManager("STOPPING=1");
   // Agent streams and watchers never end by themselves: close them first,
   // so the server's graceful shutdown only waits for short calls.
+  // The fleet's shutdown also ends the dashboard's event streams.
   (*fleet)->Shutdown();
+  if (http) http->Stop();
   (*server)->Shutdown();
   spdlog::info("stopped");
   return 0;
@@ -275,7 +302,7 @@ int main(int argc, char** argv) {
                  "heartbeat_interval, wave_timeout, keepalive_time, keepalive_timeout, "
                  "tls_cert, tls_key, insecure, "
                  "insecure_agents, admin_socket, admin_socket_group, ca_dir, "
-                 "secrets_key_file; flags override it")
+                 "secrets_key_file, http_listen; flags override it")
       ->type_name("FILE");
   app.add_option("--listen", listen,
                  "HOST:PORT or unix:/absolute/path; repeat for several "

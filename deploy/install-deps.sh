@@ -16,6 +16,9 @@ packages=(
   strace
   # Man pages are checked with man -l; the packages need dpkg-shlibdeps.
   man-db groff-base dpkg-dev
+  # The dashboard's browser test drives headless Chromium over the DevTools
+  # protocol (tests/testing/headless_chromium.h).
+  chromium
 )
 
 missing=()

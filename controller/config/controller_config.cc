@@ -181,6 +181,8 @@ absl::StatusOr<ControllerConfig> ParseRoot(const YAML::Node& root,
       ReadString(value, "admin_socket_group", problems, config.admin_socket_group);
     } else if (name == "ca_dir") {
       ReadString(value, "ca_dir", problems, config.ca_dir);
+    } else if (name == "http_listen") {
+      ReadString(value, "http_listen", problems, config.http_listen);
     } else if (name == "spec_policy") {
       spec::YamlReader reader(source_name);
       spec::ReadSpecPolicy(value, reader, config.spec_policy);
@@ -191,7 +193,8 @@ absl::StatusOr<ControllerConfig> ParseRoot(const YAML::Node& root,
                    "heartbeat_interval, wave_timeout, keepalive_time, keepalive_timeout, "
                    "tls_cert, tls_key, "
                    "client_ca, insecure, insecure_agents, admin_socket, "
-                   "admin_socket_group, ca_dir, secrets_key_file or spec_policy)");
+                   "admin_socket_group, ca_dir, secrets_key_file, spec_policy or "
+                   "http_listen)");
     }
   }
   if (!problems.empty()) return problems.ToStatus();

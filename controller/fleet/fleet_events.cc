@@ -23,7 +23,9 @@ std::vector<std::shared_ptr<FleetObserver>> FleetEvents::Matching(const std::str
   std::vector<std::shared_ptr<FleetObserver>> observers;
   absl::MutexLock lock(&mu_);
   for (const auto& [id, subscription] : subscriptions_) {
-    if (app.empty() || subscription.app == app) observers.push_back(subscription.observer);
+    if (app.empty() || subscription.app.empty() || subscription.app == app) {
+      observers.push_back(subscription.observer);
+    }
   }
   return observers;
 }

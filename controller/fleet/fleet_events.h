@@ -33,7 +33,8 @@ class FleetObserver {
 
 class FleetEvents {
  public:
-  // Subscribes `observer` to `app`; nullopt once Shutdown() ran.
+  // Subscribes `observer` to `app`, or to every app when `app` is empty
+  // (the web dashboard); nullopt once Shutdown() ran.
   std::optional<uint64_t> Subscribe(const std::string& app,
                                     std::shared_ptr<FleetObserver> observer);
   void Unsubscribe(uint64_t id);

@@ -5,7 +5,9 @@
 #include "absl/strings/str_cat.h"
 #include "common/spec/canonical.h"
 #include "common/spec/validators.h"
+#include "controller/fleet/wake_on_change.h"
 #include "controller/service/apply.h"
+#include "controller/service/fleet_views.h"
 #include "controller/rollout/rollout_view.h"
 #include "controller/service/rollouts.h"
 #include "controller/service/watch_app_reactor.h"
@@ -131,17 +133,7 @@ grpc::Status ControllerServiceImpl::ListRevisions(grpc::ServerContext*,
 
 grpc::Status ControllerServiceImpl::ListHosts(grpc::ServerContext*, const v1::ListHostsRequest*,
                                               v1::ListHostsResponse* response) {
-  for (const fleet::HostSummary& summary : fleet_.registry().ListHosts()) {
-    v1::Host* host = response->add_hosts();
-    host->set_name(summary.name);
-    host->set_connected(summary.connected);
-    host->mutable_labels()->insert(summary.labels.begin(), summary.labels.end());
-    host->set_last_seen(FormatRfc3339(summary.last_seen));
-    host->set_agent_version(summary.agent_version);
-    host->set_first_seen(FormatRfc3339(summary.first_seen));
-    host->set_lost(summary.lost);
-    host->set_apps(static_cast<uint32_t>(summary.apps));
-  }
+  for (v1::Host& host : HostViews(fleet_.registry())) *response->add_hosts() = std::move(host);
   return grpc::Status::OK;
 }
 
@@ -200,38 +192,6 @@ grpc::Status ControllerServiceImpl::GetRollout(grpc::ServerContext*,
   return Describe(FindRollout(store_, request->app(), request->id()), response);
 }
 
-namespace {
-
-// Wakes a rollout watcher when anything about its app changes.
-class WakeOnChange final : public fleet::FleetObserver {
- public:
-  void OnHostChanged(const std::string&) override { Wake(); }
-  void OnAppChanged() override { Wake(); }
-  void OnShutdown() override {
-    absl::MutexLock lock(&mu_);
-    shutdown_ = true;
-    changed_ = true;
-  }
-  // Waits for a change (or `timeout`); false once the controller stops.
-  bool Wait(absl::Duration timeout) {
-    absl::MutexLock lock(&mu_);
-    mu_.AwaitWithTimeout(absl::Condition(&changed_), timeout);
-    changed_ = false;
-    return !shutdown_;
-  }
-
- private:
-  void Wake() {
-    absl::MutexLock lock(&mu_);
-    changed_ = true;
-  }
-  absl::Mutex mu_;
-  bool changed_ ABSL_GUARDED_BY(mu_) = false;
-  bool shutdown_ ABSL_GUARDED_BY(mu_) = false;
-};
-
-}  // namespace
-
 grpc::Status ControllerServiceImpl::WatchRollout(grpc::ServerContext* context,
                                                  const v1::GetRolloutRequest* request,
                                                  grpc::ServerWriter<v1::Rollout>* writer) {
@@ -239,7 +199,7 @@ grpc::Status ControllerServiceImpl::WatchRollout(grpc::ServerContext* context,
   // 10,000-host rollout costs the controller a few snapshots a second, and
   // sees the latest state rather than every step of every host.
   constexpr absl::Duration kMinInterval = absl::Milliseconds(200);
-  auto wake = std::make_shared<WakeOnChange>();
+  auto wake = std::make_shared<fleet::WakeOnChange>();
   const std::optional<uint64_t> subscription = fleet_.events().Subscribe(request->app(), wake);
   if (!subscription.has_value()) {
     return grpc::Status(grpc::StatusCode::UNAVAILABLE, "the controller is shutting down");

@@ -67,6 +67,10 @@ absl::StatusOr<std::unique_ptr<ChildProcess>> ChildProcess::Start(
   }
   char** const envp = options.env.has_value() ? env_pointers.data() : environ;
 
+  constexpr size_t kMaxExtraFds = 8;
+  if (options.extra_fds.size() > kMaxExtraFds) {
+    return absl::InvalidArgumentError("at most 8 extra fds");
+  }
   const pid_t parent = getpid();
   const pid_t pid = fork();
   if (pid < 0) {
@@ -89,6 +93,15 @@ absl::StatusOr<std::unique_ptr<ChildProcess>> ChildProcess::Start(
     dup2(in, STDIN_FILENO);
     dup2(out, STDOUT_FILENO);
     dup2(err, STDERR_FILENO);
+    // Moved out of the way first, so fd 3 -> 4 and 4 -> 3 do not clobber
+    // (a fixed array: no malloc after fork in a threaded parent).
+    int high[kMaxExtraFds];
+    for (size_t i = 0; i < options.extra_fds.size(); ++i) {
+      high[i] = fcntl(options.extra_fds[i], F_DUPFD, 100);
+    }
+    for (size_t i = 0; i < options.extra_fds.size(); ++i) {
+      if (high[i] < 0 || dup2(high[i], 3 + static_cast<int>(i)) < 0) _exit(126);
+    }
     execve(argv_pointers[0], argv_pointers.data(), envp);
     _exit(127);
   }

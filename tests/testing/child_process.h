@@ -32,6 +32,9 @@ struct ChildProcessOptions {
   std::string output_dir;
   // NAME above; distinct per process sharing an output_dir.
   std::string name = "child";
+  // Descriptors the child gets as fds 3, 4, ... (Chromium's
+  // --remote-debugging-pipe); the caller's copies stay open.
+  std::vector<int> extra_fds;
 };
 
 struct ExitStatus {

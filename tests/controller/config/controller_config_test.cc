@@ -33,6 +33,14 @@ TEST(ControllerConfigTest, SecretsKeyFile) {
               HasSubstr("c.yaml:1:19: secrets_key_file: want a non-empty string"));
 }
 
+TEST(ControllerConfigTest, HttpListenIsOffByDefaultAndTakesAnAddress) {
+  EXPECT_EQ(ControllerConfig().http_listen, "");
+  absl::StatusOr<ControllerConfig> config =
+      ParseControllerConfig("http_listen: 127.0.0.1:7071\n", "c.yaml", ControllerConfig());
+  ASSERT_TRUE(config.ok()) << config.status();
+  EXPECT_EQ(config->http_listen, "127.0.0.1:7071");
+}
+
 TEST(ControllerConfigTest, KeysInTheFileReplaceTheBase) {
   absl::StatusOr<ControllerConfig> config = ParseControllerConfig(
       "listen:\n  - 0.0.0.0:7070\n  - unix:/run/p.sock\ndata_dir: /srv/p\n"
