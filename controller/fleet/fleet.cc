@@ -146,14 +146,20 @@ void Fleet::OnSessionEnded(const std::string& host, uint64_t session_id) {
 }
 
 absl::Status Fleet::AppChanged(const std::string& app) {
-  absl::Status refreshed = desired_.Refresh(app);
-  if (!refreshed.ok()) {
+  absl::StatusOr<std::optional<std::vector<std::string>>> changed = desired_.Refresh(app);
+  if (!changed.ok()) {
     spdlog::error("app {}: cannot load its desired state: {}", app,
-                  std::string(refreshed.message()));
-    return refreshed;
+                  std::string(changed.status().message()));
+    return changed.status();
   }
   events_.AppChanged(app);
-  QueueReconcile(std::nullopt);
+  if (changed->has_value()) {
+    // A rollout's wave started: only that wave's hosts and the ones now
+    // preparing have new work.
+    QueueReconcile(**changed);
+  } else {
+    QueueReconcile(std::nullopt);
+  }
   return absl::OkStatus();
 }
 
@@ -165,6 +171,13 @@ void Fleet::QueueReconcile(const std::optional<std::string>& host) {
   } else {
     reconcile_all_ = true;
   }
+}
+
+void Fleet::QueueReconcile(const std::vector<std::string>& hosts) {
+  if (hosts.empty()) return;
+  absl::MutexLock lock(&mu_);
+  if (threads_stopping_) return;
+  reconcile_hosts_.insert(hosts.begin(), hosts.end());
 }
 
 void Fleet::ReconcileLoop() {

@@ -95,9 +95,10 @@ class Fleet final : public AgentSessionListener {
   void OnSessionStarted(uint64_t session_id, std::shared_ptr<AgentConnection> session) override;
   void OnSessionAbandoned(uint64_t session_id) override;
 
-  // An app was applied or deleted: re-reads it from the store (blocking;
-  // call from the operator API's threads), tells its watchers and queues a
-  // reconcile of every host.
+  // An app was applied or deleted, or its rollout moved: re-reads it from
+  // the store (blocking; call from the operator API's threads), tells its
+  // watchers and queues a reconcile of the hosts whose work changed
+  // (desired_change.h; every host unless only a rollout's waves moved).
   absl::Status AppChanged(const std::string& app);
   // Ends the host's live stream with `status` (a revoked certificate);
   // nothing when it has none.
@@ -141,6 +142,7 @@ class Fleet final : public AgentSessionListener {
 
   // Queues a reconcile pass for `host`, or for every host when nullopt.
   void QueueReconcile(const std::optional<std::string>& host);
+  void QueueReconcile(const std::vector<std::string>& hosts);
   void ReconcileLoop();
   void SweepLoop();
   // Sends the planned work; called by the reconcile thread.
