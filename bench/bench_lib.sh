@@ -17,6 +17,21 @@ threads() { awk '/Threads/ {print $2}' "/proc/$1/status"; }
 last_json() { tail -n 1 "$1"; }
 field() { sed -n "s/.*\"$2\":\([0-9]*\).*/\1/p" <<<"$1"; }
 now_ms() { date +%s%3N; }
+# Percentile $2 (0-100, nearest rank) of the numbers in file $1, one a line.
+percentile() { sort -n "$1" | awk -v p="$2" '{a[NR]=$1} END{r=int((p*NR+99)/100); if (r<1) r=1; print a[r]}'; }
+# Median of the numbers in file $1.
+median() { sort -n "$1" | awk '{a[NR]=$1} END{print (NR%2)?a[(NR+1)/2]:(a[NR/2]+a[NR/2+1])/2}'; }
+
+# --pin: the controller on CPU 0, the simulator on CPU 1 (taskset), so they
+# do not take each other's core (other load on the machine still does).
+# Sets CTL_PIN and SIM_PIN (empty without pinning) for `$CTL_PIN cmd...`.
+set_pins() {
+  CTL_PIN=""; SIM_PIN=""
+  if (( $1 )); then
+    command -v taskset >/dev/null || { echo "--pin: taskset not found" >&2; exit 1; }
+    CTL_PIN="taskset -c 0"; SIM_PIN="taskset -c 1"
+  fi
+}
 
 # wait_for DESC TIMEOUT_S CMD...: polls CMD every 0.2 s.
 wait_for() {

@@ -73,11 +73,7 @@ cleanup() {
   wait 2>/dev/null || true
 }
 trap cleanup EXIT
-CTL_PIN=""; SIM_PIN=""
-if (( PIN )); then
-  command -v taskset >/dev/null || { echo "--pin: taskset not found" >&2; exit 1; }
-  CTL_PIN="taskset -c 0"; SIM_PIN="taskset -c 1"
-fi
+set_pins "$PIN"
 SUMMARIES="$WORK/summaries.jsonl"
 : >"$SUMMARIES"
 

@@ -15,22 +15,38 @@ absl::StatusOr<std::unique_ptr<ControllerClient>> CommandContext::Connect()
   return ControllerClient::Connect(controller, client_options);
 }
 
+namespace {
+
+// A final newline is added when missing.
+void Write(std::ostream& out, std::string text) {
+  if (!text.empty() && !absl::EndsWith(text, "\n")) text.push_back('\n');
+  out << text << std::flush;
+}
+
+}  // namespace
+
 void CommandContext::Print(const Document& document,
                            absl::string_view human) const {
-  std::string text;
   switch (format) {
     case OutputFormat::kJson:
-      text = ToJson(document);
-      break;
+      return Write(*out, ToJson(document));
     case OutputFormat::kYaml:
-      text = ToYaml(document);
-      break;
+      return Write(*out, ToYaml(document));
     case OutputFormat::kTable:
-      text = std::string(human);
-      break;
+      return Write(*out, std::string(human));
   }
-  if (!text.empty() && !absl::EndsWith(text, "\n")) text.push_back('\n');
-  *out << text << std::flush;
+}
+
+void CommandContext::Print(const std::function<Document()>& document,
+                           const std::function<std::string()>& human) const {
+  switch (format) {
+    case OutputFormat::kJson:
+      return Write(*out, ToJson(document()));
+    case OutputFormat::kYaml:
+      return Write(*out, ToYaml(document()));
+    case OutputFormat::kTable:
+      return Write(*out, human());
+  }
 }
 
 void AddGlobalOptions(CLI::App& app, GlobalOptions& options) {

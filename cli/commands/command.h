@@ -59,6 +59,11 @@ struct CommandContext {
   // Prints `document` as JSON or YAML, or for table output the text
   // `human`. A final newline is added when missing.
   void Print(const Document& document, absl::string_view human) const;
+  // The same for listings that grow with the fleet (a line per host): only
+  // the form asked for is built, since building the other one for 10,000
+  // hosts cost more than the request itself.
+  void Print(const std::function<Document()>& document,
+             const std::function<std::string()>& human) const;
 };
 
 using Command = std::function<absl::Status(const CommandContext&)>;

@@ -47,38 +47,42 @@ absl::Status RunGetHosts(const CommandContext& context) {
                    client->ListHosts(v1::ListHostsRequest()));
   // INTERFACES.md: [{"name", "connected", "labels", "last_seen",
   // "agent_version"}, ...], then extras.
-  Document hosts = Document::List();
-  std::vector<std::vector<std::string>> rows;
-  for (const v1::Host& host : response.hosts()) {
-    // Protobuf maps have no order; labels are shown sorted.
-    const std::map<std::string, std::string> labels(host.labels().begin(),
-                                                    host.labels().end());
-    Document label_map = Document::Map();
-    std::vector<std::string> label_text;
-    for (const auto& [key, value] : labels) {
-      label_map.Set(key, Document::String(value));
-      label_text.push_back(absl::StrCat(key, "=", value));
+  auto document = [&response] {
+    Document hosts = Document::List();
+    for (const v1::Host& host : response.hosts()) {
+      // Protobuf maps have no order; labels are shown sorted.
+      const std::map<std::string, std::string> labels(host.labels().begin(),
+                                                      host.labels().end());
+      Document label_map = Document::Map();
+      for (const auto& [key, value] : labels) label_map.Set(key, Document::String(value));
+      hosts.Append(Document::Map()
+                       .Set("name", Document::String(host.name()))
+                       .Set("connected", Document::Bool(host.connected()))
+                       .Set("labels", std::move(label_map))
+                       .Set("last_seen", Document::String(host.last_seen()))
+                       .Set("agent_version", Document::String(host.agent_version()))
+                       .Set("first_seen", Document::String(host.first_seen()))
+                       .Set("lost", Document::Bool(host.lost()))
+                       .Set("apps", Document::Int(host.apps())));
     }
-    hosts.Append(Document::Map()
-                     .Set("name", Document::String(host.name()))
-                     .Set("connected", Document::Bool(host.connected()))
-                     .Set("labels", std::move(label_map))
-                     .Set("last_seen", Document::String(host.last_seen()))
-                     .Set("agent_version", Document::String(host.agent_version()))
-                     .Set("first_seen", Document::String(host.first_seen()))
-                     .Set("lost", Document::Bool(host.lost()))
-                     .Set("apps", Document::Int(host.apps())));
-    rows.push_back({host.name(),
-                    host.connected() ? "yes" : (host.lost() ? "lost" : "no"),
-                    label_text.empty() ? "-" : absl::StrJoin(label_text, ","),
-                    absl::StrCat(host.apps()), host.last_seen(),
-                    host.agent_version()});
-  }
-  context.Print(hosts, rows.empty()
-                           ? "No hosts.\n"
-                           : RenderTable({"NAME", "CONNECTED", "LABELS", "APPS",
-                                          "LAST SEEN", "AGENT"},
-                                         rows));
+    return hosts;
+  };
+  auto table = [&response]() -> std::string {
+    if (response.hosts().empty()) return "No hosts.\n";
+    std::vector<std::vector<std::string>> rows;
+    rows.reserve(static_cast<size_t>(response.hosts_size()));
+    for (const v1::Host& host : response.hosts()) {
+      const std::map<std::string, std::string> labels(host.labels().begin(),
+                                                      host.labels().end());
+      std::vector<std::string> label_text;
+      for (const auto& [key, value] : labels) label_text.push_back(absl::StrCat(key, "=", value));
+      rows.push_back({host.name(), host.connected() ? "yes" : (host.lost() ? "lost" : "no"),
+                      label_text.empty() ? "-" : absl::StrJoin(label_text, ","),
+                      absl::StrCat(host.apps()), host.last_seen(), host.agent_version()});
+    }
+    return RenderTable({"NAME", "CONNECTED", "LABELS", "APPS", "LAST SEEN", "AGENT"}, rows);
+  };
+  context.Print(document, table);
   return absl::OkStatus();
 }
 

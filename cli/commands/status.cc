@@ -12,7 +12,7 @@
 namespace pyservice::cli {
 namespace {
 
-std::string StatusText(const std::vector<v1::AppStatus>& apps) {
+std::string StatusText(const google::protobuf::RepeatedPtrField<v1::AppStatus>& apps) {
   std::vector<std::vector<std::string>> rows;
   for (const v1::AppStatus& app : apps) {
     if (app.hosts().empty()) {
@@ -37,15 +37,16 @@ absl::Status RunStatus(const std::string& name, const CommandContext& context) {
   request.set_app(name);
   absl::StatusOr<v1::GetStatusResponse> response = client->GetStatus(request);
   if (!response.ok()) return AppNotFoundOr(response.status(), name);
-  const std::vector<v1::AppStatus> apps(response->apps().begin(), response->apps().end());
+  const google::protobuf::RepeatedPtrField<v1::AppStatus>& apps = response->apps();
   // INTERFACES.md: one {"app", "hosts"} object for a named app; a list of
   // them otherwise.
-  Document document = Document::List();
-  for (const v1::AppStatus& app : apps) document.Append(AppStatusDocument(app));
-  if (!name.empty()) {
-    document = apps.empty() ? Document::Map() : AppStatusDocument(apps.front());
-  }
-  context.Print(document, StatusText(apps));
+  auto document = [&apps, &name] {
+    if (!name.empty()) return apps.empty() ? Document::Map() : AppStatusDocument(apps[0]);
+    Document list = Document::List();
+    for (const v1::AppStatus& app : apps) list.Append(AppStatusDocument(app));
+    return list;
+  };
+  context.Print(document, [&apps] { return StatusText(apps); });
   return absl::OkStatus();
 }
 

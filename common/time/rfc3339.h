@@ -9,9 +9,9 @@
 
 namespace pyservice {
 
-inline std::string FormatRfc3339(absl::Time time) {
-  return absl::FormatTime("%Y-%m-%dT%H:%M:%SZ", time, absl::UTCTimeZone());
-}
+// Exactly what absl::FormatTime("%Y-%m-%dT%H:%M:%SZ", time, UTC) gives
+// (truncated to the second, "infinite-future"/"infinite-past" for those).
+std::string FormatRfc3339(absl::Time time);
 
 }  // namespace pyservice
 

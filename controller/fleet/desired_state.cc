@@ -6,6 +6,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "common/status/status_macros.h"
+#include "controller/fleet/desired_change.h"
 #include "controller/store/stored_spec.h"
 #include "pyservice/v1/rollout_record.pb.h"
 
@@ -63,7 +64,8 @@ absl::Status DesiredState::LoadAll() {
   return absl::OkStatus();
 }
 
-absl::Status DesiredState::Refresh(const std::string& name) {
+absl::StatusOr<std::optional<std::vector<std::string>>> DesiredState::Refresh(
+    const std::string& name) {
   absl::MutexLock refresh(&refresh_mu_);
   ASSIGN_OR_RETURN(const std::optional<StoredRevision> current, store_.CurrentRevision(name));
   std::optional<DesiredApp> app;
@@ -77,8 +79,15 @@ absl::Status DesiredState::Refresh(const std::string& name) {
   } else {
     set->erase(name);
   }
+  // Against the set this one replaces: refreshes are serialized, so the
+  // changes returned chain up with nothing missed between two of them.
+  const auto old_app = current_->find(name);
+  const auto new_app = set->find(name);
+  std::optional<std::vector<std::string>> changed =
+      HostsWithChangedWork(old_app == current_->end() ? nullptr : &old_app->second,
+                           new_app == set->end() ? nullptr : &new_app->second);
   current_ = std::move(set);
-  return absl::OkStatus();
+  return changed;
 }
 
 std::shared_ptr<const DesiredSet> DesiredState::Snapshot() const {

@@ -8,10 +8,13 @@
 #define PYSERVICE_CONTROLLER_FLEET_DESIRED_STATE_H_
 
 #include <memory>
+#include <optional>
 #include <string>
+#include <vector>
 
 #include "absl/base/thread_annotations.h"
 #include "absl/status/status.h"
+#include "absl/status/statusor.h"
 #include "absl/synchronization/mutex.h"
 #include "controller/fleet/host_view.h"
 #include "controller/store/store.h"
@@ -29,7 +32,9 @@ class DesiredState {
   // Re-reads one app after an apply, delete or rollout transition changed it (blocking: call it
   // from the operator API's threads, never from a reaction). Refreshes are
   // serialized, so the cache ends up as the store was at the last one.
-  absl::Status Refresh(const std::string& app);
+  // Returns the hosts whose work this refresh changed, against the set it
+  // replaced (desired_change.h; nullopt: every host).
+  absl::StatusOr<std::optional<std::vector<std::string>>> Refresh(const std::string& app);
 
   // The current desired set, immutable: a refresh publishes a new one.
   std::shared_ptr<const DesiredSet> Snapshot() const;

@@ -178,14 +178,20 @@ void Fleet::OnSessionEnded(const std::string& host, uint64_t session_id) {
 }
 
 absl::Status Fleet::AppChanged(const std::string& app) {
-  absl::Status refreshed = desired_.Refresh(app);
-  if (!refreshed.ok()) {
+  absl::StatusOr<std::optional<std::vector<std::string>>> changed = desired_.Refresh(app);
+  if (!changed.ok()) {
     spdlog::error("app {}: cannot load its desired state: {}", app,
-                  std::string(refreshed.message()));
-    return refreshed;
+                  std::string(changed.status().message()));
+    return changed.status();
   }
   events_.AppChanged(app);
-  QueueReconcile(std::nullopt);
+  if (changed->has_value()) {
+    // A rollout's wave started: only that wave's hosts and the ones now
+    // preparing have new work.
+    QueueReconcile(**changed);
+  } else {
+    QueueReconcile(std::nullopt);
+  }
   return absl::OkStatus();
 }
 
@@ -197,6 +203,13 @@ void Fleet::QueueReconcile(const std::optional<std::string>& host) {
   } else {
     reconcile_all_ = true;
   }
+}
+
+void Fleet::QueueReconcile(const std::vector<std::string>& hosts) {
+  if (hosts.empty()) return;
+  absl::MutexLock lock(&mu_);
+  if (threads_stopping_) return;
+  reconcile_hosts_.insert(hosts.begin(), hosts.end());
 }
 
 void Fleet::ReconcileLoop() {
@@ -446,7 +459,30 @@ std::optional<v1::HostAppStatus> HostLine(const HostView& host, const std::strin
 }  // namespace
 
 absl::StatusOr<std::vector<v1::AppStatus>> Fleet::Status(const std::string& app) const {
+  // The generation is read before the hosts are: a change while they are
+  // read makes this result stale at the next call, never current.
+  const uint64_t generation = registry_.Generation();
   const std::shared_ptr<const DesiredSet> desired = Desired();
+  {
+    absl::MutexLock lock(&status_mu_);
+    const auto cached = status_cache_.find(app);
+    if (cached != status_cache_.end() && cached->second.generation == generation &&
+        cached->second.desired == desired) {
+      return cached->second.apps;
+    }
+  }
+  absl::StatusOr<std::vector<v1::AppStatus>> built = BuildStatus(app, *desired);
+  if (!built.ok()) return built;
+  absl::MutexLock lock(&status_mu_);
+  // Entries of an older desired set can never match again.
+  std::erase_if(status_cache_, [&](const auto& entry) { return entry.second.desired != desired; });
+  status_cache_[app] = CachedStatus{generation, desired, *built};
+  return built;
+}
+
+absl::StatusOr<std::vector<v1::AppStatus>> Fleet::BuildStatus(const std::string& app,
+                                                              const DesiredSet& wanted) const {
+  const DesiredSet* desired = &wanted;
   std::map<std::string, v1::AppStatus> statuses;
   if (!app.empty()) {
     if (!desired->contains(app)) {

@@ -12,6 +12,7 @@ FleetRegistry::FleetRegistry(const Clock& clock, HostPersister& persister,
 
 void FleetRegistry::Load(const std::vector<StoredHost>& hosts) {
   absl::MutexLock lock(&mu_);
+  ++generation_;
   for (const StoredHost& stored : hosts) {
     Host& host = hosts_[stored.name];
     host.view.name = stored.name;
@@ -27,6 +28,7 @@ std::shared_ptr<AgentConnection> FleetRegistry::Attach(
     uint64_t session_id, const v1::Hello& hello, std::shared_ptr<AgentConnection> session) {
   const absl::Time now = clock_.Now();
   absl::MutexLock lock(&mu_);
+  ++generation_;
   auto [it, inserted] = hosts_.try_emplace(hello.host());
   Host& host = it->second;
   if (inserted) host.first_seen = now;
@@ -53,6 +55,7 @@ bool FleetRegistry::Detach(const std::string& name, uint64_t session_id) {
     return false;
   }
   Host& host = it->second;
+  ++generation_;
   host.session.reset();
   host.view.connected = false;
   host.lost = false;
@@ -71,6 +74,7 @@ FleetRegistry::Host* FleetRegistry::HearLocked(const std::string& name, uint64_t
   Host& host = it->second;
   host.last_seen = clock_.Now();
   if (host.lost) {
+    ++generation_;
     host.lost = false;
     host.view.connected = true;
     if (recovered != nullptr) *recovered = true;
@@ -108,6 +112,7 @@ bool FleetRegistry::RecordProgress(const std::string& name, uint64_t session_id,
   if (it == host->view.in_flight.end() || it->second.deploy_id != progress.deploy_id()) {
     return false;  // a deploy we no longer follow
   }
+  ++generation_;
   InFlightDeploy& deploy = it->second;
   deploy.step = progress.step();
   deploy.step_state = progress.state();
@@ -122,6 +127,7 @@ std::optional<ResultOutcome> FleetRegistry::RecordResult(const std::string& name
   absl::MutexLock lock(&mu_);
   Host* host = HearLocked(name, session_id);
   if (host == nullptr) return std::nullopt;
+  ++generation_;
   const std::string& app = result.app();
   HostView& view = host->view;
   const bool has_live = result.has_live() && !result.live().app().empty();
@@ -195,6 +201,7 @@ bool FleetRegistry::RecordHealth(const std::string& name, uint64_t session_id,
   absl::MutexLock lock(&mu_);
   Host* host = HearLocked(name, session_id);
   if (host == nullptr) return false;
+  ++generation_;
   host->view.apps[health.app()] = health;
   return true;
 }
@@ -219,7 +226,9 @@ void FleetRegistry::PlanHostLocked(Host& host, const DesiredSet& desired,
                                    const std::function<uint64_t()>& next_deploy_id,
                                    std::vector<PlannedSend>& out) {
   if (!host.view.connected || host.session == nullptr) return;
-  for (ReconcileAction& action : PlanHost(host.view, desired)) {
+  std::vector<ReconcileAction> actions = PlanHost(host.view, desired);
+  if (!actions.empty()) ++generation_;  // deploys in flight change
+  for (ReconcileAction& action : actions) {
     if (action.kind == ReconcileAction::Kind::kCancel) {
       host.view.in_flight[action.app].cancel_sent = true;
       const uint64_t id = action.deploy_id;
@@ -247,6 +256,7 @@ std::vector<std::string> FleetRegistry::Sweep() {
   for (auto& [name, host] : hosts_) {
     if (host.session == nullptr || host.lost) continue;
     if (now - host.last_seen < options_.lost_after) continue;
+    ++generation_;
     host.lost = true;
     host.view.connected = false;
     lost.push_back(name);
@@ -265,6 +275,7 @@ std::vector<std::shared_ptr<AgentConnection>> FleetRegistry::DetachAll() {
   absl::MutexLock lock(&mu_);
   for (auto& [name, host] : hosts_) {
     if (host.session == nullptr) continue;
+    ++generation_;
     sessions.push_back(std::move(host.session));
     host.session.reset();
     host.view.connected = false;
@@ -299,6 +310,11 @@ std::optional<HostView> FleetRegistry::GetHost(const std::string& name) const {
   const auto it = hosts_.find(name);
   if (it == hosts_.end()) return std::nullopt;
   return it->second.view;
+}
+
+uint64_t FleetRegistry::Generation() const {
+  absl::MutexLock lock(&mu_);
+  return generation_;
 }
 
 std::vector<HostSummary> FleetRegistry::ListHosts() const {

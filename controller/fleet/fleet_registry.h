@@ -142,6 +142,11 @@ class FleetRegistry {
                                          const Liveness& liveness)>& visit) const;
   // nullopt for an unknown host.
   std::optional<HostView> GetHost(const std::string& name) const;
+  // Grows with every change of a HostView (connected, labels, apps, deploys
+  // in flight, failures, preparations), not with a heartbeat that changes
+  // none of them: a view built from the hosts at one generation is still
+  // current while the generation is the same (Fleet::Status caches by it).
+  uint64_t Generation() const;
   std::vector<HostSummary> ListHosts() const;
 
  private:
@@ -173,6 +178,7 @@ class FleetRegistry {
   // lock is taken inside it, and takes nothing else).
   mutable absl::Mutex mu_;
   std::map<std::string, Host> hosts_ ABSL_GUARDED_BY(mu_);
+  uint64_t generation_ ABSL_GUARDED_BY(mu_) = 0;
 };
 
 }  // namespace pyservice::controller::fleet

@@ -4,6 +4,7 @@
 #include <vector>
 
 #include "common/status/grpc_status.h"
+#include "common/time/rfc3339.h"
 #include "controller/service/apply.h"
 #include "controller/service/controller_service.h"
 #include "spdlog/spdlog.h"

@@ -8,6 +8,7 @@
 #include "common/status/status_macros.h"
 #include "controller/store/stored_spec.h"
 #include "common/text/diff.h"
+#include "common/time/rfc3339.h"
 #include "controller/service/retry.h"
 #include "controller/service/rollouts.h"
 #include "spdlog/spdlog.h"
@@ -22,10 +23,6 @@ absl::StatusOr<uint32_t> NextRevisionNumber(Store& store, const std::string& app
 }
 
 }  // namespace
-
-std::string FormatRfc3339(absl::Time time) {
-  return absl::FormatTime("%Y-%m-%dT%H:%M:%SZ", time, absl::UTCTimeZone());
-}
 
 v1::Revision ToApiRevision(const StoredRevision& stored) {
   v1::Revision revision;

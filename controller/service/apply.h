@@ -32,9 +32,6 @@ absl::StatusOr<v1::ApplyAppResponse> ApplyApp(Store& store, const Clock& clock,
 // The stored revision as the API shows it, without its spec: RFC 3339 time.
 v1::Revision ToApiRevision(const StoredRevision& stored);
 
-// RFC 3339 in UTC, to the second: "2026-11-25T13:20:25Z".
-std::string FormatRfc3339(absl::Time time);
-
 }  // namespace pyservice::controller
 
 #endif  // PYSERVICE_CONTROLLER_SERVICE_APPLY_H_

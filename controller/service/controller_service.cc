@@ -13,6 +13,7 @@
 #include "controller/service/watch_app_reactor.h"
 #include "controller/store/stored_spec.h"
 #include "common/status/grpc_status.h"
+#include "common/time/rfc3339.h"
 #include "spdlog/spdlog.h"
 
 namespace pyservice::controller {

@@ -473,6 +473,36 @@ TEST_F(FleetTest, LostHost_IsFlaggedAfterSilenceKeepsItsAppsAndComesBackOnHeartb
   EXPECT_TRUE(quiet.WaitForRevision("hello", 2).ok());
 }
 
+// Status is cached while no host changes (Fleet::Status): each change below
+// comes after a status call that filled the cache, and must still show.
+TEST_F(FleetTest, Status_ShowsEachHostChangeMadeAfterAnEarlierStatus) {
+  FakeAgent& h1 = Agent("h1");
+  const uint32_t revision = Apply(AppYaml("hello", "v1"));
+  ASSERT_TRUE(h1.WaitForRevision("hello", revision).ok());
+  ASSERT_TRUE(Eventually([&] {
+    const v1::AppStatus status = Status("hello");
+    return status.hosts_size() == 1 && status.hosts(0).state() == v1::HOST_DEPLOY_STATE_HEALTHY;
+  }));
+
+  // Lost by the sweep (no message at all).
+  clock_.Advance(absl::Seconds(15));
+  fleet_->SweepNow();
+  EXPECT_FALSE(Status("hello").hosts(0).connected()) << "lost";
+  // Heard from again by a heartbeat alone.
+  h1.SendHeartbeat();
+  EXPECT_TRUE(Eventually([&] { return Status("hello").hosts(0).connected(); })) << "recovered";
+  // A health report.
+  v1::AppHealth failed = h1.apps().at("hello");
+  failed.set_health(v1::HEALTH_STATE_FAILED);
+  h1.SendHealth(failed);
+  EXPECT_TRUE(Eventually([&] {
+    return Status("hello").hosts(0).health() == v1::HEALTH_STATE_FAILED;
+  })) << "health report";
+  // The stream ends.
+  h1.CloseStream();
+  EXPECT_TRUE(Eventually([&] { return !Status("hello").hosts(0).connected(); })) << "ended";
+}
+
 TEST_F(FleetTest, PyctlStatus_ShowsAppByHostHealthAndUnitsInTheDocumentedShape) {
   FakeAgent& h1 = Agent("h1");
   Agent("h2");
