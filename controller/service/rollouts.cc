@@ -39,6 +39,30 @@ absl::StatusOr<StoredRollout> Retrying(
                            absl::StrCat("app ", app, " is being changed concurrently; try again"));
 }
 
+// The revision that ran before `live`: where the succeeded rollout that
+// brought it started. Revisions that only stored the same spec again are
+// passed through (an undo after a rolled-back rollout re-stores the spec the
+// fleet runs), so undoing after one reaches the spec before, not the same
+// spec once more. nullopt when no succeeded rollout leads to `live`.
+absl::StatusOr<std::optional<uint32_t>> RevisionBefore(Store& store, const StoredRevision& live) {
+  ASSIGN_OR_RETURN(const std::vector<StoredRollout> rollouts, store.ListRollouts(live.app));
+  uint32_t at = live.number;
+  // Every hop goes back by one rollout, so there are at most that many.
+  for (size_t hops = 0; hops < rollouts.size(); ++hops) {
+    std::optional<uint32_t> from;
+    for (auto it = rollouts.rbegin(); it != rollouts.rend() && !from; ++it) {
+      if (it->active || it->to_revision != at || it->from_revision == 0) continue;
+      ASSIGN_OR_RETURN(const v1::RolloutRecord record, rollout::DecodeRecord(*it));
+      if (record.state() == v1::ROLLOUT_STATE_SUCCEEDED) from = it->from_revision;
+    }
+    if (!from.has_value()) return std::nullopt;
+    ASSIGN_OR_RETURN(const StoredRevision before, store.GetRevision(live.app, *from));
+    if (before.digest != live.digest) return before.number;
+    at = before.number;
+  }
+  return std::nullopt;
+}
+
 }  // namespace
 
 absl::StatusOr<StoredRevision> LiveRevision(Store& store, const StoredRevision& current) {
@@ -141,14 +165,10 @@ absl::StatusOr<StoredRollout> UndoRollout(Store& store, const Clock& clock,
     // on it are not deployed again; hosts a failed rollout left on the
     // current revision go back.
     std::optional<uint32_t> previous;
-    if (live.number != current.number) previous = live.number;
-    // Else the revision the live one replaced: where the rollout that
-    // brought the live revision started.
-    ASSIGN_OR_RETURN(const std::vector<StoredRollout> rollouts, store.ListRollouts(app));
-    for (auto it = rollouts.rbegin(); it != rollouts.rend() && !previous; ++it) {
-      if (it->active || it->to_revision != live.number || it->from_revision == 0) continue;
-      ASSIGN_OR_RETURN(const v1::RolloutRecord record, rollout::DecodeRecord(*it));
-      if (record.state() == v1::ROLLOUT_STATE_SUCCEEDED) previous = it->from_revision;
+    if (live.number != current.number) {
+      previous = live.number;
+    } else {
+      ASSIGN_OR_RETURN(previous, RevisionBefore(store, live));
     }
     if (!previous.has_value()) {
       return absl::FailedPreconditionError(absl::StrCat(
