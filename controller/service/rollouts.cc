@@ -63,6 +63,37 @@ absl::StatusOr<std::optional<uint32_t>> RevisionBefore(Store& store, const Store
   return std::nullopt;
 }
 
+// The undo rollout's strategy: batches of the app's size, no canary, no
+// wait for promotion (undo is for getting back fast).
+v1::RolloutStrategy UndoStrategy(const v1::AppSpec& spec) {
+  rollout::StrategyOverrides overrides;
+  overrides.canary = v1::WaveSize();  // unset: no canary
+  overrides.auto_promote = true;
+  return rollout::ResolveStrategy(spec, overrides);
+}
+
+absl::StatusOr<StoredRollout> UndoTo(Store& store, const Clock& clock,
+                                     const spec::SecretFingerprinter& fingerprints,
+                                     const StoredRevision& current, const StoredRevision& live,
+                                     uint32_t number) {
+  absl::StatusOr<StoredRevision> target = store.GetRevision(current.app, number);
+  if (absl::IsNotFound(target.status())) {
+    return absl::NotFoundError(absl::StrCat("--to-revision: app ", current.app,
+                                            " has no revision ", number, " (see `pyctl history ",
+                                            current.app, "`)"));
+  }
+  RETURN_IF_ERROR(target.status());
+  // The same spec as the live one is refused only when it is current too:
+  // after a rolled-back rollout it makes what runs current (like undo).
+  if (target->digest == live.digest && live.number == current.number) {
+    return absl::FailedPreconditionError(absl::StrCat(
+        "--to-revision: ", current.app, " already runs revision ", number, "'s spec (tag ",
+        target->tag, ", revision ", live.number, "); nothing to undo"));
+  }
+  ASSIGN_OR_RETURN(const v1::AppSpec spec, DecodeStoredSpec(*target));
+  return StoreRollout(store, clock, fingerprints, current, spec, UndoStrategy(spec), "undo");
+}
+
 }  // namespace
 
 absl::StatusOr<StoredRevision> LiveRevision(Store& store, const StoredRevision& current) {
@@ -152,13 +183,14 @@ absl::StatusOr<StoredRollout> StartRollout(Store& store, const Clock& clock,
 
 absl::StatusOr<StoredRollout> UndoRollout(Store& store, const Clock& clock,
                                           const spec::SecretFingerprinter& fingerprints,
-                                          const std::string& app) {
+                                          const std::string& app, uint32_t to_revision) {
   if (absl::Status valid = spec::ValidateName(app); !valid.ok()) {
     return absl::InvalidArgumentError(absl::StrCat("app name: ", valid.message()));
   }
   return Retrying(app, [&]() -> absl::StatusOr<StoredRollout> {
     ASSIGN_OR_RETURN(const StoredRevision current, CurrentOf(store, app));
     ASSIGN_OR_RETURN(const StoredRevision live, LiveRevision(store, current));
+    if (to_revision != 0) return UndoTo(store, clock, fingerprints, current, live, to_revision);
     // The current revision never took (its rollout rolled back, failed or
     // was aborted): undo makes the revision the fleet runs current again,
     // so that later changes and status start from what runs. Hosts already
@@ -177,11 +209,7 @@ absl::StatusOr<StoredRollout> UndoRollout(Store& store, const Clock& clock,
     }
     ASSIGN_OR_RETURN(const StoredRevision target, store.GetRevision(app, *previous));
     ASSIGN_OR_RETURN(const v1::AppSpec spec, DecodeStoredSpec(target));
-    rollout::StrategyOverrides overrides;
-    overrides.canary = v1::WaveSize();  // unset: no canary
-    overrides.auto_promote = true;
-    return StoreRollout(store, clock, fingerprints, current, spec,
-                        rollout::ResolveStrategy(spec, overrides), "undo");
+    return StoreRollout(store, clock, fingerprints, current, spec, UndoStrategy(spec), "undo");
   });
 }
 
