@@ -776,5 +776,47 @@ TEST_F(TwoHostRolloutE2eTest, UndoAfterABrokenCanaryKeepsV2ThenASecondUndoReturn
       << raw << Diagnostics();
 }
 
+// Issue 13: `pyctl rollout --batch 1 --auto-promote` with the controller
+// killed (SIGKILL) seconds in, while the first wave deploys and the next
+// one prepares (the user killed it three seconds in; here it is killed as
+// soon as that is so, which the user's slower deploys made it at three
+// seconds), started again at once on the same store: the rollout reaches
+// `succeeded`, and no host is moved twice (e.g. back to v1 by a placement
+// behind what it runs, then to v2 again): its service starts exactly once.
+TEST_F(TwoHostRolloutE2eTest, ControllerKilledInTheFirstWaveOfAnAutoPromotedBatchOfOneRolloutSucceeds) {
+  ASSERT_NO_FATAL_FAILURE(EnsureAllOn("v1"));
+  const int64_t mark = JournalMark();
+  const ProcessResult started = Pyctl({"rollout", kApp, "--tag", "v2", "--batch", "1",
+                                       "--auto-promote", "--no-wait", "-o", "json"});
+  ASSERT_TRUE(started.Succeeded()) << Describe(started) << Diagnostics();
+  RolloutView killed_in;
+  ASSERT_TRUE(WaitRollout(
+      [](const RolloutView& v) { return !IsActiveState(v.State()) || v.State() == "running"; },
+      absl::Seconds(30), &killed_in, absl::Milliseconds(100)))
+      << killed_in.raw << Diagnostics();
+  ASSERT_EQ(killed_in.State(), "running")
+      << "the rollout finished before the controller could be killed in it\n" << killed_in.raw;
+  ASSERT_EQ(killed_in.CurrentWave(), 0) << killed_in.raw;
+  absl::StatusOr<ExitStatus> exit = fleet().KillController();
+  ASSERT_TRUE(exit.ok()) << exit.status();
+  ASSERT_TRUE(fleet().StartController().ok()) << fleet().controller().ReadStderr();
+
+  RolloutView last;
+  ASSERT_TRUE(WaitRollout([](const RolloutView& v) { return !IsActiveState(v.State()); },
+                          kRolloutTimeout, &last))
+      << "not finished after the restart\nwhen killed: " << killed_in.raw
+      << "\nlast status: " << last.raw << Diagnostics();
+  ASSERT_EQ(last.State(), "succeeded") << last.raw << "\nwhen killed: " << killed_in.raw
+                                       << Diagnostics();
+  std::string raw;
+  EXPECT_TRUE(Eventually([&] { return AllHealthyOn("v2", &raw); }, absl::Seconds(30))) << raw;
+  for (int i = 0; i < fleet().size(); ++i) {
+    std::string starts;
+    EXPECT_EQ(ServiceStartsSince(i, mark, &starts), 1)
+        << fleet().HostName(i) << ": not started exactly once by the rollout:\n" << starts
+        << "\nwhen killed: " << killed_in.raw << "\n" << Diagnostics();
+  }
+}
+
 }  // namespace
 }  // namespace pyservice::testing
