@@ -13,6 +13,7 @@ void AddApplyCommand(CLI::App& app, Command& selected);     // apply.cc
 void AddGetCommand(CLI::App& app, Command& selected);       // get.cc
 void AddDescribeCommand(CLI::App& app, Command& selected);  // describe.cc
 void AddHistoryCommand(CLI::App& app, Command& selected);   // history.cc
+void AddDiffCommand(CLI::App& app, Command& selected);      // diff.cc
 void AddDeleteCommand(CLI::App& app, Command& selected);    // delete.cc
 void AddStatusCommand(CLI::App& app, Command& selected);    // status.cc
 void AddLogsCommand(CLI::App& app, Command& selected);      // logs.cc
@@ -27,6 +28,7 @@ inline void AddAllCommands(CLI::App& app, Command& selected) {
   AddGetCommand(app, selected);
   AddDescribeCommand(app, selected);
   AddHistoryCommand(app, selected);
+  AddDiffCommand(app, selected);
   AddDeleteCommand(app, selected);
   AddStatusCommand(app, selected);
   AddLogsCommand(app, selected);

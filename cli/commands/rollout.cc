@@ -2,7 +2,7 @@
 //                    [--auto-promote] [--no-wait]
 // pyctl rollout status NAME [--watch] [--id N]
 // pyctl rollout pause|resume|promote|abort NAME
-// pyctl rollout undo NAME [--no-wait]
+// pyctl rollout undo NAME [--to-revision N] [--no-wait]
 //
 // Starting a rollout (and undo) follows it like `rollout status --watch`:
 // until it is settled, awaits promotion or is paused (see rollout_follow.h);
@@ -30,6 +30,8 @@ struct RolloutArgs {
   bool watch = false;
   // rollout status: which rollout; 0 for the latest.
   uint32_t id = 0;
+  // rollout undo: the revision to go back to; 0 for the one before the live one.
+  uint32_t to_revision = 0;
 };
 
 std::string Name(const v1::Rollout& rollout) {
@@ -103,6 +105,7 @@ absl::Status RunUndo(const RolloutArgs& args, const CommandContext& context) {
   ASSIGN_OR_RETURN(std::unique_ptr<ControllerClient> client, context.Connect());
   v1::UndoRolloutRequest request;
   request.set_app(args.name);
+  request.set_to_revision(args.to_revision);
   ASSIGN_OR_RETURN(const v1::Rollout rollout, client->UndoRollout(request));
   return AfterStart(*client, rollout, args.no_wait, context);
 }
@@ -179,6 +182,10 @@ void AddRolloutCommand(CLI::App& app, Command& selected) {
       "undo", "Roll the previous good revision out again (as a new revision)");
   AddNameOption(undo, *args);
   undo->add_flag("--no-wait", args->no_wait, "print the rollout and return at once");
+  undo->add_option("--to-revision", args->to_revision,
+                   "roll out this revision's spec again (see `pyctl history NAME`)")
+      ->type_name("N")
+      ->check(CLI::PositiveNumber);
   undo->callback([args, &selected] {
     selected = [args](const CommandContext& context) { return RunUndo(*args, context); };
   });

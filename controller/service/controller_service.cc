@@ -66,10 +66,27 @@ grpc::Status ControllerServiceImpl::GetApp(grpc::ServerContext*, const v1::GetAp
   if (absl::Status s = CheckAppName(request->name()); !s.ok()) return ToGrpcStatus(s);
   absl::StatusOr<std::optional<StoredRevision>> current = store_.CurrentRevision(request->name());
   if (!current.ok()) return ToGrpcStatus(current.status());
-  if (!current->has_value()) return ToGrpcStatus(AppNotFound(request->name()));
-  absl::StatusOr<v1::AppSpec> spec = DecodeStoredSpec(**current);
+  std::optional<StoredRevision> shown = *current;
+  if (request->revision() != 0 &&
+      (!shown.has_value() || shown->number != request->revision())) {
+    // A past revision (of a deleted app too): no hosts, they run the current one.
+    absl::StatusOr<StoredRevision> past = store_.GetRevision(request->name(), request->revision());
+    if (absl::IsNotFound(past.status())) {
+      return ToGrpcStatus(absl::NotFoundError(absl::StrCat(
+          "app \"", request->name(), "\" has no revision ", request->revision())));
+    }
+    if (!past.ok()) return ToGrpcStatus(past.status());
+    absl::StatusOr<v1::AppSpec> spec = DecodeStoredSpec(*past);
+    if (!spec.ok()) return ToGrpcStatus(spec.status());
+    *response->mutable_revision() = ToApiRevision(*past);
+    *response->mutable_revision()->mutable_spec() = spec::RedactSecrets(*spec, fingerprints_);
+    response->set_canonical_yaml(spec::RedactedCanonicalYaml(*spec, fingerprints_));
+    return grpc::Status::OK;
+  }
+  if (!shown.has_value()) return ToGrpcStatus(AppNotFound(request->name()));
+  absl::StatusOr<v1::AppSpec> spec = DecodeStoredSpec(*shown);
   if (!spec.ok()) return ToGrpcStatus(spec.status());
-  *response->mutable_revision() = ToApiRevision(**current);
+  *response->mutable_revision() = ToApiRevision(*shown);
   *response->mutable_revision()->mutable_spec() = spec::RedactSecrets(*spec, fingerprints_);
   response->set_canonical_yaml(spec::RedactedCanonicalYaml(*spec, fingerprints_));
   // Per-host state; empty if the fleet has not caught up with a concurrent
@@ -184,7 +201,8 @@ grpc::Status ControllerServiceImpl::StartRollout(grpc::ServerContext*,
 grpc::Status ControllerServiceImpl::UndoRollout(grpc::ServerContext*,
                                                 const v1::UndoRolloutRequest* request,
                                                 v1::Rollout* response) {
-  return Adopted(controller::UndoRollout(store_, clock_, fingerprints_, request->app()), response);
+  return Adopted(controller::UndoRollout(store_, clock_, fingerprints_, request->app(),
+                                         request->to_revision()), response);
 }
 
 grpc::Status ControllerServiceImpl::GetRollout(grpc::ServerContext*,

@@ -39,6 +39,61 @@ absl::StatusOr<StoredRollout> Retrying(
                            absl::StrCat("app ", app, " is being changed concurrently; try again"));
 }
 
+// The revision that ran before `live`: where the succeeded rollout that
+// brought it started. Revisions that only stored the same spec again are
+// passed through (an undo after a rolled-back rollout re-stores the spec the
+// fleet runs), so undoing after one reaches the spec before, not the same
+// spec once more. nullopt when no succeeded rollout leads to `live`.
+absl::StatusOr<std::optional<uint32_t>> RevisionBefore(Store& store, const StoredRevision& live) {
+  ASSIGN_OR_RETURN(const std::vector<StoredRollout> rollouts, store.ListRollouts(live.app));
+  uint32_t at = live.number;
+  // Every hop goes back by one rollout, so there are at most that many.
+  for (size_t hops = 0; hops < rollouts.size(); ++hops) {
+    std::optional<uint32_t> from;
+    for (auto it = rollouts.rbegin(); it != rollouts.rend() && !from; ++it) {
+      if (it->active || it->to_revision != at || it->from_revision == 0) continue;
+      ASSIGN_OR_RETURN(const v1::RolloutRecord record, rollout::DecodeRecord(*it));
+      if (record.state() == v1::ROLLOUT_STATE_SUCCEEDED) from = it->from_revision;
+    }
+    if (!from.has_value()) return std::nullopt;
+    ASSIGN_OR_RETURN(const StoredRevision before, store.GetRevision(live.app, *from));
+    if (before.digest != live.digest) return before.number;
+    at = before.number;
+  }
+  return std::nullopt;
+}
+
+// The undo rollout's strategy: batches of the app's size, no canary, no
+// wait for promotion (undo is for getting back fast).
+v1::RolloutStrategy UndoStrategy(const v1::AppSpec& spec) {
+  rollout::StrategyOverrides overrides;
+  overrides.canary = v1::WaveSize();  // unset: no canary
+  overrides.auto_promote = true;
+  return rollout::ResolveStrategy(spec, overrides);
+}
+
+absl::StatusOr<StoredRollout> UndoTo(Store& store, const Clock& clock,
+                                     const spec::SecretFingerprinter& fingerprints,
+                                     const StoredRevision& current, const StoredRevision& live,
+                                     uint32_t number) {
+  absl::StatusOr<StoredRevision> target = store.GetRevision(current.app, number);
+  if (absl::IsNotFound(target.status())) {
+    return absl::NotFoundError(absl::StrCat("--to-revision: app ", current.app,
+                                            " has no revision ", number, " (see `pyctl history ",
+                                            current.app, "`)"));
+  }
+  RETURN_IF_ERROR(target.status());
+  // The same spec as the live one is refused only when it is current too:
+  // after a rolled-back rollout it makes what runs current (like undo).
+  if (target->digest == live.digest && live.number == current.number) {
+    return absl::FailedPreconditionError(absl::StrCat(
+        "--to-revision: ", current.app, " already runs revision ", number, "'s spec (tag ",
+        target->tag, ", revision ", live.number, "); nothing to undo"));
+  }
+  ASSIGN_OR_RETURN(const v1::AppSpec spec, DecodeStoredSpec(*target));
+  return StoreRollout(store, clock, fingerprints, current, spec, UndoStrategy(spec), "undo");
+}
+
 }  // namespace
 
 absl::StatusOr<StoredRevision> LiveRevision(Store& store, const StoredRevision& current) {
@@ -128,27 +183,24 @@ absl::StatusOr<StoredRollout> StartRollout(Store& store, const Clock& clock,
 
 absl::StatusOr<StoredRollout> UndoRollout(Store& store, const Clock& clock,
                                           const spec::SecretFingerprinter& fingerprints,
-                                          const std::string& app) {
+                                          const std::string& app, uint32_t to_revision) {
   if (absl::Status valid = spec::ValidateName(app); !valid.ok()) {
     return absl::InvalidArgumentError(absl::StrCat("app name: ", valid.message()));
   }
   return Retrying(app, [&]() -> absl::StatusOr<StoredRollout> {
     ASSIGN_OR_RETURN(const StoredRevision current, CurrentOf(store, app));
     ASSIGN_OR_RETURN(const StoredRevision live, LiveRevision(store, current));
+    if (to_revision != 0) return UndoTo(store, clock, fingerprints, current, live, to_revision);
     // The current revision never took (its rollout rolled back, failed or
     // was aborted): undo makes the revision the fleet runs current again,
     // so that later changes and status start from what runs. Hosts already
     // on it are not deployed again; hosts a failed rollout left on the
     // current revision go back.
     std::optional<uint32_t> previous;
-    if (live.number != current.number) previous = live.number;
-    // Else the revision the live one replaced: where the rollout that
-    // brought the live revision started.
-    ASSIGN_OR_RETURN(const std::vector<StoredRollout> rollouts, store.ListRollouts(app));
-    for (auto it = rollouts.rbegin(); it != rollouts.rend() && !previous; ++it) {
-      if (it->active || it->to_revision != live.number || it->from_revision == 0) continue;
-      ASSIGN_OR_RETURN(const v1::RolloutRecord record, rollout::DecodeRecord(*it));
-      if (record.state() == v1::ROLLOUT_STATE_SUCCEEDED) previous = it->from_revision;
+    if (live.number != current.number) {
+      previous = live.number;
+    } else {
+      ASSIGN_OR_RETURN(previous, RevisionBefore(store, live));
     }
     if (!previous.has_value()) {
       return absl::FailedPreconditionError(absl::StrCat(
@@ -157,11 +209,7 @@ absl::StatusOr<StoredRollout> UndoRollout(Store& store, const Clock& clock,
     }
     ASSIGN_OR_RETURN(const StoredRevision target, store.GetRevision(app, *previous));
     ASSIGN_OR_RETURN(const v1::AppSpec spec, DecodeStoredSpec(target));
-    rollout::StrategyOverrides overrides;
-    overrides.canary = v1::WaveSize();  // unset: no canary
-    overrides.auto_promote = true;
-    return StoreRollout(store, clock, fingerprints, current, spec,
-                        rollout::ResolveStrategy(spec, overrides), "undo");
+    return StoreRollout(store, clock, fingerprints, current, spec, UndoStrategy(spec), "undo");
   });
 }
 

@@ -42,9 +42,12 @@ absl::StatusOr<StoredRollout> StartRollout(Store& store, const Clock& clock,
 // `pyctl rollout undo NAME`: rolls out the revision the live one replaced
 // (as a new revision with that spec), in batches of the app's batch size
 // with no canary and no wait for promotion: undo is for getting back fast.
+// `to_revision` (not 0): that stored revision's spec instead; NOT_FOUND when
+// the app has no such revision, FAILED_PRECONDITION when the fleet runs its
+// spec already.
 absl::StatusOr<StoredRollout> UndoRollout(Store& store, const Clock& clock,
                                           const spec::SecretFingerprinter& fingerprints,
-                                          const std::string& app);
+                                          const std::string& app, uint32_t to_revision = 0);
 
 // The app's rollout `id`, or its latest for 0. NOT_FOUND when there is none;
 // INVALID_ARGUMENT for a bad app name.

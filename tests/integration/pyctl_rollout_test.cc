@@ -181,5 +181,113 @@ TEST_F(PyctlRolloutTest, BadWaveSizeIsAUsageErrorNamingTheFlag) {
   EXPECT_THAT(batch.stderr_text, HasSubstr("--batch"));
 }
 
+// Revision 2: v2 with a secret config value, brought by `pyctl apply`.
+constexpr char kSecret[] = "s3cr3t-value";
+std::string AppYamlWithSecret(const std::string& tag, const std::string& secret) {
+  return AppYaml(kApp, tag) + "config:\n  token: !secret " + secret + "\n";
+}
+
+TEST_F(PyctlRolloutTest, HistoryRevisionShowsTagRolloutAndSpecWithSecretsRedacted) {
+  WriteFile("app.yaml", AppYamlWithSecret("v2", kSecret));
+  const ProcessResult applied = Pyctl({"apply", "app.yaml"});
+  ASSERT_TRUE(applied.Succeeded()) << applied.stdout_text << applied.stderr_text;
+
+  const ProcessResult shown = Pyctl({"history", kApp, "--revision", "2", "-o", "json"});
+  ASSERT_TRUE(shown.Succeeded()) << shown.stderr_text;
+  EXPECT_THAT(shown.stdout_text, Not(HasSubstr(kSecret)));
+  absl::StatusOr<JsonValue> json = ParseJson(shown.stdout_text);
+  ASSERT_TRUE(json.ok()) << shown.stdout_text;
+  EXPECT_EQ(Fields(*json).at("revision").number_value(), 2);
+  EXPECT_EQ(Fields(*json).at("tag").string_value(), "v2");
+  EXPECT_THAT(Fields(*json).at("digest").string_value(), StartsWith("sha256:"));
+  const JsonValue& rollout = Fields(*json).at("rollout");
+  EXPECT_EQ(Fields(rollout).at("cause").string_value(), "apply");
+  EXPECT_EQ(Fields(rollout).at("from_revision").number_value(), 1);
+  EXPECT_EQ(Fields(rollout).at("state").string_value(), "succeeded");
+  const std::string spec = Fields(*json).at("canonical_yaml").string_value();
+  EXPECT_THAT(spec, HasSubstr("\ntag: \"v2\"\n"));
+  EXPECT_THAT(spec, HasSubstr("token:"));
+
+  const ProcessResult table = Pyctl({"history", kApp, "--revision", "2"});
+  ASSERT_TRUE(table.Succeeded()) << table.stderr_text;
+  EXPECT_THAT(table.stdout_text, HasSubstr("apply from revision 1, succeeded"));
+  EXPECT_THAT(table.stdout_text, HasSubstr("Spec:\n"));
+  EXPECT_THAT(table.stdout_text, Not(HasSubstr(kSecret)));
+
+  const ProcessResult first = Pyctl({"history", kApp, "--revision", "1", "-o", "json"});
+  ASSERT_TRUE(first.Succeeded()) << first.stderr_text;
+  absl::StatusOr<JsonValue> first_json = ParseJson(first.stdout_text);
+  ASSERT_TRUE(first_json.ok()) << first.stdout_text;
+  EXPECT_FALSE(Fields(*first_json).contains("rollout")) << "the first apply has no rollout";
+
+  const ProcessResult missing = Pyctl({"history", kApp, "--revision", "9"});
+  EXPECT_EQ(missing.exit_code, 1);
+  EXPECT_THAT(missing.stderr_text, HasSubstr("\"hello\" has no revision 9"));
+}
+
+TEST_F(PyctlRolloutTest, DiffOfRevisionsAndOfAFileAgainstTheCurrentOneRedactsSecrets) {
+  WriteFile("app.yaml", AppYamlWithSecret("v2", kSecret));
+  ASSERT_TRUE(Pyctl({"apply", "app.yaml"}).Succeeded());
+
+  const ProcessResult latest = Pyctl({"diff", kApp});
+  ASSERT_TRUE(latest.Succeeded()) << latest.stderr_text;
+  EXPECT_THAT(latest.stdout_text, HasSubstr("--- hello revision 1 (v1)\n+++ hello revision 2 (v2)\n"));
+  EXPECT_THAT(latest.stdout_text, HasSubstr("\n-tag: \"v1\"\n+tag: \"v2\"\n"));
+  EXPECT_THAT(latest.stdout_text, HasSubstr("+  token:"));
+  EXPECT_THAT(latest.stdout_text, Not(HasSubstr(kSecret)));
+
+  const ProcessResult back = Pyctl({"diff", kApp, "--revision", "2", "--to", "1", "-o", "json"});
+  ASSERT_TRUE(back.Succeeded()) << back.stderr_text;
+  absl::StatusOr<JsonValue> json = ParseJson(back.stdout_text);
+  ASSERT_TRUE(json.ok()) << back.stdout_text;
+  EXPECT_EQ(Fields(*json).at("from_revision").number_value(), 2);
+  EXPECT_EQ(Fields(*json).at("to_revision").number_value(), 1);
+  EXPECT_THAT(Fields(*json).at("diff").string_value(), HasSubstr("\n-tag: \"v2\"\n+tag: \"v1\"\n"));
+
+  WriteFile("next.yaml", AppYamlWithSecret("v3", "an0ther-secret"));
+  const ProcessResult file = Pyctl({"diff", "next.yaml"});
+  ASSERT_TRUE(file.Succeeded()) << file.stderr_text;
+  EXPECT_THAT(file.stdout_text, HasSubstr("\n-tag: \"v2\"\n+tag: \"v3\"\n"));
+  EXPECT_THAT(file.stdout_text, Not(HasSubstr(kSecret)));
+  EXPECT_THAT(file.stdout_text, Not(HasSubstr("an0ther-secret")));
+  EXPECT_EQ(Pyctl({"diff", "app.yaml"}).stdout_text, "no differences\n");
+  const ProcessResult history = Pyctl({"history", kApp, "-o", "json"});
+  absl::StatusOr<JsonValue> revisions = ParseJson(history.stdout_text);
+  ASSERT_TRUE(revisions.ok()) << history.stdout_text;
+  EXPECT_EQ(revisions->list_value().values_size(), 2) << "a diff stores nothing";
+
+  const ProcessResult first = Pyctl({"diff", kApp, "--to", "1"});
+  EXPECT_EQ(first.exit_code, 1);
+  EXPECT_THAT(first.stderr_text, HasSubstr("revision 1 is its first"));
+  const ProcessResult mixed = Pyctl({"diff", "next.yaml", "--revision", "1"});
+  EXPECT_NE(mixed.exit_code, 0);
+  EXPECT_THAT(mixed.stderr_text, HasSubstr("give an app NAME, not a file"));
+}
+
+TEST_F(PyctlRolloutTest, UndoToRevisionRollsOutThatRevisionsSpecAgain) {
+  ASSERT_TRUE(Pyctl({"rollout", kApp, "--tag", "v2"}).Succeeded());
+  ASSERT_TRUE(Pyctl({"rollout", kApp, "--tag", "v3"}).Succeeded());
+  const ProcessResult undone =
+      Pyctl({"rollout", "undo", kApp, "--to-revision", "1", "-o", "json"});
+  ASSERT_TRUE(undone.Succeeded()) << undone.stdout_text << undone.stderr_text;
+  EXPECT_EQ(State(StatusJson()), "succeeded");
+  absl::StatusOr<JsonValue> json = ParseJson(undone.stdout_text);
+  ASSERT_TRUE(json.ok()) << undone.stdout_text;
+  EXPECT_EQ(Fields(*json).at("tag").string_value(), "v1");
+  EXPECT_EQ(Fields(*json).at("from_revision").number_value(), 3);
+  EXPECT_EQ(Fields(*json).at("to_revision").number_value(), 4);
+  for (FakeAgent* host : hosts_) {
+    EXPECT_EQ(RevisionOn(*host), 4u) << host->host();
+    EXPECT_EQ(host->apps()[kApp].tag(), "v1") << host->host();
+  }
+
+  const ProcessResult again = Pyctl({"rollout", "undo", kApp, "--to-revision", "1"});
+  EXPECT_EQ(again.exit_code, 1);
+  EXPECT_THAT(again.stderr_text, HasSubstr("already runs revision 1's spec"));
+  const ProcessResult missing = Pyctl({"rollout", "undo", kApp, "--to-revision", "99"});
+  EXPECT_EQ(missing.exit_code, 1);
+  EXPECT_THAT(missing.stderr_text, HasSubstr("has no revision 99"));
+}
+
 }  // namespace
 }  // namespace pyservice

@@ -326,6 +326,74 @@ TEST_F(RolloutTest, UndoAfterARolledBackRolloutMakesTheRevisionTheFleetRunsCurre
   EXPECT_EQ((*current)->tag, "v1");
 }
 
+// Issue 13's sequence: v1 applied, v2 rolled out, a broken tag's canary
+// rolled back (every host kept v2). Undo succeeds and makes v2 current
+// without touching a host; a second undo then goes back to v1 (the
+// revision before v2), not to v2 again.
+TEST_F(RolloutTest, UndoAfterABrokenCanaryOnARolledOutRevisionKeepsItThenASecondUndoGoesBack) {
+  ASSERT_TRUE(Start("v2", std::nullopt, std::nullopt, false).ok());
+  ASSERT_TRUE(WaitForState(v1::ROLLOUT_STATE_SUCCEEDED));
+  for (FakeAgent* host : hosts_) host->FailTag(kApp, "v3-broken", "verify", "not active");
+  ASSERT_TRUE(Start("v3-broken", 25, std::nullopt, false).ok());
+  ASSERT_TRUE(WaitForState(v1::ROLLOUT_STATE_ROLLED_BACK));
+
+  v1::Rollout undo;
+  {
+    v1::UndoRolloutRequest request;
+    request.set_app(kApp);
+    grpc::ClientContext context;
+    const grpc::Status status = stub_->UndoRollout(&context, request, &undo);
+    ASSERT_TRUE(status.ok()) << status.error_message();
+  }
+  EXPECT_EQ(undo.tag(), "v2");
+  EXPECT_EQ(undo.from_revision(), 2u);
+  EXPECT_EQ(undo.to_revision(), 4u);
+  ASSERT_TRUE(WaitForState(v1::ROLLOUT_STATE_SUCCEEDED));
+  for (FakeAgent* host : hosts_) {
+    EXPECT_EQ(host->apps()[kApp].tag(), "v2") << host->host();
+    EXPECT_EQ(DeploysOf(*host, 4), 0) << host->host();
+  }
+
+  v1::Rollout again;
+  {
+    v1::UndoRolloutRequest request;
+    request.set_app(kApp);
+    grpc::ClientContext context;
+    const grpc::Status status = stub_->UndoRollout(&context, request, &again);
+    ASSERT_TRUE(status.ok()) << status.error_message();
+  }
+  EXPECT_EQ(again.tag(), "v1");
+  EXPECT_EQ(again.from_revision(), 4u);
+  EXPECT_EQ(again.to_revision(), 5u);
+  ASSERT_TRUE(WaitForState(v1::ROLLOUT_STATE_SUCCEEDED));
+  for (FakeAgent* host : hosts_) {
+    EXPECT_EQ(RevisionOn(*host), 5u) << host->host();
+    EXPECT_EQ(host->apps()[kApp].tag(), "v1") << host->host();
+  }
+}
+
+// A change made with `pyctl apply` (a rollout of cause "apply") is undone
+// like one made with `pyctl rollout`: back to the revision before it.
+TEST_F(RolloutTest, UndoOfAnAppliedChangeGoesBackToTheRevisionBeforeIt) {
+  ASSERT_EQ(Apply(AppYaml(kApp, "v2")), 2u);
+  ASSERT_TRUE(WaitForState(v1::ROLLOUT_STATE_SUCCEEDED));
+  for (FakeAgent* host : hosts_) ASSERT_EQ(host->apps()[kApp].tag(), "v2") << host->host();
+  v1::UndoRolloutRequest request;
+  request.set_app(kApp);
+  v1::Rollout undo;
+  grpc::ClientContext context;
+  const grpc::Status status = stub_->UndoRollout(&context, request, &undo);
+  ASSERT_TRUE(status.ok()) << status.error_message();
+  EXPECT_EQ(undo.tag(), "v1");
+  EXPECT_EQ(undo.from_revision(), 2u);
+  EXPECT_EQ(undo.to_revision(), 3u);
+  ASSERT_TRUE(WaitForState(v1::ROLLOUT_STATE_SUCCEEDED));
+  for (FakeAgent* host : hosts_) {
+    EXPECT_EQ(RevisionOn(*host), 3u) << host->host();
+    EXPECT_EQ(host->apps()[kApp].tag(), "v1") << host->host();
+  }
+}
+
 TEST_F(RolloutTest, ApplyOfAChangedSpecIsARolloutWithTheAppsDefaults) {
   v1::ApplyAppRequest request;
   request.set_yaml(AppYaml(kApp, "v2") + "rollout:\n  canary: 50%\n");

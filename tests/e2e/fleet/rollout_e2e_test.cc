@@ -17,6 +17,9 @@
 // process of its own: so each test first brings the fleet to the state it
 // needs (EnsureAllOn), which is a no-op when the previous test left it
 // there. No test depends on another having run.
+//
+// TwoHostRolloutE2eTest (at the end) boots a fleet of its own with two
+// hosts (u1, u2) for issue 13's sequences, which need no more.
 #include <signal.h>
 
 #include <cmath>
@@ -151,14 +154,18 @@ struct ServiceSnapshot {
 
 class RolloutE2eTest : public FleetE2eFixture {
  protected:
-  static void SetUpTestSuite() {
+  static void SetUpTestSuite() { BootHosts(kHosts, "r"); }
+
+  // Boots `count` hosts named PREFIX1, PREFIX2, ... with the hello
+  // repository's tags.
+  static void BootHosts(int count, const std::string& prefix) {
     FleetOptions options;
     options.app_yaml = HelloAppYaml();
-    // Four hosts' journals: shorter each, and more of the controller's log
-    // (the rollout engine's decisions).
+    // Several hosts' journals: shorter each, and more of the controller's
+    // log (the rollout engine's decisions).
     options.controller_log_lines = 60;
     options.agent_journal_lines = 30;
-    for (int i = 0; i < kHosts; ++i) options.host_names.push_back(HostName(i));
+    for (int i = 0; i < count; ++i) options.host_names.push_back(absl::StrCat(prefix, i + 1));
     BootFleet(std::move(options), {"v1", "v2", "v3-broken"});
   }
 
@@ -200,9 +207,9 @@ class RolloutE2eTest : public FleetE2eFixture {
   // body.
   static bool AllHealthyOn(const std::string& tag, std::string* raw) {
     const std::map<std::string, JsonValue> status = StatusByHost(raw);
-    if (status.size() != kHosts) return false;
-    for (int i = 0; i < kHosts; ++i) {
-      auto it = status.find(HostName(i));
+    if (status.size() != static_cast<size_t>(fleet().size())) return false;
+    for (int i = 0; i < fleet().size(); ++i) {
+      auto it = status.find(fleet().HostName(i));
       if (it == status.end() || Field(it->second, "health") != "healthy" ||
           Field(it->second, "connected") != "true" || UnitState(it->second) != "active" ||
           Field(it->second, "tag") != tag) {
@@ -212,6 +219,19 @@ class RolloutE2eTest : public FleetE2eFixture {
       if (!body.ok() || *body != Body(tag)) return false;
     }
     return true;
+  }
+
+  // The tag of the app's current revision (`pyctl get apps -o json`).
+  static std::string CurrentTag() {
+    const ProcessResult result = Pyctl({"get", "apps", "-o", "json"});
+    absl::StatusOr<JsonValue> json = ParseJson(result.stdout_text);
+    if (!result.Succeeded() || !json.ok() || json->kind_case() != JsonValue::kListValue) {
+      return absl::StrCat("(", Describe(result), ")");
+    }
+    for (const JsonValue& app : json->list_value().values()) {
+      if (Field(app, "name") == kApp) return Field(app, "tag");
+    }
+    return "(no app)";
   }
 
   static bool AppExists() {
@@ -235,7 +255,7 @@ class RolloutE2eTest : public FleetE2eFixture {
       const absl::Time start = absl::Now();
       const ProcessResult applied = Pyctl({"apply", fleet().app_yaml_path()}, 300);
       ASSERT_TRUE(applied.Succeeded()) << Describe(applied) << Diagnostics();
-      std::cout << "[ figures ] cold deploy of v1 to " << kHosts
+      std::cout << "[ figures ] cold deploy of v1 to " << fleet().size()
                 << " hosts (pyctl apply): " << absl::FormatDuration(absl::Now() - start)
                 << std::endl;
     }
@@ -247,6 +267,16 @@ class RolloutE2eTest : public FleetE2eFixture {
       ASSERT_TRUE(WaitRollout([](const RolloutView& v) { return !IsActiveState(v.State()); },
                               kRolloutTimeout, &last))
           << "a rollout left by an earlier test did not settle\n" << last.raw << Diagnostics();
+    }
+    // A rollout that rolled back, failed or was aborted left a current
+    // revision the fleet does not run: undo makes what runs current again,
+    // so every test starts from a rollout that succeeded.
+    if (last.ok && (last.State() == "rolled_back" || last.State() == "failed" ||
+                    last.State() == "aborted")) {
+      const ProcessResult undone = Pyctl({"rollout", "undo", kApp}, 300);
+      ASSERT_TRUE(undone.Succeeded()) << "making what runs current after rollout "
+                                      << last.Get("id") << " (" << last.State() << "):\n"
+                                      << Describe(undone) << Diagnostics();
     }
     // Healthy too: a canary rolled back by its agent reports healthy again
     // once it serves the earlier release (see BrokenCanary... below).
@@ -692,6 +722,99 @@ TEST_F(RolloutE2eTest, ControllerKilledMidRolloutFinishesItWithoutDeployingAnyHo
               << CountLines(agent_log, "is live and healthy already")
               << " answered as live already" << std::endl;
     EXPECT_GE(jobs, 1) << agent_log;
+  }
+}
+
+// Issue 13's sequences on the fewest hosts that show them: two (a canary of
+// 50% is one host, and one host stays out of it).
+class TwoHostRolloutE2eTest : public RolloutE2eTest {
+ protected:
+  static void SetUpTestSuite() { BootHosts(2, "u"); }
+};
+
+// v1 applied, v2 rolled out, a broken tag's canary rolled back (both hosts
+// keep v2): `pyctl rollout undo` exits 0 and makes v2 current without
+// restarting anything; a second undo then takes both hosts back to v1.
+TEST_F(TwoHostRolloutE2eTest, UndoAfterABrokenCanaryKeepsV2ThenASecondUndoReturnsToV1) {
+  ASSERT_NO_FATAL_FAILURE(EnsureAllOn("v1"));
+  const ProcessResult to_v2 =
+      Pyctl({"rollout", kApp, "--tag", "v2", "--batch", "100%", "--auto-promote"}, 300);
+  ASSERT_TRUE(to_v2.Succeeded()) << Describe(to_v2) << Diagnostics();
+  const ProcessResult broken =
+      Pyctl({"rollout", kApp, "--tag", "v3-broken", "--canary", "50%"}, 300);
+  EXPECT_FALSE(broken.Succeeded()) << Describe(broken);
+  RolloutView last;
+  ASSERT_TRUE(WaitRollout([](const RolloutView& v) { return !IsActiveState(v.State()); },
+                          absl::Seconds(60), &last))
+      << last.raw << Diagnostics();
+  ASSERT_EQ(last.State(), "rolled_back") << last.raw << Diagnostics();
+  std::string raw;
+  ASSERT_TRUE(Eventually([&] { return AllHealthyOn("v2", &raw); }, absl::Seconds(60)))
+      << raw << Diagnostics();
+  std::vector<ServiceSnapshot> before;
+  for (int i = 0; i < fleet().size(); ++i) before.push_back(Snapshot(i));
+
+  const ProcessResult undone = Pyctl({"rollout", "undo", kApp, "-o", "json"}, 300);
+  ASSERT_TRUE(undone.Succeeded()) << Describe(undone) << Diagnostics();
+  last = RolloutStatus();
+  EXPECT_EQ(last.State(), "succeeded") << last.raw;
+  EXPECT_EQ(last.Get("cause"), "undo") << last.raw;
+  EXPECT_EQ(last.Get("tag"), "v2") << last.raw;
+  EXPECT_EQ(CurrentTag(), "v2") << "the app's current revision is not the one the fleet runs";
+  EXPECT_TRUE(Eventually([&] { return AllHealthyOn("v2", &raw); }, absl::Seconds(30))) << raw;
+  for (int i = 0; i < fleet().size(); ++i) {
+    EXPECT_EQ(Snapshot(i), before[i]) << fleet().HostName(i) << " restarted by the undo; was "
+                                      << before[i].Describe();
+  }
+
+  const ProcessResult again = Pyctl({"rollout", "undo", kApp, "-o", "json"}, 300);
+  ASSERT_TRUE(again.Succeeded()) << Describe(again) << Diagnostics();
+  last = RolloutStatus();
+  EXPECT_EQ(last.State(), "succeeded") << last.raw;
+  EXPECT_EQ(last.Get("tag"), "v1") << last.raw;
+  EXPECT_TRUE(Eventually([&] { return AllHealthyOn("v1", &raw); }, absl::Seconds(60)))
+      << raw << Diagnostics();
+}
+
+// Issue 13: `pyctl rollout --batch 1 --auto-promote` with the controller
+// killed (SIGKILL) seconds in, while the first wave deploys and the next
+// one prepares (the user killed it three seconds in; here it is killed as
+// soon as that is so, which the user's slower deploys made it at three
+// seconds), started again at once on the same store: the rollout reaches
+// `succeeded`, and no host is moved twice (e.g. back to v1 by a placement
+// behind what it runs, then to v2 again): its service starts exactly once.
+TEST_F(TwoHostRolloutE2eTest, ControllerKilledInTheFirstWaveOfAnAutoPromotedBatchOfOneRolloutSucceeds) {
+  ASSERT_NO_FATAL_FAILURE(EnsureAllOn("v1"));
+  const int64_t mark = JournalMark();
+  const ProcessResult started = Pyctl({"rollout", kApp, "--tag", "v2", "--batch", "1",
+                                       "--auto-promote", "--no-wait", "-o", "json"});
+  ASSERT_TRUE(started.Succeeded()) << Describe(started) << Diagnostics();
+  RolloutView killed_in;
+  ASSERT_TRUE(WaitRollout(
+      [](const RolloutView& v) { return !IsActiveState(v.State()) || v.State() == "running"; },
+      absl::Seconds(30), &killed_in, absl::Milliseconds(100)))
+      << killed_in.raw << Diagnostics();
+  ASSERT_EQ(killed_in.State(), "running")
+      << "the rollout finished before the controller could be killed in it\n" << killed_in.raw;
+  ASSERT_EQ(killed_in.CurrentWave(), 0) << killed_in.raw;
+  absl::StatusOr<ExitStatus> exit = fleet().KillController();
+  ASSERT_TRUE(exit.ok()) << exit.status();
+  ASSERT_TRUE(fleet().StartController().ok()) << fleet().controller().ReadStderr();
+
+  RolloutView last;
+  ASSERT_TRUE(WaitRollout([](const RolloutView& v) { return !IsActiveState(v.State()); },
+                          kRolloutTimeout, &last))
+      << "not finished after the restart\nwhen killed: " << killed_in.raw
+      << "\nlast status: " << last.raw << Diagnostics();
+  ASSERT_EQ(last.State(), "succeeded") << last.raw << "\nwhen killed: " << killed_in.raw
+                                       << Diagnostics();
+  std::string raw;
+  EXPECT_TRUE(Eventually([&] { return AllHealthyOn("v2", &raw); }, absl::Seconds(30))) << raw;
+  for (int i = 0; i < fleet().size(); ++i) {
+    std::string starts;
+    EXPECT_EQ(ServiceStartsSince(i, mark, &starts), 1)
+        << fleet().HostName(i) << ": not started exactly once by the rollout:\n" << starts
+        << "\nwhen killed: " << killed_in.raw << "\n" << Diagnostics();
   }
 }
 
