@@ -154,6 +154,10 @@ void HealthWatcher::OnUnitChange(const std::string& app, const UnitState& state)
     unit.active_state = state.active_state;
     unit.sub_state = state.sub_state;
     if (!state.load_state.empty()) unit.load_state = state.load_state;
+    // How a run ended belongs to the state before this change; the push
+    // round re-reads it.
+    unit.result.clear();
+    unit.exec_main_status = 0;
     ++tracked.versions[i];
     if (!tracked.job_running) dirty_.insert(app);
     return;
@@ -167,11 +171,19 @@ void HealthWatcher::PushLoop() {
   while (true) {
     mu_.Await(absl::Condition(&has_work));
     if (stopping_) return;
-    for (const std::string& name : dirty_) {
+    std::set<std::string> dirty;
+    dirty.swap(dirty_);
+    // A signal carries ActiveState and SubState only: the rest (a timer's
+    // service's Result and exit status, which name why its run failed) is
+    // read once per round, without mu_ (its callbacks take it).
+    mu_.Unlock();
+    for (const std::string& name : dirty) ReadUnitStates(name);
+    mu_.Lock();
+    if (stopping_) return;
+    for (const std::string& name : dirty) {
       auto it = apps_.find(name);
       if (it != apps_.end() && !it->second.job_running) PushIfChanged(it->second);
     }
-    dirty_.clear();
     // Changes meanwhile wait for the next round: one push per interval.
     mu_.AwaitWithTimeout(absl::Condition(&stopping_), min_push_interval_);
   }

@@ -73,6 +73,7 @@ absl::Status CheckHealth(const std::string& field, const v1::AppHealth& health) 
     RETURN_IF_ERROR(CheckSize(at + ".unit", unit.unit(), Limits::kUnitName));
     RETURN_IF_ERROR(CheckSize(at + ".active_state", unit.active_state(), Limits::kUnitState));
     RETURN_IF_ERROR(CheckSize(at + ".sub_state", unit.sub_state(), Limits::kUnitState));
+    RETURN_IF_ERROR(CheckSize(at + ".result", unit.result(), Limits::kUnitState));
   }
   return absl::OkStatus();
 }
