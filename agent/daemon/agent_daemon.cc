@@ -22,7 +22,8 @@ AgentDaemon::AgentDaemon(DaemonOptions options, HostServices& host, const AgentS
                   host.clock),
       health_(host.systemd, store_, connection_, options_.health_push_interval),
       runner_(host_, settings_, store_, health_, connection_),
-      workers_(runner_) {}
+      workers_(runner_),
+      drift_(store_, workers_, options_.drift_check_interval) {}
 
 std::string AgentDaemon::Version() { return PYSERVICE_VERSION; }
 
@@ -32,10 +33,12 @@ absl::Status AgentDaemon::Run() {
                                                          initialized.message()));
   }
   health_.Start();
+  drift_.Start();
   spdlog::info("pyservice-agent {} on host {}: controller {}", Version(), options_.host,
                options_.connection.address);
   connection_.Run();
   spdlog::info("stopping: running jobs stop at their next step");
+  drift_.Stop();
   workers_.Stop();
   health_.Stop();
   return absl::OkStatus();
@@ -118,6 +121,8 @@ void AgentDaemon::Submit(Job job) {
   const uint64_t id = job.deploy_id;
   std::optional<Job> replaced = workers_.Submit(std::move(job));
   if (!replaced || replaced->deploy_id == id) return;  // none, or refused: stopping
+  // The agent's own drift check: the job replacing it repairs anyway.
+  if (replaced->kind == Job::Kind::kCheckDrift) return;
   spdlog::info("{}: {} superseded by {} before it started", replaced->app, replaced->deploy_id, id);
   connection_.Send(NotStartedResult(*replaced, absl::StrCat("superseded by ", id),
                                     health_.Current(replaced->app)));

@@ -1,8 +1,10 @@
 #include "agent/daemon/health_watcher.h"
 
+#include <algorithm>
 #include <optional>
 #include <utility>
 
+#include "common/api/agent_message_limits.h"
 #include "spdlog/spdlog.h"
 
 namespace pyservice::agent {
@@ -189,7 +191,57 @@ void HealthWatcher::PushLoop() {
   }
 }
 
+void HealthWatcher::SetDrift(const std::string& app, const std::vector<DriftFinding>& findings,
+                             bool repaired, absl::Time now) {
+  absl::MutexLock lock(&mu_);
+  auto it = apps_.find(app);
+  if (it == apps_.end()) return;
+  TrackedApp& tracked = it->second;
+  const auto seen_before = [&](const DriftFinding& finding) -> const v1::Drift* {
+    for (const v1::Drift& drift : tracked.drift) {
+      if (!drift.repaired() && drift.path() == finding.path && drift.reason() == finding.reason) {
+        return &drift;
+      }
+    }
+    return nullptr;
+  };
+  std::vector<v1::Drift> next;
+  for (const DriftFinding& finding : findings) {
+    v1::Drift& drift = next.emplace_back();
+    drift.set_path(finding.path);
+    drift.set_reason(finding.reason);
+    drift.set_repaired(repaired);
+    const v1::Drift* before = seen_before(finding);
+    drift.set_detected_at_unix_ms(before != nullptr ? before->detected_at_unix_ms()
+                                                    : absl::ToUnixMillis(now));
+  }
+  // Earlier repairs stay on record, except of a path repaired again now.
+  for (const v1::Drift& drift : tracked.drift) {
+    if (!drift.repaired()) continue;
+    const bool again = std::any_of(next.begin(), next.end(), [&](const v1::Drift& d) {
+      return d.repaired() && d.path() == drift.path();
+    });
+    if (!again) next.push_back(drift);
+  }
+  // The stream's bound (common/api/agent_message_limits.h): the newest
+  // first, so what is drifted now is never the part cut.
+  if (next.size() > AgentMessageLimits::kDrift) next.resize(AgentMessageLimits::kDrift);
+  tracked.drift = std::move(next);
+  if (!tracked.job_running) PushIfChanged(tracked);
+}
+
+void HealthWatcher::ClearDrift(const std::string& app) {
+  absl::MutexLock lock(&mu_);
+  if (auto it = apps_.find(app); it != apps_.end()) it->second.drift.clear();
+}
+
 v1::AppHealth HealthWatcher::Build(const TrackedApp& app) const {
+  v1::AppHealth health = BuildHealthWithoutDrift(app);
+  *health.mutable_drift() = {app.drift.begin(), app.drift.end()};
+  return health;
+}
+
+v1::AppHealth HealthWatcher::BuildHealthWithoutDrift(const TrackedApp& app) const {
   if (app.state.live().id().empty() && !app.job_running) {
     // Nothing runs: removed, or the first deploy failed (before switching:
     // nothing was ever live, so FAILED says the app is not running).
