@@ -315,6 +315,7 @@ int main(int argc, char** argv) {
   options.connection.tls_server_name = config.tls_server_name;
   options.connection.keepalive_time = config.keepalive_time;
   options.connection.keepalive_timeout = config.keepalive_timeout;
+  options.drift_check_interval = config.drift_check_interval;
   options.host = identity != nullptr ? identity->host() : config.host;
   options.labels = config.labels;
   return RunDaemon(std::move(options), host, settings, stop_signals);

@@ -69,7 +69,7 @@ void ReadConfig(const YAML::Node& root, spec::YamlReader& reader, AgentConfig& c
                       {"controller", "host", "labels", "state_dir", "pip_options", "log_level",
                        "tls_ca", "tls_cert", "tls_key", "tls_server_name", "enrollment_token_file",
                        "insecure", "spec_policy", "timeouts", "keepalive_time",
-                       "keepalive_timeout"})) {
+                       "keepalive_timeout", "drift_check_interval"})) {
     return;
   }
   ReadTimeouts(root["timeouts"], reader, config.timeouts);
@@ -139,6 +139,11 @@ void ReadConfig(const YAML::Node& root, spec::YamlReader& reader, AgentConfig& c
                "1m", reader, config.keepalive_time);
   ReadDuration(root["keepalive_timeout"], "keepalive_timeout", absl::Milliseconds(100),
                absl::Minutes(10), "20s", reader, config.keepalive_timeout);
+  // A check reads a few small files and asks systemd about a few units per
+  // app: once a second is cheap enough for tests, a day is the longest an
+  // edit should go unseen.
+  ReadDuration(root["drift_check_interval"], "drift_check_interval", absl::ZeroDuration(),
+               absl::Hours(24), "1m", reader, config.drift_check_interval);
   if (const YAML::Node node = root["insecure"]; !spec::YamlReader::Absent(node)) {
     if (std::optional<bool> insecure = reader.Bool(node, "insecure")) config.insecure = *insecure;
   }

@@ -21,6 +21,7 @@
 //     user: 1m           #   each groupadd / useradd / usermod
 //   keepalive_time: 1m     # ping the controller after this long quiet...
 //   keepalive_timeout: 20s # ...and reconnect when the ping is not answered
+//   drift_check_interval: 1m  # look for hand edits of what was installed; 0s: never
 // Anything else is an error with its location (FILE:LINE:COL), like
 // app.yaml errors, so a misspelt key never silently falls back to a default.
 #ifndef PYSERVICE_AGENT_CONFIG_AGENT_CONFIG_H_
@@ -80,6 +81,9 @@ struct AgentConfig {
   // (10s, or its keepalive_time if lower), or it is sent GOAWAY.
   absl::Duration keepalive_time = absl::Minutes(1);
   absl::Duration keepalive_timeout = absl::Seconds(20);
+  // How often the daemon compares what it installed for each app with the
+  // host (agent/drift/); zero: never.
+  absl::Duration drift_check_interval = absl::Minutes(1);
 };
 
 // Parses a config document over `base`: each key present replaces base's

@@ -24,7 +24,8 @@ AgentDaemon::AgentDaemon(DaemonOptions options, HostServices& host, const AgentS
       runner_(host_, settings_, store_, health_, connection_),
       workers_(runner_),
       journal_(host.processes),
-      logs_(journal_, store_, connection_, host.clock) {}
+      logs_(journal_, store_, connection_, host.clock),
+      drift_(store_, workers_, options_.drift_check_interval) {}
 
 std::string AgentDaemon::Version() { return PYSERVICE_VERSION; }
 
@@ -34,11 +35,13 @@ absl::Status AgentDaemon::Run() {
                                                          initialized.message()));
   }
   health_.Start();
+  drift_.Start();
   spdlog::info("pyservice-agent {} on host {}: controller {}", Version(), options_.host,
                options_.connection.address);
   connection_.Run();
   logs_.StopAll();
   spdlog::info("stopping: running jobs stop at their next step");
+  drift_.Stop();
   workers_.Stop();
   health_.Stop();
   return absl::OkStatus();
@@ -129,6 +132,8 @@ void AgentDaemon::Submit(Job job) {
   const uint64_t id = job.deploy_id;
   std::optional<Job> replaced = workers_.Submit(std::move(job));
   if (!replaced || replaced->deploy_id == id) return;  // none, or refused: stopping
+  // The agent's own drift check: the job replacing it repairs anyway.
+  if (replaced->kind == Job::Kind::kCheckDrift) return;
   spdlog::info("{}: {} superseded by {} before it started", replaced->app, replaced->deploy_id, id);
   connection_.Send(NotStartedResult(*replaced, absl::StrCat("superseded by ", id),
                                     health_.Current(replaced->app)));

@@ -19,6 +19,7 @@
 #include "absl/time/time.h"
 #include "agent/daemon/app_workers.h"
 #include "agent/daemon/controller_connection.h"
+#include "agent/daemon/drift_scheduler.h"
 #include "agent/daemon/health_watcher.h"
 #include "agent/daemon/job_runner.h"
 #include "agent/host/serialized_user_manager.h"
@@ -37,6 +38,9 @@ struct DaemonOptions {
   std::map<std::string, std::string> labels;
   // Unit health changes are pushed at most this often per round.
   absl::Duration health_push_interval = absl::Seconds(1);
+  // How often every app is checked for drift (agent config
+  // drift_check_interval); zero: never.
+  absl::Duration drift_check_interval = absl::Minutes(1);
   // Uniform [0, 1) for the backoff's jitter; empty: SystemRandom().
   std::function<double()> random;
 };
@@ -79,6 +83,7 @@ class AgentDaemon final : private ControllerSession::Handler {
   // Tails send on connection_, so they go before it.
   JournalctlReader journal_;
   LogTailer logs_;
+  DriftScheduler drift_;
 };
 
 }  // namespace pyservice::agent

@@ -6,31 +6,50 @@ namespace pyservice::agent {
 
 AppWorkers::~AppWorkers() { Stop(); }
 
-std::optional<Job> AppWorkers::Submit(Job job) {
-  absl::MutexLock lock(&mu_);
-  if (stopping_) return job;
-  std::unique_ptr<Worker>& worker = workers_[job.app];
+AppWorkers::Worker& AppWorkers::WorkerFor(const std::string& app) {
+  std::unique_ptr<Worker>& worker = workers_[app];
   if (worker == nullptr) {
     worker = std::make_unique<Worker>();
     Worker* raw = worker.get();
     worker->thread = std::thread([this, raw] { Loop(raw); });
   }
-  std::optional<Job> replaced = std::move(worker->queued);
-  worker->queued = std::move(job);
+  return *worker;
+}
+
+std::optional<Job> AppWorkers::Submit(Job job) {
+  absl::MutexLock lock(&mu_);
+  if (stopping_) return job;
+  Worker& worker = WorkerFor(job.app);
+  std::optional<Job> replaced = std::move(worker.queued);
+  worker.queued = std::move(job);
   return replaced;
+}
+
+bool AppWorkers::SubmitIfIdle(Job job) {
+  absl::MutexLock lock(&mu_);
+  if (stopping_) return false;
+  if (auto it = workers_.find(job.app);
+      it != workers_.end() && (it->second->running || it->second->queued)) {
+    return false;
+  }
+  WorkerFor(job.app).queued = std::move(job);
+  return true;
 }
 
 AppWorkers::Cancellation AppWorkers::Cancel(uint64_t deploy_id) {
   absl::MutexLock lock(&mu_);
   Cancellation result;
   for (auto& [app, worker] : workers_) {
-    if (worker->queued && worker->queued->deploy_id == deploy_id) {
+    // The agent's own drift checks carry no deploy id to cancel by.
+    if (worker->queued && worker->queued->kind != Job::Kind::kCheckDrift &&
+        worker->queued->deploy_id == deploy_id) {
       result.where = Cancellation::Where::kQueued;
       result.job = std::move(worker->queued);
       worker->queued.reset();
       return result;
     }
-    if (worker->running && worker->running->deploy_id == deploy_id) {
+    if (worker->running && worker->running->kind != Job::Kind::kCheckDrift &&
+        worker->running->deploy_id == deploy_id) {
       worker->canceled->store(true);
       result.where = Cancellation::Where::kRunning;
       return result;

@@ -25,9 +25,11 @@
 
 namespace pyservice::agent {
 
-// One request of the controller for one app.
+// One request of the controller for one app, or the agent's own drift
+// check (agent/drift/), which runs on the app's worker so it never meets a
+// deploy halfway.
 struct Job {
-  enum class Kind { kDeploy, kPrepare, kRemove };
+  enum class Kind { kDeploy, kPrepare, kRemove, kCheckDrift };
   Kind kind = Kind::kDeploy;
   // The controller's id of the request, echoed in progress and result.
   uint64_t deploy_id = 0;
@@ -60,6 +62,11 @@ class AppWorkers {
   // Returns the job it replaced, which never started; after Stop, `job`
   // itself (refused).
   std::optional<Job> Submit(Job job) ABSL_LOCKS_EXCLUDED(mu_);
+  // Queues `job` only when its app's worker has nothing running or
+  // waiting (a drift check: the job there repairs what it touches anyway).
+  // Returns whether it was queued. A later Submit replaces it like any
+  // waiting job.
+  bool SubmitIfIdle(Job job) ABSL_LOCKS_EXCLUDED(mu_);
 
   struct Cancellation {
     enum class Where { kNotFound, kQueued, kRunning };
@@ -87,6 +94,8 @@ class AppWorkers {
     std::thread thread;
   };
 
+  // The app's worker, its thread started on first use.
+  Worker& WorkerFor(const std::string& app) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   void Loop(Worker* worker) ABSL_LOCKS_EXCLUDED(mu_);
   bool Idle() const ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
 

@@ -1,8 +1,10 @@
 #include "agent/daemon/health_watcher.h"
 
+#include <algorithm>
 #include <optional>
 #include <utility>
 
+#include "common/api/agent_message_limits.h"
 #include "spdlog/spdlog.h"
 
 namespace pyservice::agent {
@@ -154,6 +156,10 @@ void HealthWatcher::OnUnitChange(const std::string& app, const UnitState& state)
     unit.active_state = state.active_state;
     unit.sub_state = state.sub_state;
     if (!state.load_state.empty()) unit.load_state = state.load_state;
+    // How a run ended belongs to the state before this change; the push
+    // round re-reads it.
+    unit.result.clear();
+    unit.exec_main_status = 0;
     ++tracked.versions[i];
     if (!tracked.job_running) dirty_.insert(app);
     return;
@@ -167,17 +173,75 @@ void HealthWatcher::PushLoop() {
   while (true) {
     mu_.Await(absl::Condition(&has_work));
     if (stopping_) return;
-    for (const std::string& name : dirty_) {
+    std::set<std::string> dirty;
+    dirty.swap(dirty_);
+    // A signal carries ActiveState and SubState only: the rest (a timer's
+    // service's Result and exit status, which name why its run failed) is
+    // read once per round, without mu_ (its callbacks take it).
+    mu_.Unlock();
+    for (const std::string& name : dirty) ReadUnitStates(name);
+    mu_.Lock();
+    if (stopping_) return;
+    for (const std::string& name : dirty) {
       auto it = apps_.find(name);
       if (it != apps_.end() && !it->second.job_running) PushIfChanged(it->second);
     }
-    dirty_.clear();
     // Changes meanwhile wait for the next round: one push per interval.
     mu_.AwaitWithTimeout(absl::Condition(&stopping_), min_push_interval_);
   }
 }
 
+void HealthWatcher::SetDrift(const std::string& app, const std::vector<DriftFinding>& findings,
+                             bool repaired, absl::Time now) {
+  absl::MutexLock lock(&mu_);
+  auto it = apps_.find(app);
+  if (it == apps_.end()) return;
+  TrackedApp& tracked = it->second;
+  const auto seen_before = [&](const DriftFinding& finding) -> const v1::Drift* {
+    for (const v1::Drift& drift : tracked.drift) {
+      if (!drift.repaired() && drift.path() == finding.path && drift.reason() == finding.reason) {
+        return &drift;
+      }
+    }
+    return nullptr;
+  };
+  std::vector<v1::Drift> next;
+  for (const DriftFinding& finding : findings) {
+    v1::Drift& drift = next.emplace_back();
+    drift.set_path(finding.path);
+    drift.set_reason(finding.reason);
+    drift.set_repaired(repaired);
+    const v1::Drift* before = seen_before(finding);
+    drift.set_detected_at_unix_ms(before != nullptr ? before->detected_at_unix_ms()
+                                                    : absl::ToUnixMillis(now));
+  }
+  // Earlier repairs stay on record, except of a path repaired again now.
+  for (const v1::Drift& drift : tracked.drift) {
+    if (!drift.repaired()) continue;
+    const bool again = std::any_of(next.begin(), next.end(), [&](const v1::Drift& d) {
+      return d.repaired() && d.path() == drift.path();
+    });
+    if (!again) next.push_back(drift);
+  }
+  // The stream's bound (common/api/agent_message_limits.h): the newest
+  // first, so what is drifted now is never the part cut.
+  if (next.size() > AgentMessageLimits::kDrift) next.resize(AgentMessageLimits::kDrift);
+  tracked.drift = std::move(next);
+  if (!tracked.job_running) PushIfChanged(tracked);
+}
+
+void HealthWatcher::ClearDrift(const std::string& app) {
+  absl::MutexLock lock(&mu_);
+  if (auto it = apps_.find(app); it != apps_.end()) it->second.drift.clear();
+}
+
 v1::AppHealth HealthWatcher::Build(const TrackedApp& app) const {
+  v1::AppHealth health = BuildHealthWithoutDrift(app);
+  *health.mutable_drift() = {app.drift.begin(), app.drift.end()};
+  return health;
+}
+
+v1::AppHealth HealthWatcher::BuildHealthWithoutDrift(const TrackedApp& app) const {
   if (app.state.live().id().empty() && !app.job_running) {
     // Nothing runs: removed, or the first deploy failed (before switching:
     // nothing was ever live, so FAILED says the app is not running).

@@ -33,6 +33,7 @@
 #include "absl/synchronization/mutex.h"
 #include "absl/time/time.h"
 #include "agent/daemon/message_sink.h"
+#include "agent/drift/drift_check.h"
 #include "agent/health/app_health.h"
 #include "agent/state/state_store.h"
 #include "agent/systemd/systemd_manager.h"
@@ -68,6 +69,17 @@ class HealthWatcher {
   // Blocking (state file, D-Bus): call from workers.
   void Refresh(const std::string& app, const Report& report = nullptr) ABSL_LOCKS_EXCLUDED(mu_);
 
+  // The last drift check of `app` found `findings` (empty: nothing), at
+  // `now`, and `repaired` says whether they were put back. Reported in its
+  // AppHealth.drift: a finding still there keeps the time it was first
+  // seen; repaired ones stay listed until ClearDrift; unrepaired ones not
+  // found again go. Pushed if that changes what the controller has.
+  void SetDrift(const std::string& app, const std::vector<DriftFinding>& findings, bool repaired,
+                absl::Time now) ABSL_LOCKS_EXCLUDED(mu_);
+  // A deploy or removal of `app` ran: what the checks found is its past.
+  // Not pushed (the Refresh that follows reports).
+  void ClearDrift(const std::string& app) ABSL_LOCKS_EXCLUDED(mu_);
+
   // The app's health now; for an app with no state here, just its name
   // (UNKNOWN).
   v1::AppHealth Current(const std::string& app) const ABSL_LOCKS_EXCLUDED(mu_);
@@ -89,6 +101,8 @@ class HealthWatcher {
     // What the controller last got (pushed, reported or in a Hello).
     std::string last_sent;
     std::unique_ptr<UnitWatch> watch;
+    // AppHealth.drift, from the drift checks (SetDrift).
+    std::vector<v1::Drift> drift;
   };
 
   // Reads the states of `app`'s units and stores those no signal changed
@@ -97,6 +111,8 @@ class HealthWatcher {
   void OnUnitChange(const std::string& app, const UnitState& state) ABSL_LOCKS_EXCLUDED(mu_);
   void PushLoop() ABSL_LOCKS_EXCLUDED(mu_);
   v1::AppHealth Build(const TrackedApp& app) const ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  v1::AppHealth BuildHealthWithoutDrift(const TrackedApp& app) const
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   // Sends `app`'s health if the controller has not got it yet.
   void PushIfChanged(TrackedApp& app) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
 

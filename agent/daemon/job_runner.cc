@@ -1,9 +1,13 @@
 #include "agent/daemon/job_runner.h"
 
+#include <algorithm>
+#include <optional>
 #include <string>
 #include <utility>
+#include <vector>
 
 #include "absl/strings/str_cat.h"
+#include "agent/drift/drift_check.h"
 #include "agent/install/pipeline.h"
 #include "common/spec/canonical.h"
 #include "spdlog/spdlog.h"
@@ -33,8 +37,31 @@ const char* KindName(Job::Kind kind) {
       return "prepare";
     case Job::Kind::kRemove:
       return "remove";
+    case Job::Kind::kCheckDrift:
+      return "drift check";
   }
   return "job";
+}
+
+// A repair's step reports go to the log: it answers no request of the
+// controller (which sees its effect in the app's health instead). Step
+// messages name paths and units, never contents.
+class LogProgress final : public ProgressSink {
+ public:
+  void Report(const StepProgress& progress) override {
+    if (progress.state == StepState::kRunning) return;
+    if (progress.state == StepState::kFailed) {
+      spdlog::warn("{}: drift repair: {} failed: {}", progress.app, progress.step,
+                   progress.message);
+    } else if (!progress.message.empty()) {
+      spdlog::info("{}: drift repair: {}: {}", progress.app, progress.step, progress.message);
+    }
+  }
+};
+
+bool HasUnrepairedDrift(const v1::AppHealth& health) {
+  return std::any_of(health.drift().begin(), health.drift().end(),
+                     [](const v1::Drift& drift) { return !drift.repaired(); });
 }
 
 // Every step report of the pipeline, as it happens, on the stream.
@@ -76,8 +103,12 @@ v1::AgentMessage NotStartedResult(const Job& job, absl::string_view why,
 bool JobRunner::AnswerIfAlreadyLive(const Job& job) {
   if (job.kind == Job::Kind::kRemove) return false;
   const v1::AppState state = health_.State(job.app);
+  // Drift left in place (policy report) is put back by deploying: the
+  // activation steps rewrite what differs.
+  const v1::AppHealth current = health_.Current(job.app);
   if (state.live().id().empty() || !spec::SameSpec(state.live().spec(), job.spec) ||
-      state.has_in_flight() || health_.Current(job.app).health() != v1::HEALTH_STATE_HEALTHY) {
+      state.has_in_flight() || current.health() != v1::HEALTH_STATE_HEALTHY ||
+      HasUnrepairedDrift(current)) {
     return false;
   }
   const std::string digest = DeployDigest(job.spec, job.spec_digest);
@@ -108,7 +139,55 @@ bool JobRunner::AnswerIfAlreadyLive(const Job& job) {
   return true;
 }
 
+void JobRunner::CheckDrift(const Job& job) {
+  absl::StatusOr<std::optional<v1::AppState>> loaded = store_.Load(job.app);
+  if (!loaded.ok()) {
+    spdlog::warn("{}: drift check: cannot read its state: {}", job.app,
+                 std::string(loaded.status().message()));
+    return;
+  }
+  if (!*loaded) return;
+  const v1::AppState& state = **loaded;
+  absl::StatusOr<std::vector<DriftFinding>> found = FindDrift(state, host_.systemd);
+  if (!found.ok()) {
+    spdlog::warn("{}: drift check failed: {}", job.app, std::string(found.status().message()));
+    return;
+  }
+  const absl::Time now = host_.clock.Now();
+  if (found->empty()) {
+    health_.SetDrift(job.app, {}, /*repaired=*/false, now);
+    return;
+  }
+  const std::string what = DescribeDrift(*found);
+  // A mask is the operator's deliberate off switch: starting the unit
+  // anyway would fight them, and the repair would fail on it.
+  const bool masked = std::any_of(found->begin(), found->end(),
+                                  [](const DriftFinding& f) { return f.reason == "masked"; });
+  if (state.live().spec().drift() == v1::DRIFT_POLICY_REPORT || masked) {
+    spdlog::warn("{}: drift (reported, not repaired{}): {}", job.app,
+                 masked ? ": a unit is masked" : "", what);
+    health_.SetDrift(job.app, *found, /*repaired=*/false, now);
+    return;
+  }
+  spdlog::warn("{}: drift, repairing: {}", job.app, what);
+  health_.BeginJob(job.app);
+  LogProgress progress;
+  Pipeline pipeline(host_, settings_, store_, progress);
+  const absl::Status repaired = pipeline.Repair(job.app);
+  if (repaired.ok()) {
+    spdlog::info("{}: drift repaired: {}", job.app, what);
+  } else {
+    spdlog::warn("{}: drift repair failed: {}", job.app, std::string(repaired.message()));
+  }
+  health_.SetDrift(job.app, *found, repaired.ok(), now);
+  health_.Refresh(job.app);
+}
+
 void JobRunner::Execute(const Job& job, const std::atomic<bool>& canceled) {
+  if (job.kind == Job::Kind::kCheckDrift) {
+    CheckDrift(job);
+    return;
+  }
   if (AnswerIfAlreadyLive(job)) return;
   spdlog::info("{}: {} {} started (revision {}, tag {})", job.app, KindName(job.kind),
                job.deploy_id, job.revision, job.spec.tag());
@@ -132,7 +211,10 @@ void JobRunner::Execute(const Job& job, const std::atomic<bool>& canceled) {
       status = pipeline.Remove(job.app);
       if (!status.ok()) outcome.failed_step = "remove";
       break;
+    case Job::Kind::kCheckDrift:
+      break;  // handled above
   }
+  if (job.kind != Job::Kind::kPrepare) health_.ClearDrift(job.app);
   if (status.ok()) {
     spdlog::info("{}: {} {} done", job.app, KindName(job.kind), job.deploy_id);
   } else {

@@ -11,6 +11,12 @@
 //    recorded, and reported.
 //  * DeployRequest with prepare_only: Pipeline::Prepare (user → environment).
 //  * RemoveRequest: Pipeline::Remove.
+//  * The agent's own drift check (DriftScheduler): FindDrift on the app's
+//    state; what it finds goes into the app's health (AppHealth.drift) and
+//    the log, by path, never by content. Under the app's `drift: repair`
+//    (the default) Pipeline::Repair puts it back and restarts what that
+//    affects; under `drift: report`, or when a unit is masked, it is only
+//    reported. A deploy or removal clears the record.
 // Cancellation is the pipeline's: at the next step boundary, ABORTED.
 #ifndef PYSERVICE_AGENT_DAEMON_JOB_RUNNER_H_
 #define PYSERVICE_AGENT_DAEMON_JOB_RUNNER_H_
@@ -39,6 +45,8 @@ class JobRunner final : public JobExecutor {
   // The fast path: true (and the result sent) when `job` asks for the
   // healthy live digest.
   bool AnswerIfAlreadyLive(const Job& job);
+  // A kCheckDrift job: find, report, and repair per the app's policy.
+  void CheckDrift(const Job& job);
 
   HostServices& host_;
   const AgentSettings& settings_;

@@ -13,13 +13,28 @@ bool IsTransient(const std::string& active_state) {
          active_state == "reloading";
 }
 
+// A timer's service whose last run did not succeed. systemd leaves it
+// failed until the next run; Result says how it ended even when the
+// signal that told us was only the ActiveState change.
+bool LastRunFailed(const UnitState& state) {
+  return state.active_state == "failed" || (!state.result.empty() && state.result != "success");
+}
+
 // Why `unit` makes the app unhealthy, or "" when it does not.
 std::string Complaint(const WatchedUnit& unit) {
   const UnitState& state = unit.state;
   const std::string seen =
       absl::StrCat(state.name, " is ", state.active_state, "/", state.sub_state);
+  if (!unit.activated) {
+    if (!LastRunFailed(state)) return "";  // ran fine, or has not run yet
+    if (state.result.empty() || state.result == "success") {
+      return absl::StrCat(state.name, " last run failed (", state.active_state, "/",
+                          state.sub_state, ")");
+    }
+    return absl::StrCat(state.name, " last run failed: result ", state.result, ", exit status ",
+                        state.exec_main_status);
+  }
   if (state.active_state == "failed") return seen;
-  if (!unit.activated) return "";
   if (state.active_state.empty()) return absl::StrCat(state.name, " state unknown");
   if (state.active_state != "active") return seen;
   return "";
@@ -36,7 +51,10 @@ v1::HealthState ComputeHealth(const std::vector<WatchedUnit>& units, bool deploy
   for (const WatchedUnit& unit : units) {
     const std::string& active = unit.state.active_state;
     if (active == "failed") return v1::HEALTH_STATE_FAILED;
-    if (!unit.activated) continue;
+    if (!unit.activated) {
+      if (LastRunFailed(unit.state)) return v1::HEALTH_STATE_FAILED;
+      continue;  // between runs, or not run yet (pending): healthy
+    }
     if (active.empty()) {
       unknown = true;
     } else if (IsTransient(active)) {
@@ -88,6 +106,12 @@ v1::AppHealth BuildAppHealth(const v1::AppState& state, const std::vector<Watche
     out->set_unit(unit.state.name);
     out->set_active_state(unit.state.active_state);
     out->set_sub_state(unit.state.sub_state);
+    // A timer's service: how its last run ended, once it has run.
+    if (!unit.activated && (unit.state.exec_main_start_time != absl::InfinitePast() ||
+                            LastRunFailed(unit.state))) {
+      out->set_result(unit.state.result);
+      out->set_exec_main_status(unit.state.exec_main_status);
+    }
   }
   if (health.health() == v1::HEALTH_STATE_HEALTHY) {
     // Healthy on the release it kept; the failed deploy is still news.

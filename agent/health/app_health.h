@@ -24,13 +24,16 @@ struct WatchedUnit {
 
 // The rules, first match wins:
 //  * a deploy (or removal) runs: PROGRESSING;
-//  * a unit failed, an activated unit is inactive (stopped by hand, or
-//    never started), or the live release may be broken (`live_broken`: a
-//    failed deploy that could not be rolled back): FAILED;
+//  * a unit failed, a timer's service's last run failed (its Result is not
+//    "success"), an activated unit is inactive (stopped by hand, or never
+//    started), or the live release may be broken (`live_broken`: a failed
+//    deploy that could not be rolled back): FAILED;
 //  * an activated unit's state is not known: UNKNOWN;
 //  * an activated unit is activating, deactivating or reloading (e.g. a
 //    service between crashes and restarts): DEGRADED;
-//  * otherwise (every activated unit active): HEALTHY.
+//  * otherwise (every activated unit active): HEALTHY. A timer whose
+//    service has not run yet is healthy (pending): nothing failed, and a
+//    rollout must not wait for a schedule that may be a week away.
 v1::HealthState ComputeHealth(const std::vector<WatchedUnit>& units, bool deploying,
                               bool live_broken);
 

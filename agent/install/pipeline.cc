@@ -349,6 +349,19 @@ absl::Status Pipeline::Rollback(const std::string& app) {
   return store_.Save(state);
 }
 
+absl::Status Pipeline::Repair(const std::string& app) {
+  ASSIGN_OR_RETURN(std::optional<v1::AppState> loaded, store_.Load(app));
+  if (!loaded || loaded->live().id().empty()) return absl::OkStatus();
+  if (loaded->has_in_flight()) {
+    return absl::FailedPreconditionError(
+        absl::StrCat(app, ": a deploy is unfinished; its next run repairs"));
+  }
+  v1::AppState state = *std::move(loaded);
+  const v1::ReleaseRecord live = state.live();
+  RETURN_IF_ERROR(Activate(state, live, /*verify=*/true));
+  return store_.Save(state);
+}
+
 void Pipeline::RecordLive(v1::AppState& state, const struct Deploy& deploy) const {
   v1::ReleaseRecord live = deploy.release;
   *live.mutable_spec() = deploy.spec;

@@ -102,6 +102,15 @@ class Pipeline {
   // Makes the newest kept previous release live again: no fetch, no build.
   absl::Status Rollback(const std::string& app);
 
+  // Puts back what was changed by hand on the live release (drift,
+  // agent/drift/): runs its activation steps again (user → ssh-key, files,
+  // config, switch, units, verify), which rewrite only what differs from
+  // the live spec, re-enable what was disabled, and restart only the units
+  // that affects, as a deploy would. The live release and last_result stay:
+  // a repair is not a deploy. FAILED_PRECONDITION while a deploy is
+  // unfinished (its next run repairs); OK with nothing live.
+  absl::Status Repair(const std::string& app);
+
  private:
   // Runs `steps` in order for `deploy`, reporting progress and saving the
   // state after each. Returns the first failure, prefixed with its step,

@@ -373,11 +373,19 @@ absl::StatusOr<UnitState> DbusSystemdManager::GetUnitState(const std::string& un
     state.sub_state = PropertyOr<std::string>(properties, "SubState", "");
     const uint64_t entered_usec = PropertyOr<uint64_t>(properties, "ActiveEnterTimestamp", 0);
     if (entered_usec != 0) state.active_enter_time = absl::FromUnixMicros(entered_usec);
+    state.unit_file_state = PropertyOr<std::string>(properties, "UnitFileState", "");
     if (absl::EndsWith(unit, ".service")) {
-      sdbus::Variant restarts = unit_proxy->getProperty("NRestarts").onInterface(kServiceInterface);
-      if (restarts.containsValueOfType<uint32_t>()) state.restarts = restarts.get<uint32_t>();
-      sdbus::Variant main_pid = unit_proxy->getProperty("MainPID").onInterface(kServiceInterface);
-      if (main_pid.containsValueOfType<uint32_t>()) state.main_pid = main_pid.get<uint32_t>();
+      std::map<std::string, sdbus::Variant> service;
+      unit_proxy->callMethod("GetAll")
+          .onInterface(kPropertiesInterface)
+          .withArguments(std::string(kServiceInterface))
+          .storeResultsTo(service);
+      state.restarts = PropertyOr<uint32_t>(service, "NRestarts", 0);
+      state.main_pid = PropertyOr<uint32_t>(service, "MainPID", 0);
+      state.result = PropertyOr<std::string>(service, "Result", "");
+      state.exec_main_status = PropertyOr<int32_t>(service, "ExecMainStatus", 0);
+      const uint64_t started_usec = PropertyOr<uint64_t>(service, "ExecMainStartTimestamp", 0);
+      if (started_usec != 0) state.exec_main_start_time = absl::FromUnixMicros(started_usec);
     }
   } catch (const sdbus::Error& error) {
     return DbusErrorToStatus(error, what);

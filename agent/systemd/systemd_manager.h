@@ -44,6 +44,17 @@ struct UnitState {
   uint32_t restarts = 0;
   // For services: the main process's PID (MainPID); 0 when none runs.
   uint32_t main_pid = 0;
+  // Whether the unit file is enabled (UnitFileState: "enabled", "disabled",
+  // "masked", ...); empty when not known.
+  std::string unit_file_state;
+  // For services: how the last run ended (Result: "success", "exit-code",
+  // "signal", "timeout", ...; systemd says "success" also before any run),
+  // the main process's exit status (ExecMainStatus), and when the main
+  // process last started (ExecMainStartTimestamp; InfinitePast: never). A
+  // timer's service is judged by these between its runs.
+  std::string result;
+  int32_t exec_main_status = 0;
+  absl::Time exec_main_start_time = absl::InfinitePast();
 };
 
 // A watch started by SystemdManager::WatchUnits; destroying it ends the

@@ -3,6 +3,8 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "absl/strings/str_join.h"
+#include "absl/time/time.h"
+#include "common/time/rfc3339.h"
 
 namespace pyservice::cli {
 
@@ -59,7 +61,19 @@ Document HostAppStatusDocument(const v1::HostAppStatus& status) {
     units.Append(Document::Map()
                      .Set("unit", Document::String(unit.unit()))
                      .Set("active_state", Document::String(unit.active_state()))
-                     .Set("sub_state", Document::String(unit.sub_state())));
+                     .Set("sub_state", Document::String(unit.sub_state()))
+                     .Set("result", Document::String(unit.result()))
+                     .Set("exec_main_status", Document::Int(unit.exec_main_status())));
+  }
+  Document drift = Document::List();
+  for (const v1::Drift& entry : status.drift()) {
+    drift.Append(
+        Document::Map()
+            .Set("path", Document::String(entry.path()))
+            .Set("reason", Document::String(entry.reason()))
+            .Set("detected_at",
+                 Document::String(FormatRfc3339(absl::FromUnixMillis(entry.detected_at_unix_ms()))))
+            .Set("repaired", Document::Bool(entry.repaired())));
   }
   return Document::Map()
       .Set("host", Document::String(status.host()))
@@ -72,7 +86,8 @@ Document HostAppStatusDocument(const v1::HostAppStatus& status) {
       .Set("targeted", Document::Bool(status.targeted()))
       .Set("state", Document::String(DeployStateName(status.state())))
       .Set("message", Document::String(status.message()))
-      .Set("failed_step", Document::String(status.failed_step()));
+      .Set("failed_step", Document::String(status.failed_step()))
+      .Set("drift", std::move(drift));
 }
 
 Document AppStatusDocument(const v1::AppStatus& status) {
@@ -90,13 +105,29 @@ Document AppStatusDocument(const v1::AppStatus& status) {
 std::string UnitsText(const v1::HostAppStatus& status) {
   std::vector<std::string> units;
   for (const v1::UnitHealth& unit : status.units()) {
-    units.push_back(absl::StrCat(unit.unit(), " ", unit.active_state(), "/", unit.sub_state()));
+    std::string text = absl::StrCat(unit.unit(), " ", unit.active_state(), "/", unit.sub_state());
+    // A timer's service whose last run failed: how.
+    if (!unit.result().empty() && unit.result() != "success") {
+      absl::StrAppend(&text, " (last run ", unit.result(), ", status ", unit.exec_main_status(),
+                      ")");
+    }
+    units.push_back(std::move(text));
   }
   return absl::StrJoin(units, ", ");
 }
 
+std::string DriftText(const v1::HostAppStatus& status) {
+  if (status.drift().empty()) return "-";
+  std::vector<std::string> entries;
+  for (const v1::Drift& entry : status.drift()) {
+    entries.push_back(absl::StrCat(entry.path(), " (", entry.reason(),
+                                   entry.repaired() ? ", repaired" : "", ")"));
+  }
+  return absl::StrJoin(entries, ", ");
+}
+
 std::vector<std::string> HostStatusHeader() {
-  return {"HOST", "CONNECTED", "REVISION", "TAG", "HEALTH", "STATE", "UNITS"};
+  return {"HOST", "CONNECTED", "REVISION", "TAG", "HEALTH", "STATE", "UNITS", "DRIFT"};
 }
 
 std::vector<std::string> HostStatusRow(const v1::HostAppStatus& status) {
@@ -107,7 +138,8 @@ std::vector<std::string> HostStatusRow(const v1::HostAppStatus& status) {
           runs ? status.tag() : "-",
           HealthName(status.health()),
           DeployStateName(status.state()),
-          UnitsText(status)};
+          UnitsText(status),
+          DriftText(status)};
 }
 
 std::string ProgressLine(const v1::HostDeployProgress& progress) {

@@ -21,8 +21,9 @@ std::string DeployStateName(v1::HostDeployState state);
 std::string StepStateName(v1::StepState state);
 
 // {"host", "connected", "revision", "tag", "commit", "health",
-//  "units": [{"unit", "active_state", "sub_state"}], then "targeted",
-//  "state", "message", "failed_step"}.
+//  "units": [{"unit", "active_state", "sub_state", "result",
+//  "exec_main_status"}], then "targeted", "state", "message", "failed_step",
+//  "drift": [{"path", "reason", "detected_at", "repaired"}]}.
 Document HostAppStatusDocument(const v1::HostAppStatus& status);
 // {"app", "hosts": [...]} (then "revision", "tag").
 Document AppStatusDocument(const v1::AppStatus& status);
@@ -30,8 +31,12 @@ Document AppStatusDocument(const v1::AppStatus& status);
 // "hello-web.service active/running, hello-report.timer active/waiting".
 std::string UnitsText(const v1::HostAppStatus& status);
 
+// "-", or what the host's agent found changed by hand:
+// "/etc/systemd/system/hello-web.service (changed), ... (missing, repaired)".
+std::string DriftText(const v1::HostAppStatus& status);
+
 // The header and rows of a host table for one app:
-// HOST CONNECTED REVISION TAG HEALTH STATE UNITS.
+// HOST CONNECTED REVISION TAG HEALTH STATE UNITS DRIFT.
 std::vector<std::string> HostStatusHeader();
 std::vector<std::string> HostStatusRow(const v1::HostAppStatus& status);
 

@@ -28,6 +28,9 @@ struct AgentMessageLimits {
   static constexpr size_t kUnits = 256;        // units of one app
   static constexpr size_t kUnitName = 256;
   static constexpr size_t kUnitState = 64;     // systemd's ActiveState/SubState
+  static constexpr size_t kDrift = 1024;       // drift entries of one app
+  static constexpr size_t kDriftPath = 4096;   // PATH_MAX
+  static constexpr size_t kDriftReason = 4352; // "points to <a path>, not the live release X"
   static constexpr size_t kStepName = 64;
   static constexpr size_t kMessage = 4096;     // health and progress messages
   static constexpr size_t kError = 16 * 1024;  // a failed step's error

@@ -299,7 +299,7 @@ void AppSpecParser::ReadTopLevel(const YAML::Node& root) {
   reader_.Mapping(root, "",
                   {"name", "module", "user", "group", "ensure_user", "repo", "tag", "uv_version",
                    "ssh_key", "services", "timers", "files", "config", "targets", "health",
-                   "rollout", "paths"});
+                   "rollout", "paths", "drift"});
   for (absl::string_view key : {"name", "repo", "tag"}) Require(root, key, "");
   ReadString(root["name"], "name", spec_.mutable_name(), Required(ValidateName));
   ReadString(root["module"], "module", spec_.mutable_module(), ValidateModule);
@@ -351,6 +351,18 @@ void AppSpecParser::ReadTopLevel(const YAML::Node& root) {
   if (!YamlReader::Absent(root["health"])) ReadHealth(root["health"]);
   if (!YamlReader::Absent(root["rollout"])) ReadRollout(root["rollout"]);
   if (!YamlReader::Absent(root["paths"])) ReadPaths(root["paths"]);
+  // Absent stays unset (= repair): a spec written before `drift:` existed
+  // keeps its canonical text, so its digest, so nothing is redeployed.
+  std::string drift;
+  if (ReadString(root["drift"], "drift", &drift)) {
+    if (drift == "repair") {
+      spec_.set_drift(v1::DRIFT_POLICY_REPAIR);
+    } else if (drift == "report") {
+      spec_.set_drift(v1::DRIFT_POLICY_REPORT);
+    } else {
+      reader_.Problem(root["drift"], "drift", "must be repair or report");
+    }
+  }
 }
 
 void AppSpecParser::ReadService(const YAML::Node& node, const std::string& field) {

@@ -154,6 +154,9 @@ std::string Emit(const v1::AppSpec& spec, const SecretForm* secret) {
   EmitTargets(out, spec);
   EmitPolicies(out, spec);
   EmitPaths(out, spec.paths());
+  // Only when app.yaml says it: specs without `drift:` keep their digests.
+  if (spec.drift() == v1::DRIFT_POLICY_REPAIR) EmitString(out, "drift", "repair");
+  if (spec.drift() == v1::DRIFT_POLICY_REPORT) EmitString(out, "drift", "report");
   out << YAML::EndMap;
   return std::string(out.c_str()) + "\n";
 }

@@ -73,6 +73,14 @@ absl::Status CheckHealth(const std::string& field, const v1::AppHealth& health) 
     RETURN_IF_ERROR(CheckSize(at + ".unit", unit.unit(), Limits::kUnitName));
     RETURN_IF_ERROR(CheckSize(at + ".active_state", unit.active_state(), Limits::kUnitState));
     RETURN_IF_ERROR(CheckSize(at + ".sub_state", unit.sub_state(), Limits::kUnitState));
+    RETURN_IF_ERROR(CheckSize(at + ".result", unit.result(), Limits::kUnitState));
+  }
+  RETURN_IF_ERROR(CheckCount(field + ".drift", health.drift_size(), Limits::kDrift));
+  for (int i = 0; i < health.drift_size(); ++i) {
+    const v1::Drift& drift = health.drift(i);
+    const std::string at = absl::StrCat(field, ".drift[", i, "]");
+    RETURN_IF_ERROR(CheckSize(at + ".path", drift.path(), Limits::kDriftPath));
+    RETURN_IF_ERROR(CheckSize(at + ".reason", drift.reason(), Limits::kDriftReason));
   }
   return absl::OkStatus();
 }

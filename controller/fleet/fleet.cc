@@ -442,6 +442,7 @@ std::optional<v1::HostAppStatus> HostLine(const HostView& host, const std::strin
     line.set_health(health.health());
     *line.mutable_units() = health.units();
     line.set_message(health.message());
+    *line.mutable_drift() = health.drift();
   }
   if (targeted) {
     const DesiredRevision& wanted = desired->For(host.name);

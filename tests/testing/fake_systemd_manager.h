@@ -51,7 +51,10 @@ class FakeSystemdManager final : public agent::SystemdManager {
   absl::Status EnableUnitFiles(const std::vector<std::string>& units) override {
     absl::MutexLock lock(&mu_);
     calls_.push_back("Enable " + absl::StrJoin(units, ","));
-    for (const std::string& unit : units) enabled_.insert(unit);
+    for (const std::string& unit : units) {
+      enabled_.insert(unit);
+      disabled_by_hand_.erase(unit);
+    }
     return absl::OkStatus();
   }
   absl::Status DisableUnitFiles(const std::vector<std::string>& units) override {
@@ -71,7 +74,14 @@ class FakeSystemdManager final : public agent::SystemdManager {
       unknown.sub_state = "dead";
       return unknown;
     }
-    return it->second;
+    agent::UnitState state = it->second;
+    // Known only for what the agent enabled or a test disabled by hand.
+    if (disabled_by_hand_.count(unit)) {
+      state.unit_file_state = "disabled";
+    } else if (enabled_.count(unit)) {
+      state.unit_file_state = "enabled";
+    }
+    return state;
   }
   absl::StatusOr<std::vector<std::string>> JournalTail(const std::string& unit, int) override {
     return std::vector<std::string>{absl::StrCat(unit, ": Traceback (most recent call last):"),
@@ -107,6 +117,39 @@ class FakeSystemdManager final : public agent::SystemdManager {
       if (state.load_state.empty()) state.load_state = "loaded";
       state.active_state = active_state;
       state.sub_state = sub_state;
+      changed = state;
+    }
+    Notify(changed);
+  }
+
+  // `systemctl disable UNIT` behind the agent's back.
+  void DisableBehindOurBack(const std::string& unit) {
+    absl::MutexLock lock(&mu_);
+    disabled_by_hand_.insert(unit);
+  }
+  // `systemctl mask --runtime UNIT` behind the agent's back.
+  void MaskBehindOurBack(const std::string& unit) {
+    absl::MutexLock lock(&mu_);
+    units_[unit].name = unit;
+    units_[unit].load_state = "masked";
+  }
+  // A run of a timer's service ended: `result` "success" leaves it
+  // inactive/dead, anything else failed/failed, as systemd does; the
+  // result, exit status and start time are what GetUnitState reports then.
+  void FinishRun(const std::string& unit, const std::string& result, int32_t exit_status) {
+    absl::MutexLock notifying(&notify_mu_);
+    agent::UnitState changed;
+    {
+      absl::MutexLock lock(&mu_);
+      agent::UnitState& state = units_[unit];
+      state.name = unit;
+      state.load_state = "loaded";
+      const bool ok = result == "success";
+      state.active_state = ok ? "inactive" : "failed";
+      state.sub_state = ok ? "dead" : "failed";
+      state.result = result;
+      state.exec_main_status = exit_status;
+      state.exec_main_start_time = clock_.Now();
       changed = state;
     }
     Notify(changed);
@@ -212,6 +255,7 @@ class FakeSystemdManager final : public agent::SystemdManager {
   mutable absl::Mutex mu_;
   std::map<std::string, agent::UnitState> units_ ABSL_GUARDED_BY(mu_);
   std::set<std::string> enabled_ ABSL_GUARDED_BY(mu_);
+  std::set<std::string> disabled_by_hand_ ABSL_GUARDED_BY(mu_);
   std::vector<std::string> calls_ ABSL_GUARDED_BY(mu_);
   bool crash_on_start_ ABSL_GUARDED_BY(mu_) = false;
   std::map<int, Watch> watches_ ABSL_GUARDED_BY(mu_);

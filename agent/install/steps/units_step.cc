@@ -9,7 +9,9 @@
 // release is not this deploy's (a resumed deploy whose switch was done by
 // the run that was killed); a unit that is not running
 // although it should (stopped by hand: drift). Nothing else: a re-apply of
-// the same revision restarts nothing.
+// the same revision restarts nothing. A unit it starts that was disabled by
+// hand is enabled again (drift); a masked one is left masked (the
+// operator's deliberate off switch: reported, not overridden).
 #include <set>
 
 #include "absl/strings/str_cat.h"
@@ -77,7 +79,17 @@ class UnitsStep final : public Step {
       if (!unit.activate) continue;
       const bool is_timer = absl::EndsWith(unit.name, ".timer");
       const bool file_changed = changed.count(unit.name) > 0;
-      if (file_changed) RETURN_IF_ERROR(systemd.EnableUnitFiles({unit.name}));
+      if (file_changed) {
+        RETURN_IF_ERROR(systemd.EnableUnitFiles({unit.name}));
+      } else {
+        // Disabled by hand (drift): it would not start at the next boot.
+        ASSIGN_OR_RETURN(UnitState enablement, systemd.GetUnitState(unit.name));
+        if (enablement.unit_file_state == "disabled") {
+          RETURN_IF_ERROR(systemd.EnableUnitFiles({unit.name}));
+          deploy.notes.push_back(absl::StrCat("enabled ", unit.name, " (was disabled)"));
+          acted = true;
+        }
+      }
       if (file_changed || (!is_timer && restart_services)) {
         RETURN_IF_ERROR(systemd.RestartUnit(unit.name, timeout));
         deploy.notes.push_back(absl::StrCat("restarted ", unit.name));

@@ -70,6 +70,20 @@ TEST(AgentConfigTest, KeepaliveKeysAreDurationsWithinTheirRange) {
   }
 }
 
+TEST(AgentConfigTest, DriftCheckIntervalIsADurationUpToADayAndZeroTurnsItOff) {
+  EXPECT_EQ(AgentConfig().drift_check_interval, absl::Minutes(1));
+  for (auto [text, want] : {std::pair{"drift_check_interval: 2s\n", absl::Seconds(2)},
+                            std::pair{"drift_check_interval: 0s\n", absl::ZeroDuration()}}) {
+    absl::StatusOr<AgentConfig> config = ParseAgentConfig(text, "a.yaml", AgentConfig());
+    ASSERT_TRUE(config.ok()) << config.status();
+    EXPECT_EQ(config->drift_check_interval, want) << text;
+  }
+  absl::StatusOr<AgentConfig> refused =
+      ParseAgentConfig("drift_check_interval: 25h\n", "a.yaml", AgentConfig());
+  ASSERT_FALSE(refused.ok());
+  EXPECT_THAT(refused.status().message(), HasSubstr("a.yaml:1:23: drift_check_interval"));
+}
+
 TEST(AgentConfigTest, AnEmptyFileKeepsTheBase) {
   AgentConfig base;
   base.controller = "127.0.0.1:7070";

@@ -167,5 +167,32 @@ TEST(AppWorkersTest, StopCancelsRunningJobsDropsQueuedOnesAndRefusesNewOnes) {
   EXPECT_THAT(executor.started(), ElementsAre(1));
 }
 
+TEST(AppWorkersTest, ADriftCheckQueuesOnlyBehindNothing) {
+  GatedExecutor executor;
+  AppWorkers workers(executor);
+  workers.Submit(MakeJob("hello", 1));
+  ASSERT_TRUE(executor.WaitRunning({1}));
+  EXPECT_FALSE(workers.SubmitIfIdle(MakeJob("hello", 2, Job::Kind::kCheckDrift)))
+      << "a deploy runs: it repairs what it touches";
+  EXPECT_TRUE(workers.SubmitIfIdle(MakeJob("other", 3, Job::Kind::kCheckDrift)));
+  ASSERT_TRUE(executor.WaitRunning({1, 3}));
+  executor.Release(1);
+  executor.Release(2);  // so a check wrongly queued cannot hang the test
+  executor.Release(3);
+  workers.WaitIdle();
+  EXPECT_THAT(executor.started(), UnorderedElementsAre(1, 3));
+}
+
+TEST(AppWorkersTest, ACancelNeverReachesADriftCheck) {
+  GatedExecutor executor;
+  AppWorkers workers(executor);
+  ASSERT_TRUE(workers.SubmitIfIdle(MakeJob("hello", 0, Job::Kind::kCheckDrift)));
+  ASSERT_TRUE(executor.WaitRunning({0}));
+  EXPECT_EQ(workers.Cancel(0).where, AppWorkers::Cancellation::Where::kNotFound);
+  executor.Release(0);
+  workers.WaitIdle();
+  EXPECT_THAT(executor.canceled(), ::testing::IsEmpty());
+}
+
 }  // namespace
 }  // namespace pyservice::agent

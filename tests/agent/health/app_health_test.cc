@@ -143,5 +143,50 @@ TEST(BuildAppHealthTest, ABrokenLiveReleaseIsFailedWithHealthyUnits) {
   EXPECT_THAT(health.message(), HasSubstr("failed too"));
 }
 
+// The timer's service after a run: how it ended, as GetUnitState reads it.
+std::vector<WatchedUnit> AfterRun(const std::string& active, const std::string& result,
+                                  int32_t status) {
+  std::vector<WatchedUnit> units = App("active", "active", active);
+  UnitState& job = units[2].state;
+  job.result = result;
+  job.exec_main_status = status;
+  job.exec_main_start_time = absl::FromUnixSeconds(1'700'000'000);
+  return units;
+}
+
+TEST(TimerHealthTest, LastRunExitedNonZero_FailedNamingTheUnitAndResult) {
+  v1::AppHealth health = BuildAppHealth(Deployed(), AfterRun("failed", "exit-code", 1), false);
+  EXPECT_EQ(health.health(), v1::HEALTH_STATE_FAILED);
+  EXPECT_EQ(health.message(), "hello-report.service last run failed: result exit-code, exit status 1");
+  EXPECT_EQ(health.units(2).result(), "exit-code");
+  EXPECT_EQ(health.units(2).exec_main_status(), 1);
+}
+
+TEST(TimerHealthTest, FailedResultCountsEvenWhenTheStateSaysInactive) {
+  EXPECT_EQ(ComputeHealth(AfterRun("inactive", "timeout", 0), false, false),
+            v1::HEALTH_STATE_FAILED);
+}
+
+TEST(TimerHealthTest, LastRunSucceeded_HealthyWithItsResult) {
+  v1::AppHealth health = BuildAppHealth(Deployed(), AfterRun("inactive", "success", 0), false);
+  EXPECT_EQ(health.health(), v1::HEALTH_STATE_HEALTHY);
+  EXPECT_EQ(health.units(2).result(), "success");
+}
+
+TEST(TimerHealthTest, NotRunYet_HealthyPendingWithNoResult) {
+  std::vector<WatchedUnit> units = App("active", "active", "inactive");
+  units[2].state.result = "success";  // what systemd says before any run
+  v1::AppHealth health = BuildAppHealth(Deployed(), units, false);
+  EXPECT_EQ(health.health(), v1::HEALTH_STATE_HEALTHY);
+  EXPECT_EQ(health.units(2).result(), "");
+  EXPECT_EQ(health.message(), "");
+}
+
+TEST(TimerHealthTest, FailedSignalWithoutResultYet_SaysTheLastRunFailed) {
+  v1::AppHealth health = BuildAppHealth(Deployed(), App("active", "active", "failed"), false);
+  EXPECT_EQ(health.health(), v1::HEALTH_STATE_FAILED);
+  EXPECT_EQ(health.message(), "hello-report.service last run failed (failed/dead)");
+}
+
 }  // namespace
 }  // namespace pyservice::agent

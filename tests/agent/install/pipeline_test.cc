@@ -16,6 +16,7 @@
 #include "agent/install/release_layout.h"
 #include "common/spec/app_spec_parser.h"
 #include "common/spec/canonical.h"
+#include "common/spec/template.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "tests/testing/fake_clock.h"
@@ -533,6 +534,61 @@ TEST_F(PipelineTest, HandEditedUnitIsRepairedAndReported) {
     reported = reported || (p.step == "units" && p.message.find("repaired") != std::string::npos);
   }
   EXPECT_TRUE(reported) << "drift is reported";
+}
+
+TEST_F(PipelineTest, RepairRewritesOnlyTheDriftedUnitAndRestartsOnlyIt) {
+  ASSERT_TRUE(pipeline_.Deploy(Spec("v1")).ok());
+  const std::string unit = settings_.unit_dir + "/hello-web.service";
+  const std::string before = Slurp(unit);
+  std::ofstream(unit) << "[Service]\nExecStart=/bin/evil\n";
+  systemd_.ClearCalls();
+  progress_.reports.clear();
+  ASSERT_TRUE(pipeline_.Repair("hello").ok());
+  EXPECT_EQ(Slurp(unit), before);
+  EXPECT_THAT(systemd_.calls(), Contains("Reload"));
+  EXPECT_THAT(systemd_.calls(), Contains("Restart hello-web.service"));
+  EXPECT_THAT(systemd_.calls(), Not(Contains("Restart hello-report.timer")));
+  std::vector<std::string> notes;
+  for (const StepProgress& p : progress_.reports) {
+    if (!p.message.empty()) notes.push_back(absl::StrCat(p.step, ": ", p.message));
+  }
+  EXPECT_THAT(notes, ElementsAre(absl::StrCat("units: repaired ", unit,
+                                              " (changed by hand); restarted hello-web.service"),
+                                 "verify: 2 units healthy"))
+      << "nothing else is written or restarted";
+  EXPECT_EQ(State().last_result(), "deployed " + State().live().id()) << "a repair is no deploy";
+}
+
+TEST_F(PipelineTest, RepairRestoresAChangedFileAndRestartsTheServicesReadingIt) {
+  ASSERT_TRUE(pipeline_.Deploy(Spec("v1")).ok());
+  const std::string config = Root() + "/hello/app/config/config.yaml";
+  const std::string before = Slurp(config);
+  std::ofstream(config) << "port: 9999\n";
+  systemd_.ClearCalls();
+  ASSERT_TRUE(pipeline_.Repair("hello").ok());
+  EXPECT_EQ(Slurp(config), before);
+  EXPECT_THAT(systemd_.calls(), Contains("Restart hello-web.service"));
+}
+
+TEST_F(PipelineTest, RepairEnablesAUnitDisabledByHand) {
+  ASSERT_TRUE(pipeline_.Deploy(Spec("v1")).ok());
+  systemd_.DisableBehindOurBack("hello-web.service");
+  systemd_.ClearCalls();
+  ASSERT_TRUE(pipeline_.Repair("hello").ok());
+  EXPECT_THAT(systemd_.calls(), Contains("Enable hello-web.service"));
+}
+
+TEST_F(PipelineTest, RepairPutsTheCodeSymlinkBackOnTheLiveRelease) {
+  DeployV1ThenV2();
+  const std::string live = LiveTarget();
+  const std::string code = Root() + "/hello/app/code";
+  std::filesystem::remove(code);
+  std::filesystem::create_directory_symlink(ReleaseDir(*spec::ExpandSpec(Spec("v1")),
+                                                       State().previous(0).id()),
+                                            code);
+  ASSERT_NE(LiveTarget(), live);
+  ASSERT_TRUE(pipeline_.Repair("hello").ok());
+  EXPECT_EQ(LiveTarget(), live);
 }
 
 TEST_F(PipelineTest, HandEditedCodeIsRepaired) {

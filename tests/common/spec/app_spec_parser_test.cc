@@ -250,6 +250,23 @@ TEST(AppSpecParser, AliasesInConfigAreExpanded) {
   EXPECT_EQ(spec.config_yaml(), "base:\n  host: db\nreplica:\n  host: db\n");
 }
 
+TEST(AppSpecParser, DriftPolicyIsUnsetWhenAbsentAndReadWhenGiven) {
+  EXPECT_EQ(ParseOrDie("name: hello\nrepo: file:///r.git\ntag: v1\n").drift(),
+            v1::DRIFT_POLICY_UNSPECIFIED);
+  EXPECT_EQ(ParseOrDie("name: hello\nrepo: file:///r.git\ntag: v1\ndrift: report\n").drift(),
+            v1::DRIFT_POLICY_REPORT);
+  EXPECT_EQ(ParseOrDie("name: hello\nrepo: file:///r.git\ntag: v1\ndrift: repair\n").drift(),
+            v1::DRIFT_POLICY_REPAIR);
+}
+
+TEST(AppSpecParser, UnknownDriftPolicyIsRefusedWithItsLine) {
+  absl::StatusOr<v1::AppSpec> spec =
+      ParseAppSpec("name: hello\nrepo: file:///r.git\ntag: v1\ndrift: ignore\n", "app.yaml");
+  ASSERT_FALSE(spec.ok());
+  EXPECT_THAT(std::string(spec.status().message()),
+              ::testing::HasSubstr("app.yaml:4:8: drift: must be repair or report"));
+}
+
 TEST(AppSpecParser, ParsesTheShippedExample) {
   std::ifstream file(std::string(PYSERVICE_SOURCE_DIR) + "/deploy/examples/hello/app.yaml");
   ASSERT_TRUE(file) << "deploy/examples/hello/app.yaml is missing";

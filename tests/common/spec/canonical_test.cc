@@ -211,6 +211,16 @@ TEST(SpecDigestTest, CommentsAndBlankLines_SameDigest) {
   EXPECT_EQ(SpecDigest(Parse(commented), kFingerprints), SpecDigest(Parse(kFull), kFingerprints));
 }
 
+TEST(SpecDigestTest, NoDriftKey_DigestUnchangedByTheDriftField_ReportDiffers) {
+  // The digest of a spec without `drift:` is what it was before the field
+  // existed: the canonical text has no drift line at all.
+  const v1::AppSpec plain = Parse("name: hello\nrepo: file:///r.git\ntag: v1\n");
+  EXPECT_THAT(CanonicalYaml(plain), ::testing::Not(::testing::HasSubstr("drift")));
+  const v1::AppSpec report = Parse("name: hello\nrepo: file:///r.git\ntag: v1\ndrift: report\n");
+  EXPECT_THAT(CanonicalYaml(report), ::testing::HasSubstr("drift: \"report\""));
+  EXPECT_NE(UnkeyedSpecDigest(plain), UnkeyedSpecDigest(report));
+}
+
 TEST(SpecDigestTest, DefaultsWrittenOut_SameDigestAsDefaultsOmitted) {
   const v1::AppSpec implicit = Parse(R"(
 name: hello

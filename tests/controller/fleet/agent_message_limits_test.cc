@@ -87,6 +87,30 @@ TEST(AgentMessageLimitsTest, EveryBoundedFieldOfEveryKindIsNamedWhenOverItsLimit
   }
   {
     v1::AgentMessage m;
+    m.mutable_health()->set_app("hello");
+    m.mutable_health()->add_units()->set_result(std::string(65, 'l'));
+    cases.push_back({"health.units[0].result: 65 bytes", m});
+  }
+  {
+    v1::AgentMessage m;
+    m.mutable_health()->set_app("hello");
+    for (int i = 0; i < 1025; ++i) m.mutable_health()->add_drift()->set_path("/p");
+    cases.push_back({"health.drift: 1025 entries", m});
+  }
+  {
+    v1::AgentMessage m;
+    m.mutable_health()->set_app("hello");
+    m.mutable_health()->add_drift()->set_path(std::string(4097, 'a'));
+    cases.push_back({"health.drift[0].path: 4097 bytes", m});
+  }
+  {
+    v1::AgentMessage m;
+    m.mutable_health()->set_app("hello");
+    m.mutable_health()->add_drift()->set_reason(std::string(4353, 'e'));
+    cases.push_back({"health.drift[0].reason: 4353 bytes", m});
+  }
+  {
+    v1::AgentMessage m;
     m.mutable_progress()->set_app("hello");
     m.mutable_progress()->set_step(std::string(65, 's'));
     cases.push_back({"progress.step: 65 bytes", m});

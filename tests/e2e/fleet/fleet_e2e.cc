@@ -199,7 +199,8 @@ absl::Status E2eFleet::InstallAgent(int i, const std::string& unit_file) {
                                             // The hosts have no index: the
                                             // hello app needs no packages.
                                             "pip_options: [--no-index]\n"
-                                            "log_level: debug\n"));
+                                            "log_level: debug\n",
+                                            options_.agent_config_extra));
   }
   if (installed.ok()) installed = host.RunOk({"systemctl", "daemon-reload"}).status();
   if (installed.ok()) {

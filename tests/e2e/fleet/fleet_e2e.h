@@ -80,6 +80,9 @@ struct FleetOptions {
   std::string heartbeat = "1s";
   std::string git_dir;  // bound at /srv/git in every host (the app's repo)
   std::string app_yaml;  // written to app_yaml_path()
+  // Appended to every agent's config file (agent.yaml), e.g.
+  // "drift_check_interval: 2s\n".
+  std::string agent_config_extra;
   // How much of each log Diagnostics() shows.
   int controller_log_lines = 40;
   int agent_journal_lines = 60;
