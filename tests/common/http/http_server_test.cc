@@ -145,10 +145,13 @@ TEST(HttpServerTest, ConnectionsBeyondWorkersAndPendingQueueAreAnswered503) {
   std::unique_ptr<HttpServer> server = StartOrDie(blocking.Make(), options);
   ASSERT_NE(server, nullptr);
   const std::string block = "GET /block HTTP/1.1\r\n\r\n";
+  // One at a time: a second connection accepted before a worker took the
+  // first would find the one-slot queue full.
   absl::StatusOr<HttpConnection> first = HttpConnection::Open(server->port());
+  ASSERT_TRUE(first.ok() && first->Send(block));
+  blocking.AwaitEntered(1);
   absl::StatusOr<HttpConnection> second = HttpConnection::Open(server->port());
-  ASSERT_TRUE(first.ok() && second.ok());
-  ASSERT_TRUE(first->Send(block) && second->Send(block));
+  ASSERT_TRUE(second.ok() && second->Send(block));
   blocking.AwaitEntered(2);  // both workers are held
   absl::StatusOr<HttpConnection> queued = HttpConnection::Open(server->port());
   ASSERT_TRUE(queued.ok());
