@@ -14,6 +14,9 @@ packages=(
   openssh-server openssh-client iproute2 curl procps
   # The crash consistency e2e test kills the agent at a chosen syscall.
   strace
+  # The metrics tests check GET /metrics with promtool and scrape it with a
+  # real Prometheus.
+  prometheus
 )
 
 missing=()

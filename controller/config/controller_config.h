@@ -19,6 +19,7 @@
 //   insecure_agents: false   # accept agents without a certificate (dev only)
 //   secrets_key_file: /etc/pyservice-controller/secrets.key  # outside data_dir
 //   spec_policy: {allow_users: [postgres], allow_groups: [ssl-cert]}  # apply's exceptions
+//   metrics: {listen: 127.0.0.1:9464}   # GET /metrics; listen "" turns it off
 // Anything else is an error with its location, like app.yaml errors, so a
 // misspelt key never silently falls back to a default.
 #ifndef PYSERVICE_CONTROLLER_CONFIG_CONTROLLER_CONFIG_H_
@@ -78,6 +79,9 @@ struct ControllerConfig {
   // The admin's exceptions to the spec policy every apply is checked
   // against (common/spec/spec_policy.h).
   spec::SpecPolicy spec_policy;
+  // Where GET /metrics (Prometheus) is served, HOST:PORT; "" for nowhere.
+  // Loopback by default: a local Prometheus or an SSH tunnel reaches it.
+  std::string metrics_listen = "127.0.0.1:9464";
 };
 
 // Parses a config document over `base`: each key present replaces base's

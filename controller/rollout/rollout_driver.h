@@ -31,6 +31,7 @@
 #include "absl/time/time.h"
 #include "common/time/clock.h"
 #include "controller/fleet/fleet_events.h"
+#include "controller/fleet/fleet_metrics.h"
 #include "controller/fleet/fleet_registry.h"
 #include "controller/rollout/host_observation.h"
 #include "controller/rollout/rollout_engine.h"
@@ -52,6 +53,8 @@ struct RolloutOptions {
   // only once known hosts had this long to reconnect after a controller
   // start. Longer than the agents' longest reconnect backoff (30 s).
   absl::Duration reconnect_grace = absl::Seconds(45);
+  // Counts gates that failed; null counts nothing.
+  fleet::FleetMetrics* metrics = nullptr;
 };
 
 class RolloutDriver {
