@@ -80,6 +80,9 @@ struct AgentConfig {
   // (10s, or its keepalive_time if lower), or it is sent GOAWAY.
   absl::Duration keepalive_time = absl::Minutes(1);
   absl::Duration keepalive_timeout = absl::Seconds(20);
+  // Where GET /metrics (Prometheus) is served in daemon mode, HOST:PORT; ""
+  // for nowhere. Loopback by default, next to the controller's 9464.
+  std::string metrics_listen = "127.0.0.1:9465";
 };
 
 // Parses a config document over `base`: each key present replaces base's

@@ -20,8 +20,9 @@ AgentDaemon::AgentDaemon(DaemonOptions options, HostServices& host, const AgentS
       store_(settings_.state_dir),
       connection_(options_.connection, *this, options_.random ? options_.random : SystemRandom(),
                   host.clock),
-      health_(host.systemd, store_, connection_, options_.health_push_interval),
-      runner_(host_, settings_, store_, health_, connection_),
+      sink_(connection_, options_.metrics),
+      health_(host.systemd, store_, sink_, options_.health_push_interval),
+      runner_(host_, settings_, store_, health_, sink_),
       workers_(runner_) {}
 
 std::string AgentDaemon::Version() { return PYSERVICE_VERSION; }
@@ -70,7 +71,7 @@ void AgentDaemon::OnWork(const v1::ControllerMessage& message) {
       job.spec = request.spec();
       job.spec_digest = request.spec_digest();
       if (absl::Status valid = spec::ValidateName(job.app); !valid.ok()) {
-        connection_.Send(NotStartedResult(
+        sink_.Send(NotStartedResult(
             job, absl::StrCat("invalid request: spec.name: ", valid.message()), v1::AppHealth()));
         return;
       }
@@ -83,7 +84,7 @@ void AgentDaemon::OnWork(const v1::ControllerMessage& message) {
       job.deploy_id = message.remove().deploy_id();
       job.app = message.remove().app();
       if (absl::Status valid = spec::ValidateName(job.app); !valid.ok()) {
-        connection_.Send(NotStartedResult(
+        sink_.Send(NotStartedResult(
             job, absl::StrCat("invalid request: app: ", valid.message()), v1::AppHealth()));
         return;
       }
@@ -96,7 +97,7 @@ void AgentDaemon::OnWork(const v1::ControllerMessage& message) {
       switch (canceled.where) {
         case AppWorkers::Cancellation::Where::kQueued:
           spdlog::info("{}: {} canceled before it started", canceled.job->app, id);
-          connection_.Send(
+          sink_.Send(
               NotStartedResult(*canceled.job, "canceled", health_.Current(canceled.job->app)));
           break;
         case AppWorkers::Cancellation::Where::kRunning:
@@ -119,7 +120,7 @@ void AgentDaemon::Submit(Job job) {
   std::optional<Job> replaced = workers_.Submit(std::move(job));
   if (!replaced || replaced->deploy_id == id) return;  // none, or refused: stopping
   spdlog::info("{}: {} superseded by {} before it started", replaced->app, replaced->deploy_id, id);
-  connection_.Send(NotStartedResult(*replaced, absl::StrCat("superseded by ", id),
+  sink_.Send(NotStartedResult(*replaced, absl::StrCat("superseded by ", id),
                                     health_.Current(replaced->app)));
 }
 
