@@ -133,7 +133,9 @@ void Fleet::OnMessage(const std::string& host, uint64_t session_id,
       if (!outcome.has_value()) break;
       if (outcome->matched) {
         const InFlightDeploy& deploy = outcome->deploy;
-        if (options_.metrics != nullptr) options_.metrics->DeployFinished(result.app(), result.ok());
+        if (options_.metrics != nullptr) {
+          options_.metrics->DeployFinished(result.app(), result.ok());
+        }
         const std::string what =
             deploy.remove ? std::string("removal")
                           : absl::StrCat(deploy.prepare ? "preparing revision " : "revision ",

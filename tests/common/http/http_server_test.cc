@@ -185,7 +185,8 @@ TEST(HttpServerTest, EventStreamSendsFramedEventsUntilTheClientLeaves) {
     ASSERT_TRUE(client->Send("GET /events HTTP/1.1\r\n\r\n"));
     ASSERT_TRUE(client->ReadUntil("n=1\ndata: line two\n\n"));
     EXPECT_THAT(client->received(), HasSubstr("Content-Type: text/event-stream\r\n"));
-    EXPECT_THAT(client->received(), HasSubstr("\r\n\r\nevent: tick\ndata: n=0\ndata: line two\n\n"));
+    EXPECT_THAT(client->received(),
+                HasSubstr("\r\n\r\nevent: tick\ndata: n=0\ndata: line two\n\n"));
   }  // the client leaves
   EXPECT_TRUE(handler_returned.WaitForNotificationWithTimeout(kHttpHangGuard));
 }

@@ -41,8 +41,8 @@ TEST(FleetMetricsTest, CountsDeploysSentResultsAndGateFailuresPerApp) {
   (*fleet_metrics)->DeployFinished("web", false);
   (*fleet_metrics)->RolloutGateFailed("web");
   const std::string text = registry.Render();
-  EXPECT_THAT(text,
-              HasSubstr("pyservice_controller_deploys_sent_total{app=\"web\",kind=\"deploy\"} 2\n"));
+  EXPECT_THAT(text, HasSubstr("pyservice_controller_deploys_sent_total{app=\"web\",kind="
+                              "\"deploy\"} 2\n"));
   EXPECT_THAT(text, HasSubstr("pyservice_controller_deploy_results_total{app=\"web\",result="
                               "\"failed\"} 1\n"));
   EXPECT_THAT(text, HasSubstr("pyservice_controller_rollout_gate_failures_total{app=\"web\"} 1\n"));
