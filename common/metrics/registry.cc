@@ -69,8 +69,17 @@ void* FamilyBase::Find(std::vector<std::string> values) {
     values.resize(label_names_.size());
   }
   absl::MutexLock lock(&mu_);
+  if (auto found = series_.find(values); found != series_.end()) return found->second.get();
+  if (series_.size() >= max_series_) {
+    if (overflow_ == nullptr) {
+      spdlog::error("metrics: {} has {} series, its limit: new label values are not counted",
+                    name_, max_series_);
+      overflow_ = MakeSeries();
+    }
+    return overflow_.get();
+  }
   std::shared_ptr<void>& series = series_[std::move(values)];
-  if (series == nullptr) series = MakeSeries();
+  series = MakeSeries();
   return series.get();
 }
 
@@ -145,6 +154,7 @@ absl::StatusOr<CounterFamily*> Registry::AddCounter(std::string name, std::strin
   if (absl::Status status = CheckNew(name, label_names); !status.ok()) return status;
   auto family = std::make_unique<CounterFamily>(std::move(name), std::move(help), "counter",
                                                 std::move(label_names));
+  family->set_max_series(max_series_per_family_);
   CounterFamily* raw = family.get();
   families_.push_back(std::move(family));
   return raw;
@@ -156,6 +166,7 @@ absl::StatusOr<GaugeFamily*> Registry::AddGauge(std::string name, std::string he
   if (absl::Status status = CheckNew(name, label_names); !status.ok()) return status;
   auto family = std::make_unique<GaugeFamily>(std::move(name), std::move(help), "gauge",
                                               std::move(label_names));
+  family->set_max_series(max_series_per_family_);
   GaugeFamily* raw = family.get();
   families_.push_back(std::move(family));
   return raw;
@@ -180,6 +191,7 @@ absl::StatusOr<HistogramFamily*> Registry::AddHistogram(std::string name, std::s
   }
   auto family = std::make_unique<HistogramFamily>(std::move(name), std::move(help),
                                                   std::move(label_names), std::move(bounds));
+  family->set_max_series(max_series_per_family_);
   HistogramFamily* raw = family.get();
   families_.push_back(std::move(family));
   return raw;

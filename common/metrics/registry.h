@@ -73,6 +73,11 @@ class FamilyBase {
  public:
   FamilyBase(std::string name, std::string help, std::string type,
              std::vector<std::string> label_names);
+  // Beyond `max_series` label sets, a new one is counted nowhere (logged
+  // once): label values that come from outside (an app or step name an
+  // agent reports) must not grow the controller's memory and every scrape
+  // without bound.
+  void set_max_series(size_t max_series) { max_series_ = max_series; }
   virtual ~FamilyBase() = default;
   FamilyBase(const FamilyBase&) = delete;
   FamilyBase& operator=(const FamilyBase&) = delete;
@@ -99,7 +104,10 @@ class FamilyBase {
   const std::vector<std::string> label_names_;
 
  private:
+  size_t max_series_ = 10000;
   mutable absl::Mutex mu_;
+  // Where updates of label sets over max_series_ go: kept, never rendered.
+  std::shared_ptr<void> overflow_ ABSL_GUARDED_BY(mu_);
   // Ordered so that a scrape lists series in a stable order.
   std::map<std::vector<std::string>, std::shared_ptr<void>> series_ ABSL_GUARDED_BY(mu_);
 };
@@ -164,6 +172,9 @@ class Registry {
   // Runs before every Render, one render at a time.
   void AddCollector(std::function<void()> collector);
 
+  // The series limit of families registered from now on (default 10,000).
+  void set_max_series_per_family(size_t max_series) { max_series_per_family_ = max_series; }
+
   // Every family in registration order, in the text format 0.0.4.
   std::string Render();
 
@@ -177,6 +188,7 @@ class Registry {
   absl::Mutex mu_;
   std::vector<std::unique_ptr<FamilyBase>> families_ ABSL_GUARDED_BY(mu_);
   std::vector<std::function<void()>> collectors_ ABSL_GUARDED_BY(mu_);
+  size_t max_series_per_family_ = 10000;
 };
 
 }  // namespace pyservice::metrics

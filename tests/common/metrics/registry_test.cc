@@ -90,6 +90,22 @@ TEST(RegistryTest, WrongNumberOfLabelValuesStillCountsUnderPaddedLabels) {
   EXPECT_THAT(registry.Render(), HasSubstr("c_total{a=\"x\",b=\"\"} 1\n"));
 }
 
+TEST(RegistryTest, LabelSetsBeyondTheFamilyLimitAreNotRendered) {
+  Registry registry;
+  registry.set_max_series_per_family(2);
+  absl::StatusOr<CounterFamily*> steps = registry.AddCounter("steps_total", "S.", {"step"});
+  ASSERT_TRUE(steps.ok());
+  (*steps)->Labels({"a"}).Inc();
+  (*steps)->Labels({"b"}).Inc();
+  (*steps)->Labels({"invented-1"}).Inc();
+  (*steps)->Labels({"invented-2"}).Inc();
+  (*steps)->Labels({"a"}).Inc();  // an existing series still counts
+  const std::string text = registry.Render();
+  EXPECT_THAT(text, HasSubstr("steps_total{step=\"a\"} 2\n"));
+  EXPECT_THAT(text, HasSubstr("steps_total{step=\"b\"} 1\n"));
+  EXPECT_THAT(text, Not(HasSubstr("invented")));
+}
+
 TEST(RegistryTest, RefusesBadNamesDuplicatesAndBadBuckets) {
   Registry registry;
   ASSERT_TRUE(registry.AddCounter("ok_total", "x").ok());
