@@ -242,9 +242,9 @@ TEST(ControllerMetricsListenTest, BusyMetricsPortIsLoggedAndTheControllerStillSe
   ControllerHarness controller(dir.path());
   ASSERT_TRUE(controller.Start({"--metrics-listen", (*squatter)->address()}).ok())
       << controller.Stderr();
-  EXPECT_TRUE(
-      controller.process().WaitForStderrLine("metrics endpoint off: cannot listen on", kStartTimeout)
-          .ok())
+  EXPECT_TRUE(controller.process()
+                  .WaitForStderrLine("metrics endpoint off: cannot listen on", kStartTimeout)
+                  .ok())
       << controller.Stderr();
 }
 
