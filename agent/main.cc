@@ -42,6 +42,8 @@
 #include "agent/systemd/dbus_systemd_manager.h"
 #include "common/cli_docs/docs_commands.h"
 #include "common/logging/logging.h"
+#include "common/metrics/metrics_endpoint.h"
+#include "common/metrics/registry.h"
 #include "common/systemd/notify.h"
 #include "common/tls/credentials.h"
 #include "common/tls/plaintext.h"
@@ -174,6 +176,12 @@ int main(int argc, char** argv) {
   app.add_option("--log-level", log_level, "trace|debug|info|warn|error");
   std::string tls_ca, tls_cert, tls_key, tls_server_name;
   bool insecure = false;
+  std::string metrics_listen;
+  CLI::Option* metrics_listen_option =
+      app.add_option("--metrics-listen", metrics_listen,
+                     "HOST:PORT serving GET /metrics for Prometheus (daemon mode); \"\" turns "
+                     "it off (default 127.0.0.1:9465)")
+          ->type_name("ADDR");
   app.add_option("--tls-ca", tls_ca, "CA (PEM) of the controller's certificate: use TLS")
       ->type_name("FILE");
   app.add_option("--tls-cert", tls_cert, "this host's client certificate (PEM), for mutual TLS")
@@ -240,6 +248,7 @@ int main(int argc, char** argv) {
   if (!tls_cert.empty()) config.tls_cert = tls_cert;
   if (!tls_key.empty()) config.tls_key = tls_key;
   if (!tls_server_name.empty()) config.tls_server_name = tls_server_name;
+  if (metrics_listen_option->count() > 0) config.metrics_listen = metrics_listen;
   if (!enrollment_token_file.empty()) config.enrollment_token_file = enrollment_token_file;
   if (insecure) config.insecure = true;
   if (daemon_mode && config.controller.empty()) {
@@ -318,5 +327,30 @@ int main(int argc, char** argv) {
   options.drift_check_interval = config.drift_check_interval;
   options.host = identity != nullptr ? identity->host() : config.host;
   options.labels = config.labels;
+
+  metrics::Registry metrics_registry;
+  absl::StatusOr<std::unique_ptr<AgentMetrics>> agent_metrics =
+      AgentMetrics::Register(metrics_registry);
+  if (!agent_metrics.ok()) return Fail(agent_metrics.status().message(), 1);
+  options.metrics = agent_metrics->get();
+  options.connection.on_link_change = [counted = agent_metrics->get()](bool connected) {
+    counted->LinkChanged(connected);
+  };
+  std::unique_ptr<http::HttpServer> metrics_server;
+  if (!config.metrics_listen.empty()) {
+    absl::StatusOr<std::unique_ptr<http::HttpServer>> started =
+        metrics::StartMetricsServer(config.metrics_listen, metrics_registry);
+    if (absl::IsInvalidArgument(started.status())) {
+      return Fail(absl::StrCat("metrics.listen: ", started.status().message()));
+    }
+    // Metrics must never keep the host from being served: a busy port is
+    // logged, not fatal.
+    if (!started.ok()) {
+      spdlog::error("metrics endpoint off: {}", std::string(started.status().message()));
+    } else {
+      metrics_server = *std::move(started);
+      spdlog::info("metrics on {}", metrics_server->address());
+    }
+  }
   return RunDaemon(std::move(options), host, settings, stop_signals);
 }

@@ -42,6 +42,8 @@
 #include "common/cli_docs/docs_commands.h"
 #include "common/http/http_server.h"
 #include "common/logging/logging.h"
+#include "common/metrics/metrics_endpoint.h"
+#include "common/metrics/registry.h"
 #include "common/systemd/notify.h"
 #include "common/time/clock.h"
 #include "common/tls/credentials.h"
@@ -54,6 +56,8 @@
 #include "controller/fleet/agent_service.h"
 #include "controller/fleet/fleet.h"
 #include "controller/man_page_info.h"
+#include "controller/fleet/fleet_metrics.h"
+#include "controller/fleet/fleet_state_metrics.h"
 #include "controller/secrets/key_file.h"
 #include "controller/secrets/rotate_key.h"
 #include "controller/server/controller_server.h"
@@ -163,7 +167,15 @@ int Serve(const pyservice::controller::ControllerConfig& config) {
   }
   const auth::Guard& guard = (*access)->guard();
 
+  pyservice::metrics::Registry metrics_registry;
+  absl::StatusOr<std::unique_ptr<fleet::FleetMetrics>> fleet_metrics =
+      fleet::FleetMetrics::Register(metrics_registry);
+  if (!fleet_metrics.ok()) {
+    spdlog::error("{}", std::string(fleet_metrics.status().message()));
+    return kExitCannotStart;
+  }
   fleet::FleetOptions fleet_options;
+  fleet_options.metrics = fleet_metrics->get();
   fleet_options.heartbeat_interval = config.heartbeat_interval;
   fleet_options.wave_timeout = config.wave_timeout;
   absl::StatusOr<std::unique_ptr<fleet::Fleet>> fleet =
@@ -226,6 +238,28 @@ int Serve(const pyservice::controller::ControllerConfig& config) {
                      ? std::string("root only")
                      : "root, and group " + config.admin_socket_group + " with a token");
   }
+  std::unique_ptr<pyservice::http::HttpServer> metrics_server;
+  if (absl::Status added = fleet::AddFleetStateMetrics(metrics_registry, **fleet, **store);
+      !added.ok()) {
+    spdlog::error("{}", std::string(added.message()));
+    return kExitCannotStart;
+  }
+  if (!config.metrics_listen.empty()) {
+    absl::StatusOr<std::unique_ptr<pyservice::http::HttpServer>> started =
+        pyservice::metrics::StartMetricsServer(config.metrics_listen, metrics_registry);
+    if (absl::IsInvalidArgument(started.status())) {
+      spdlog::error("metrics.listen: {}", std::string(started.status().message()));
+      return kExitUsage;
+    }
+    // Metrics must never keep the fleet from being served: a busy port is
+    // logged, not fatal.
+    if (!started.ok()) {
+      spdlog::error("metrics endpoint off: {}", std::string(started.status().message()));
+    } else {
+      metrics_server = *std::move(started);
+      spdlog::info("metrics on {}", metrics_server->address());
+    }
+  }
   // Type=notify: systemd considers the controller started once it listens.
   if (absl::Status notified = pyservice::NotifyServiceManager("READY=1"); !notified.ok()) {
     spdlog::warn("sd_notify: {}", std::string(notified.message()));
@@ -238,6 +272,7 @@ int Serve(const pyservice::controller::ControllerConfig& config) {
   // Agent streams and watchers never end by themselves: close them first,
   // so the server's graceful shutdown only waits for short calls.
   // The fleet's shutdown also ends the dashboard's event streams.
+  if (metrics_server != nullptr) metrics_server->Stop();
   (*fleet)->Shutdown();
   if (http) http->Stop();
   (*server)->Shutdown();
@@ -297,12 +332,13 @@ int main(int argc, char** argv) {
   std::string secrets_key_file;
   bool insecure = false;
   bool insecure_agents = false;
+  std::string metrics_listen;
   app.add_option("--config", config_path,
                  "YAML file with keys listen, data_dir, log_level, "
                  "heartbeat_interval, wave_timeout, keepalive_time, keepalive_timeout, "
                  "tls_cert, tls_key, insecure, "
                  "insecure_agents, admin_socket, admin_socket_group, ca_dir, "
-                 "secrets_key_file, http_listen; flags override it")
+                 "secrets_key_file, spec_policy, http_listen, metrics; flags override it")
       ->type_name("FILE");
   app.add_option("--listen", listen,
                  "HOST:PORT or unix:/absolute/path; repeat for several "
@@ -350,6 +386,11 @@ int main(int argc, char** argv) {
                  "(mode 0600) if missing: back it up (default " +
                      std::string(pyservice::controller::kDefaultSecretsKeyFile) + ")")
       ->type_name("FILE");
+  CLI::Option* metrics_listen_option =
+      app.add_option("--metrics-listen", metrics_listen,
+                     "HOST:PORT serving GET /metrics for Prometheus; \"\" turns it off "
+                     "(default 127.0.0.1:9464)")
+          ->type_name("ADDR");
   app.add_flag("--insecure", insecure,
                "allow plaintext on non-loopback TCP addresses (logs a "
                "warning)");
@@ -397,6 +438,7 @@ int main(int argc, char** argv) {
   if (!admin_socket_group.empty()) config.admin_socket_group = admin_socket_group;
   if (!ca_dir.empty()) config.ca_dir = ca_dir;
   if (insecure_agents) config.insecure_agents = true;
+  if (metrics_listen_option->count() > 0) config.metrics_listen = metrics_listen;
 
   if (absl::Status status = pyservice::SetUpLogging(kProgram, config.log_level);
       !status.ok()) {

@@ -19,6 +19,9 @@ packages=(
   # The dashboard's browser test drives headless Chromium over the DevTools
   # protocol (tests/testing/headless_chromium.h).
   chromium
+  # The metrics tests check GET /metrics with promtool and scrape it with a
+  # real Prometheus.
+  prometheus
 )
 
 missing=()

@@ -69,8 +69,17 @@ void ReadConfig(const YAML::Node& root, spec::YamlReader& reader, AgentConfig& c
                       {"controller", "host", "labels", "state_dir", "pip_options", "log_level",
                        "tls_ca", "tls_cert", "tls_key", "tls_server_name", "enrollment_token_file",
                        "insecure", "spec_policy", "timeouts", "keepalive_time",
-                       "keepalive_timeout", "drift_check_interval"})) {
+                       "keepalive_timeout", "drift_check_interval", "metrics"})) {
     return;
+  }
+  if (const YAML::Node node = root["metrics"];
+      !spec::YamlReader::Absent(node) && reader.Mapping(node, "metrics", {"listen"})) {
+    // An empty address turns the endpoint off.
+    if (const YAML::Node listen = node["listen"]; !spec::YamlReader::Absent(listen)) {
+      if (std::optional<std::string> address = reader.String(listen, "metrics.listen")) {
+        config.metrics_listen = *address;
+      }
+    }
   }
   ReadTimeouts(root["timeouts"], reader, config.timeouts);
   if (const YAML::Node node = root["controller"]; !spec::YamlReader::Absent(node)) {

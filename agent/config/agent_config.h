@@ -84,6 +84,9 @@ struct AgentConfig {
   // How often the daemon compares what it installed for each app with the
   // host (agent/drift/); zero: never.
   absl::Duration drift_check_interval = absl::Minutes(1);
+  // Where GET /metrics (Prometheus) is served in daemon mode, HOST:PORT; ""
+  // for nowhere. Loopback by default, next to the controller's 9464.
+  std::string metrics_listen = "127.0.0.1:9465";
 };
 
 // Parses a config document over `base`: each key present replaces base's

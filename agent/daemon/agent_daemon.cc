@@ -20,8 +20,9 @@ AgentDaemon::AgentDaemon(DaemonOptions options, HostServices& host, const AgentS
       store_(settings_.state_dir),
       connection_(options_.connection, *this, options_.random ? options_.random : SystemRandom(),
                   host.clock),
-      health_(host.systemd, store_, connection_, options_.health_push_interval),
-      runner_(host_, settings_, store_, health_, connection_),
+      sink_(connection_, options_.metrics),
+      health_(host.systemd, store_, sink_, options_.health_push_interval),
+      runner_(host_, settings_, store_, health_, sink_),
       workers_(runner_),
       journal_(host.processes),
       logs_(journal_, store_, connection_, host.clock),
@@ -78,7 +79,7 @@ void AgentDaemon::OnWork(const v1::ControllerMessage& message) {
       job.spec = request.spec();
       job.spec_digest = request.spec_digest();
       if (absl::Status valid = spec::ValidateName(job.app); !valid.ok()) {
-        connection_.Send(NotStartedResult(
+        sink_.Send(NotStartedResult(
             job, absl::StrCat("invalid request: spec.name: ", valid.message()), v1::AppHealth()));
         return;
       }
@@ -91,7 +92,7 @@ void AgentDaemon::OnWork(const v1::ControllerMessage& message) {
       job.deploy_id = message.remove().deploy_id();
       job.app = message.remove().app();
       if (absl::Status valid = spec::ValidateName(job.app); !valid.ok()) {
-        connection_.Send(NotStartedResult(
+        sink_.Send(NotStartedResult(
             job, absl::StrCat("invalid request: app: ", valid.message()), v1::AppHealth()));
         return;
       }
@@ -104,7 +105,7 @@ void AgentDaemon::OnWork(const v1::ControllerMessage& message) {
       switch (canceled.where) {
         case AppWorkers::Cancellation::Where::kQueued:
           spdlog::info("{}: {} canceled before it started", canceled.job->app, id);
-          connection_.Send(
+          sink_.Send(
               NotStartedResult(*canceled.job, "canceled", health_.Current(canceled.job->app)));
           break;
         case AppWorkers::Cancellation::Where::kRunning:
@@ -135,7 +136,7 @@ void AgentDaemon::Submit(Job job) {
   // The agent's own drift check: the job replacing it repairs anyway.
   if (replaced->kind == Job::Kind::kCheckDrift) return;
   spdlog::info("{}: {} superseded by {} before it started", replaced->app, replaced->deploy_id, id);
-  connection_.Send(NotStartedResult(*replaced, absl::StrCat("superseded by ", id),
+  sink_.Send(NotStartedResult(*replaced, absl::StrCat("superseded by ", id),
                                     health_.Current(replaced->app)));
 }
 

@@ -17,6 +17,7 @@
 
 #include "absl/status/status.h"
 #include "absl/time/time.h"
+#include "agent/daemon/agent_metrics.h"
 #include "agent/daemon/app_workers.h"
 #include "agent/daemon/controller_connection.h"
 #include "agent/daemon/drift_scheduler.h"
@@ -43,6 +44,9 @@ struct DaemonOptions {
   absl::Duration drift_check_interval = absl::Minutes(1);
   // Uniform [0, 1) for the backoff's jitter; empty: SystemRandom().
   std::function<double()> random;
+  // Counts what the daemon reports (agent_metrics.h); null counts nothing.
+  // Must outlive the daemon.
+  AgentMetrics* metrics = nullptr;
 };
 
 class AgentDaemon final : private ControllerSession::Handler {
@@ -77,6 +81,8 @@ class AgentDaemon final : private ControllerSession::Handler {
   StateStore store_;
   // Declared in dependency order: destroyed workers first, connection last.
   ControllerConnection connection_;
+  // Every message for the controller goes through it, to be counted.
+  MeteredSink sink_;
   HealthWatcher health_;
   JobRunner runner_;
   AppWorkers workers_;

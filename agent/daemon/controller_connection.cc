@@ -80,6 +80,7 @@ void ControllerConnection::Run() {
       current_ = session;
     }
     const ControllerSession::End end = session->Run();
+    if (end.welcomed && options_.on_link_change) options_.on_link_change(false);
     {
       absl::MutexLock lock(&mu_);
       current_.reset();
@@ -139,6 +140,7 @@ void ControllerConnection::OnWelcome(const v1::Welcome& welcome) {
     spdlog::info("connected to the controller {}", options_.address);
   }
   failures_in_row_ = 0;
+  if (options_.on_link_change) options_.on_link_change(true);
   handler_.OnWelcome(welcome);
 }
 

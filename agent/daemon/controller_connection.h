@@ -51,6 +51,9 @@ struct ConnectionOptions {
   // carries an app spec (from at most 1 MiB of app.yaml). A bigger one ends
   // the stream with RESOURCE_EXHAUSTED, logged as an error.
   int max_receive_message_bytes = 4 << 20;
+  // Told true when a stream is welcomed and false when a welcomed stream
+  // ends (metrics); empty: nobody is told. Called from the session's threads.
+  std::function<void(bool connected)> on_link_change;
 };
 
 class ControllerConnection final : public MessageSink, private ControllerSession::Handler {

@@ -56,6 +56,25 @@ bool ReadString(const YAML::Node& node, absl::string_view field,
   return true;
 }
 
+// `metrics: {listen: ADDR}`; an empty ADDR turns the endpoint off.
+void ReadMetrics(const YAML::Node& node, Problems& problems, std::string& listen) {
+  if (!node.IsMap()) {
+    problems.Add(node.Mark(), "metrics", "want a mapping like {listen: 127.0.0.1:9464}");
+    return;
+  }
+  for (const auto& entry : node) {
+    const std::string key = entry.first.IsScalar() ? entry.first.Scalar() : "";
+    if (key != "listen") {
+      problems.Add(entry.first.Mark(), absl::StrCat("metrics.", key), "unknown key (want listen)");
+    } else if (!entry.second.IsScalar() && !entry.second.IsNull()) {
+      problems.Add(entry.second.Mark(), "metrics.listen",
+                   "want HOST:PORT, or \"\" to turn the endpoint off");
+    } else {
+      listen = entry.second.IsNull() ? "" : entry.second.Scalar();
+    }
+  }
+}
+
 void ReadListen(const YAML::Node& node, Problems& problems,
                 std::vector<std::string>& out) {
   std::vector<YAML::Node> items;
@@ -183,6 +202,8 @@ absl::StatusOr<ControllerConfig> ParseRoot(const YAML::Node& root,
       ReadString(value, "ca_dir", problems, config.ca_dir);
     } else if (name == "http_listen") {
       ReadString(value, "http_listen", problems, config.http_listen);
+    } else if (name == "metrics") {
+      ReadMetrics(value, problems, config.metrics_listen);
     } else if (name == "spec_policy") {
       spec::YamlReader reader(source_name);
       spec::ReadSpecPolicy(value, reader, config.spec_policy);
@@ -193,8 +214,8 @@ absl::StatusOr<ControllerConfig> ParseRoot(const YAML::Node& root,
                    "heartbeat_interval, wave_timeout, keepalive_time, keepalive_timeout, "
                    "tls_cert, tls_key, "
                    "client_ca, insecure, insecure_agents, admin_socket, "
-                   "admin_socket_group, ca_dir, secrets_key_file, spec_policy or "
-                   "http_listen)");
+                   "admin_socket_group, ca_dir, secrets_key_file, spec_policy, http_listen "
+                   "or metrics)");
     }
   }
   if (!problems.empty()) return problems.ToStatus();

@@ -20,6 +20,7 @@
 //   secrets_key_file: /etc/pyservice-controller/secrets.key  # outside data_dir
 //   spec_policy: {allow_users: [postgres], allow_groups: [ssl-cert]}  # apply's exceptions
 //   http_listen: 127.0.0.1:7071   # the web dashboard (HTTP, no auth); "" off
+//   metrics: {listen: 127.0.0.1:9464}   # GET /metrics; listen "" turns it off
 // Anything else is an error with its location, like app.yaml errors, so a
 // misspelt key never silently falls back to a default.
 #ifndef PYSERVICE_CONTROLLER_CONFIG_CONTROLLER_CONFIG_H_
@@ -83,6 +84,9 @@ struct ControllerConfig {
   // dashboard/); "" (the default) for none. It has no authentication, so
   // a non-loopback host is refused unless `insecure`.
   std::string http_listen;
+  // Where GET /metrics (Prometheus) is served, HOST:PORT; "" for nowhere.
+  // Loopback by default: a local Prometheus or an SSH tunnel reaches it.
+  std::string metrics_listen = "127.0.0.1:9464";
 };
 
 // Parses a config document over `base`: each key present replaces base's

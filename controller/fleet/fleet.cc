@@ -13,6 +13,23 @@
 #include "spdlog/spdlog.h"
 
 namespace pyservice::controller::fleet {
+namespace {
+
+// The `kind` label of a request sent to an agent.
+absl::string_view SendKind(const ReconcileAction& action) {
+  switch (action.kind) {
+    case ReconcileAction::Kind::kCancel:
+      return "cancel";
+    case ReconcileAction::Kind::kRemove:
+      return "remove";
+    case ReconcileAction::Kind::kPrepare:
+      return "prepare";
+    default:
+      return "deploy";
+  }
+}
+
+}  // namespace
 
 absl::StatusOr<std::unique_ptr<Fleet>> Fleet::Create(Store& store, const Clock& clock,
                                                      const FleetOptions& options) {
@@ -30,6 +47,7 @@ absl::StatusOr<std::unique_ptr<Fleet>> Fleet::Create(Store& store, const Clock& 
   rollout_options.engine.wave_timeout = options.wave_timeout;
   rollout_options.tick = options.rollout_tick;
   rollout_options.reconnect_grace = options.reconnect_grace;
+  rollout_options.metrics = options.metrics;
   fleet->rollouts_ = std::make_unique<rollout::RolloutDriver>(
       store, clock, fleet->registry_, fleet->events_, fleet->history_,
       [f = fleet.get()](const std::string& app) { return f->AppChanged(app); }, rollout_options);
@@ -87,6 +105,7 @@ absl::Status Fleet::OnHello(uint64_t session_id, const v1::Hello& hello,
   connected.set_message(absl::StrCat("agent ", text::ForLog(hello.agent_version()),
                                      replaced != nullptr ? ", replacing its previous session" : ""));
   history_.Record(std::move(connected));
+  if (options_.metrics != nullptr) options_.metrics->SessionStarted();
   events_.HostChanged("", hello.host());
   QueueReconcile(hello.host());
   return absl::OkStatus();
@@ -112,7 +131,10 @@ void Fleet::OnMessage(const std::string& host, uint64_t session_id,
       }
       break;
     case v1::AgentMessage::kProgress:
+      // Only progress of a deploy the controller sent is counted, so agents
+      // cannot invent series.
       if (registry_.RecordProgress(host, session_id, message.progress())) {
+        if (options_.metrics != nullptr) options_.metrics->StepFinished(message.progress());
         events_.HostChanged(message.progress().app(), host);
       }
       break;
@@ -123,6 +145,9 @@ void Fleet::OnMessage(const std::string& host, uint64_t session_id,
       if (!outcome.has_value()) break;
       if (outcome->matched) {
         const InFlightDeploy& deploy = outcome->deploy;
+        if (options_.metrics != nullptr) {
+          options_.metrics->DeployFinished(result.app(), result.ok());
+        }
         const std::string what =
             deploy.remove ? std::string("removal")
                           : absl::StrCat(deploy.prepare ? "preparing revision " : "revision ",
@@ -285,6 +310,7 @@ void Fleet::Send(const std::vector<PlannedSend>& sends, const DesiredSet& desire
       spdlog::info("host {}: removing {} (deploy {})", send.host, action.app, send.deploy_id);
     }
     send.session->Send(std::move(message));
+    if (options_.metrics != nullptr) options_.metrics->DeploySent(action.app, SendKind(action));
     events_.HostChanged(action.app, send.host);
   }
   if (deploys > 0) spdlog::info("sent {} deploy request(s)", deploys);

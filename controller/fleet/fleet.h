@@ -43,6 +43,7 @@
 #include "controller/fleet/desired_state.h"
 #include "controller/fleet/event_log.h"
 #include "controller/fleet/fleet_events.h"
+#include "controller/fleet/fleet_metrics.h"
 #include "controller/fleet/fleet_registry.h"
 #include "controller/fleet/host_persister.h"
 #include "controller/fleet/log_tails.h"
@@ -75,6 +76,9 @@ struct FleetOptions {
   // How long a rollout waits for a host whose stream ended to come back
   // before its wave fails (rollout::RolloutOptions::reconnect_grace).
   absl::Duration reconnect_grace = absl::Seconds(45);
+  // Counts sessions, deploys, step durations and gate failures for
+  // /metrics; null counts nothing. Must outlive the fleet.
+  FleetMetrics* metrics = nullptr;
 };
 
 class Fleet final : public AgentSessionListener {

@@ -188,6 +188,10 @@ absl::Status RolloutDriver::Commit(Active& active, const v1::RolloutRecord& reco
     history_.Record(std::move(event));
   }
   if (before.state() != record.state()) {
+    if (options_.metrics != nullptr && (record.state() == v1::ROLLOUT_STATE_FAILED ||
+                                        record.state() == v1::ROLLOUT_STATE_ROLLED_BACK)) {
+      options_.metrics->RolloutGateFailed(app);
+    }
     spdlog::info("rollout {} of {}: {} → {}{}{}", id, app, RolloutStateName(before.state()),
                  RolloutStateName(record.state()), record.message().empty() ? "" : ": ",
                  record.message());

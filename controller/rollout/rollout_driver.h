@@ -32,6 +32,7 @@
 #include "common/time/clock.h"
 #include "controller/fleet/event_log.h"
 #include "controller/fleet/fleet_events.h"
+#include "controller/fleet/fleet_metrics.h"
 #include "controller/fleet/fleet_registry.h"
 #include "controller/rollout/host_observation.h"
 #include "controller/rollout/rollout_engine.h"
@@ -53,6 +54,8 @@ struct RolloutOptions {
   // only once known hosts had this long to reconnect after a controller
   // start. Longer than the agents' longest reconnect backoff (30 s).
   absl::Duration reconnect_grace = absl::Seconds(45);
+  // Counts gates that failed; null counts nothing.
+  fleet::FleetMetrics* metrics = nullptr;
 };
 
 class RolloutDriver {

@@ -23,6 +23,7 @@ namespace {
 constexpr absl::string_view kListeningOn = "listening on ";
 // Logged once the admin socket accepts (controller/main.cc).
 constexpr absl::string_view kAdminSocketOn = "admin socket on ";
+constexpr absl::string_view kMetricsOn = "metrics on ";
 
 // The one line pyctl prints alone on stdout for a token it made.
 absl::StatusOr<std::string> TokenFrom(const ProcessResult& result, absl::string_view what) {
@@ -73,6 +74,13 @@ absl::Status ControllerHarness::Start(
                       ->WaitForStderrLine(absl::StrCat(kAdminSocketOn, admin_address()),
                                           kStartTimeout)
                       .status());
+  metrics_address_.clear();
+  if (std::find(extra_args.begin(), extra_args.end(), "--metrics-listen") == extra_args.end()) {
+    ASSIGN_OR_RETURN(const std::string metrics_line,
+                     process_->WaitForStderrLine(kMetricsOn, kStartTimeout));
+    const absl::string_view line = metrics_line;
+    metrics_address_ = std::string(line.substr(line.find(kMetricsOn) + kMetricsOn.size()));
+  }
   return absl::OkStatus();
 }
 
@@ -161,6 +169,10 @@ absl::StatusOr<std::unique_ptr<ChildProcess>> StartControllerProcess(
   options.argv.insert(options.argv.end(), args.begin(), args.end());
   if (std::find(args.begin(), args.end(), "--secrets-key-file") == args.end()) {
     options.argv.insert(options.argv.end(), {"--secrets-key-file", dir + "/secrets.key"});
+  }
+  // Never the default fixed port: tests run side by side.
+  if (std::find(args.begin(), args.end(), "--metrics-listen") == args.end()) {
+    options.argv.insert(options.argv.end(), {"--metrics-listen", "127.0.0.1:0"});
   }
   options.output_dir = dir;
   options.name = name;

@@ -50,6 +50,9 @@ class ControllerHarness {
   std::string admin_address() const { return "unix:" + admin_socket_path_; }
   // "127.0.0.1:PORT" with the port of the running controller.
   const std::string& tcp_address() const { return tcp_address_; }
+  // "127.0.0.1:PORT" of GET /metrics (--metrics-listen 127.0.0.1:0 unless
+  // Start's arguments name another).
+  const std::string& metrics_address() const { return metrics_address_; }
   const std::string& socket_path() const { return socket_path_; }
   const std::string& data_dir() const { return data_dir_; }
   // The current (or last) controller process; Start() must have created one.
@@ -79,6 +82,7 @@ class ControllerHarness {
   const std::string data_dir_;
   int starts_ = 0;
   std::string tcp_address_;
+  std::string metrics_address_;
   std::unique_ptr<ChildProcess> process_;
 };
 

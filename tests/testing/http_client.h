@@ -143,8 +143,11 @@ inline absl::StatusOr<HttpAnswer> HttpExchange(int port, absl::string_view reque
 }
 
 inline absl::StatusOr<HttpAnswer> HttpGet(int port, absl::string_view path) {
-  return HttpExchange(port,
-                      absl::StrCat("GET ", path, " HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n"));
+  // Connection: close, or a keep-alive server (Prometheus) never ends the
+  // answer.
+  return HttpExchange(port, absl::StrCat("GET ", path,
+                                         " HTTP/1.1\r\nHost: 127.0.0.1\r\n"
+                                         "Connection: close\r\n\r\n"));
 }
 
 }  // namespace pyservice::testing

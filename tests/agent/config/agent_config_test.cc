@@ -33,6 +33,19 @@ TEST(AgentConfigTest, EveryKey) {
   EXPECT_EQ(config->log_level, "debug");
 }
 
+TEST(AgentConfigTest, MetricsListenDefaultsToLoopbackAndEmptyTurnsItOff) {
+  EXPECT_EQ(AgentConfig().metrics_listen, "127.0.0.1:9465");
+  absl::StatusOr<AgentConfig> off =
+      ParseAgentConfig("metrics: {listen: \"\"}\n", "agent.yaml", AgentConfig());
+  ASSERT_TRUE(off.ok()) << off.status();
+  EXPECT_EQ(off->metrics_listen, "");
+  absl::StatusOr<AgentConfig> typo =
+      ParseAgentConfig("metrics: {lisen: x}\n", "agent.yaml", AgentConfig());
+  ASSERT_FALSE(typo.ok());
+  EXPECT_THAT(typo.status().message(), HasSubstr("agent.yaml:1:"));
+  EXPECT_THAT(typo.status().message(), HasSubstr("lisen"));
+}
+
 TEST(AgentConfigTest, TlsKeys) {
   absl::StatusOr<AgentConfig> config = ParseAgentConfig(
       "tls_ca: /t/ca.crt\ntls_cert: /t/web-1.crt\ntls_key: /t/web-1.key\n"

@@ -41,6 +41,25 @@ TEST(ControllerConfigTest, HttpListenIsOffByDefaultAndTakesAnAddress) {
   EXPECT_EQ(config->http_listen, "127.0.0.1:7071");
 }
 
+TEST(ControllerConfigTest, MetricsListenDefaultsToLoopbackAndEmptyTurnsItOff) {
+  EXPECT_EQ(ControllerConfig().metrics_listen, "127.0.0.1:9464");
+  absl::StatusOr<ControllerConfig> moved = ParseControllerConfig(
+      "metrics: {listen: \"127.0.0.1:9500\"}\n", "c.yaml", ControllerConfig());
+  ASSERT_TRUE(moved.ok()) << moved.status();
+  EXPECT_EQ(moved->metrics_listen, "127.0.0.1:9500");
+  absl::StatusOr<ControllerConfig> off =
+      ParseControllerConfig("metrics: {listen: \"\"}\n", "c.yaml", ControllerConfig());
+  ASSERT_TRUE(off.ok()) << off.status();
+  EXPECT_EQ(off->metrics_listen, "");
+}
+
+TEST(ControllerConfigTest, MetricsUnknownKeyIsNamedWithItsLocation) {
+  absl::StatusOr<ControllerConfig> config =
+      ParseControllerConfig("metrics:\n  port: 9464\n", "c.yaml", ControllerConfig());
+  ASSERT_FALSE(config.ok());
+  EXPECT_THAT(config.status().message(), HasSubstr("c.yaml:2:3: metrics.port: unknown key"));
+}
+
 TEST(ControllerConfigTest, KeysInTheFileReplaceTheBase) {
   absl::StatusOr<ControllerConfig> config = ParseControllerConfig(
       "listen:\n  - 0.0.0.0:7070\n  - unix:/run/p.sock\ndata_dir: /srv/p\n"
