@@ -14,6 +14,8 @@ packages=(
   openssh-server openssh-client iproute2 curl procps
   # The crash consistency e2e test kills the agent at a chosen syscall.
   strace
+  # The etcd store's tests and the HA e2e test run a real 3-node etcd cluster.
+  etcd-server etcd-client
 )
 
 missing=()
