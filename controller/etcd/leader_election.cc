@@ -14,9 +14,9 @@ LeaderElection::~LeaderElection() { Resign(); }
 
 absl::Status LeaderElection::Campaign(
     const std::function<void(const std::string& leader)>& on_follower,
-    absl::Notification& stop) {
+    const std::function<bool()>& stopped) {
   std::string last_seen = "\n";  // no identity looks like this: the first is reported
-  while (!stop.HasBeenNotified()) {
+  while (!stopped()) {
     // A lease that is still alive is reused; a new one after it expired
     // (an etcd outage longer than the ttl) or at the start.
     if (lease_ != 0 && !client_.LeaseKeepAliveOnce(lease_).ok()) lease_ = 0;
@@ -58,7 +58,7 @@ absl::Status LeaderElection::Campaign(
         }
       }
     }
-    stop.WaitForNotificationWithTimeout(options_.poll_interval);
+    absl::SleepFor(options_.poll_interval);
   }
   return absl::CancelledError("leader election stopped");
 }

@@ -49,13 +49,14 @@ class LeaderElection {
   // Stops renewing and revokes the lease (Resign).
   ~LeaderElection();
 
-  // Blocks until this controller leads, or `stop` is notified (CANCELLED).
+  // Blocks until this controller leads, or `stopped` says so (CANCELLED;
+  // asked once per poll interval).
   // While another leads, `on_follower` is called with the leader's
   // identity each time it changes (also "" when the key is briefly
   // absent). Errors of etcd are retried, not returned: a controller waits
   // out an etcd outage.
   absl::Status Campaign(const std::function<void(const std::string& leader)>& on_follower,
-                        absl::Notification& stop);
+                        const std::function<bool()>& stopped);
 
   // The leader key's create revision once Campaign returned OK: the fence.
   int64_t create_revision() const { return create_revision_; }

@@ -22,9 +22,10 @@ namespace {
 
 constexpr char kEtcdBinary[] = "/usr/bin/etcd";
 
-// A port the kernel just gave out, closed again: the member binds it a few
-// milliseconds later. Another process could take it in between; on a test
-// machine that loses a start, not a result.
+}  // namespace
+
+// Another process could take the port before the test's server binds it;
+// on a test machine that loses a start, not a result.
 absl::StatusOr<int> UnusedLoopbackPort() {
   const int fd = socket(AF_INET, SOCK_STREAM, 0);
   if (fd < 0) return absl::InternalError("socket failed");
@@ -41,6 +42,8 @@ absl::StatusOr<int> UnusedLoopbackPort() {
   close(fd);
   return port;
 }
+
+namespace {
 
 // Waits until `endpoint` answers a linearizable read (which needs a leader
 // and a quorum).

@@ -16,6 +16,11 @@
 
 namespace pyservice::testing {
 
+// A loopback TCP port the kernel just gave out, closed again, for a server
+// the test starts next with a fixed port (etcd members; controllers whose
+// address must stay the same across a restart).
+absl::StatusOr<int> UnusedLoopbackPort();
+
 class EtcdCluster {
  public:
   static constexpr int kMembers = 3;
