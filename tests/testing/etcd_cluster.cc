@@ -48,12 +48,14 @@ namespace {
 // Waits until `endpoint` answers a linearizable read (which needs a leader
 // and a quorum).
 absl::Status WaitUntilServing(const std::string& endpoint, absl::Duration timeout) {
-  absl::StatusOr<std::unique_ptr<controller::etcd::EtcdClient>> client =
-      controller::etcd::EtcdClient::Create({endpoint}, absl::Seconds(2));
-  if (!client.ok()) return client.status();
   const absl::Time deadline = absl::Now() + timeout;
   absl::Status last;
   while (absl::Now() < deadline) {
+    // A new client (channel) per try: a channel that found the port closed
+    // waits out gRPC's reconnect backoff, long after the member listens.
+    absl::StatusOr<std::unique_ptr<controller::etcd::EtcdClient>> client =
+        controller::etcd::EtcdClient::Create({endpoint}, absl::Seconds(2));
+    if (!client.ok()) return client.status();
     etcdserverpb::RangeRequest request;
     request.set_key("/");
     last = (*client)->Range(request).status();
