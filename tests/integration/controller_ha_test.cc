@@ -158,6 +158,12 @@ TEST_F(ControllerHaTest, FollowersRefuseNamingTheLeader_AKilledLeaderIsReplacedW
       Pyctl(absl::StrCat("unix:", AdminSocket(leader)), {"get", "apps"});
   ASSERT_TRUE(apps.Succeeded()) << apps.Describe() << "\n" << apps.stderr_text;
   EXPECT_THAT(apps.stdout_text, HasSubstr("hello"));
+  // pyctl given several addresses skips the follower's refusal.
+  const int other = leader == 1 ? 2 : 1;
+  const ProcessResult listed = Pyctl(
+      absl::StrCat(addresses_[other], ",unix:", AdminSocket(leader)), {"get", "apps"});
+  ASSERT_TRUE(listed.Succeeded()) << listed.Describe() << "\n" << listed.stderr_text;
+  EXPECT_THAT(listed.stdout_text, HasSubstr("hello"));
   // The remaining follower now names the new leader.
   const int follower = leader == 1 ? 2 : 1;
   const ProcessResult refused_again = Pyctl(addresses_[follower], {"get", "apps"});
