@@ -257,8 +257,23 @@ int ServeOnEtcd(const pyservice::controller::ControllerConfig& config, const Sto
   election_options.identity = flags.advertise.empty() ? config.listen.front() : flags.advertise;
   spdlog::info("store: etcd {}; campaigning for leadership as {}", flags.store,
                election_options.identity);
+  // A follower serves its refusals over the same transport as the leader
+  // would; it asks for no client certificate (it answers nobody's calls).
+  ControllerServerOptions follower = ServerOptions(config);
+  if (!config.tls_cert.empty() || !config.tls_key.empty()) {
+    pyservice::tls::TlsServerOptions tls;
+    tls.cert_file = config.tls_cert;
+    tls.key_file = config.tls_key;
+    absl::StatusOr<std::shared_ptr<grpc::ServerCredentials>> credentials =
+        pyservice::tls::MakeServerCredentials(tls);
+    if (!credentials.ok()) {
+      spdlog::error("{}", std::string(credentials.status().message()));
+      return kExitUsage;
+    }
+    follower.credentials = *credentials;
+  }
   absl::StatusOr<std::unique_ptr<etcd::LeaderElection>> election =
-      etcd::WaitForLeadership(**client, election_options, ServerOptions(config), shutdown);
+      etcd::WaitForLeadership(**client, election_options, follower, shutdown);
   if (!election.ok()) {
     if (absl::IsCancelled(election.status())) return 0;
     spdlog::error("{}", std::string(election.status().message()));
