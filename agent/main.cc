@@ -121,9 +121,11 @@ absl::StatusOr<std::shared_ptr<grpc::ChannelCredentials>> MakeCredentials(
           "--tls-cert, --tls-key and --tls-server-name need --tls-ca (the CA "
           "the controller's certificate must chain to)");
     }
-    absl::StatusOr<std::shared_ptr<grpc::ChannelCredentials>> plaintext =
-        tls::MakeInsecureChannelCredentials(config.controller, config.insecure);
-    if (!plaintext.ok()) return plaintext.status();
+    for (const std::string& address : ControllerAddresses(config.controller)) {
+      absl::StatusOr<std::shared_ptr<grpc::ChannelCredentials>> plaintext =
+          tls::MakeInsecureChannelCredentials(address, config.insecure);
+      if (!plaintext.ok()) return plaintext.status();
+    }
     return std::shared_ptr<grpc::ChannelCredentials>();
   }
   tls::TlsClientOptions options;
@@ -137,7 +139,8 @@ absl::StatusOr<std::shared_ptr<grpc::ChannelCredentials>> MakeCredentials(
 IdentityOptions EnrollmentOptions(const AgentConfig& config) {
   IdentityOptions options;
   options.state_dir = config.state_dir;
-  options.controller.address = config.controller;
+  // Enrollment and renewal go to the first address (docs/INTERFACES.md).
+  options.controller.address = ControllerAddresses(config.controller).front();
   options.controller.tls_server_name = config.tls_server_name;
   options.tls_ca = config.tls_ca;
   options.enrollment_token_file = config.enrollment_token_file;
@@ -161,7 +164,8 @@ int main(int argc, char** argv) {
                  "YAML file with keys controller, host, labels, state_dir, pip_options, log_level")
       ->type_name("FILE");
   app.add_option("--controller", controller,
-                 "controller address, HOST:PORT or unix:/path (daemon mode)")
+                 "controller address, HOST:PORT or unix:/path (daemon mode); several, comma-separated, "
+                 "for controllers on one etcd store: the agent finds the leader")
       ->type_name("ADDR");
   app.add_option("--host", host_name, "this host's name for the controller (default: hostname)")
       ->type_name("NAME");
@@ -230,7 +234,7 @@ int main(int argc, char** argv) {
     config = *std::move(loaded);
   }
   if (!controller.empty()) {
-    if (absl::Status valid = ValidateControllerAddress(controller); !valid.ok()) {
+    if (absl::Status valid = ValidateControllerAddresses(controller); !valid.ok()) {
       return Fail(absl::StrCat("--controller: ", valid.message()));
     }
     config.controller = controller;

@@ -28,6 +28,7 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include <signal.h>
@@ -36,11 +37,14 @@
 
 #include "CLI/CLI.hpp"
 #include "absl/status/status.h"
+#include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
+#include "absl/strings/strip.h"
 #include "absl/strings/string_view.h"
 #include "absl/synchronization/mutex.h"
 #include "common/cli_docs/docs_commands.h"
 #include "common/http/http_server.h"
+#include "absl/synchronization/notification.h"
 #include "common/logging/logging.h"
 #include "common/metrics/metrics_endpoint.h"
 #include "common/metrics/registry.h"
@@ -64,7 +68,12 @@
 #include "controller/server/listen_address.h"
 #include "controller/server/shutdown_signals.h"
 #include "controller/service/controller_service.h"
+#include "controller/etcd/etcd_client.h"
+#include "controller/etcd/ha_startup.h"
+#include "controller/etcd/leader_election.h"
+#include "controller/etcd/migrate.h"
 #include "controller/store/aes_gcm_spec_sealer.h"
+#include "controller/store/etcd_store.h"
 #include "controller/store/sqlite_store.h"
 #include "controller/store/stored_spec.h"
 #include "spdlog/spdlog.h"
@@ -74,6 +83,8 @@ namespace {
 constexpr char kProgram[] = "pyservice-controller";
 constexpr int kExitCannotStart = 1;
 constexpr int kExitUsage = 2;
+// A leader on etcd whose lease ended (docs/DESIGN.md, "High availability").
+constexpr int kExitLostLeadership = 3;
 
 // Before logging is set up (its level comes from the config), errors go to
 // stderr plainly.
@@ -118,31 +129,39 @@ absl::StatusOr<std::shared_ptr<grpc::ServerCredentials>> MakeCredentials(
   return pyservice::tls::MakeServerCredentials(tls);
 }
 
-int Serve(const pyservice::controller::ControllerConfig& config) {
+// The listeners as configured; services and credentials are the caller's.
+pyservice::controller::ControllerServerOptions ServerOptions(
+    const pyservice::controller::ControllerConfig& config) {
+  pyservice::controller::ControllerServerOptions options;
+  options.listen = config.listen;
+  options.insecure = config.insecure;
+  options.admin_socket = config.admin_socket;
+  options.admin_socket_group = config.admin_socket_group;
+  options.limits =
+      pyservice::controller::WithKeepalive(config.keepalive_time, config.keepalive_timeout);
+  return options;
+}
+
+// Where the controller's Store lives: "" (the SQLite store in the data
+// dir) or etcd://HOST:PORT,... with --advertise, what followers name.
+struct StoreFlags {
+  std::string store;
+  std::string advertise;
+};
+
+// Everything after the store: access, the fleet, the services and the
+// server, until `shutdown` is notified. `access_store` is the data dir's
+// SQLite store in both modes.
+int RunController(const pyservice::controller::ControllerConfig& config,
+                  pyservice::controller::Store& store,
+                  pyservice::controller::AccessStore& access_store,
+                  const pyservice::Clock& clock,
+                  const pyservice::spec::SecretFingerprinter& fingerprints,
+                  absl::Notification& shutdown) {
   using namespace pyservice::controller;
-  // Before the store: what the store holds is sealed with it.
-  absl::StatusOr<SecretKeys> keys =
-      LoadOrCreateSecretsKey(config.secrets_key_file, config.data_dir);
-  if (!keys.ok()) {
-    spdlog::error("{}", std::string(keys.status().message()));
-    return kExitCannotStart;
-  }
-  const pyservice::SystemClock clock;
-  spdlog::info("starting; data dir {}, secrets key file {}", config.data_dir,
-               config.secrets_key_file);
-  const pyservice::spec::SecretFingerprinter fingerprints(keys->fingerprint);
-  const AesGcmSpecSealer sealer(*keys, config.secrets_key_file);
-  absl::StatusOr<std::unique_ptr<SqliteStore>> store =
-      SqliteStore::Open(config.data_dir, clock, sealer, KeyDigestOf(fingerprints));
-  if (!store.ok()) {
-    spdlog::error("cannot use data dir {}: {}{}", config.data_dir,
-                  std::string(store.status().message()),
-                  InterruptedRotationHint(config.secrets_key_file));
-    return kExitCannotStart;
-  }
   const std::string ca_dir = config.ca_dir.empty() ? config.data_dir + "/ca" : config.ca_dir;
   absl::StatusOr<std::unique_ptr<auth::AccessControl>> access = auth::AccessControl::Create(
-      **store, ca_dir, clock, {.insecure_agents = config.insecure_agents});
+      access_store, ca_dir, clock, {.insecure_agents = config.insecure_agents});
   if (!access.ok()) {
     spdlog::error("{}", std::string(access.status().message()));
     return kExitCannotStart;
@@ -179,27 +198,22 @@ int Serve(const pyservice::controller::ControllerConfig& config) {
   fleet_options.heartbeat_interval = config.heartbeat_interval;
   fleet_options.wave_timeout = config.wave_timeout;
   absl::StatusOr<std::unique_ptr<fleet::Fleet>> fleet =
-      fleet::Fleet::Create(**store, clock, fleet_options);
+      fleet::Fleet::Create(store, clock, fleet_options);
   if (!fleet.ok()) {
-    spdlog::error("cannot load the fleet from {}: {}", config.data_dir,
+    spdlog::error("cannot load the fleet from the store: {}",
                   std::string(fleet.status().message()));
     return kExitCannotStart;
   }
-  ControllerServiceImpl service(**store, clock, **fleet, fingerprints, &(*access)->registry(),
+  ControllerServiceImpl service(store, clock, **fleet, fingerprints, &(*access)->registry(),
                                 config.spec_policy);
   auth::AuthorizedControllerService authorized_service(service, guard);
   fleet::AgentServiceImpl agent_service(**fleet, fleet::GuardedAgentGate(guard),
                                         &(*access)->registry());
 
-  ControllerServerOptions options;
-  options.listen = config.listen;
+  ControllerServerOptions options = ServerOptions(config);
   options.services = {&authorized_service, &agent_service};
   options.credentials = *credentials;
-  options.insecure = config.insecure;
-  options.admin_socket = config.admin_socket;
-  options.admin_socket_group = config.admin_socket_group;
   options.local_peers = &(*access)->local_peers();
-  options.limits = WithKeepalive(config.keepalive_time, config.keepalive_timeout);
   absl::StatusOr<std::unique_ptr<ControllerServer>> server =
       ControllerServer::Start(options);
   if (!server.ok()) {
@@ -265,9 +279,7 @@ int Serve(const pyservice::controller::ControllerConfig& config) {
     spdlog::warn("sd_notify: {}", std::string(notified.message()));
   }
 
-  const int signal_number = WaitForShutdownSignal();
-  ExitOnSecondShutdownSignal();
-  spdlog::info("received SIG{}, stopping", sigabbrev_np(signal_number));
+  shutdown.WaitForNotification();
   (void)pyservice::NotifyServiceManager("STOPPING=1");
   // Agent streams and watchers never end by themselves: close them first,
   // so the server's graceful shutdown only waits for short calls.
@@ -276,8 +288,116 @@ int Serve(const pyservice::controller::ControllerConfig& config) {
   (*fleet)->Shutdown();
   if (http) http->Stop();
   (*server)->Shutdown();
-  spdlog::info("stopped");
   return 0;
+}
+
+// On an etcd store: campaign (serving refusals meanwhile), then lead until
+// stopped. A leader that loses its lease exits at once (kExitLostLeadership)
+// rather than run on next to its successor; its service manager restarts
+// it as a follower.
+int ServeOnEtcd(const pyservice::controller::ControllerConfig& config, const StoreFlags& flags,
+                pyservice::controller::AccessStore& access_store, const pyservice::Clock& clock,
+                const pyservice::controller::SpecSealer& sealer,
+                const pyservice::spec::SecretFingerprinter& fingerprints,
+                absl::Notification& shutdown) {
+  using namespace pyservice::controller;
+  absl::StatusOr<std::vector<std::string>> endpoints = etcd::ParseEtcdUrl(flags.store);
+  if (!endpoints.ok()) {
+    spdlog::error("--store: {}", std::string(endpoints.status().message()));
+    return kExitUsage;
+  }
+  absl::StatusOr<std::unique_ptr<etcd::EtcdClient>> client = etcd::EtcdClient::Create(*endpoints);
+  if (!client.ok()) {
+    spdlog::error("--store: {}", std::string(client.status().message()));
+    return kExitUsage;
+  }
+  absl::StatusOr<std::unique_ptr<EtcdStore>> store = EtcdStore::Open(**client, clock, sealer);
+  if (!store.ok()) {
+    spdlog::error("cannot use the etcd store {}: {}", flags.store,
+                  std::string(store.status().message()));
+    return kExitCannotStart;
+  }
+  etcd::LeaderElectionOptions election_options;
+  election_options.key = absl::StrCat(EtcdStore::kDefaultPrefix, "leader");
+  election_options.identity = flags.advertise.empty() ? config.listen.front() : flags.advertise;
+  spdlog::info("store: etcd {}; campaigning for leadership as {}", flags.store,
+               election_options.identity);
+  // A follower serves its refusals over the same transport as the leader
+  // would; it asks for no client certificate (it answers nobody's calls).
+  ControllerServerOptions follower = ServerOptions(config);
+  if (!config.tls_cert.empty() || !config.tls_key.empty()) {
+    pyservice::tls::TlsServerOptions tls;
+    tls.cert_file = config.tls_cert;
+    tls.key_file = config.tls_key;
+    absl::StatusOr<std::shared_ptr<grpc::ServerCredentials>> credentials =
+        pyservice::tls::MakeServerCredentials(tls);
+    if (!credentials.ok()) {
+      spdlog::error("{}", std::string(credentials.status().message()));
+      return kExitUsage;
+    }
+    follower.credentials = *credentials;
+  }
+  absl::StatusOr<std::unique_ptr<etcd::LeaderElection>> election =
+      etcd::WaitForLeadership(**client, election_options, follower, shutdown);
+  if (!election.ok()) {
+    if (absl::IsCancelled(election.status())) return 0;
+    spdlog::error("{}", std::string(election.status().message()));
+    return kExitCannotStart;
+  }
+  (*store)->SetLeaderFence(election_options.key, (*election)->create_revision());
+  (*election)->KeepLeading([](const std::string& why) {
+    spdlog::critical("lost leadership: {}; exiting so that only the new leader acts", why);
+    spdlog::default_logger()->flush();
+    _exit(kExitLostLeadership);
+  });
+  const int status = RunController(config, **store, access_store, clock, fingerprints, shutdown);
+  // A clean stop hands over at once instead of after the lease's ttl.
+  (*election)->Resign();
+  return status;
+}
+
+int Serve(const pyservice::controller::ControllerConfig& config, const StoreFlags& flags) {
+  using namespace pyservice::controller;
+  // Before the store: what the store holds is sealed with it.
+  absl::StatusOr<SecretKeys> keys =
+      LoadOrCreateSecretsKey(config.secrets_key_file, config.data_dir);
+  if (!keys.ok()) {
+    spdlog::error("{}", std::string(keys.status().message()));
+    return kExitCannotStart;
+  }
+  const pyservice::SystemClock clock;
+  spdlog::info("starting; data dir {}, secrets key file {}", config.data_dir,
+               config.secrets_key_file);
+  const pyservice::spec::SecretFingerprinter fingerprints(keys->fingerprint);
+  const AesGcmSpecSealer sealer(*keys, config.secrets_key_file);
+  // The data dir's store: the whole store by default; with an etcd store,
+  // the access store only (docs/DESIGN.md, "High availability").
+  absl::StatusOr<std::unique_ptr<SqliteStore>> local =
+      SqliteStore::Open(config.data_dir, clock, sealer, KeyDigestOf(fingerprints));
+  if (!local.ok()) {
+    spdlog::error("cannot use data dir {}: {}{}", config.data_dir,
+                  std::string(local.status().message()),
+                  InterruptedRotationHint(config.secrets_key_file));
+    return kExitCannotStart;
+  }
+
+  // Stop signals are taken by a thread of their own, so a controller that
+  // is still campaigning stops as promptly as a leader.
+  absl::Notification shutdown;
+  std::thread signals([&shutdown] {
+    const int signal_number = WaitForShutdownSignal();
+    ExitOnSecondShutdownSignal();
+    spdlog::info("received SIG{}, stopping", sigabbrev_np(signal_number));
+    shutdown.Notify();
+  });
+  signals.detach();
+
+  const int status = flags.store.empty()
+                         ? RunController(config, **local, **local, clock, fingerprints, shutdown)
+                         : ServeOnEtcd(config, flags, **local, clock, sealer, fingerprints,
+                                       shutdown);
+  if (status == 0) spdlog::info("stopped");
+  return status;
 }
 
 int RunInitSecretsKey(const pyservice::controller::ControllerConfig& config) {
@@ -303,6 +423,49 @@ int RunRotateSecretsKey(const pyservice::controller::ControllerConfig& config) {
       "sealed {} stored spec(s) with a new secrets key, now in {}: back it up now. The old key "
       "is in {}: keep it with the backups taken before now, which only it opens",
       rotated->specs, config.secrets_key_file, rotated->previous_key_file);
+  return 0;
+}
+
+int RunMigrate(const pyservice::controller::ControllerConfig& config, const std::string& from,
+               const std::string& to) {
+  using namespace pyservice::controller;
+  absl::string_view from_dir = from;
+  if (!absl::ConsumePrefix(&from_dir, "sqlite:") || from_dir.empty()) {
+    return UsageError(absl::StrCat("migrate --from \"", from, "\": give sqlite:DATA_DIR"));
+  }
+  absl::StatusOr<std::vector<std::string>> endpoints = etcd::ParseEtcdUrl(to);
+  if (!endpoints.ok()) {
+    return UsageError(absl::StrCat("migrate --to: ", endpoints.status().message()));
+  }
+  absl::StatusOr<SecretKeys> keys =
+      LoadOrCreateSecretsKey(config.secrets_key_file, std::string(from_dir));
+  if (!keys.ok()) {
+    spdlog::error("{}", std::string(keys.status().message()));
+    return kExitCannotStart;
+  }
+  const pyservice::SystemClock clock;
+  const pyservice::spec::SecretFingerprinter fingerprints(keys->fingerprint);
+  const AesGcmSpecSealer sealer(*keys, config.secrets_key_file);
+  absl::StatusOr<std::unique_ptr<SqliteStore>> source =
+      SqliteStore::Open(std::string(from_dir), clock, sealer, KeyDigestOf(fingerprints));
+  if (!source.ok()) {
+    spdlog::error("cannot open {}: {}", from, std::string(source.status().message()));
+    return kExitCannotStart;
+  }
+  absl::StatusOr<std::unique_ptr<etcd::EtcdClient>> client = etcd::EtcdClient::Create(*endpoints);
+  if (!client.ok()) return UsageError(client.status().message());
+  absl::StatusOr<std::unique_ptr<EtcdStore>> target = EtcdStore::Open(**client, clock, sealer);
+  if (!target.ok()) {
+    spdlog::error("cannot use {}: {}", to, std::string(target.status().message()));
+    return kExitCannotStart;
+  }
+  absl::StatusOr<MigrationCounts> copied = MigrateSqliteToEtcd(**source, **target);
+  if (!copied.ok()) {
+    spdlog::error("migrate {} -> {}: {}", from, to, std::string(copied.status().message()));
+    return kExitCannotStart;
+  }
+  spdlog::info("copied {} app(s) with {} revision(s), {} rollout(s) and {} host(s) from {} to {}",
+               copied->apps, copied->revisions, copied->rollouts, copied->hosts, from, to);
   return 0;
 }
 
@@ -333,6 +496,7 @@ int main(int argc, char** argv) {
   bool insecure = false;
   bool insecure_agents = false;
   std::string metrics_listen;
+  StoreFlags store_flags;
   app.add_option("--config", config_path,
                  "YAML file with keys listen, data_dir, log_level, "
                  "heartbeat_interval, wave_timeout, keepalive_time, keepalive_timeout, "
@@ -391,6 +555,15 @@ int main(int argc, char** argv) {
                      "HOST:PORT serving GET /metrics for Prometheus; \"\" turns it off "
                      "(default 127.0.0.1:9464)")
           ->type_name("ADDR");
+  app.add_option("--store", store_flags.store,
+                 "etcd://HOST:PORT[,HOST:PORT...]: keep apps, revisions, hosts and rollouts in "
+                 "etcd and run as one of several controllers, one leading (default: the SQLite "
+                 "store in the data dir)")
+      ->type_name("URL");
+  app.add_option("--advertise", store_flags.advertise,
+                 "with an etcd store: the address of this controller that followers name to "
+                 "clients (default: the first --listen)")
+      ->type_name("ADDR");
   app.add_flag("--insecure", insecure,
                "allow plaintext on non-loopback TCP addresses (logs a "
                "warning)");
@@ -407,6 +580,17 @@ int main(int argc, char** argv) {
   rotate_key->fallthrough();
   pyservice::cli_docs::DocsCommands docs;
   pyservice::cli_docs::AddDocsCommands(app, docs);
+  std::string migrate_from, migrate_to;
+  CLI::App* migrate = app.add_subcommand(
+      "migrate", "with the controllers stopped: copy a SQLite store's apps, revisions, hosts "
+                 "and rollouts into an empty etcd store, then exit");
+  migrate->fallthrough();
+  migrate->add_option("--from", migrate_from, "sqlite:DATA_DIR, the store to copy")
+      ->type_name("sqlite:DIR")
+      ->required();
+  migrate->add_option("--to", migrate_to, "etcd://HOST:PORT[,HOST:PORT...], empty")
+      ->type_name("URL")
+      ->required();
   // CLI11 reports usage errors by exception; this is the boundary.
   try {
     app.parse(argc, argv);
@@ -446,5 +630,10 @@ int main(int argc, char** argv) {
   }
   if (*init_key) return RunInitSecretsKey(config);
   if (*rotate_key) return RunRotateSecretsKey(config);
-  return Serve(config);
+  if (*migrate) return RunMigrate(config, migrate_from, migrate_to);
+  if (!store_flags.store.empty() && !absl::StartsWith(store_flags.store, "etcd://")) {
+    return UsageError("--store: give etcd://HOST:PORT[,HOST:PORT...] (the SQLite store in "
+                      "--data-dir is the default)");
+  }
+  return Serve(config, store_flags);
 }

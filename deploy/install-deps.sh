@@ -22,6 +22,8 @@ packages=(
   # The metrics tests check GET /metrics with promtool and scrape it with a
   # real Prometheus.
   prometheus
+  # The etcd store's tests and the HA e2e test run a real 3-node etcd cluster.
+  etcd-server etcd-client
 )
 
 missing=()

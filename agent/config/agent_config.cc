@@ -84,7 +84,7 @@ void ReadConfig(const YAML::Node& root, spec::YamlReader& reader, AgentConfig& c
   ReadTimeouts(root["timeouts"], reader, config.timeouts);
   if (const YAML::Node node = root["controller"]; !spec::YamlReader::Absent(node)) {
     if (std::optional<std::string> address = reader.String(node, "controller");
-        address && reader.Check(node, "controller", ValidateControllerAddress(*address))) {
+        address && reader.Check(node, "controller", ValidateControllerAddresses(*address))) {
       config.controller = *address;
     }
   }

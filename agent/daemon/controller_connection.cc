@@ -5,6 +5,7 @@
 #include "absl/strings/match.h"
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_split.h"
 #include "grpcpp/create_channel.h"
 #include "spdlog/spdlog.h"
 
@@ -17,6 +18,17 @@ std::string Seconds(absl::Duration d) {
 }
 
 }  // namespace
+
+std::vector<std::string> ControllerAddresses(absl::string_view addresses) {
+  return absl::StrSplit(addresses, ',');
+}
+
+absl::Status ValidateControllerAddresses(absl::string_view addresses) {
+  for (const std::string& address : ControllerAddresses(addresses)) {
+    if (absl::Status valid = ValidateControllerAddress(address); !valid.ok()) return valid;
+  }
+  return absl::OkStatus();
+}
 
 absl::Status ValidateControllerAddress(absl::string_view address) {
   const auto invalid = [&](absl::string_view why) {
@@ -46,10 +58,11 @@ ControllerConnection::ControllerConnection(ConnectionOptions options,
                                            ControllerSession::Handler& handler,
                                            std::function<double()> uniform, const Clock& clock)
     : options_(std::move(options)),
+      addresses_(ControllerAddresses(options_.address)),
       handler_(handler),
       backoff_(options_.backoff, std::move(uniform), clock) {}
 
-std::shared_ptr<grpc::Channel> ControllerConnection::Dial() const {
+std::shared_ptr<grpc::Channel> ControllerConnection::Dial(const std::string& address) const {
   grpc::ChannelArguments arguments;
   // The controller permits pings this often (controller/server/
   // transport_limits.h); the stream's heartbeats are data, so pings are not
@@ -67,13 +80,16 @@ std::shared_ptr<grpc::Channel> ControllerConnection::Dial() const {
   } else if (!options_.tls_server_name.empty()) {
     arguments.SetSslTargetNameOverride(options_.tls_server_name);
   }
-  return grpc::CreateCustomChannel(options_.address, credentials, arguments);
+  return grpc::CreateCustomChannel(address, credentials, arguments);
 }
 
 void ControllerConnection::Run() {
+  // Addresses tried since the last Welcome or backoff wait.
+  size_t tried_in_round = 0;
   while (true) {
     ControllerSession::Handler& handler = *this;
-    auto session = std::make_shared<ControllerSession>(Dial(), handler, options_.session);
+    const std::string& address = addresses_[next_address_];
+    auto session = std::make_shared<ControllerSession>(Dial(address), handler, options_.session);
     {
       absl::MutexLock lock(&mu_);
       if (stopping_) return;
@@ -86,6 +102,18 @@ void ControllerConnection::Run() {
       current_.reset();
       if (stopping_) return;
     }
+    // With several controllers (one leading, docs/INTERFACES.md), the next
+    // attempt goes to the next address: a follower's refusal or a dead
+    // leader sends the agent on at once, and only a whole round of
+    // failures waits out the backoff.
+    next_address_ = (next_address_ + 1) % addresses_.size();
+    tried_in_round = end.welcomed ? 1 : tried_in_round + 1;
+    if (tried_in_round < addresses_.size()) {
+      spdlog::info("controller {}: {}; trying {}", address, end.status.ToString(),
+                   addresses_[next_address_]);
+      continue;
+    }
+    tried_in_round = 0;
     const absl::Duration wait = backoff_.Next();
     const std::string reason = end.status.ToString();
     if (absl::IsResourceExhausted(end.status)) {
@@ -95,16 +123,16 @@ void ControllerConnection::Run() {
       // problem: an error, saying which limit.
       spdlog::error("stream to the controller {} ended by a limit (this agent accepts messages "
                     "of at most {} bytes): {}; reconnecting in {}",
-                    options_.address, options_.max_receive_message_bytes, reason, Seconds(wait));
+                    address, options_.max_receive_message_bytes, reason, Seconds(wait));
     } else if (end.welcomed) {
-      spdlog::warn("stream to the controller {} ended: {}; reconnecting in {}", options_.address,
+      spdlog::warn("stream to the controller {} ended: {}; reconnecting in {}", address,
                    reason, Seconds(wait));
     } else if (failures_in_row_++ == 0) {
-      spdlog::warn("cannot connect to the controller {}: {}; retrying in {}", options_.address,
+      spdlog::warn("cannot connect to the controller {}: {}; retrying in {}", address,
                    reason, Seconds(wait));
     } else {
       spdlog::info("cannot connect to the controller {} (attempt {}): {}; retrying in {}",
-                   options_.address, failures_in_row_, reason, Seconds(wait));
+                   address, failures_in_row_, reason, Seconds(wait));
     }
     absl::MutexLock lock(&mu_);
     mu_.AwaitWithTimeout(absl::Condition(&stopping_), wait);
@@ -134,10 +162,10 @@ void ControllerConnection::Send(v1::AgentMessage message) {
 void ControllerConnection::OnWelcome(const v1::Welcome& welcome) {
   backoff_.Connected();
   if (failures_in_row_ > 0) {
-    spdlog::info("connected to the controller {} after {} failed attempts", options_.address,
-                 failures_in_row_);
+    spdlog::info("connected to the controller {} after {} failed attempts",
+                 addresses_[next_address_], failures_in_row_);
   } else {
-    spdlog::info("connected to the controller {}", options_.address);
+    spdlog::info("connected to the controller {}", addresses_[next_address_]);
   }
   failures_in_row_ = 0;
   if (options_.on_link_change) options_.on_link_change(true);

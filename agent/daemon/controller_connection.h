@@ -17,6 +17,7 @@
 #include <functional>
 #include <memory>
 #include <string>
+#include <vector>
 
 #include "absl/base/thread_annotations.h"
 #include "absl/synchronization/mutex.h"
@@ -29,7 +30,9 @@
 namespace pyservice::agent {
 
 struct ConnectionOptions {
-  // `HOST:PORT` or `unix:/absolute/path`.
+  // `HOST:PORT` or `unix:/absolute/path`, or several of them separated by
+  // commas (controllers on one etcd store, one leading): each attempt
+  // goes to the next.
   std::string address;
   BackoffPolicy backoff;
   ControllerSession::Options session;
@@ -73,14 +76,16 @@ class ControllerConnection final : public MessageSink, private ControllerSession
 
  private:
   // A new channel with the credentials of the moment.
-  std::shared_ptr<grpc::Channel> Dial() const;
+  std::shared_ptr<grpc::Channel> Dial(const std::string& address) const;
   v1::Hello MakeHello() override { return handler_.MakeHello(); }
   void OnWelcome(const v1::Welcome& welcome) override;
   void OnWork(const v1::ControllerMessage& message) override { handler_.OnWork(message); }
 
   const ConnectionOptions options_;
   ControllerSession::Handler& handler_;
+  const std::vector<std::string> addresses_;
   // Used by Run's thread only.
+  size_t next_address_ = 0;
   Backoff backoff_;
   int failures_in_row_ = 0;
 
@@ -92,6 +97,10 @@ class ControllerConnection final : public MessageSink, private ControllerSession
 // INVALID_ARGUMENT unless `address` is `HOST:PORT` (numeric port 1-65535,
 // IPv6 hosts in brackets) or `unix:/absolute/path`.
 absl::Status ValidateControllerAddress(absl::string_view address);
+// The same for each of a comma-separated list (--controller A,B,C).
+absl::Status ValidateControllerAddresses(absl::string_view addresses);
+// The addresses of a comma-separated list, in order.
+std::vector<std::string> ControllerAddresses(absl::string_view addresses);
 
 }  // namespace pyservice::agent
 

@@ -6,6 +6,9 @@
 #include <grpcpp/create_channel.h>
 
 #include "absl/strings/str_cat.h"
+#include "absl/strings/match.h"
+#include "absl/strings/str_join.h"
+#include "absl/strings/str_split.h"
 #include "absl/strings/str_replace.h"
 #include "common/tls/plaintext.h"
 #include "absl/time/clock.h"
@@ -51,6 +54,7 @@ constexpr int kMaxReceiveMessageBytes = 64 << 20;
 
 absl::StatusOr<std::unique_ptr<ControllerClient>> ControllerClient::Connect(
     const std::string& address, const ControllerClientOptions& options) {
+  if (absl::StrContains(address, ',')) return ConnectToLeader(address, options);
   std::shared_ptr<grpc::ChannelCredentials> credentials;
   grpc::ChannelArguments arguments;
   if (!options.tls.ca_file.empty()) {
@@ -90,6 +94,30 @@ absl::StatusOr<std::unique_ptr<ControllerClient>> ControllerClient::Connect(
   }
   return std::unique_ptr<ControllerClient>(
       new ControllerClient(address, std::move(channel), options));
+}
+
+absl::StatusOr<std::unique_ptr<ControllerClient>> ControllerClient::ConnectToLeader(
+    const std::string& addresses, const ControllerClientOptions& options) {
+  std::vector<std::string> answers;
+  for (const std::string& address : std::vector<std::string>(absl::StrSplit(addresses, ','))) {
+    absl::StatusOr<std::unique_ptr<ControllerClient>> client = Connect(address, options);
+    if (!client.ok()) {
+      answers.push_back(std::string(client.status().message()));
+      continue;
+    }
+    // One cheap call: a follower refuses every call with UNAVAILABLE "not
+    // the leader"; anything else (an answer, or a refusal of this caller's
+    // rights) comes from the leader.
+    const absl::Status probe = (*client)->ListHosts(v1::ListHostsRequest()).status();
+    if (absl::IsUnavailable(probe)) {
+      answers.push_back(absl::StrCat(address, ": ", probe.message()));
+      continue;
+    }
+    return client;
+  }
+  return absl::UnavailableError(absl::StrCat("no controller of ", addresses,
+                                             " answers as the leader (",
+                                             absl::StrJoin(answers, "; "), ")"));
 }
 
 ControllerClient::ControllerClient(std::string address,

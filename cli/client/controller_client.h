@@ -51,6 +51,14 @@ class ControllerClient {
   static absl::StatusOr<std::unique_ptr<ControllerClient>> Connect(
       const std::string& address, const ControllerClientOptions& options = {});
 
+ private:
+  // Connect for "A,B,C" (controllers on one etcd store): the first address
+  // that answers as the leader (docs/INTERFACES.md).
+  static absl::StatusOr<std::unique_ptr<ControllerClient>> ConnectToLeader(
+      const std::string& addresses, const ControllerClientOptions& options);
+
+ public:
+
   // The ControllerService RPCs (controller.proto). Errors keep the
   // controller's code and message, except: UNAVAILABLE and
   // DEADLINE_EXCEEDED name the address; UNIMPLEMENTED says the controller

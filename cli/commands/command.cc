@@ -51,7 +51,8 @@ void CommandContext::Print(const std::function<Document()>& document,
 
 void AddGlobalOptions(CLI::App& app, GlobalOptions& options) {
   app.add_option("--controller", options.controller,
-                 "controller address, HOST:PORT or unix:/absolute/path")
+                 "controller address, HOST:PORT or unix:/absolute/path; several, comma-separated, "
+                 "for controllers on one etcd store: pyctl uses the leader")
       ->envname("PYCTL_CONTROLLER")
       ->type_name("ADDR")
       ->capture_default_str();

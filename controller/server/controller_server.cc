@@ -57,6 +57,9 @@ absl::StatusOr<std::unique_ptr<ControllerServer>> ControllerServer::Start(
     builder.AddListeningPort(addresses[i].ToString(), credentials[i],
                              &selected_ports[i]);
   }
+  if (options.generic_service != nullptr) {
+    builder.RegisterCallbackGenericService(options.generic_service);
+  }
   for (grpc::Service* service : options.services) {
     builder.RegisterService(service);
   }

@@ -7,6 +7,7 @@
 #include <string>
 #include <vector>
 
+#include <grpcpp/generic/async_generic_service.h>
 #include <grpcpp/impl/service_type.h>
 #include <grpcpp/security/server_credentials.h>
 #include <grpcpp/server.h>
@@ -31,6 +32,9 @@ struct ControllerServerOptions {
   // Services to serve, sync or callback. Not owned; they must outlive the
   // server.
   std::vector<grpc::Service*> services;
+  // Answers every method no service above has (a follower's refusal,
+  // controller/etcd/follower_service.h). Not owned; may be null.
+  grpc::CallbackGenericService* generic_service = nullptr;
   // The transport security of every listener (Unix sockets included), e.g.
   // from tls::MakeServerCredentials(). Null: plaintext, which Start allows
   // only where tls::CheckPlaintextAllowed(address, insecure) does (unix:

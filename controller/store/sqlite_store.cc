@@ -350,6 +350,23 @@ absl::StatusOr<std::vector<StoredApp>> SqliteStore::ListApps() {
   return apps;
 }
 
+absl::StatusOr<std::vector<StoredAppEntry>> SqliteStore::ListAllApps() {
+  absl::MutexLock lock(&mu_);
+  ASSIGN_OR_RETURN(SqliteStatement stmt, SqliteStatement::Prepare(db_, R"sql(
+      SELECT name, created_at, deleted_at FROM apps ORDER BY name)sql"));
+  std::vector<StoredAppEntry> apps;
+  while (true) {
+    ASSIGN_OR_RETURN(const bool has_row, stmt.Step());
+    if (!has_row) break;
+    StoredAppEntry app;
+    app.name = stmt.ColumnText(0);
+    app.created_at = absl::FromUnixMillis(stmt.ColumnInt64(1));
+    if (!stmt.ColumnIsNull(2)) app.deleted_at = absl::FromUnixMillis(stmt.ColumnInt64(2));
+    apps.push_back(std::move(app));
+  }
+  return apps;
+}
+
 absl::Status SqliteStore::DeleteApp(const std::string& app) {
   absl::MutexLock lock(&mu_);
   ASSIGN_OR_RETURN(SqliteStatement stmt, SqliteStatement::Prepare(db_, R"sql(

@@ -31,6 +31,13 @@ struct sqlite3;  // <sqlite3.h> stays out of the store's users
 
 namespace pyservice::controller {
 
+// An app's row, deleted or not (migrate copies them all).
+struct StoredAppEntry {
+  std::string name;
+  absl::Time created_at;
+  std::optional<absl::Time> deleted_at;
+};
+
 class SqliteStore final : public Store, public AccessStore {
  public:
   // The schema version this code writes (PRAGMA user_version): the number of
@@ -97,6 +104,9 @@ class SqliteStore final : public Store, public AccessStore {
   absl::StatusOr<std::vector<StoredRollout>> ListRollouts(
       const std::string& app) override;
   absl::StatusOr<std::vector<StoredRollout>> ActiveRollouts() override;
+
+  // Every app ever created, deleted ones too, by name.
+  absl::StatusOr<std::vector<StoredAppEntry>> ListAllApps();
 
   // Seals every stored spec again with the store's sealer, each revision
   // passed to `upgrade` first, in one transaction: the re-encryption of a

@@ -185,10 +185,11 @@ class AgentDaemonTest : public ::testing::Test {
   void StartController() { server_ = std::make_unique<FakeControllerServer>(socket_); }
   FakeController& controller() { return server_->controller(); }
 
-  void StartDaemon(int max_receive_message_bytes = ConnectionOptions().max_receive_message_bytes) {
+  void StartDaemon(int max_receive_message_bytes = ConnectionOptions().max_receive_message_bytes,
+                   const std::string& address = "") {
     DaemonOptions options;
     options.connection.max_receive_message_bytes = max_receive_message_bytes;
-    options.connection.address = "unix:" + socket_;
+    options.connection.address = address.empty() ? "unix:" + socket_ : address;
     options.connection.backoff.initial = absl::Milliseconds(20);
     options.connection.backoff.max = absl::Milliseconds(200);
     options.host = "h1";
@@ -675,6 +676,15 @@ TEST_F(AgentDaemonTest, KeepsRetryingWhileNoControllerListens) {
   StartDaemon();
   absl::SleepFor(absl::Milliseconds(300));
   StartController();
+  EXPECT_EQ(WaitForHello(controller()).host(), "h1");
+}
+
+// Several controllers, one leading (docs/INTERFACES.md): where nothing
+// listens (a dead leader) or the stream is refused (a follower), the agent
+// goes on to the next address.
+TEST_F(AgentDaemonTest, WithSeveralAddressesTheAgentReachesTheOneThatServes) {
+  StartDaemon(ConnectionOptions().max_receive_message_bytes,
+              absl::StrCat("unix:", dir_.Join("dead-leader.sock"), ",unix:", socket_));
   EXPECT_EQ(WaitForHello(controller()).host(), "h1");
 }
 

@@ -1,0 +1,314 @@
+// Three real pyservice-controller processes on one real 3-node etcd
+// cluster (`--store etcd://...`): one leads, the others refuse every call
+// naming it; killed with SIGKILL, the leader is replaced by a follower,
+// which serves what the first one stored and finishes its rollout (fake
+// agents, tests/testing/fake_agent.h, reconnecting as real agents given
+// every controller's address do). `migrate` copies a SQLite store there.
+#include <signal.h>
+
+#include <filesystem>
+#include <fstream>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "absl/strings/str_cat.h"
+#include "absl/time/clock.h"
+#include "absl/time/time.h"
+#include "gmock/gmock.h"
+#include "gtest/gtest.h"
+#include "tests/integration/controller_harness.h"
+#include "tests/testing/child_process.h"
+#include "tests/testing/etcd_cluster.h"
+#include "tests/testing/fake_agent.h"
+#include "tests/testing/json.h"
+#include "tests/testing/temp_dir.h"
+
+namespace pyservice {
+namespace {
+
+using ::pyservice::testing::ChildProcess;
+using ::pyservice::testing::EtcdCluster;
+using ::pyservice::testing::RunPyctl;
+using ::pyservice::testing::StartControllerProcess;
+using ::testing::HasSubstr;
+
+constexpr int kControllers = 3;
+// Generous for a loaded machine: a takeover needs the 5 s lease to expire.
+constexpr absl::Duration kTakeoverTimeout = absl::Seconds(60);
+
+constexpr char kAppYaml[] = R"(name: hello
+repo: file:///srv/git/hello.git
+tag: v1
+services:
+  - name: web
+    command: "python -m hello web"
+)";
+
+class ControllerHaTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    absl::StatusOr<std::unique_ptr<EtcdCluster>> cluster = EtcdCluster::Start(dir_.path());
+    ASSERT_TRUE(cluster.ok()) << "cannot start the etcd cluster: " << cluster.status();
+    cluster_ = *std::move(cluster);
+    for (int i = 0; i < kControllers; ++i) {
+      absl::StatusOr<int> port = testing::UnusedLoopbackPort();
+      ASSERT_TRUE(port.ok()) << port.status();
+      addresses_.push_back(absl::StrCat("127.0.0.1:", *port));
+    }
+    controllers_.resize(kControllers);
+    std::ofstream(dir_.Join("app.yaml")) << kAppYaml;
+  }
+
+  void TearDown() override {
+    if (!HasFailure()) return;
+    for (int i = 0; i < kControllers; ++i) {
+      if (controllers_[i] != nullptr) {
+        std::cerr << "--- controller " << i << " ---\n" << controllers_[i]->ReadStderr();
+      }
+    }
+  }
+
+  std::string AdminSocket(int i) const { return dir_.Join(absl::StrCat("admin-", i, ".sock")); }
+
+  // Controller `i`: its own data dir and admin socket, the one secrets key
+  // every controller of a cluster shares.
+  void StartController(int i, const std::vector<std::string>& extra_args = {}) {
+    std::vector<std::string> args = {
+        "--store", cluster_->Url(), "--listen", addresses_[i], "--admin-socket", AdminSocket(i),
+        "--data-dir", dir_.Join(absl::StrCat("data-", i)), "--secrets-key-file",
+        dir_.Join("secrets.key")};
+    args.insert(args.end(), extra_args.begin(), extra_args.end());
+    absl::StatusOr<std::unique_ptr<ChildProcess>> process =
+        StartControllerProcess(args, dir_.path(), absl::StrCat("controller-", i));
+    ASSERT_TRUE(process.ok()) << process.status();
+    controllers_[i] = *std::move(process);
+  }
+
+  // Waits until one of `candidates` logs that it leads; returns its index.
+  int WaitForNewLeader(const std::vector<int>& candidates) {
+    const absl::Time deadline = absl::Now() + kTakeoverTimeout;
+    while (absl::Now() < deadline) {
+      for (int i : candidates) {
+        if (controllers_[i]->ReadStderr().find("leading: this controller is the leader") !=
+            std::string::npos) {
+          return i;
+        }
+      }
+      absl::SleepFor(absl::Milliseconds(100));
+    }
+    ADD_FAILURE() << "no controller took over within " << kTakeoverTimeout;
+    return -1;
+  }
+
+  ProcessResult Pyctl(const std::string& controller, std::vector<std::string> args) {
+    args.insert(args.begin(), {"--controller", controller});
+    return RunPyctl(args, dir_.path());
+  }
+
+  testing::TempDir dir_;
+  std::unique_ptr<EtcdCluster> cluster_;
+  std::vector<std::string> addresses_;
+  std::vector<std::unique_ptr<ChildProcess>> controllers_;
+};
+
+TEST_F(ControllerHaTest, FollowersRefuseNamingTheLeader_AKilledLeaderIsReplacedWithItsState) {
+  StartController(0);
+  ASSERT_TRUE(controllers_[0]
+                  ->WaitForStderrLine("leading: this controller is the leader", kTakeoverTimeout)
+                  .ok())
+      << controllers_[0]->ReadStderr();
+  ASSERT_TRUE(controllers_[0]
+                  ->WaitForStderrLine(absl::StrCat("listening on ", addresses_[0]),
+                                      kTakeoverTimeout)
+                  .ok());
+  for (int i = 1; i < kControllers; ++i) {
+    StartController(i);
+    ASSERT_TRUE(controllers_[i]
+                    ->WaitForStderrLine(absl::StrCat("the leader is ", addresses_[0]),
+                                        kTakeoverTimeout)
+                    .ok())
+        << controllers_[i]->ReadStderr();
+    ASSERT_TRUE(controllers_[i]
+                    ->WaitForStderrLine(absl::StrCat("refusing every call on ", addresses_[i]),
+                                        kTakeoverTimeout)
+                    .ok())
+        << controllers_[i]->ReadStderr();
+  }
+  const ProcessResult applied =
+      Pyctl(absl::StrCat("unix:", AdminSocket(0)), {"apply", "app.yaml", "--no-wait"});
+  ASSERT_TRUE(applied.Succeeded()) << applied.Describe() << "\n" << applied.stderr_text;
+
+  // A follower refuses, naming the leader.
+  const ProcessResult refused = Pyctl(addresses_[1], {"get", "apps"});
+  EXPECT_FALSE(refused.Succeeded());
+  EXPECT_THAT(refused.stderr_text,
+              HasSubstr(absl::StrCat("not the leader: the leader is ", addresses_[0])));
+
+  ASSERT_TRUE(controllers_[0]->Signal(SIGKILL).ok());
+  const int leader = WaitForNewLeader({1, 2});
+  ASSERT_NE(leader, -1);
+  ASSERT_TRUE(controllers_[leader]
+                  ->WaitForStderrLine(absl::StrCat("listening on ", addresses_[leader]),
+                                      kTakeoverTimeout)
+                  .ok());
+
+  // What the dead leader stored is served by the new one.
+  const ProcessResult apps =
+      Pyctl(absl::StrCat("unix:", AdminSocket(leader)), {"get", "apps"});
+  ASSERT_TRUE(apps.Succeeded()) << apps.Describe() << "\n" << apps.stderr_text;
+  EXPECT_THAT(apps.stdout_text, HasSubstr("hello"));
+  // pyctl given several addresses skips the follower's refusal.
+  const int other = leader == 1 ? 2 : 1;
+  const ProcessResult listed = Pyctl(
+      absl::StrCat(addresses_[other], ",unix:", AdminSocket(leader)), {"get", "apps"});
+  ASSERT_TRUE(listed.Succeeded()) << listed.Describe() << "\n" << listed.stderr_text;
+  EXPECT_THAT(listed.stdout_text, HasSubstr("hello"));
+  // The remaining follower now names the new leader.
+  const int follower = leader == 1 ? 2 : 1;
+  const ProcessResult refused_again = Pyctl(addresses_[follower], {"get", "apps"});
+  EXPECT_THAT(refused_again.stderr_text,
+              HasSubstr(absl::StrCat("not the leader: the leader is ", addresses_[leader])));
+}
+
+// `pyctl rollout status hello -o json`'s state at controller `i`; "" when
+// it cannot be read.
+std::string RolloutState(const ProcessResult& result) {
+  if (!result.Succeeded()) return "";
+  absl::StatusOr<testing::JsonValue> json = testing::ParseJson(result.stdout_text);
+  if (!json.ok() || json->kind_case() != testing::JsonValue::kStructValue) return "";
+  const auto& fields = json->struct_value().fields();
+  const auto it = fields.find("state");
+  return it == fields.end() ? "" : it->second.string_value();
+}
+
+TEST_F(ControllerHaTest, LeaderKilledMidRolloutTheNewLeaderFinishesIt) {
+  StartController(0, {"--insecure-agents"});
+  ASSERT_TRUE(controllers_[0]
+                  ->WaitForStderrLine("leading: this controller is the leader", kTakeoverTimeout)
+                  .ok())
+      << controllers_[0]->ReadStderr();
+  ASSERT_TRUE(controllers_[0]
+                  ->WaitForStderrLine(absl::StrCat("listening on ", addresses_[0]),
+                                      kTakeoverTimeout)
+                  .ok());
+  for (int i = 1; i < kControllers; ++i) StartController(i, {"--insecure-agents"});
+  const std::string admin0 = absl::StrCat("unix:", AdminSocket(0));
+
+  std::vector<std::unique_ptr<testing::FakeAgent>> agents;
+  const std::vector<std::string> hosts = {"h1", "h2", "h3"};
+  for (const std::string& host : hosts) {
+    testing::FakeAgentOptions options;
+    options.address = addresses_[0];
+    options.host = host;
+    options.labels = {{"role", "web"}};
+    absl::StatusOr<std::unique_ptr<testing::FakeAgent>> agent = testing::FakeAgent::Start(options);
+    ASSERT_TRUE(agent.ok()) << agent.status();
+    const absl::StatusOr<v1::Welcome> welcome = (*agent)->WaitForWelcome();
+    ASSERT_TRUE(welcome.ok()) << host << ": " << welcome.status();
+    agents.push_back(*std::move(agent));
+  }
+  const ProcessResult applied = Pyctl(admin0, {"apply", "app.yaml"});
+  ASSERT_TRUE(applied.Succeeded()) << applied.Describe() << "\n" << applied.stderr_text;
+  for (auto& agent : agents) ASSERT_TRUE(agent->WaitForRevision("hello", 1).ok());
+
+  // One host per wave; the first wave's deploy held, so the leader dies
+  // with the rollout in flight.
+  for (auto& agent : agents) agent->HoldDeploys();
+  const ProcessResult started =
+      Pyctl(admin0, {"rollout", "hello", "--tag", "v2", "--batch", "1", "--no-wait"});
+  ASSERT_TRUE(started.Succeeded()) << started.Describe() << "\n" << started.stderr_text;
+  bool in_flight = false;
+  for (auto& agent : agents) {
+    if (agent->WaitForDeploy("hello", 1, absl::Seconds(3)).ok()) in_flight = true;
+  }
+  ASSERT_TRUE(in_flight) << "no host got revision 2 before the kill";
+  EXPECT_EQ(RolloutState(Pyctl(admin0, {"rollout", "status", "hello", "-o", "json"})),
+            "running");
+
+  ASSERT_TRUE(controllers_[0]->Signal(SIGKILL).ok());
+  const int leader = WaitForNewLeader({1, 2});
+  ASSERT_NE(leader, -1);
+  ASSERT_TRUE(controllers_[leader]
+                  ->WaitForStderrLine(absl::StrCat("listening on ", addresses_[leader]),
+                                      kTakeoverTimeout)
+                  .ok());
+
+  // The agents reconnect to the new leader with what they run.
+  std::vector<std::unique_ptr<testing::FakeAgent>> reconnected;
+  for (size_t i = 0; i < agents.size(); ++i) {
+    testing::FakeAgentOptions options;
+    options.address = addresses_[leader];
+    options.host = hosts[i];
+    options.labels = {{"role", "web"}};
+    options.apps = agents[i]->apps();
+    absl::StatusOr<std::unique_ptr<testing::FakeAgent>> agent = testing::FakeAgent::Start(options);
+    ASSERT_TRUE(agent.ok()) << agent.status();
+    ASSERT_TRUE((*agent)->WaitForWelcome().ok());
+    reconnected.push_back(*std::move(agent));
+  }
+  agents.clear();
+
+  const std::string admin = absl::StrCat("unix:", AdminSocket(leader));
+  std::string state;
+  const absl::Time deadline = absl::Now() + kTakeoverTimeout;
+  while (absl::Now() < deadline) {
+    state = RolloutState(Pyctl(admin, {"rollout", "status", "hello", "-o", "json"}));
+    if (state == "succeeded") break;
+    absl::SleepFor(absl::Milliseconds(250));
+  }
+  EXPECT_EQ(state, "succeeded");
+  for (auto& agent : reconnected) {
+    EXPECT_TRUE(agent->WaitForRevision("hello", 2).ok()) << agent->host();
+  }
+  const ProcessResult history = Pyctl(admin, {"history", "hello"});
+  EXPECT_THAT(history.stdout_text, HasSubstr("succeeded"));
+}
+
+TEST_F(ControllerHaTest, MigrateCopiesASqliteStoreThatControllersOnEtcdServe) {
+  std::filesystem::create_directories(dir_.Join("sqlite"));
+  testing::ControllerHarness sqlite_controller(dir_.Join("sqlite"));
+  ASSERT_TRUE(sqlite_controller.Start().ok()) << sqlite_controller.Stderr();
+  const ProcessResult applied =
+      Pyctl(sqlite_controller.admin_address(), {"apply", "app.yaml", "--no-wait"});
+  ASSERT_TRUE(applied.Succeeded()) << applied.Describe() << "\n" << applied.stderr_text;
+  ASSERT_TRUE(sqlite_controller.Stop(SIGTERM).ok());
+
+  const std::string key = dir_.Join("sqlite/secrets.key");
+  absl::StatusOr<std::unique_ptr<ChildProcess>> migrate = StartControllerProcess(
+      {"migrate", "--from", absl::StrCat("sqlite:", sqlite_controller.data_dir()), "--to",
+       cluster_->Url(), "--secrets-key-file", key},
+      dir_.path(), "migrate");
+  ASSERT_TRUE(migrate.ok()) << migrate.status();
+  absl::StatusOr<testing::ExitStatus> migrated = (*migrate)->WaitForExit(kTakeoverTimeout);
+  ASSERT_TRUE(migrated.ok()) << migrated.status();
+  EXPECT_EQ(migrated->Describe(), "exit status 0") << (*migrate)->ReadStderr();
+  EXPECT_THAT((*migrate)->ReadStderr(), HasSubstr("copied 1 app(s) with 1 revision(s)"));
+
+  // A second migrate finds the etcd store in use and writes nothing.
+  absl::StatusOr<std::unique_ptr<ChildProcess>> again = StartControllerProcess(
+      {"migrate", "--from", absl::StrCat("sqlite:", sqlite_controller.data_dir()), "--to",
+       cluster_->Url(), "--secrets-key-file", key},
+      dir_.path(), "migrate-again");
+  ASSERT_TRUE(again.ok()) << again.status();
+  absl::StatusOr<testing::ExitStatus> refused = (*again)->WaitForExit(kTakeoverTimeout);
+  ASSERT_TRUE(refused.ok()) << refused.status();
+  EXPECT_EQ(refused->Describe(), "exit status 1");
+  EXPECT_THAT((*again)->ReadStderr(), HasSubstr("migrate only into an empty one"));
+
+  absl::StatusOr<std::unique_ptr<ChildProcess>> process = StartControllerProcess(
+      {"--store", cluster_->Url(), "--listen", addresses_[0], "--admin-socket", AdminSocket(0),
+       "--data-dir", dir_.Join("data-0"), "--secrets-key-file", key},
+      dir_.path(), "controller-0");
+  ASSERT_TRUE(process.ok()) << process.status();
+  controllers_[0] = *std::move(process);
+  ASSERT_TRUE(controllers_[0]->WaitForStderrLine("listening on", kTakeoverTimeout).ok())
+      << controllers_[0]->ReadStderr();
+  const ProcessResult described =
+      Pyctl(absl::StrCat("unix:", AdminSocket(0)), {"describe", "app", "hello"});
+  ASSERT_TRUE(described.Succeeded()) << described.Describe() << "\n" << described.stderr_text;
+  EXPECT_THAT(described.stdout_text, HasSubstr("v1"));
+}
+
+}  // namespace
+}  // namespace pyservice
