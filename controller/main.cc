@@ -234,7 +234,7 @@ int RunController(const pyservice::controller::ControllerConfig& config,
       return kExitUsage;
     }
     pyservice::http::Routes routes;
-    dashboard::AddDashboardRoutes(routes, **store, **fleet);
+    dashboard::AddDashboardRoutes(routes, store, **fleet);
     pyservice::http::HttpServerOptions http_options;
     http_options.listen = config.http_listen;
     absl::StatusOr<std::unique_ptr<pyservice::http::HttpServer>> started =
@@ -253,7 +253,7 @@ int RunController(const pyservice::controller::ControllerConfig& config,
                      : "root, and group " + config.admin_socket_group + " with a token");
   }
   std::unique_ptr<pyservice::http::HttpServer> metrics_server;
-  if (absl::Status added = fleet::AddFleetStateMetrics(metrics_registry, **fleet, **store);
+  if (absl::Status added = fleet::AddFleetStateMetrics(metrics_registry, **fleet, store);
       !added.ok()) {
     spdlog::error("{}", std::string(added.message()));
     return kExitCannotStart;
