@@ -555,9 +555,9 @@ TEST_F(FleetTest, PyctlStatus_ShowsAppByHostHealthAndUnitsInTheDocumentedShape) 
 
   const ProcessResult table = Pyctl({"status"});
   EXPECT_THAT(table.stdout_text,
-              MatchesRegex("APP +HOST +CONNECTED +REVISION +TAG +HEALTH +STATE +UNITS\n"
-                           "hello +h1 +yes +1 +v1 +failed +failed +hello-web.service failed/failed\n"
-                           "hello +h2 +yes +1 +v1 +healthy +healthy +hello-web.service active/running\n"));
+              MatchesRegex("APP +HOST +CONNECTED +REVISION +TAG +HEALTH +STATE +UNITS +DRIFT\n"
+                           "hello +h1 +yes +1 +v1 +failed +failed +hello-web.service failed/failed +-\n"
+                           "hello +h2 +yes +1 +v1 +healthy +healthy +hello-web.service active/running +-\n"));
   EXPECT_EQ(Pyctl({"status", "nope"}).stderr_text, "pyctl: app \"nope\" not found\n");
 }
 
