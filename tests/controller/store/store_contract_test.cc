@@ -31,6 +31,7 @@
 #include "gtest/gtest.h"
 #include "tests/testing/etcd_cluster.h"
 #include "tests/testing/fake_clock.h"
+#include "tests/testing/store_revisions.h"
 #include "tests/testing/temp_dir.h"
 #include "tests/testing/test_secret_keys.h"
 
@@ -41,38 +42,6 @@ using ::testing::ElementsAre;
 using ::testing::HasSubstr;
 using ::testing::IsEmpty;
 using ::testing::SizeIs;
-
-StoredRevision Rev(const std::string& app, const std::string& tag,
-                   const std::string& spec = "spec") {
-  StoredRevision revision;
-  revision.app = app;
-  revision.tag = tag;
-  revision.digest = absl::StrCat("sha256:", tag);
-  revision.spec = spec;
-  return revision;
-}
-
-std::vector<uint32_t> Numbers(const std::vector<StoredRevision>& revisions) {
-  std::vector<uint32_t> numbers;
-  for (const StoredRevision& r : revisions) numbers.push_back(r.number);
-  return numbers;
-}
-
-// Appends `revision` the way the controller service does: read the current
-// number, append against it, start over when another appender won.
-absl::Status AppendWithRetry(Store& store, const StoredRevision& revision) {
-  for (int attempt = 0; attempt < 100000; ++attempt) {
-    absl::StatusOr<std::optional<StoredRevision>> current =
-        store.CurrentRevision(revision.app);
-    if (!current.ok()) return current.status();
-    const uint32_t expected = current->has_value() ? (*current)->number : 0;
-    absl::StatusOr<StoredRevision> appended =
-        store.AppendRevision(revision, expected);
-    if (appended.ok()) return absl::OkStatus();
-    if (!absl::IsAborted(appended.status())) return appended.status();
-  }
-  return absl::DeadlineExceededError("too many ABORTED retries");
-}
 
 // Each of `threads` threads appends `per_thread` revisions through
 // stores[thread % stores.size()], then the history must be exactly 1..N with
