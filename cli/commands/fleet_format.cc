@@ -40,21 +40,6 @@ std::string DeployStateName(v1::HostDeployState state) {
   }
 }
 
-std::string StepStateName(v1::StepState state) {
-  switch (state) {
-    case v1::STEP_STATE_RUNNING:
-      return "running";
-    case v1::STEP_STATE_DONE:
-      return "done";
-    case v1::STEP_STATE_UNCHANGED:
-      return "unchanged";
-    case v1::STEP_STATE_FAILED:
-      return "failed";
-    default:
-      return "";
-  }
-}
-
 Document HostAppStatusDocument(const v1::HostAppStatus& status) {
   Document units = Document::List();
   for (const v1::UnitHealth& unit : status.units()) {

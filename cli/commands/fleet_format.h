@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "cli/output/document.h"
+#include "common/api/step_state_name.h"
 #include "pyservice/v1/controller.pb.h"
 
 namespace pyservice::cli {
@@ -17,8 +18,6 @@ namespace pyservice::cli {
 std::string HealthName(v1::HealthState health);
 // pending|deploying|healthy|failed|removing, "" when unspecified.
 std::string DeployStateName(v1::HostDeployState state);
-// running|done|unchanged|failed, "" when unspecified.
-std::string StepStateName(v1::StepState state);
 
 // {"host", "connected", "revision", "tag", "commit", "health",
 //  "units": [{"unit", "active_state", "sub_state", "result",

@@ -6,6 +6,7 @@
 #include <string>
 #include <vector>
 
+#include "common/api/step_state_name.h"
 #include "pyservice/v1/agent.pb.h"
 
 namespace pyservice::metrics {
@@ -19,16 +20,7 @@ inline std::vector<double> StepDurationBuckets() {
 // The `result` label of a finished step: done|unchanged|failed; "" while it
 // runs (not a finished step).
 inline std::string StepResultLabel(v1::StepState state) {
-  switch (state) {
-    case v1::STEP_STATE_DONE:
-      return "done";
-    case v1::STEP_STATE_UNCHANGED:
-      return "unchanged";
-    case v1::STEP_STATE_FAILED:
-      return "failed";
-    default:
-      return "";
-  }
+  return state == v1::STEP_STATE_RUNNING ? "" : StepStateName(state);
 }
 
 }  // namespace pyservice::metrics
