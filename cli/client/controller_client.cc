@@ -258,29 +258,6 @@ absl::Status ControllerClient::WatchApp(
   return absl::OkStatus();
 }
 
-absl::Status ControllerClient::WatchRollout(
-    const v1::GetRolloutRequest& request,
-    const std::function<bool(const v1::Rollout&)>& on_rollout) {
-  grpc::ClientContext context;
-  Authorize(context);
-  context.set_wait_for_ready(false);
-  std::unique_ptr<grpc::ClientReader<v1::Rollout>> reader =
-      stub_->WatchRollout(&context, request);
-  v1::Rollout rollout;
-  bool stopped = false;
-  while (reader->Read(&rollout)) {
-    if (!on_rollout(rollout)) {
-      stopped = true;
-      context.TryCancel();
-      break;
-    }
-  }
-  const grpc::Status status = reader->Finish();
-  if (stopped) return absl::OkStatus();
-  if (!status.ok()) return FromGrpc(status);
-  return absl::OkStatus();
-}
-
 template <typename Request, typename Response>
 absl::Status ControllerClient::ReadStream(
     std::unique_ptr<grpc::ClientReader<Response>> (v1::ControllerService::Stub::*method)(
@@ -303,6 +280,12 @@ absl::Status ControllerClient::ReadStream(
   if (stopped) return absl::OkStatus();
   if (!status.ok()) return FromGrpc(status);
   return absl::OkStatus();
+}
+
+absl::Status ControllerClient::WatchRollout(
+    const v1::GetRolloutRequest& request,
+    const std::function<bool(const v1::Rollout&)>& on_rollout) {
+  return ReadStream(&v1::ControllerService::Stub::WatchRollout, request, on_rollout);
 }
 
 absl::Status ControllerClient::TailLogs(
