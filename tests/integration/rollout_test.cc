@@ -58,6 +58,13 @@ class RolloutTest : public FleetTest {
     return stub_->ControlRollout(&context, request, rollout);
   }
 
+  grpc::Status Undo(v1::Rollout* rollout) {
+    v1::UndoRolloutRequest request;
+    request.set_app(kApp);
+    grpc::ClientContext context;
+    return stub_->UndoRollout(&context, request, rollout);
+  }
+
   // Waits until the latest rollout is in `state` (and settled, for a final
   // state).
   bool WaitForState(v1::RolloutState state) {
@@ -282,11 +289,8 @@ TEST_F(RolloutTest, AStuckDeployDoesNotBlockTheNextRollout) {
 TEST_F(RolloutTest, UndoRollsOutThePreviousGoodRevision) {
   ASSERT_TRUE(Start("v2", std::nullopt, std::nullopt, false).ok());
   ASSERT_TRUE(WaitForState(v1::ROLLOUT_STATE_SUCCEEDED));
-  v1::UndoRolloutRequest request;
-  request.set_app(kApp);
   v1::Rollout undo;
-  grpc::ClientContext context;
-  ASSERT_TRUE(stub_->UndoRollout(&context, request, &undo).ok());
+  ASSERT_TRUE(Undo(&undo).ok());
   EXPECT_EQ(undo.cause(), "undo");
   EXPECT_EQ(undo.tag(), "v1");
   EXPECT_EQ(undo.to_revision(), 3u);
@@ -303,11 +307,8 @@ TEST_F(RolloutTest, UndoAfterARolledBackRolloutMakesTheRevisionTheFleetRunsCurre
   for (FakeAgent* host : hosts_) host->FailTag(kApp, "v3-broken", "verify", "not active");
   ASSERT_TRUE(Start("v3-broken", 25, std::nullopt, false).ok());
   ASSERT_TRUE(WaitForState(v1::ROLLOUT_STATE_ROLLED_BACK));
-  v1::UndoRolloutRequest request;
-  request.set_app(kApp);
   v1::Rollout undo;
-  grpc::ClientContext context;
-  const grpc::Status status = stub_->UndoRollout(&context, request, &undo);
+  const grpc::Status status = Undo(&undo);
   ASSERT_TRUE(status.ok()) << status.error_message();
   EXPECT_EQ(undo.cause(), "undo");
   EXPECT_EQ(undo.tag(), "v1");
@@ -339,10 +340,7 @@ TEST_F(RolloutTest, UndoAfterABrokenCanaryOnARolledOutRevisionKeepsItThenASecond
 
   v1::Rollout undo;
   {
-    v1::UndoRolloutRequest request;
-    request.set_app(kApp);
-    grpc::ClientContext context;
-    const grpc::Status status = stub_->UndoRollout(&context, request, &undo);
+    const grpc::Status status = Undo(&undo);
     ASSERT_TRUE(status.ok()) << status.error_message();
   }
   EXPECT_EQ(undo.tag(), "v2");
@@ -356,10 +354,7 @@ TEST_F(RolloutTest, UndoAfterABrokenCanaryOnARolledOutRevisionKeepsItThenASecond
 
   v1::Rollout again;
   {
-    v1::UndoRolloutRequest request;
-    request.set_app(kApp);
-    grpc::ClientContext context;
-    const grpc::Status status = stub_->UndoRollout(&context, request, &again);
+    const grpc::Status status = Undo(&again);
     ASSERT_TRUE(status.ok()) << status.error_message();
   }
   EXPECT_EQ(again.tag(), "v1");
@@ -378,11 +373,8 @@ TEST_F(RolloutTest, UndoOfAnAppliedChangeGoesBackToTheRevisionBeforeIt) {
   ASSERT_EQ(Apply(AppYaml(kApp, "v2")), 2u);
   ASSERT_TRUE(WaitForState(v1::ROLLOUT_STATE_SUCCEEDED));
   for (FakeAgent* host : hosts_) ASSERT_EQ(host->apps()[kApp].tag(), "v2") << host->host();
-  v1::UndoRolloutRequest request;
-  request.set_app(kApp);
   v1::Rollout undo;
-  grpc::ClientContext context;
-  const grpc::Status status = stub_->UndoRollout(&context, request, &undo);
+  const grpc::Status status = Undo(&undo);
   ASSERT_TRUE(status.ok()) << status.error_message();
   EXPECT_EQ(undo.tag(), "v1");
   EXPECT_EQ(undo.from_revision(), 2u);
@@ -503,11 +495,8 @@ TEST_F(RolloutTest, BadRequestsAreRefusedSayingWhyAndStoreNothing) {
     EXPECT_EQ(status.error_code(), grpc::StatusCode::INVALID_ARGUMENT);
     EXPECT_THAT(status.error_message(), HasSubstr("--canary: must be 1% to 100%"));
   }
-  v1::UndoRolloutRequest undo;
-  undo.set_app(kApp);
   {
-    grpc::ClientContext context;
-    const grpc::Status status = stub_->UndoRollout(&context, undo, &rollout);
+    const grpc::Status status = Undo(&rollout);
     EXPECT_EQ(status.error_code(), grpc::StatusCode::FAILED_PRECONDITION);
     EXPECT_THAT(status.error_message(), HasSubstr("nothing to undo"));
   }
