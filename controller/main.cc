@@ -65,7 +65,7 @@
 #include "controller/secrets/key_file.h"
 #include "controller/secrets/rotate_key.h"
 #include "controller/server/controller_server.h"
-#include "controller/server/listen_address.h"
+#include "common/net/listen_address.h"
 #include "controller/server/shutdown_signals.h"
 #include "controller/service/controller_service.h"
 #include "controller/etcd/etcd_client.h"
@@ -220,7 +220,7 @@ int RunController(const pyservice::controller::ControllerConfig& config,
     spdlog::error("{}", std::string(server.status().message()));
     return kExitCannotStart;
   }
-  for (const ListenAddress& address : (*server)->bound_addresses()) {
+  for (const pyservice::ListenAddress& address : (*server)->bound_addresses()) {
     spdlog::info("listening on {}", address.ToString());
   }
   // The HTTP listener: the web dashboard (read-only, no authentication, so
@@ -512,7 +512,7 @@ int main(int argc, char** argv) {
       ->check(CLI::Validator(
           [](std::string& address) {
             const auto parsed =
-                pyservice::controller::ParseListenAddress(address);
+                pyservice::ParseListenAddress(address);
             return parsed.ok() ? std::string()
                                : std::string(parsed.status().message());
           },

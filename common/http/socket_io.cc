@@ -11,6 +11,8 @@
 #include "absl/strings/match.h"
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
+#include "common/net/listen_address.h"
+#include "common/status/status_macros.h"
 
 namespace pyservice::http {
 namespace {
@@ -51,21 +53,14 @@ int ScopedFd::Release() {
 }
 
 absl::StatusOr<Listener> Listen(absl::string_view listen) {
-  const size_t colon = listen.rfind(':');
-  if (colon == absl::string_view::npos) return BadListen(listen, "no port");
-  std::string host(listen.substr(0, colon));
+  ASSIGN_OR_RETURN(const ListenAddress address, ParseListenAddress(listen));
+  if (address.kind != ListenAddress::Kind::kTcp) {
+    return BadListen(listen, "HTTP listens on TCP only");
+  }
+  std::string host = address.host;
   std::string bare_host = host;
-  if (absl::StartsWith(host, "[")) {
-    if (!absl::EndsWith(host, "]")) return BadListen(listen, "unclosed [");
-    bare_host = host.substr(1, host.size() - 2);
-  } else if (absl::StrContains(host, ':')) {
-    return BadListen(listen, "an IPv6 host goes in brackets");
-  }
-  if (bare_host.empty()) return BadListen(listen, "no host (0.0.0.0 means every interface)");
-  int port = 0;
-  if (!absl::SimpleAtoi(listen.substr(colon + 1), &port) || port < 0 || port > 65535) {
-    return BadListen(listen, "the port must be a number 0..65535");
-  }
+  if (absl::StartsWith(host, "[")) bare_host = host.substr(1, host.size() - 2);
+  const int port = address.port;
   addrinfo hints = {};
   hints.ai_family = AF_UNSPEC;
   hints.ai_socktype = SOCK_STREAM;

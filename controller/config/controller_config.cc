@@ -9,7 +9,7 @@
 #include "common/spec/spec_policy_config.h"
 #include "common/spec/yaml_reader.h"
 #include "common/status/status_macros.h"
-#include "controller/server/listen_address.h"
+#include "common/net/listen_address.h"
 #include "yaml-cpp/yaml.h"
 
 namespace pyservice::controller {

@@ -19,7 +19,7 @@
 #include "absl/time/time.h"
 #include "controller/auth/local_peers.h"
 #include "controller/server/admin_socket.h"
-#include "controller/server/listen_address.h"
+#include "common/net/listen_address.h"
 #include "controller/server/transport_limits.h"
 
 namespace pyservice::controller {

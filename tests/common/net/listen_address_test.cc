@@ -1,4 +1,4 @@
-#include "controller/server/listen_address.h"
+#include "common/net/listen_address.h"
 
 #include <arpa/inet.h>
 #include <netinet/in.h>
@@ -15,7 +15,7 @@
 #include "gtest/gtest.h"
 #include "tests/testing/temp_dir.h"
 
-namespace pyservice::controller {
+namespace pyservice {
 namespace {
 
 using ::testing::HasSubstr;
@@ -146,4 +146,4 @@ TEST(DiagnoseBindFailureTest, NamesTheReasonForATakenPort) {
 }
 
 }  // namespace
-}  // namespace pyservice::controller
+}  // namespace pyservice

@@ -4,8 +4,8 @@
 // Parsed up front so a typo fails with a message naming the flag's value
 // instead of an opaque bind error from inside gRPC, and so the server can
 // prepare a Unix socket's directory and report the port a TCP listener got.
-#ifndef PYSERVICE_CONTROLLER_SERVER_LISTEN_ADDRESS_H_
-#define PYSERVICE_CONTROLLER_SERVER_LISTEN_ADDRESS_H_
+#ifndef PYSERVICE_COMMON_NET_LISTEN_ADDRESS_H_
+#define PYSERVICE_COMMON_NET_LISTEN_ADDRESS_H_
 
 #include <string>
 
@@ -13,7 +13,7 @@
 #include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
 
-namespace pyservice::controller {
+namespace pyservice {
 
 struct ListenAddress {
   enum class Kind { kTcp, kUnix };
@@ -48,6 +48,6 @@ absl::Status PrepareUnixSocketPath(const ListenAddress& address);
 // only that binding failed, and logs the reason in its own format.
 std::string DiagnoseBindFailure(const ListenAddress& address);
 
-}  // namespace pyservice::controller
+}  // namespace pyservice
 
-#endif  // PYSERVICE_CONTROLLER_SERVER_LISTEN_ADDRESS_H_
+#endif  // PYSERVICE_COMMON_NET_LISTEN_ADDRESS_H_

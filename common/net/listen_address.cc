@@ -1,4 +1,4 @@
-#include "controller/server/listen_address.h"
+#include "common/net/listen_address.h"
 
 #include <netdb.h>
 #include <sys/socket.h>
@@ -15,7 +15,7 @@
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 
-namespace pyservice::controller {
+namespace pyservice {
 namespace {
 
 constexpr absl::string_view kUnixPrefix = "unix:";
@@ -218,4 +218,4 @@ std::string DiagnoseBindFailure(const ListenAddress& address) {
   return reason;
 }
 
-}  // namespace pyservice::controller
+}  // namespace pyservice
