@@ -1,32 +1,24 @@
 // GET /metrics of the real controller binary over a real socket, checked by
 // promtool and scraped by a real Prometheus, next to the agent's metrics
-// (its AgentMetrics served in-process: the agent binary's daemon needs a
-// real systemd, which the e2e hosts have and this test does not). Both
-// tools come with Debian's `prometheus` package (deploy/install-deps.sh);
-// when one is missing the test fails saying so.
-#include <netinet/in.h>
-#include <sys/socket.h>
-#include <unistd.h>
+// code served in-process with known values (the pyservice-agent binary's
+// own endpoint needs a real systemd: fleet_e2e_test scrapes it on a test
+// host). tests/testing/prometheus.h runs both tools.
 
-#include <cstdlib>
-#include <filesystem>
-#include <fstream>
 #include <memory>
 #include <string>
 
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
-#include "absl/strings/str_split.h"
 #include "absl/time/clock.h"
 #include "agent/daemon/agent_metrics.h"
 #include "common/metrics/metrics_endpoint.h"
-#include "common/process/subprocess.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "tests/integration/controller_harness.h"
 #include "tests/testing/child_process.h"
 #include "tests/testing/http_client.h"
 #include "tests/testing/json.h"
+#include "tests/testing/prometheus.h"
 #include "tests/testing/temp_dir.h"
 
 namespace pyservice::testing {
@@ -34,35 +26,11 @@ namespace {
 
 using ::testing::HasSubstr;
 
-// The tool's path on PATH, or "" (the caller fails the test naming it).
-std::string FindTool(const std::string& name) {
-  const char* path = std::getenv("PATH");
-  for (absl::string_view dir : absl::StrSplit(path == nullptr ? "/usr/bin:/bin" : path, ':')) {
-    const std::string candidate = absl::StrCat(dir, "/", name);
-    if (access(candidate.c_str(), X_OK) == 0) return candidate;
-  }
-  return "";
-}
-
 int PortOf(const std::string& address) {
   int port = 0;
   const bool ok = absl::SimpleAtoi(address.substr(address.rfind(':') + 1), &port);
   EXPECT_TRUE(ok) << address;
   return port;
-}
-
-// A loopback port free right now, for Prometheus's own web listener (it
-// cannot report a port 0 listener's port).
-int FreePort() {
-  const int fd = socket(AF_INET, SOCK_STREAM, 0);
-  sockaddr_in addr = {};
-  addr.sin_family = AF_INET;
-  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof(addr));
-  socklen_t length = sizeof(addr);
-  getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &length);
-  close(fd);
-  return ntohs(addr.sin_port);
 }
 
 class MetricsTest : public ::testing::Test {
@@ -115,21 +83,6 @@ class MetricsTest : public ::testing::Test {
   std::unique_ptr<http::HttpServer> agent_server_;
 };
 
-// promtool check metrics on `text`: exit 0 and no findings.
-void ExpectPromtoolAccepts(const std::string& text) {
-  const std::string promtool = FindTool("promtool");
-  ASSERT_FALSE(promtool.empty())
-      << "promtool is not on PATH: install Debian's prometheus package "
-         "(deploy/install-deps.sh does)";
-  absl::StatusOr<ProcessResult> checked = RunProcess(
-      {.argv = {promtool, "check", "metrics"}, .stdin_text = text, .timeout = absl::Minutes(1)});
-  ASSERT_TRUE(checked.ok()) << checked.status();
-  EXPECT_TRUE(checked->Succeeded()) << checked->Describe() << "\n" << checked->stdout_text
-                                    << checked->stderr_text << "\n--- scraped:\n" << text;
-  // promtool prints lint findings (exit 0 for some of them): there must be none.
-  EXPECT_EQ(checked->stdout_text + checked->stderr_text, "") << text;
-}
-
 TEST_F(MetricsTest, ControllerServesFleetMetricsInTheExpositionFormat) {
   absl::StatusOr<HttpAnswer> answer = Scrape();
   ASSERT_TRUE(answer.ok()) << answer.status();
@@ -161,51 +114,19 @@ TEST_F(MetricsTest, AgentMetricsPassPromtoolCheckMetrics) {
 // The value of the single sample `query` returns, from Prometheus's HTTP
 // API; "" while it returns none.
 std::string QueryValue(int prometheus_port, const std::string& query) {
-  std::string escaped;
-  for (const char c : query) {
-    if (absl::ascii_isalnum(static_cast<unsigned char>(c)) || c == '_') {
-      escaped += c;
-    } else {
-      absl::StrAppend(&escaped, "%", absl::Hex(static_cast<unsigned char>(c), absl::kZeroPad2));
-    }
-  }
-  absl::StatusOr<HttpAnswer> answer =
-      HttpGet(prometheus_port, absl::StrCat("/api/v1/query?query=", escaped));
+  absl::StatusOr<HttpAnswer> answer = HttpGet(prometheus_port, PrometheusQueryPath(query));
   if (!answer.ok() || answer->status != 200) return "";
-  absl::StatusOr<JsonValue> json = ParseJson(answer->body);
-  if (!json.ok()) return "";
-  const auto& data = json->struct_value().fields();
-  if (!data.contains("data")) return "";
-  const auto& result = data.at("data").struct_value().fields().at("result").list_value();
-  if (result.values_size() != 1) return "";
-  return result.values(0).struct_value().fields().at("value").list_value().values(1)
-      .string_value();
+  return PrometheusSampleValue(answer->body);
 }
 
 TEST_F(MetricsTest, RealPrometheusScrapesControllerAndAgentAndSeesTheirValues) {
-  const std::string prometheus = FindTool("prometheus");
-  ASSERT_FALSE(prometheus.empty())
-      << "prometheus is not on PATH: install Debian's prometheus package "
-         "(deploy/install-deps.sh does)";
-  const std::string config = dir_.path() + "/prometheus.yml";
-  std::ofstream(config) << "global:\n  scrape_interval: 1s\n  scrape_timeout: 1s\n"
-                           "scrape_configs:\n  - job_name: controller\n    static_configs:\n"
-                           "      - targets: ['"
-                        << controller_.metrics_address()
-                        << "']\n  - job_name: agent\n    static_configs:\n      - targets: ['"
-                        << agent_server_->address() << "']\n";
-  const int port = FreePort();
-  absl::StatusOr<std::unique_ptr<ChildProcess>> server = ChildProcess::Start(
-      {.argv = {prometheus, "--config.file=" + config,
-                "--storage.tsdb.path=" + dir_.path() + "/tsdb",
-                absl::StrCat("--web.listen-address=127.0.0.1:", port)},
-       .output_dir = dir_.path(),
-       .name = "prometheus"});
+  const int port = FreeLoopbackPort();
+  absl::StatusOr<std::unique_ptr<ChildProcess>> server =
+      StartPrometheus({.dir = dir_.path(),
+                       .jobs = {{"controller", controller_.metrics_address()},
+                                {"agent", agent_server_->address()}},
+                       .port = port});
   ASSERT_TRUE(server.ok()) << server.status();
-  ASSERT_TRUE((*server)
-                  ->WaitForStderrLine("Server is ready to receive web requests", kStartTimeout)
-                  .ok())
-      << (*server)->ReadStderr();
   // Scrapes run every second; wait for the first one that reached us.
   const absl::Time deadline = absl::Now() + kHttpHangGuard;
   std::string up;

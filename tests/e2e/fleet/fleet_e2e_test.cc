@@ -12,6 +12,7 @@
 #include <fstream>
 #include <iterator>
 #include <map>
+#include <memory>
 #include <string>
 #include <vector>
 
@@ -22,6 +23,8 @@
 #include "gtest/gtest.h"
 #include "tests/e2e/agent/hello_app.h"
 #include "tests/e2e/fleet/fleet_e2e.h"
+#include "tests/testing/prometheus.h"
+#include "tests/testing/temp_dir.h"
 
 namespace pyservice::testing {
 namespace {
@@ -152,6 +155,43 @@ TEST_F(FleetE2eTest, ApplyDeploysToAllThreeHostsAndStatusShowsThemHealthy) {
     EXPECT_TRUE(absl::StrContains(all.stdout_text, absl::StrCat("\"", HostName(i), "\"")))
         << all.stdout_text;
   }
+}
+
+// The pyservice-agent binary's own /metrics (127.0.0.1:9465 in its host)
+// after it deployed the app: promtool accepts it, and a real Prometheus in
+// the host's network namespace scrapes it and sees the deploy, the app's
+// health and the controller link.
+TEST_F(FleetE2eTest, AgentServesMetricsThatPromtoolAcceptsAndPrometheusScrapes) {
+  ASSERT_NO_FATAL_FAILURE(EnsureDeployed());
+  constexpr int kHost = 0;
+  absl::StatusOr<std::string> text = Host(kHost).RunOk(
+      {"curl", "--silent", "--show-error", "--fail", "http://127.0.0.1:9465/metrics"});
+  ASSERT_TRUE(text.ok()) << text.status();
+  ExpectPromtoolAccepts(*text);
+
+  TempDir dir;
+  constexpr int kPrometheusPort = 19090;  // in the host's own network namespace
+  absl::StatusOr<std::unique_ptr<ChildProcess>> prometheus = StartPrometheus(
+      {.dir = dir.path(),
+       .jobs = {{"agent", "127.0.0.1:9465"}},
+       .port = kPrometheusPort,
+       .argv_prefix = {FindTool("nsenter"), absl::StrCat("--net=/proc/", Host(kHost).systemd_pid(),
+                                                "/ns/net")}});
+  ASSERT_TRUE(prometheus.ok()) << prometheus.status();
+  const auto query = [&](const std::string& promql) {
+    absl::StatusOr<std::string> body = Host(kHost).RunOk(
+        {"curl", "--silent", "--fail", "--max-time", "3",
+         absl::StrCat("http://127.0.0.1:", kPrometheusPort, PrometheusQueryPath(promql))});
+    return body.ok() ? PrometheusSampleValue(*body) : "";
+  };
+  ASSERT_TRUE(Eventually([&] { return query("up{job=\"agent\"}") == "1"; }, absl::Seconds(60)))
+      << (*prometheus)->ReadStderr();
+  EXPECT_EQ(query("pyservice_agent_controller_connected"), "1");
+  EXPECT_EQ(query("pyservice_agent_app_health{app=\"hello\",state=\"healthy\"}"), "1");
+  EXPECT_EQ(query("pyservice_agent_deploys_total{app=\"hello\",result=\"succeeded\"} >= bool 1"),
+            "1")
+      << *text;
+  EXPECT_EQ(query("sum(pyservice_agent_step_duration_seconds_count) > bool 0"), "1") << *text;
 }
 
 TEST_F(FleetE2eTest, UnitStoppedByHandShowsAsThatHostsHealthAndRecovers) {
