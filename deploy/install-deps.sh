@@ -14,8 +14,9 @@ packages=(
   openssh-server openssh-client iproute2 curl procps
   # The crash consistency e2e test kills the agent at a chosen syscall.
   strace
-  # Man pages are checked with man -l; the packages need dpkg-shlibdeps.
-  man-db groff-base dpkg-dev
+  # Man pages are checked with man -l; the packages need dpkg-shlibdeps;
+  # the zsh completion is tested in a real zsh.
+  man-db groff-base dpkg-dev zsh
   # The dashboard's browser test drives headless Chromium over the DevTools
   # protocol (tests/testing/headless_chromium.h).
   chromium

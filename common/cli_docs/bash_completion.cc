@@ -6,47 +6,26 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "absl/strings/str_replace.h"
+#include "common/cli_docs/completion_table.h"
 
 namespace pyservice::cli_docs {
 namespace {
 
-// Values worth completing as file names; others (NAME, K=V, ...) get none.
-bool IsPathValue(const std::string& value_name) {
-  return value_name == "FILE" || value_name == "DIR" || value_name == "PATH";
-}
-
-struct Tables {
-  std::string subcommands;  // case arms: "path") echo "a b" ;;
-  std::string options;
-  std::set<std::string> path_options;   // take a file name
-  std::set<std::string> value_options;  // take another value
-};
-
-// Options accumulate down the tree: CLI11 hands an option a command does
-// not know to the command above it (fallthrough), e.g. `pyctl get apps -o json`.
-void Collect(const CommandDoc& command, std::vector<std::string> inherited, Tables& tables) {
-  std::vector<std::string> subcommands;
-  for (const CommandDoc& sub : command.subcommands) subcommands.push_back(sub.path.back());
-  for (const OptionDoc& option : command.options) {
-    for (const std::string& name : option.names) {
-      inherited.push_back(name);
-      if (option.value_name.empty()) continue;
-      (IsPathValue(option.value_name) ? tables.path_options : tables.value_options).insert(name);
-    }
-  }
-  inherited.push_back("--help");
-  const std::string path = JoinPath(command.path);
-  absl::StrAppend(&tables.subcommands, "    \"", path, "\") echo \"",
-                  absl::StrJoin(subcommands, " "), "\" ;;\n");
-  absl::StrAppend(&tables.options, "    \"", path, "\") echo \"",
-                  absl::StrJoin(std::set<std::string>(inherited.begin(), inherited.end()), " "),
-                  "\" ;;\n");
-  inherited.pop_back();
-  for (const CommandDoc& sub : command.subcommands) Collect(sub, inherited, tables);
-}
-
 std::string CaseList(const std::set<std::string>& names) {
   return names.empty() ? "--no-such-option" : absl::StrJoin(names, "|");
+}
+
+// One case arm per level: "PATH") echo "WORD WORD" ;;
+std::string CaseArms(const CompletionTable& table,
+                     std::vector<CompletionWord> CompletionLevel::*words) {
+  std::string arms;
+  for (const CompletionLevel& level : table.levels) {
+    std::vector<std::string> names;
+    for (const CompletionWord& word : level.*words) names.push_back(word.word);
+    absl::StrAppend(&arms, "    \"", level.path, "\") echo \"", absl::StrJoin(names, " "),
+                    "\" ;;\n");
+  }
+  return arms;
 }
 
 }  // namespace
@@ -54,8 +33,7 @@ std::string CaseList(const std::set<std::string>& names) {
 std::string RenderBashCompletion(const CommandDoc& root) {
   const std::string& program = root.path.front();
   const std::string fn = absl::StrCat("_", absl::StrReplaceAll(program, {{"-", "_"}}));
-  Tables tables;
-  Collect(root, {}, tables);
+  const CompletionTable table = ReadCompletionTable(root);
   return absl::StrReplaceAll(
       R"bash(# bash completion for PROGRAM, made by `PROGRAM completion bash` from its own
 # command tree (never edit by hand).
@@ -101,10 +79,10 @@ FN() {
 }
 complete -o filenames -F FN PROGRAM
 )bash",
-      {{"SUBCOMMANDS", tables.subcommands},
-       {"OPTIONS", tables.options},
-       {"PATH_OPTIONS", CaseList(tables.path_options)},
-       {"VALUE_OPTIONS", CaseList(tables.value_options)},
+      {{"SUBCOMMANDS", CaseArms(table, &CompletionLevel::subcommands)},
+       {"OPTIONS", CaseArms(table, &CompletionLevel::options)},
+       {"PATH_OPTIONS", CaseList(table.path_options)},
+       {"VALUE_OPTIONS", CaseList(table.value_options)},
        {"PROGRAM", program},
        {"FN", fn}});
 }

@@ -2,14 +2,15 @@
 
 #include "common/cli_docs/bash_completion.h"
 #include "common/cli_docs/command_tree.h"
+#include "common/cli_docs/zsh_completion.h"
 
 namespace pyservice::cli_docs {
 
 void AddDocsCommands(CLI::App& app, DocsCommands& docs) {
   docs.completion = app.add_subcommand("completion", "print a shell completion script");
-  docs.completion->add_option("shell", docs.shell, "the shell (bash)")
+  docs.completion->add_option("shell", docs.shell, "the shell (bash or zsh)")
       ->required()
-      ->check(CLI::IsMember({"bash"}));
+      ->check(CLI::IsMember({"bash", "zsh"}));
   Hide(docs.completion);
   docs.man = app.add_subcommand("man", "print the man page (roff)");
   Hide(docs.man);
@@ -18,7 +19,8 @@ void AddDocsCommands(CLI::App& app, DocsCommands& docs) {
 std::optional<int> RunDocsCommand(const CLI::App& app, const DocsCommands& docs,
                                   const ManPageInfo& info, std::ostream& out) {
   if (docs.completion->parsed()) {
-    out << RenderBashCompletion(ReadCommandTree(app));
+    const CommandDoc tree = ReadCommandTree(app);
+    out << (docs.shell == "zsh" ? RenderZshCompletion(tree) : RenderBashCompletion(tree));
   } else if (docs.man->parsed()) {
     out << RenderManPage(ReadCommandTree(app), info);
   } else {

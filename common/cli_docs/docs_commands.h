@@ -1,5 +1,5 @@
-// The hidden `completion bash` and `man` subcommands every program has: they
-// print the program's bash completion and man page, made from the same CLI11
+// The hidden `completion bash|zsh` and `man` subcommands every program has:
+// they print the program's shell completion and man page, made from the same CLI11
 // app that parses its command line. The build runs them to make the files
 // the Debian packages install (deploy/debian/).
 //

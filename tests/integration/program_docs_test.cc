@@ -146,5 +146,30 @@ TEST(ProgramDocsTest, PyctlBashCompletionOffersEverySubcommandAtEveryLevel) {
   }
 }
 
+TEST(ProgramDocsTest, PyctlZshCompletionOffersEverySubcommandAtEveryLevel) {
+  const ProcessResult script = RunTool({PYCTL_BIN, "completion", "zsh"});
+  ASSERT_TRUE(script.Succeeded()) << script.stderr_text;
+  std::vector<HelpCommand> commands;
+  ReadHelp(PYCTL_BIN, {}, commands);
+  ASSERT_FALSE(::testing::Test::HasFatalFailure());
+  for (const HelpCommand& command : commands) {
+    if (command.subcommands.empty()) continue;
+    std::string words = "pyctl";
+    for (const std::string& word : command.path) absl::StrAppend(&words, " ", word);
+    // zsh's completion output function replaced by one printing the words
+    // it is given (without their descriptions).
+    const ProcessResult completed = RunTool(
+        {"zsh", "-f", "-c",
+         absl::StrCat("compdef() { :; }; source /dev/stdin; "
+                      "_describe() { print -rl -- \"${(@)${(@P)4}%%:*}\"; }; "
+                      "words=(", words, " ''); CURRENT=", command.path.size() + 2, "; _pyctl")},
+        script.stdout_text);
+    ASSERT_TRUE(completed.Succeeded()) << completed.stderr_text;
+    std::vector<std::string> offered = absl::StrSplit(completed.stdout_text, '\n',
+                                                      absl::SkipEmpty());
+    EXPECT_THAT(offered, ::testing::UnorderedElementsAreArray(command.subcommands)) << words;
+  }
+}
+
 }  // namespace
 }  // namespace pyservice

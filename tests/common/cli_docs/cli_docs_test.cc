@@ -1,15 +1,18 @@
-// The man page and bash completion made from a CLI11 app (common/cli_docs/).
+// The man page and bash/zsh completions made from a CLI11 app (common/cli_docs/).
 #include <set>
 #include <string>
 #include <vector>
 
 #include "CLI/CLI.hpp"
 #include "absl/strings/str_cat.h"
+#include "absl/strings/match.h"
+#include "absl/strings/str_join.h"
 #include "absl/strings/str_split.h"
 #include "common/cli_docs/bash_completion.h"
 #include "common/cli_docs/command_tree.h"
 #include "common/cli_docs/docs_commands.h"
 #include "common/cli_docs/man_page.h"
+#include "common/cli_docs/zsh_completion.h"
 #include "common/process/subprocess.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
@@ -172,6 +175,93 @@ TEST(BashCompletionTest, AnOptionsValueIsNotTakenForASubcommand) {
             (std::set<std::string>{"apply", "get"}));
   // A value that is not a file name completes to nothing.
   EXPECT_EQ(Complete(script, {"tool", "-o", ""}), std::set<std::string>{});
+}
+
+// Runs `script` in a real zsh after `setup`, then `then`.
+ProcessResult RunZsh(const std::string& script, const std::string& setup,
+                     const std::string& then) {
+  ProcessOptions options;
+  options.argv = {"zsh", "-f", "-c", absl::StrCat(setup, "; source /dev/stdin; ", then)};
+  options.stdin_text = script;
+  absl::StatusOr<ProcessResult> result = RunProcess(options);
+  EXPECT_TRUE(result.ok()) << result.status();
+  return result.ok() ? *result : ProcessResult{};
+}
+
+// What zsh offers for `words` (the last one being completed): the script
+// runs in a real zsh with the completion system's registration and output
+// functions replaced by ones that print the candidates ("WORD:DESCRIPTION"
+// as _describe gets them, "<files>" for _files). Registering for real is
+// ZshCompletionTest.RegistersItselfWithCompinit.
+std::vector<std::string> ZshCandidates(const std::string& script,
+                                       const std::vector<std::string>& words) {
+  std::string array;
+  for (const std::string& word : words) absl::StrAppend(&array, " '", word, "'");
+  const ProcessResult result = RunZsh(
+      script, "compdef() { :; }",
+      absl::StrCat("_describe() { print -rl -- \"${(@P)4}\"; }; _files() { print -- '<files>'; }; "
+                   "words=(", array, "); CURRENT=", words.size(), "; _tool"));
+  EXPECT_EQ(result.stderr_text, "") << result.Describe();
+  return absl::StrSplit(result.stdout_text, '\n', absl::SkipEmpty());
+}
+
+// The words of ZshCandidates that start with the word being completed (as
+// zsh's matching would keep), without their descriptions.
+std::set<std::string> ZshComplete(const std::string& script,
+                                  const std::vector<std::string>& words) {
+  std::set<std::string> completions;
+  for (const std::string& candidate : ZshCandidates(script, words)) {
+    const std::string word = candidate.substr(0, candidate.find(':'));
+    if (word == "<files>" || absl::StartsWith(word, words.back())) completions.insert(word);
+  }
+  return completions;
+}
+
+TEST(ZshCompletionTest, RegistersItselfWithCompinit) {
+  ToolApp tool;
+  const ProcessResult result = RunZsh(RenderZshCompletion(ReadCommandTree(tool.app())),
+                                      "autoload -U compinit && compinit -u -D",
+                                      "print -r -- ${_comps[tool]}");
+  EXPECT_TRUE(result.Succeeded()) << result.Describe() << result.stderr_text;
+  EXPECT_EQ(result.stdout_text, "_tool\n") << result.stderr_text;
+}
+
+TEST(ZshCompletionTest, CompletesTheSubcommandsOfEachLevelWithTheirDescriptions) {
+  ToolApp tool;
+  const std::string script = RenderZshCompletion(ReadCommandTree(tool.app()));
+  EXPECT_THAT(ZshCandidates(script, {"tool", ""}),
+              UnorderedElementsAre("get:list objects", "apply:store an app"));
+  EXPECT_EQ(ZshComplete(script, {"tool", "get", ""}), (std::set<std::string>{"apps", "hosts"}));
+  EXPECT_EQ(ZshComplete(script, {"tool", "get", "apps", ""}), std::set<std::string>{"<files>"});
+}
+
+TEST(ZshCompletionTest, OffersTheSameOptionsAsBash) {
+  ToolApp tool;
+  const CommandDoc tree = ReadCommandTree(tool.app());
+  const std::string zsh = RenderZshCompletion(tree);
+  const std::string bash = RenderBashCompletion(tree);
+  for (const std::vector<std::string>& words : std::vector<std::vector<std::string>>{
+           {"tool", "get", "apps", "--"}, {"tool", "--"}, {"tool", "get", "-"}}) {
+    EXPECT_EQ(ZshComplete(zsh, words), Complete(bash, words)) << absl::StrJoin(words, " ");
+  }
+}
+
+TEST(ZshCompletionTest, AnOptionsValueIsNotTakenForASubcommand) {
+  ToolApp tool;
+  const std::string script = RenderZshCompletion(ReadCommandTree(tool.app()));
+  EXPECT_EQ(ZshComplete(script, {"tool", "--server", "get", ""}),
+            (std::set<std::string>{"apply", "get"}));
+  EXPECT_EQ(ZshComplete(script, {"tool", "-o", ""}), std::set<std::string>{});
+  EXPECT_EQ(ZshComplete(script, {"tool", "--token-file", ""}), std::set<std::string>{"<files>"});
+}
+
+TEST(ZshCompletionTest, QuotesInDescriptionsStayText) {
+  CLI::App app{"quoting"};
+  app.name("tool");
+  app.add_subcommand("run", "it's $(touch /tmp/pwned) `x` \\ done");
+  const std::vector<std::string> offered =
+      ZshCandidates(RenderZshCompletion(ReadCommandTree(app)), {"tool", ""});
+  EXPECT_THAT(offered, UnorderedElementsAre("run:it's $(touch /tmp/pwned) `x` \\ done"));
 }
 
 }  // namespace

@@ -136,7 +136,8 @@ TEST_F(DebianPackagesE2eTest, InstallRunConfigureAndPurgeOnAFreshSystemdHost) {
             "600 root:root");
   EXPECT_THAT(Query({"dpkg-query", "-W", "-f=${Conffiles}", "pyservice-agent"}),
               HasSubstr("/etc/pyservice/agent.yaml "));
-  // Binaries, man pages and completion where an operator looks.
+  // Binaries, man pages and completions where an operator looks (zsh's
+  // default $fpath has /usr/share/zsh/vendor-completions).
   InHost({"test", "-x", "/usr/bin/pyctl", "-a", "-x", "/usr/sbin/pyservice-agent", "-a", "-x",
           "/usr/sbin/pyservice-controller"});
   EXPECT_THAT(InHost({"man", "-P", "cat", "8", "pyservice-agent"}), HasSubstr("--controller"));
@@ -145,6 +146,9 @@ TEST_F(DebianPackagesE2eTest, InstallRunConfigureAndPurgeOnAFreshSystemdHost) {
                       "COMP_WORDS=(pyctl rollout ''); COMP_CWORD=2; _pyctl; "
                       "echo ${COMPREPLY[*]}"}),
               HasSubstr("promote"));
+  EXPECT_EQ(InHost({"zsh", "-f", "-c",
+                    "autoload -U compinit && compinit -u -D && print -r -- ${_comps[pyctl]}"}),
+            "_pyctl\n");
 
   // Configure as an operator would: TLS for the controller (editing its
   // conffile), the CA and an enrollment token for the agent.
