@@ -472,7 +472,9 @@ std::string E2eFleet::Diagnostics() {
   std::string out;
   for (int i = 0; i < controllers(); ++i) {
     if (controllers_[i] == nullptr) continue;
-    absl::StrAppend(&out, "--- controller ", i, " stderr (tail):\n",
+    absl::StatusOr<ExitStatus> exited = controllers_[i]->WaitForExit(absl::ZeroDuration());
+    absl::StrAppend(&out, "--- controller ", i, " (",
+                    exited.ok() ? exited->Describe() : std::string("running"), ") stderr (tail):\n",
                     Tail(controllers_[i]->ReadStderr(), options_.controller_log_lines), "\n");
   }
   for (int i = 0; i < size(); ++i) {

@@ -180,8 +180,14 @@ TEST_F(HaE2eTest, LeaderKilledMidRolloutAFollowerLeadsAndFinishesItDeployingEach
       kTakeoverTimeout))
       << "no follower took over\n" << Diagnostics();
   ASSERT_NE(leader, 0);
-  ASSERT_TRUE(Eventually([&] { return AllConnectedTo(leader); }, kTakeoverTimeout))
+  // The new leader must keep leading: one that lost its lease right after
+  // taking over (exit status 3) would hand the rollout on a third time.
+  ASSERT_TRUE(Eventually(
+      [&] { return !fleet().ControllerRuns(leader) || AllConnectedTo(leader); },
+      kTakeoverTimeout))
       << "the agents did not reconnect to the new leader " << leader << "\n" << Diagnostics();
+  ASSERT_TRUE(fleet().ControllerRuns(leader))
+      << "the new leader " << leader << " exited after taking over\n" << Diagnostics();
   std::cout << "[ figures ] controller " << leader << " leads, every agent connected to it, "
             << absl::FormatDuration(absl::Now() - killed_at) << " after the kill" << std::endl;
 
@@ -226,7 +232,7 @@ TEST_F(HaE2eTest, LeaderKilledMidRolloutAFollowerLeadsAndFinishesItDeployingEach
       << fleet().controller(0).ReadStderr();
   EXPECT_FALSE(absl::StrContains(fleet().controller(0).ReadStderr(), "leading:"))
       << fleet().controller(0).ReadStderr();
-  EXPECT_EQ(fleet().Leader(), leader);
+  EXPECT_EQ(fleet().Leader(), leader) << Diagnostics();
   rollout = RolloutStatus(&last);
   EXPECT_EQ(Field(rollout, "state"), "succeeded") << last;
   EXPECT_TRUE(AllConnected()) << Diagnostics();
