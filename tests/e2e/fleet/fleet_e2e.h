@@ -119,9 +119,9 @@ struct FleetOptions {
 class E2eFleet {
  public:
   // Starts the controllers (controller 0 first, so it leads an etcd store),
-  // boots the hosts and starts their agents. Never
-  // null; when something failed, error() says what (and the fleet holds
-  // what did start, cleaned up by the destructor).
+  // boots the hosts and starts their agents. Never null; when something
+  // failed, error() says what (and the fleet holds what did start, cleaned
+  // up by the destructor).
   static std::unique_ptr<E2eFleet> Start(FleetOptions options);
   // Stops the hosts, then the controllers.
   ~E2eFleet();
