@@ -16,6 +16,12 @@ absl::StatusOr<std::unique_ptr<LeaderElection>> WaitForLeadership(
   follower_server.services.clear();
   follower_server.generic_service = &refusals;
   follower_server.admin_socket.clear();
+  // Shut down without grace once this controller wins: the won lease is
+  // renewed only after this returns (KeepLeading), so a grace the length
+  // of the lease's ttl let it expire and the new leader exit (lost
+  // leadership) seconds after taking over. Whatever is in flight is a
+  // refusal; its client tries the next address either way.
+  follower_server.shutdown_grace = absl::ZeroDuration();
   // Started at the first sign that another leads, so a controller that
   // wins at once never binds its addresses twice.
   std::unique_ptr<ControllerServer> server;

@@ -16,6 +16,8 @@
 #include "absl/time/clock.h"
 #include "absl/time/time.h"
 #include "gmock/gmock.h"
+#include "grpcpp/generic/generic_stub.h"
+#include "grpcpp/grpcpp.h"
 #include "gtest/gtest.h"
 #include "tests/integration/controller_harness.h"
 #include "tests/testing/child_process.h"
@@ -169,6 +171,62 @@ TEST_F(ControllerHaTest, FollowersRefuseNamingTheLeader_AKilledLeaderIsReplacedW
   const ProcessResult refused_again = Pyctl(addresses_[follower], {"get", "apps"});
   EXPECT_THAT(refused_again.stderr_text,
               HasSubstr(absl::StrCat("not the leader: the leader is ", addresses_[leader])));
+}
+
+// A follower wins while a client's call to it is still open (refused, but
+// not yet closed by the client, as an agent's stream can be): its refusal
+// server stops at once instead of after a grace as long as the lease, so the
+// lease it won does not expire before it is renewed and the new leader keeps
+// leading (it exited with `lost leadership` 5 s after taking over).
+TEST_F(ControllerHaTest, AFollowerWithACallLeftOpenTakesOverAndKeepsLeading) {
+  StartController(0);
+  ASSERT_TRUE(controllers_[0]
+                  ->WaitForStderrLine("leading: this controller is the leader", kTakeoverTimeout)
+                  .ok())
+      << controllers_[0]->ReadStderr();
+  StartController(1);
+  ASSERT_TRUE(controllers_[1]
+                  ->WaitForStderrLine(absl::StrCat("refusing every call on ", addresses_[1]),
+                                      kTakeoverTimeout)
+                  .ok())
+      << controllers_[1]->ReadStderr();
+
+  // A Connect stream to the follower, started and then left alone: the
+  // client neither reads the refusal nor half-closes.
+  std::shared_ptr<grpc::Channel> channel =
+      grpc::CreateChannel(addresses_[1], grpc::InsecureChannelCredentials());
+  grpc::GenericStub stub(channel);
+  grpc::ClientContext context;
+  grpc::CompletionQueue queue;
+  std::unique_ptr<grpc::GenericClientAsyncReaderWriter> call =
+      stub.PrepareCall(&context, "/pyservice.v1.AgentService/Connect", &queue);
+  void* tag = nullptr;
+  bool ok = false;
+  call->StartCall(reinterpret_cast<void*>(1));
+  ASSERT_TRUE(queue.Next(&tag, &ok));
+  ASSERT_TRUE(ok) << "the call to the follower did not start";
+
+  ASSERT_TRUE(controllers_[0]->Signal(SIGKILL).ok());
+  ASSERT_EQ(WaitForNewLeader({1}), 1);
+  ASSERT_TRUE(controllers_[1]
+                  ->WaitForStderrLine(absl::StrCat("listening on ", addresses_[1]),
+                                      kTakeoverTimeout)
+                  .ok())
+      << controllers_[1]->ReadStderr();
+  // Still leading after longer than the lease's 5 s ttl: its renewals run.
+  EXPECT_TRUE(absl::IsDeadlineExceeded(
+      controllers_[1]->WaitForExit(absl::Seconds(10)).status()))
+      << controllers_[1]->ReadStderr();
+  const ProcessResult hosts =
+      Pyctl(absl::StrCat("unix:", AdminSocket(1)), {"get", "hosts"});
+  EXPECT_TRUE(hosts.Succeeded()) << hosts.Describe() << "\n" << hosts.stderr_text;
+
+  context.TryCancel();
+  grpc::Status status;
+  call->Finish(&status, reinterpret_cast<void*>(2));
+  queue.Shutdown();
+  while (queue.Next(&tag, &ok)) {
+  }
 }
 
 // `pyctl rollout status hello -o json`'s state at controller `i`; "" when

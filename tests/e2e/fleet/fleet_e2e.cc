@@ -2,6 +2,7 @@
 
 #include <signal.h>
 
+#include <cmath>
 #include <filesystem>
 #include <fstream>
 #include <sstream>
@@ -11,6 +12,7 @@
 #include "absl/strings/str_join.h"
 #include "absl/strings/str_split.h"
 #include "absl/strings/strip.h"
+#include "common/status/status_macros.h"
 #include "tests/e2e/agent/hello_app.h"
 
 extern char** environ;
@@ -24,6 +26,10 @@ std::string ReadOuterFile(const std::string& path) {
   text << in.rdbuf();
   return text.str();
 }
+
+// systemd's "unit started" journal message (SD_MESSAGE_UNIT_STARTED): one
+// per start job that completed, i.e. per (re)start of the service.
+constexpr char kUnitStartedMessageId[] = "39f53479d3a045ac8e11786248231fbf";
 
 // The agent binary as the hosts see it: the build tree is bound at
 // /opt/pyservice.
@@ -55,6 +61,14 @@ health:
                       kPort, R"(/healthz"
   deadline: 2m
 )");
+}
+
+int64_t JournalMark() {
+  const int64_t mark =
+      static_cast<int64_t>(std::ceil(absl::ToDoubleSeconds(absl::Now() - absl::UnixEpoch())));
+  while (absl::ToUnixSeconds(absl::Now()) < mark) absl::SleepFor(absl::Milliseconds(50));
+  absl::SleepFor(absl::Milliseconds(20));
+  return mark;
 }
 
 std::string Field(const JsonValue& object, const std::string& key) {
@@ -104,10 +118,14 @@ std::unique_ptr<E2eFleet> E2eFleet::Start(FleetOptions options) {
 }
 
 absl::Status E2eFleet::Boot() {
+  if (options_.controllers < 1 || (options_.controllers > 1 && options_.store.empty())) {
+    return absl::InvalidArgumentError(
+        "several controllers need an etcd store (FleetOptions::store)");
+  }
   run_dir_ = dir_.Join("run");
   std::filesystem::create_directories(run_dir_);
-  admin_socket_ = dir_.Join("admin/admin.sock");
-  std::filesystem::create_directories(dir_.Join("admin"));
+  admin_dir_ = dir_.Join("admin");
+  std::filesystem::create_directories(admin_dir_);
   // The controller's server certificate covers DNS:localhost, the name gRPC
   // verifies for unix: targets.
   tls_dir_ = dir_.Join("tls");
@@ -127,19 +145,16 @@ absl::Status E2eFleet::Boot() {
   const std::string bin_dir = dir_.Join("bin");
   std::filesystem::create_directories(bin_dir);
   std::filesystem::create_symlink(AgentPathInHost(), bin_dir + "/pyservice-agent");
-  config_ = dir_.Join("controller.yaml");
-  std::ofstream(config_) << "listen: [unix:" << run_dir_ << "/controller.sock]\n"
-                         << "admin_socket: " << admin_socket_ << "\n"
-                         << "tls_cert: " << tls_dir_ << "/server.crt\n"
-                         << "tls_key: " << tls_dir_ << "/server.key\n"
-                         << "data_dir: " << data_dir() << "\n"
-                         << "secrets_key_file: " << dir_.Join("secrets.key") << "\n"
-                         << "heartbeat_interval: " << options_.heartbeat << "\n"
-                         << "log_level: debug\n";
   app_yaml_path_ = dir_.Join("app.yaml");
   std::ofstream(app_yaml_path_) << options_.app_yaml;
 
-  if (absl::Status started = StartController(); !started.ok()) return started;
+  controllers_.resize(options_.controllers);
+  for (int i = 0; i < options_.controllers; ++i) {
+    RETURN_IF_ERROR(WriteControllerConfig(i));
+    // In order: controller 0 takes an empty etcd store's leadership, so the
+    // tests know the first leader.
+    RETURN_IF_ERROR(StartController(i));
+  }
   const std::string unit_file =
       ReadOuterFile(absl::StrCat(PYSERVICE_SOURCE_DIR, "/deploy/systemd/pyservice-agent.service"));
   if (unit_file.empty()) {
@@ -170,44 +185,96 @@ absl::Status E2eFleet::Boot() {
   return absl::OkStatus();
 }
 
-// The agent as an operator would install it: the shipped unit file; the CA
-// of the controller's certificate and an enrollment token for the host
-// (made with pyctl, labels in it), owner-only; a config naming the host,
-// the CA and the token file; systemctl start. The agent enrolls at its
-// first start and keeps its certificate in its state dir.
+// Controller i's own socket, admin socket and data dir (its SQLite store,
+// or with etcd its access state); one secrets key for all, as a cluster on
+// one etcd store needs. Metrics on a port of the kernel's choosing: several
+// controllers (and other suites) share this machine.
+absl::Status E2eFleet::WriteControllerConfig(int i) {
+  configs_.push_back(dir_.Join(absl::StrCat("controller-", i, ".yaml")));
+  std::ofstream config(configs_.back());
+  config << "listen: [" << ControllerAddress(i) << "]\n"
+         << "admin_socket: " << AdminSocket(i) << "\n"
+         << "data_dir: " << data_dir(i) << "\n"
+         << "secrets_key_file: " << dir_.Join("secrets.key") << "\n"
+         << "heartbeat_interval: " << options_.heartbeat << "\n"
+         << "metrics: {listen: \"127.0.0.1:0\"}\n"
+         << "log_level: debug\n"
+         << ControllerCredentialsConfig();
+  config.close();
+  if (!config) return absl::InternalError("cannot write " + configs_.back());
+  return absl::OkStatus();
+}
+
+std::string E2eFleet::ControllerAddress(int i) const {
+  return absl::StrCat("unix:", run_dir_, "/controller-", i, ".sock");
+}
+
+std::string E2eFleet::AdminSocket(int i) const {
+  return absl::StrCat(admin_dir_, "/admin-", i, ".sock");
+}
+
+// The agent as an operator would install it: the shipped unit file; its
+// credentials (InstallAgentCredentials); a config naming the host, every
+// controller as the host sees it, and the credentials; systemctl start.
 absl::Status E2eFleet::InstallAgent(int i, const std::string& unit_file) {
   TestHost& host = Host(i);
+  std::vector<std::string> addresses;
+  for (int c = 0; c < controllers(); ++c) {
+    addresses.push_back(absl::StrCat("unix:/run/pyservice/controller-", c, ".sock"));
+  }
+  RETURN_IF_ERROR(
+      host.WriteFile("/etc/systemd/system/pyservice-agent.service", unit_file));
+  ASSIGN_OR_RETURN(const std::string credentials, InstallAgentCredentials(i));
+  RETURN_IF_ERROR(host.WriteFile("/etc/pyservice/agent.yaml",
+                                 absl::StrCat("controller: \"", absl::StrJoin(addresses, ","),
+                                              "\"\n"
+                                              "host: ",
+                                              HostName(i), "\n", credentials,
+                                              // The hosts have no index: the
+                                              // hello app needs no packages.
+                                              "pip_options: [--no-index]\n"
+                                              "log_level: debug\n",
+                                              options_.agent_config_extra)));
+  RETURN_IF_ERROR(host.RunOk({"systemctl", "daemon-reload"}).status());
+  return host.RunOk({"systemctl", "start", kAgentUnit}, {.timeout = absl::Seconds(30)}).status();
+}
+
+// kEnrolled: the CA of the controller's certificate and an enrollment
+// token for the host (made with pyctl, labels in it), owner-only; the agent
+// enrolls at its first start and keeps its certificate in its state dir.
+// kInsecure: the labels in the config, nothing else (plaintext on the
+// socket, ControllerCredentialsConfig).
+absl::StatusOr<std::string> E2eFleet::InstallAgentCredentials(int i) {
+  if (options_.agent_credentials == AgentCredentials::kInsecure) {
+    std::vector<std::string> labels;
+    for (const std::string& label : options_.labels) {
+      const std::pair<std::string, std::string> kv = absl::StrSplit(label, '=');
+      labels.push_back(absl::StrCat(kv.first, ": ", kv.second));
+    }
+    return absl::StrCat("labels: {", absl::StrJoin(labels, ", "), "}\n");
+  }
   std::vector<std::string> enroll = {"host", "enroll-token", HostName(i)};
   for (const std::string& label : options_.labels) enroll.insert(enroll.end(), {"--label", label});
   const ProcessResult token = Pyctl(enroll);
   if (!token.Succeeded() || token.stdout_text.empty()) {
     return absl::InternalError(absl::StrCat("pyctl host enroll-token: ", Describe(token)));
   }
-  absl::Status installed = host.WriteFile("/etc/systemd/system/pyservice-agent.service", unit_file);
-  if (installed.ok()) installed = host.WriteFile("/etc/pyservice/tls/ca.crt", ca_pem_, 0644);
-  if (installed.ok()) {
-    installed = host.WriteFile("/etc/pyservice/enroll.token", token.stdout_text, 0600);
+  RETURN_IF_ERROR(Host(i).WriteFile("/etc/pyservice/tls/ca.crt", ca_pem_, 0644));
+  RETURN_IF_ERROR(Host(i).WriteFile("/etc/pyservice/enroll.token", token.stdout_text, 0600));
+  return std::string(
+      "tls_ca: /etc/pyservice/tls/ca.crt\n"
+      "enrollment_token_file: /etc/pyservice/enroll.token\n");
+}
+
+// The controllers' side of AgentCredentials: TLS with make-test-ca's server
+// certificate for enrolled agents; none for insecure ones, which come in
+// plaintext (allowed on unix: sockets) and are believed.
+std::string E2eFleet::ControllerCredentialsConfig() const {
+  if (options_.agent_credentials == AgentCredentials::kInsecure) {
+    return "insecure_agents: true\n";
   }
-  if (installed.ok()) {
-    installed = host.WriteFile("/etc/pyservice/agent.yaml",
-                               absl::StrCat("controller: unix:/run/pyservice/controller.sock\n"
-                                            "host: ",
-                                            HostName(i),
-                                            "\n"
-                                            "tls_ca: /etc/pyservice/tls/ca.crt\n"
-                                            "enrollment_token_file: /etc/pyservice/enroll.token\n"
-                                            // The hosts have no index: the
-                                            // hello app needs no packages.
-                                            "pip_options: [--no-index]\n"
-                                            "log_level: debug\n",
-                                            options_.agent_config_extra));
-  }
-  if (installed.ok()) installed = host.RunOk({"systemctl", "daemon-reload"}).status();
-  if (installed.ok()) {
-    installed =
-        host.RunOk({"systemctl", "start", kAgentUnit}, {.timeout = absl::Seconds(30)}).status();
-  }
-  return installed;
+  return absl::StrCat("tls_cert: ", tls_dir_, "/server.crt\n", "tls_key: ", tls_dir_,
+                      "/server.key\n");
 }
 
 E2eFleet::~E2eFleet() {
@@ -215,35 +282,80 @@ E2eFleet::~E2eFleet() {
   // that is gone.
   for (auto& host : hosts_) (void)host->Stop();
   hosts_.clear();
-  if (controller_) (void)StopController();
+  for (int i = 0; i < controllers(); ++i) {
+    if (controllers_[i] != nullptr && ControllerRuns(i)) (void)StopController(i);
+  }
 }
 
-absl::Status E2eFleet::StartController() {
+absl::Status E2eFleet::StartController(int i) {
   ChildProcessOptions options;
-  options.argv = {CONTROLLER_BIN, "--config", config_};
+  options.argv = {CONTROLLER_BIN, "--config", configs_[i]};
+  if (!options_.store.empty()) {
+    options.argv.insert(options.argv.end(),
+                        {"--store", options_.store, "--advertise", ControllerAddress(i)});
+  }
   options.output_dir = dir_.path();
-  options.name = absl::StrCat("controller-", ++controller_starts_);
-  absl::StatusOr<std::unique_ptr<ChildProcess>> child = ChildProcess::Start(options);
-  if (!child.ok()) return child.status();
-  controller_ = *std::move(child);
-  // Logged after the listeners' lines, once the admin socket accepts.
-  return controller_->WaitForStderrLine("admin socket on unix:", absl::Seconds(20)).status();
+  options.name = absl::StrCat("controller-", i, "-", ++controller_starts_);
+  ASSIGN_OR_RETURN(controllers_[i], ChildProcess::Start(options));
+  ChildProcess& controller = *controllers_[i];
+  // The admin socket's line is logged after the listeners' ones, once it
+  // accepts; a follower logs that it refuses calls instead (no admin socket
+  // until it leads).
+  constexpr absl::Duration kTimeout = absl::Seconds(30);
+  const bool serving = Eventually(
+      [&] {
+        const std::string log = controller.ReadStderr();
+        return !ControllerRuns(i) || absl::StrContains(log, "admin socket on unix:") ||
+               absl::StrContains(log, "follower: refusing every call on");
+      },
+      kTimeout, absl::Milliseconds(50));
+  if (!ControllerRuns(i)) {
+    return absl::FailedPreconditionError(absl::StrCat(
+        "controller ", i, " exited at start:\n", Tail(controller.ReadStderr(), 40)));
+  }
+  if (!serving) {
+    return absl::DeadlineExceededError(absl::StrCat("controller ", i, " not serving after ",
+                                                    absl::FormatDuration(kTimeout), ":\n",
+                                                    Tail(controller.ReadStderr(), 40)));
+  }
+  return absl::OkStatus();
 }
 
-absl::StatusOr<ExitStatus> E2eFleet::StopController(absl::Duration timeout) {
-  if (absl::Status signaled = controller_->Signal(SIGTERM); !signaled.ok()) return signaled;
-  return controller_->WaitForExit(timeout);
+absl::StatusOr<ExitStatus> E2eFleet::StopController(int i, absl::Duration timeout) {
+  RETURN_IF_ERROR(controllers_[i]->Signal(SIGTERM));
+  return controllers_[i]->WaitForExit(timeout);
 }
 
-absl::StatusOr<ExitStatus> E2eFleet::KillController(absl::Duration timeout) {
-  if (absl::Status signaled = controller_->Signal(SIGKILL); !signaled.ok()) return signaled;
-  return controller_->WaitForExit(timeout);
+absl::StatusOr<ExitStatus> E2eFleet::KillController(int i, absl::Duration timeout) {
+  RETURN_IF_ERROR(controllers_[i]->Signal(SIGKILL));
+  return controllers_[i]->WaitForExit(timeout);
+}
+
+bool E2eFleet::ControllerRuns(int i) {
+  return controllers_[i] != nullptr &&
+         absl::IsDeadlineExceeded(controllers_[i]->WaitForExit(absl::ZeroDuration()).status());
+}
+
+int E2eFleet::Leader() {
+  for (int i = 0; i < controllers(); ++i) {
+    if (!ControllerRuns(i)) continue;
+    const std::string log = controllers_[i]->ReadStderr();
+    if (absl::StrContains(log, "leading: this controller is the leader") &&
+        absl::StrContains(log, "admin socket on unix:")) {
+      return i;
+    }
+  }
+  return -1;
 }
 
 std::vector<std::string> E2eFleet::PyctlArgv(std::vector<std::string> args) const {
   std::vector<std::string> argv = {PYCTL_BIN};
   argv.insert(argv.end(), args.begin(), args.end());
-  argv.insert(argv.end(), {"--controller", absl::StrCat("unix:", admin_socket_)});
+  std::vector<std::string> admin_sockets;
+  for (int i = 0; i < controllers(); ++i) {
+    admin_sockets.push_back(absl::StrCat("unix:", AdminSocket(i)));
+  }
+  argv.insert(argv.end(), {"--controller", absl::StrJoin(admin_sockets, ",")});
   return argv;
 }
 
@@ -335,10 +447,36 @@ std::string E2eFleet::Journal(int i, const std::string& unit, int lines) {
                       logs.ok() ? logs->stdout_text : logs.status().ToString());
 }
 
+std::string E2eFleet::JournalSince(int i, int64_t mark, const std::vector<std::string>& args) {
+  std::vector<std::string> argv = {"journalctl", "--no-pager", "--output", "cat", "--since",
+                                   absl::StrCat("@", mark)};
+  argv.insert(argv.end(), args.begin(), args.end());
+  auto out = Host(i).Run(argv);
+  if (!out.ok()) return absl::StrCat("(journalctl: ", out.status().ToString(), ")");
+  return out->stdout_text;
+}
+
+int E2eFleet::ServiceStartsSince(int i, int64_t mark, std::string* lines) {
+  *lines = JournalSince(
+      i, mark,
+      {absl::StrCat("UNIT=", kAppUnit), absl::StrCat("MESSAGE_ID=", kUnitStartedMessageId)});
+  int count = 0;
+  for (absl::string_view line : absl::StrSplit(*lines, '\n', absl::SkipWhitespace())) {
+    (void)line;
+    ++count;
+  }
+  return count;
+}
+
 std::string E2eFleet::Diagnostics() {
-  std::string out =
-      absl::StrCat("--- controller stderr (tail):\n",
-                   Tail(controller_->ReadStderr(), options_.controller_log_lines), "\n");
+  std::string out;
+  for (int i = 0; i < controllers(); ++i) {
+    if (controllers_[i] == nullptr) continue;
+    absl::StatusOr<ExitStatus> exited = controllers_[i]->WaitForExit(absl::ZeroDuration());
+    absl::StrAppend(&out, "--- controller ", i, " (",
+                    exited.ok() ? exited->Describe() : std::string("running"), ") stderr (tail):\n",
+                    Tail(controllers_[i]->ReadStderr(), options_.controller_log_lines), "\n");
+  }
   for (int i = 0; i < size(); ++i) {
     absl::StrAppend(&out, Journal(i, kAgentUnit, options_.agent_journal_lines));
   }

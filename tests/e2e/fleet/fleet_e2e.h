@@ -1,17 +1,20 @@
 // The harness shared by the fleet end-to-end suites (fleet_e2e_test,
-// rollout_e2e_test): the real pyservice-controller on this machine,
-// serving TLS on a Unix socket (server certificate from
-// deploy/tls/make-test-ca.sh) and its admin socket; N real systemd test
-// hosts (each with its own network namespace) running the real
-// pyservice-agent installed from deploy/systemd/pyservice-agent.service and
-// dialing the controller over the socket's directory bound into the host;
-// the real pyctl binary, root on the admin socket.
+// rollout_e2e_test, ha_e2e_test): the real pyservice-controller on this
+// machine (or several on one etcd store, FleetOptions::store), each serving
+// on a Unix socket and its own admin socket; N real systemd test hosts
+// (each with its own network namespace) running the real pyservice-agent
+// installed from deploy/systemd/pyservice-agent.service and dialing every
+// controller over the sockets' directory bound into the host; the real
+// pyctl binary, root on the admin sockets (given all of them, it finds the
+// leader).
 //
-// Every host enrolls as an operator would enroll it: `pyctl host
+// By default every host enrolls as an operator would enroll it: `pyctl host
 // enroll-token NAME --label ...` written into the host as an owner-only
-// file the agent's config names (enrollment_token_file), with make-test-ca's
-// CA as its tls_ca; the agent then connects with the certificate the
-// controller's own CA issued it, and its labels are the token's.
+// file the agent's config names (enrollment_token_file), with the CA of
+// the controller's server certificate (deploy/tls/make-test-ca.sh) as its
+// tls_ca; the agent then connects with the certificate the controller's own
+// CA issued it, and its labels are the token's. AgentCredentials::kInsecure
+// replaces that (InstallAgentCredentials).
 //
 // E2eFleet is that set-up as one object; FleetE2eFixture keeps one per test
 // binary run (hosts take seconds to boot, so SetUpTestSuite boots them once)
@@ -19,6 +22,7 @@
 #ifndef PYSERVICE_TESTS_E2E_FLEET_FLEET_E2E_H_
 #define PYSERVICE_TESTS_E2E_FLEET_FLEET_E2E_H_
 
+#include <cstdint>
 #include <map>
 #include <memory>
 #include <string>
@@ -26,6 +30,7 @@
 
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
+#include "absl/strings/str_cat.h"
 #include "absl/time/clock.h"
 #include "absl/time/time.h"
 #include "common/process/subprocess.h"
@@ -58,6 +63,11 @@ bool Eventually(Condition condition, absl::Duration timeout,
   }
 }
 
+// A point in time for `journalctl --since @N`: every event before the call
+// is earlier than N, every event after it is later (the hosts share this
+// machine's clock).
+int64_t JournalMark();
+
 // A scalar member of a JSON object as text ("true"/"false" for booleans);
 // "" when absent or `object` is not an object, so a malformed answer fails
 // the comparison rather than the test binary.
@@ -71,11 +81,29 @@ std::string Tail(const std::string& text, int lines);
 // A finished command with its output, for failure messages.
 std::string Describe(const ProcessResult& result);
 
+// How the agents prove who they are to the controllers.
+enum class AgentCredentials {
+  // Enrolled with a token for the certificate the controller's CA issues;
+  // TLS on the controllers' sockets; labels bound by the token.
+  kEnrolled,
+  // No certificate: the controllers run with insecure_agents and believe
+  // each agent's Hello, labels included (its config's). Plaintext on the
+  // Unix sockets (the agent refuses TLS without a certificate or a token).
+  kInsecure,
+};
+
 struct FleetOptions {
   std::vector<std::string> host_names;  // one test host each
   // Every host's labels, K=V: bound by its enrollment token (agents cannot
-  // choose their own).
+  // choose their own), or in its config with kInsecure.
   std::vector<std::string> labels = {"role=web"};
+  AgentCredentials agent_credentials = AgentCredentials::kEnrolled;
+  // The controllers: one on the SQLite store in its data dir when `store`
+  // is empty; else `controllers` of them on that store
+  // ("etcd://HOST:PORT,..."), each with its own socket, admin socket and
+  // data dir, one secrets key. Every agent and pyctl is given them all.
+  int controllers = 1;
+  std::string store;
   // The controller's heartbeat_interval: short, so lost hosts show quickly.
   std::string heartbeat = "1s";
   std::string git_dir;  // bound at /srv/git in every host (the app's repo)
@@ -90,11 +118,12 @@ struct FleetOptions {
 
 class E2eFleet {
  public:
-  // Starts the controller, boots the hosts and starts their agents. Never
-  // null; when something failed, error() says what (and the fleet holds
-  // what did start, cleaned up by the destructor).
+  // Starts the controllers (controller 0 first, so it leads an etcd store),
+  // boots the hosts and starts their agents. Never null; when something
+  // failed, error() says what (and the fleet holds what did start, cleaned
+  // up by the destructor).
   static std::unique_ptr<E2eFleet> Start(FleetOptions options);
-  // Stops the hosts, then the controller.
+  // Stops the hosts, then the controllers.
   ~E2eFleet();
 
   const std::string& error() const { return error_; }
@@ -102,21 +131,32 @@ class E2eFleet {
   const std::string& HostName(int i) const { return options_.host_names[i]; }
   TestHost& Host(int i) { return *hosts_[i]; }
   const std::string& app_yaml_path() const { return app_yaml_path_; }
-  // The controller's data dir (its store, and its CA in ca/).
-  std::string data_dir() const { return dir_.Join("data"); }
+  // Controller i's data dir (its store, and its CA in ca/).
+  std::string data_dir(int i = 0) const { return dir_.Join(absl::StrCat("data-", i)); }
 
-  // The controller: started on the same config, data dir and socket each
+  // Controller i: started on the same config, data dir and socket each
   // time, so a restart finds its store and the agents reconnect by
-  // themselves.
-  ChildProcess& controller() { return *controller_; }
-  absl::Status StartController();
+  // themselves. Started means serving: its admin socket is up, or (on an
+  // etcd store) it follows and refuses calls.
+  int controllers() const { return static_cast<int>(controllers_.size()); }
+  ChildProcess& controller(int i = 0) { return *controllers_[i]; }
+  absl::Status StartController(int i = 0);
   // SIGTERM (a clean stop) or SIGKILL (a crash), then reaped.
-  absl::StatusOr<ExitStatus> StopController(absl::Duration timeout = absl::Seconds(20));
-  absl::StatusOr<ExitStatus> KillController(absl::Duration timeout = absl::Seconds(10));
+  absl::StatusOr<ExitStatus> StopController(int i = 0, absl::Duration timeout = absl::Seconds(20));
+  absl::StatusOr<ExitStatus> KillController(int i = 0, absl::Duration timeout = absl::Seconds(10));
+  // Whether controller i's process runs (not reaped, not exited).
+  bool ControllerRuns(int i);
+  // Controller i's address as this machine sees it (agents see the socket's
+  // directory at /run/pyservice).
+  std::string ControllerAddress(int i) const;
+  // The running controller that logged `leading: this controller is the
+  // leader` since its start and serves its admin socket, or -1 (none yet,
+  // or no etcd store).
+  int Leader();
 
-  // pyctl ARGS against the controller's admin socket (root there is an
-  // admin: no token), killed after `timeout_seconds`. No PYCTL_ variable of
-  // ours reaches it.
+  // pyctl ARGS against the controllers' admin sockets (root there is an
+  // admin: no token), all of them as one address list, killed after
+  // `timeout_seconds`. No PYCTL_ variable of ours reaches it.
   ProcessResult Pyctl(std::vector<std::string> args, int timeout_seconds = 30);
   // The same pyctl left running (`logs -f`, `events -f`), its output in
   // files read while it runs; `name` names them. Killed when destroyed.
@@ -135,13 +175,30 @@ class E2eFleet {
   // failure, which never equals a real value).
   std::string ShowUnit(int i, const std::string& property, const std::string& unit = kAppUnit);
   std::string Journal(int i, const std::string& unit, int lines);
-  // The controller's stderr and every agent's journal, for failure messages.
+  // journalctl since `mark` (JournalMark) on host i, with extra arguments
+  // (matches).
+  std::string JournalSince(int i, int64_t mark, const std::vector<std::string>& args);
+  // How many times the app's service was started (incl. restarts) on host
+  // i since `mark`: systemd logs SD_MESSAGE_UNIT_STARTED with UNIT= once
+  // per completed start job, so two restarts in quick succession, which
+  // polling InvocationID could miss, count two. `lines` gets those entries.
+  int ServiceStartsSince(int i, int64_t mark, std::string* lines);
+  // Every controller's stderr and every agent's journal, for failure
+  // messages.
   std::string Diagnostics();
 
  private:
   explicit E2eFleet(FleetOptions options) : options_(std::move(options)) {}
   absl::Status Boot();
+  absl::Status WriteControllerConfig(int i);
   absl::Status InstallAgent(int i, const std::string& unit_file);
+  // The one place that decides how the agents authenticate
+  // (options_.agent_credentials): writes what host i's agent needs into it
+  // and returns its agent.yaml lines; the controllers' side is
+  // ControllerCredentialsConfig.
+  absl::StatusOr<std::string> InstallAgentCredentials(int i);
+  std::string ControllerCredentialsConfig() const;
+  std::string AdminSocket(int i) const;
   // pyctl's argv (ARGS then --controller) and environment (ours without
   // PYCTL_ variables).
   std::vector<std::string> PyctlArgv(std::vector<std::string> args) const;
@@ -149,14 +206,15 @@ class E2eFleet {
 
   FleetOptions options_;
   TempDir dir_;
-  std::string run_dir_;  // the controller's socket; /run/pyservice in hosts
-  // The admin socket, outside run_dir_: root in a host must not be an admin.
-  std::string admin_socket_;
+  std::string run_dir_;  // the controllers' sockets; /run/pyservice in hosts
+  // The admin sockets' directory, outside run_dir_: root in a host must not
+  // be an admin.
+  std::string admin_dir_;
   std::string tls_dir_;  // make-test-ca.sh's CA and server certificate
   std::string ca_pem_;   // tls_dir_'s ca.crt: each agent's tls_ca
-  std::string config_;   // the controller's config file
   std::string app_yaml_path_;
-  std::unique_ptr<ChildProcess> controller_;
+  std::vector<std::string> configs_;  // controller i's config file
+  std::vector<std::unique_ptr<ChildProcess>> controllers_;
   int controller_starts_ = 0;  // names each start's log files
   std::vector<std::unique_ptr<TestHost>> hosts_;
   std::string error_;
@@ -190,6 +248,12 @@ class FleetE2eFixture : public ::testing::Test {
     return fleet_->ShowUnit(i, property);
   }
   static std::string Diagnostics() { return fleet_->Diagnostics(); }
+  static std::string JournalSince(int i, int64_t mark, const std::vector<std::string>& args) {
+    return fleet_->JournalSince(i, mark, args);
+  }
+  static int ServiceStartsSince(int i, int64_t mark, std::string* lines) {
+    return fleet_->ServiceStartsSince(i, mark, lines);
+  }
 
  private:
   static E2eFleet* fleet_;

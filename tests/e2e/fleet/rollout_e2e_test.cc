@@ -22,7 +22,6 @@
 // hosts (u1, u2) for issue 13's sequences, which need no more.
 #include <signal.h>
 
-#include <cmath>
 #include <filesystem>
 #include <functional>
 #include <iostream>
@@ -48,9 +47,6 @@ constexpr char kApp[] = "hello";
 // The app's default paths (app.yaml sets none).
 constexpr char kCodeLink[] = "/applications/hello/app/code";
 constexpr char kReleasesDir[] = "/applications/hello/app/releases";
-// systemd's "unit started" journal message (SD_MESSAGE_UNIT_STARTED): one
-// per start job that completed, i.e. per (re)start of the service.
-constexpr char kUnitStartedMessageId[] = "39f53479d3a045ac8e11786248231fbf";
 // Every wait on the fleet is bounded by this (a cold deploy builds a venv).
 constexpr absl::Duration kRolloutTimeout = absl::Seconds(180);
 // How many waves after the running one prepare the new revision ahead
@@ -313,43 +309,6 @@ class RolloutE2eTest : public FleetE2eFixture {
     auto out = Host(i).Run({"stat", "-c", "%i", path});
     if (!out.ok() || !out->Succeeded()) return "";
     return std::string(absl::StripTrailingAsciiWhitespace(out->stdout_text));
-  }
-
-  // A point in time for `journalctl --since @N`: every event before the
-  // call is earlier than N, every event after it is later (the hosts share
-  // this machine's clock).
-  static int64_t JournalMark() {
-    const int64_t mark = static_cast<int64_t>(std::ceil(absl::ToDoubleSeconds(
-        absl::Now() - absl::UnixEpoch())));
-    while (absl::ToUnixSeconds(absl::Now()) < mark) absl::SleepFor(absl::Milliseconds(50));
-    absl::SleepFor(absl::Milliseconds(20));
-    return mark;
-  }
-
-  // journalctl since `mark` on host i, with extra arguments (matches).
-  static std::string JournalSince(int i, int64_t mark, const std::vector<std::string>& args) {
-    std::vector<std::string> argv = {"journalctl", "--no-pager", "--output", "cat", "--since",
-                                     absl::StrCat("@", mark)};
-    argv.insert(argv.end(), args.begin(), args.end());
-    auto out = Host(i).Run(argv);
-    if (!out.ok()) return absl::StrCat("(journalctl: ", out.status().ToString(), ")");
-    return out->stdout_text;
-  }
-
-  // How many times the app's service was started (incl. restarts) on host
-  // i since `mark`: systemd logs SD_MESSAGE_UNIT_STARTED with UNIT= once
-  // per completed start job.
-  static int ServiceStartsSince(int i, int64_t mark, std::string* lines) {
-    const std::string out = JournalSince(
-        i, mark,
-        {absl::StrCat("UNIT=", kAppUnit), absl::StrCat("MESSAGE_ID=", kUnitStartedMessageId)});
-    *lines = out;
-    int count = 0;
-    for (absl::string_view line : absl::StrSplit(out, '\n', absl::SkipWhitespace())) {
-      (void)line;
-      ++count;
-    }
-    return count;
   }
 
   static int CountLines(const std::string& text, const std::string& needle,
