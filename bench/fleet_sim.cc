@@ -8,9 +8,11 @@
 // read reaction with two StepProgress messages and an ok DeployResult whose
 // live AppHealth carries the digest of the spec received, which becomes
 // what the session runs. A DeployRequest with prepare_only (a rollout
-// preparing later waves) is answered the same way, but leaves what runs
-// unchanged: its DeployResult.live is what the session ran before (no live
-// when it runs nothing of that app); counted as "prepares", not "deploys".
+// preparing later waves) is answered, as agents do, with the DeployResult
+// alone (no StepProgress; --prepare-progress: two, as agents before
+// prepares went quiet did), and leaves what runs unchanged: its
+// DeployResult.live is what the session ran before (no live when it runs
+// nothing of that app); counted as "prepares", not "deploys".
 // A RemoveRequest forgets the app.
 //
 // By default every session has its own channel and so its own connection,
@@ -119,8 +121,11 @@ class DeployLog {
 class SimAgent final : public grpc::ClientBidiReactor<AgentMessage, ControllerMessage> {
  public:
   SimAgent(AgentService::Stub& stub, std::string host, const std::string& labels_group,
-           uint32_t index, Counters& counters, DeployLog& deploy_log)
-      : host_(std::move(host)), counters_(counters), deploy_log_(deploy_log) {
+           uint32_t index, bool prepare_progress, Counters& counters, DeployLog& deploy_log)
+      : host_(std::move(host)),
+        prepare_progress_(prepare_progress),
+        counters_(counters),
+        deploy_log_(deploy_log) {
     AgentMessage hello;
     pyservice::v1::Hello& h = *hello.mutable_hello();
     h.set_host(host_);
@@ -232,7 +237,11 @@ class SimAgent final : public grpc::ClientBidiReactor<AgentMessage, ControllerMe
     const bool prepare = deploy.prepare_only();
     (prepare ? counters_.prepares : counters_.deploys).fetch_add(1, std::memory_order_relaxed);
     const std::string& app = deploy.spec().name();
+    // Agents report a prepare's steps to no one but their own metrics: the
+    // controller shows none of them (only whether the host is preparing).
+    const bool report_steps = !prepare || prepare_progress_;
     for (const char* step : {"checkout", "activate"}) {
+      if (!report_steps) break;
       AgentMessage message;
       pyservice::v1::StepProgress& progress = *message.mutable_progress();
       progress.set_app(app);
@@ -290,6 +299,7 @@ class SimAgent final : public grpc::ClientBidiReactor<AgentMessage, ControllerMe
 
   grpc::ClientContext context_;
   const std::string host_;
+  const bool prepare_progress_;
   Counters& counters_;
   DeployLog& deploy_log_;
   bool welcomed_ = false;  // read reactions and OnDone only
@@ -332,6 +342,7 @@ int main(int argc, char** argv) {
   uint32_t report_ms = 1000;
   uint64_t exit_after_results = 0;
   std::string deploy_log_path;
+  bool prepare_progress = false;
   app.add_option("--controller", address, "unix:/path or 127.0.0.1:PORT")->capture_default_str();
   app.add_option("--hosts", hosts, "number of sessions")->capture_default_str()
       ->check(CLI::Range(1u, 100000u));
@@ -351,6 +362,9 @@ int main(int argc, char** argv) {
                  "exit once this many deploy results were sent (0 = never)");
   app.add_option("--deploy-log", deploy_log_path,
                  "write 'UNIX_US HOST APP REVISION deploy|prepare' per DeployRequest answered");
+  app.add_flag("--prepare-progress", prepare_progress,
+               "answer prepare_only requests with two StepProgress before the result, as "
+               "older agents did (default: the result alone, as agents do now)");
   CLI11_PARSE(app, argc, argv);
 
   RaiseFileLimit();
@@ -422,8 +436,8 @@ int main(int argc, char** argv) {
     }
     char name[64];
     std::snprintf(name, sizeof(name), "%s-%05u", prefix.c_str(), i + 1);
-    agents.push_back(std::make_unique<SimAgent>(*stubs.back(), name, group, i, counters,
-                                                deploy_log));
+    agents.push_back(std::make_unique<SimAgent>(*stubs.back(), name, group, i,
+                                                prepare_progress, counters, deploy_log));
     created.store(agents.size());
     // Pace: i sessions should not start before i / rate seconds.
     const auto due = start + std::chrono::microseconds(

@@ -7,7 +7,9 @@
 # For each size, variant and run: a fresh controller (log level info, log to
 # a file) on a unix socket in a temp data dir (--insecure-agents and pyctl on
 # its admin socket, as in fleet_bench.sh), the simulator with N hosts
-# (answers at once; prepare_only requests leave what runs unchanged), an app
+# (answers at once; prepare_only requests leave what runs unchanged and are
+# answered with the result alone, as agents do; --prepare-progress: with two
+# StepProgress first, as older agents and fleet_sim before it), an app
 # at tag v1 on every host, then
 #   pyctl rollout bench --tag v2 --batch 10% --no-wait            (plain)
 #   pyctl rollout bench --tag v2 --canary 1% --batch 10% --auto-promote --no-wait
@@ -30,6 +32,7 @@
 # --perf: also `perf record --call-graph dwarf` the controller during the
 # rollout (DIR/perf.data, DIR/perf-self.txt, DIR/perf-children.txt) in the
 # first run of each size and variant (perturbs that run's figures).
+# --prepare-progress needs a fleet_sim that has the flag (this checkout's).
 # Per-run Markdown tables go to the work dir (waves.md), a median table to
 # stdout and to --out FILE. Every wait is bounded.
 set -euo pipefail
@@ -41,6 +44,7 @@ VARIANTS="plain"
 OUT=""
 PERF=0
 PIN=0
+SIM_ARGS=()
 WAIT_S=900
 while [[ $# -gt 0 ]]; do
   case "$1" in
@@ -51,8 +55,9 @@ while [[ $# -gt 0 ]]; do
     --out) OUT="$2"; shift 2 ;;
     --perf) PERF=1; shift ;;
     --pin) PIN=1; shift ;;
+    --prepare-progress) SIM_ARGS+=(--prepare-progress); shift ;;
     --wait-s) WAIT_S="$2"; shift 2 ;;
-    *) echo "usage: $0 [--build DIR] [--sizes \"1000 10000\"] [--runs 3] [--variants \"plain canary\"] [--out FILE] [--perf] [--pin] [--wait-s 900]" >&2; exit 2 ;;
+    *) echo "usage: $0 [--build DIR] [--sizes \"1000 10000\"] [--runs 3] [--variants \"plain canary\"] [--out FILE] [--perf] [--pin] [--prepare-progress] [--wait-s 900]" >&2; exit 2 ;;
   esac
 done
 HERE="$(cd "$(dirname "$0")" && pwd)"
@@ -98,7 +103,7 @@ for N in $SIZES; do
 
       $SIM_PIN "$SIM" --controller "unix:$SOCK" --hosts "$N" --connect-rate 2000 \
         --duration-s 3600 --report-interval-ms 200 --deploy-log "$DIR/deploys.log" \
-        >"$DIR/sim.jsonl" 2>"$DIR/sim.log" &
+        ${SIM_ARGS[@]+"${SIM_ARGS[@]}"} >"$DIR/sim.jsonl" 2>"$DIR/sim.log" &
       SIM_PID=$!
       welcomed() { local w; w=$(field "$(last_json "$DIR/sim.jsonl" 2>/dev/null)" welcomed); [[ "${w:-0}" -ge "$N" ]]; }
       wait_for "$N sessions welcomed" 120 welcomed

@@ -22,7 +22,7 @@ AgentDaemon::AgentDaemon(DaemonOptions options, HostServices& host, const AgentS
                   host.clock),
       sink_(connection_, options_.metrics),
       health_(host.systemd, store_, sink_, options_.health_push_interval),
-      runner_(host_, settings_, store_, health_, sink_),
+      runner_(host_, settings_, store_, health_, sink_, options_.metrics),
       workers_(runner_),
       journal_(host.processes),
       logs_(journal_, store_, connection_, host.clock),

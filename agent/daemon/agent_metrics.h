@@ -1,7 +1,8 @@
 // The agent's metrics for GET /metrics, read off what the daemon already
 // tells the controller: MeteredSink sits between the daemon's parts and the
 // connection, so every step progress, deploy result and health report is
-// counted whether or not a stream is up. The link to the controller is
+// counted whether or not a stream is up (a prepare's steps, which are not
+// sent, JobRunner counts itself). The link to the controller is
 // reported by ControllerConnection (ConnectionOptions::on_link_change).
 //
 // Labels carry app and step names only: no unit text, error or spec content.

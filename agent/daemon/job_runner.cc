@@ -64,10 +64,15 @@ bool HasUnrepairedDrift(const v1::AppHealth& health) {
                      [](const v1::Drift& drift) { return !drift.repaired(); });
 }
 
-// Every step report of the pipeline, as it happens, on the stream.
+// Every step report of the pipeline, as it happens, on the stream — except
+// a prepare's: the controller shows none of them (a host is "preparing"
+// until the result), and in a rollout every host of a later wave prepares,
+// so they would be most of what the controller reads while it dispatches a
+// wave. A prepare's steps are counted in the agent's own metrics instead.
 class StreamProgress final : public ProgressSink {
  public:
-  StreamProgress(MessageSink& sink, const Job& job) : sink_(sink), job_(job) {}
+  StreamProgress(MessageSink& sink, AgentMetrics* metrics, const Job& job)
+      : sink_(sink), metrics_(metrics), job_(job) {}
 
   void Report(const StepProgress& progress) override {
     v1::AgentMessage message;
@@ -78,11 +83,16 @@ class StreamProgress final : public ProgressSink {
     out->set_state(ToProto(progress.state));
     out->set_elapsed_ms(static_cast<uint32_t>(absl::ToInt64Milliseconds(progress.elapsed)));
     out->set_message(progress.message);
+    if (job_.kind == Job::Kind::kPrepare) {
+      if (metrics_ != nullptr) metrics_->Record(message);
+      return;
+    }
     sink_.Send(std::move(message));
   }
 
  private:
   MessageSink& sink_;
+  AgentMetrics* const metrics_;
   const Job& job_;
 };
 
@@ -192,7 +202,7 @@ void JobRunner::Execute(const Job& job, const std::atomic<bool>& canceled) {
   spdlog::info("{}: {} {} started (revision {}, tag {})", job.app, KindName(job.kind),
                job.deploy_id, job.revision, job.spec.tag());
   health_.BeginJob(job.app);
-  StreamProgress progress(sink_, job);
+  StreamProgress progress(sink_, metrics_, job);
   Pipeline pipeline(host_, settings_, store_, progress);
   DeployOptions options;
   options.revision = job.revision;

@@ -1,7 +1,8 @@
 // Runs the controller's requests through the install pipeline
 // (agent/install/pipeline.h, exactly what `pyservice-agent apply` runs) and
-// reports on the stream: a StepProgress per step report, a DeployResult at
-// the end with what is live then.
+// reports on the stream: a StepProgress per step report (not for a
+// prepare: those only go to the agent's metrics), a DeployResult at the end
+// with what is live then.
 //
 //  * DeployRequest: Pipeline::Deploy with the request's revision and digest
 //    — unless the state says that spec is live, nothing is unfinished, and
@@ -24,6 +25,7 @@
 #include <atomic>
 
 #include "absl/strings/string_view.h"
+#include "agent/daemon/agent_metrics.h"
 #include "agent/daemon/app_workers.h"
 #include "agent/daemon/health_watcher.h"
 #include "agent/daemon/message_sink.h"
@@ -35,9 +37,15 @@ namespace pyservice::agent {
 
 class JobRunner final : public JobExecutor {
  public:
+  // `metrics` counts a prepare's steps, which are not sent; may be null.
   JobRunner(HostServices& host, const AgentSettings& settings, StateStore& store,
-            HealthWatcher& health, MessageSink& sink)
-      : host_(host), settings_(settings), store_(store), health_(health), sink_(sink) {}
+            HealthWatcher& health, MessageSink& sink, AgentMetrics* metrics)
+      : host_(host),
+        settings_(settings),
+        store_(store),
+        health_(health),
+        sink_(sink),
+        metrics_(metrics) {}
 
   void Execute(const Job& job, const std::atomic<bool>& canceled) override;
 
@@ -53,6 +61,7 @@ class JobRunner final : public JobExecutor {
   StateStore& store_;
   HealthWatcher& health_;
   MessageSink& sink_;
+  AgentMetrics* const metrics_;
 };
 
 // The DeployResult for a job that never started (superseded by a newer

@@ -258,6 +258,10 @@ void Fleet::ReconcileLoop() {
     Send(sends, *desired);
     absl::MutexLock lock(&mu_);
     reconciling_ = false;
+    // Hosts queued meanwhile wait for the next pass together.
+    if (mu_.AwaitWithTimeout(absl::Condition(&threads_stopping_), options_.reconcile_gather)) {
+      return;
+    }
   }
 }
 

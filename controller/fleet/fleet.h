@@ -76,6 +76,11 @@ struct FleetOptions {
   // How long a rollout waits for a host whose stream ended to come back
   // before its wave fails (rollout::RolloutOptions::reconnect_grace).
   absl::Duration reconnect_grace = absl::Seconds(45);
+  // Reconcile passes start at least this far apart (real time): results
+  // arrive one host at a time, thousands a second during a rollout wave,
+  // and each queues its host; a pass per result would wake the reconcile
+  // thread once per host instead of once per batch.
+  absl::Duration reconcile_gather = absl::Milliseconds(2);
   // Counts sessions, deploys, step durations and gate failures for
   // /metrics; null counts nothing. Must outlive the fleet.
   FleetMetrics* metrics = nullptr;

@@ -153,6 +153,29 @@ TEST_F(RolloutTest, CanaryWaitsForPromotion_ThenPromoteTakesEveryHost) {
   EXPECT_EQ(Get().healthy(), 4u);
 }
 
+TEST_F(RolloutTest, OlderAgentsReportingPrepareStepsArePreparedAndDeployedOnce) {
+  for (FakeAgent* host : hosts_) host->ReportPrepareSteps();
+  ASSERT_TRUE(Start("v2", 25, std::nullopt, false).ok());
+  ASSERT_TRUE(WaitForState(v1::ROLLOUT_STATE_AWAITING_PROMOTION));
+  ASSERT_TRUE(Eventually([&] {
+    const v1::Rollout rollout = Get();
+    int prepared = 0;
+    for (const v1::RolloutWave& wave : rollout.waves()) {
+      for (const v1::RolloutHost& host : wave.hosts()) {
+        if (host.prepare() == v1::PREPARE_STATE_PREPARED) ++prepared;
+      }
+    }
+    return prepared == 2;
+  }));
+  v1::Rollout promoted;
+  ASSERT_TRUE(Control(v1::ControlRolloutRequest::ACTION_PROMOTE, &promoted).ok());
+  ASSERT_TRUE(WaitForState(v1::ROLLOUT_STATE_SUCCEEDED));
+  for (FakeAgent* host : hosts_) {
+    EXPECT_EQ(RevisionOn(*host), 2u) << host->host();
+    EXPECT_EQ(DeploysOf(*host, 2), 1) << host->host() << ": deployed exactly once";
+  }
+}
+
 TEST_F(RolloutTest, BrokenTagFailsTheCanaryGate_CanaryRolledBack_OthersNeverTouched) {
   for (FakeAgent* host : hosts_) host->FailTag(kApp, "v3-broken", "verify", "hello-web is not active");
   ASSERT_TRUE(Start("v3-broken", 25, std::nullopt, false).ok());

@@ -106,6 +106,11 @@ void FakeAgent::SucceedApp(const std::string& app) {
   std::erase_if(tag_failures_, [&](const auto& entry) { return entry.first.first == app; });
 }
 
+void FakeAgent::ReportPrepareSteps() {
+  absl::MutexLock lock(&mu_);
+  prepare_progress_ = true;
+}
+
 void FakeAgent::StickTag(const std::string& app, const std::string& tag) {
   absl::MutexLock lock(&mu_);
   stuck_tags_.insert({app, tag});
@@ -212,19 +217,22 @@ void FakeAgent::Deploy(const v1::DeployRequest& request) {
       failure = it->second;
     }
   }
+  bool report_steps = true;
   {
     absl::MutexLock lock(&mu_);
     if (stuck_tags_.contains({app, request.spec().tag()}) && !options_.steps.empty()) {
       stuck_[id] = {app, options_.steps.front()};
     }
+    // As the real agent: a prepare's steps are not sent (older agents did).
+    report_steps = !request.prepare_only() || prepare_progress_;
   }
   if (IsStuck(id)) {
-    Progress(app, id, options_.steps.front(), v1::STEP_STATE_RUNNING);
+    if (report_steps) Progress(app, id, options_.steps.front(), v1::STEP_STATE_RUNNING);
     return;  // the reader goes on: a CancelRequest ends it
   }
   bool first = true;
   for (const std::string& step : options_.steps) {
-    Progress(app, id, step, v1::STEP_STATE_RUNNING);
+    if (report_steps) Progress(app, id, step, v1::STEP_STATE_RUNNING);
     if (first) {
       first = false;
       // Held deploys stay in their first step until released (or the
@@ -236,10 +244,10 @@ void FakeAgent::Deploy(const v1::DeployRequest& request) {
       mu_.Await(absl::Condition(&released));
     }
     if (failure.has_value() && failure->first == step) {
-      Progress(app, id, step, v1::STEP_STATE_FAILED);
+      if (report_steps) Progress(app, id, step, v1::STEP_STATE_FAILED);
       break;
     }
-    Progress(app, id, step, v1::STEP_STATE_DONE);
+    if (report_steps) Progress(app, id, step, v1::STEP_STATE_DONE);
   }
   v1::AgentMessage message;
   v1::DeployResult& result = *message.mutable_result();

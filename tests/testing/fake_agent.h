@@ -1,7 +1,8 @@
 // A fake pyservice-agent for tests of the controller's fleet side: it opens
 // the real AgentService.Connect stream over gRPC, says Hello, and answers
 // DeployRequests and RemoveRequests the way the protocol says (step
-// progress, then a DeployResult with what runs now), without touching the
+// progress, none for a prepare_only request, then a DeployResult with what
+// runs now), without touching the
 // machine. It can be told to fail an app at a step, to hold deploys after
 // their first step until released, or to get stuck in a deploy until the
 // controller cancels it (CancelRequest).
@@ -87,6 +88,9 @@ class FakeAgent {
   void StickTag(const std::string& app, const std::string& tag);
   // Later deploys of `app` succeed again.
   void SucceedApp(const std::string& app);
+  // Later prepare_only requests report their steps too, as older agents
+  // did (current ones send the result alone).
+  void ReportPrepareSteps();
   // While held, a deploy reports its first step as running, then waits
   // for ReleaseDeploys().
   void HoldDeploys();
@@ -154,6 +158,7 @@ class FakeAgent {
   std::map<std::pair<std::string, std::string>, std::pair<std::string, std::string>> tag_failures_
       ABSL_GUARDED_BY(mu_);
   bool hold_ ABSL_GUARDED_BY(mu_) = false;
+  bool prepare_progress_ ABSL_GUARDED_BY(mu_) = false;
   std::set<std::pair<std::string, std::string>> stuck_tags_ ABSL_GUARDED_BY(mu_);
   // Stuck deploys: deploy id → (app, step).
   std::map<uint64_t, std::pair<std::string, std::string>> stuck_ ABSL_GUARDED_BY(mu_);

@@ -1,5 +1,6 @@
 // The job runner's drift checks (Job::Kind::kCheckDrift): what is reported
-// in the app's health and what is repaired, per the app's `drift:` policy.
+// in the app's health and what is repaired, per the app's `drift:` policy;
+// and what a prepare (Job::Kind::kPrepare) sends: its result alone.
 // The real pipeline and health watcher over fakes of systemd, git,
 // processes and users, on a real file system in a temp dir.
 #include "agent/daemon/job_runner.h"
@@ -10,7 +11,9 @@
 
 #include "absl/strings/str_cat.h"
 #include "absl/synchronization/mutex.h"
+#include "agent/daemon/agent_metrics.h"
 #include "agent/install/pipeline.h"
+#include "common/metrics/registry.h"
 #include "common/spec/app_spec_parser.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
@@ -59,15 +62,22 @@ std::string Slurp(const std::string& path) {
   return text.str();
 }
 
-class DriftCheckJobTest : public ::testing::Test {
+std::unique_ptr<AgentMetrics> RegisteredMetrics(metrics::Registry& registry) {
+  absl::StatusOr<std::unique_ptr<AgentMetrics>> registered = AgentMetrics::Register(registry);
+  EXPECT_TRUE(registered.ok()) << registered.status();
+  return registered.ok() ? std::move(*registered) : nullptr;
+}
+
+class JobRunnerTest : public ::testing::Test {
  protected:
-  DriftCheckJobTest()
+  JobRunnerTest()
       : systemd_(clock_),
         host_{systemd_, git_, processes_, users_, clock_,
               [this](absl::Duration d) { clock_.Advance(d); }},
         store_(dir_.Join("state")),
+        metrics_(RegisteredMetrics(registry_)),
         health_(systemd_, store_, sink_),
-        runner_(host_, settings_, store_, health_, sink_) {
+        runner_(host_, settings_, store_, health_, sink_, metrics_.get()) {
     settings_.state_dir = dir_.Join("state");
     settings_.unit_dir = dir_.Join("units");
     std::filesystem::create_directories(settings_.unit_dir);
@@ -118,9 +128,13 @@ class DriftCheckJobTest : public ::testing::Test {
   AgentSettings settings_;
   StateStore store_;
   RecordingSink sink_;
+  metrics::Registry registry_;
+  std::unique_ptr<AgentMetrics> metrics_;
   HealthWatcher health_;
   JobRunner runner_;
 };
+
+class DriftCheckJobTest : public JobRunnerTest {};
 
 TEST_F(DriftCheckJobTest, ReportPolicy_ReportsThePathsAndLeavesTheFiles) {
   Deploy(Spec("drift: report\n"));
@@ -229,6 +243,50 @@ TEST_F(DriftCheckJobTest, TheDriftRecordNeverCarriesTheFilesContent) {
   const std::string sent = health_.Current("hello").DebugString();
   EXPECT_THAT(sent, Not(HasSubstr("N3WS3CRET")));
   EXPECT_THAT(sent, Not(HasSubstr("HUNT3R2")));
+}
+
+class PrepareJobTest : public JobRunnerTest {
+ protected:
+  void Run(Job::Kind kind) {
+    Job job;
+    job.kind = kind;
+    job.deploy_id = 7;
+    job.app = "hello";
+    job.revision = 1;
+    job.spec = Spec("");
+    std::atomic<bool> canceled = false;
+    runner_.Execute(job, canceled);
+  }
+
+  int ProgressSent() const {
+    int count = 0;
+    for (const v1::AgentMessage& message : sink_.messages()) count += message.has_progress();
+    return count;
+  }
+};
+
+TEST_F(PrepareJobTest, APrepareSendsItsResultAloneNoStepProgress) {
+  Run(Job::Kind::kPrepare);
+  EXPECT_EQ(ProgressSent(), 0);
+  ASSERT_FALSE(sink_.messages().empty());
+  const v1::AgentMessage last = sink_.messages().back();
+  ASSERT_TRUE(last.has_result()) << last.DebugString();
+  EXPECT_EQ(last.result().deploy_id(), 7u);
+  EXPECT_TRUE(last.result().ok()) << last.result().error();
+}
+
+TEST_F(PrepareJobTest, APreparesStepsAreStillCountedInTheAgentsMetrics) {
+  Run(Job::Kind::kPrepare);
+  EXPECT_THAT(registry_.Render(),
+              HasSubstr("pyservice_agent_step_duration_seconds_count{step=\"environment\","
+                        "result=\"done\"} 1\n"));
+}
+
+TEST_F(PrepareJobTest, ADeploySendsItsStepProgressOnTheStream) {
+  Run(Job::Kind::kDeploy);
+  EXPECT_GT(ProgressSent(), 0);
+  ASSERT_FALSE(sink_.messages().empty());
+  EXPECT_TRUE(sink_.messages().back().result().ok());
 }
 
 }  // namespace
