@@ -101,7 +101,7 @@ void AuthFixture::Prepare(const Caller& caller, grpc::ClientContext& context) co
 
 Caller AuthFixture::EnrollAgent(const std::string& host,
                                 const std::map<std::string, std::string>& labels) {
-  Caller caller{absl::StrCat("agent ", host), "", "", ""};
+  Caller caller{absl::StrCat("agent ", host), "", "", "", host};
   absl::StatusOr<controller::auth::NewEnrollmentToken> token =
       access_->registry().CreateEnrollmentToken(host, labels, absl::Hours(1));
   EXPECT_TRUE(token.ok()) << token.status();
@@ -185,16 +185,15 @@ std::string AuthFixture::DumpStore() const {
   return dump;
 }
 
-void AuthFixture::WaitUntilNoHostIsConnected() const {
+void AuthFixture::WaitUntilSessionOfHostEnded(const std::string& host) const {
   const absl::Time deadline = absl::Now() + absl::Seconds(10);
   while (absl::Now() < deadline) {
-    bool any = false;
-    for (const controller::fleet::HostSummary& host : fleet_->registry().ListHosts()) {
-      any = any || host.connected;
+    for (const controller::fleet::HostSummary& summary : fleet_->registry().ListHosts()) {
+      if (summary.name == host && !summary.connected) return;
     }
-    if (!any) return;
     absl::SleepFor(absl::Milliseconds(5));
   }
+  ADD_FAILURE() << "the session of " << host << " did not end within 10 s";
 }
 
 }  // namespace pyservice::testing

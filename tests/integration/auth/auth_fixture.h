@@ -41,6 +41,7 @@ struct Caller {
   std::string cert_file;
   std::string key_file;
   std::string token;
+  std::string host;  // the host an agent's certificate names
 };
 
 // Writes `text` to `path`, mode 0600 from the start (keys).
@@ -54,9 +55,11 @@ class AuthFixture : public ::testing::Test {
   // The TLS credentials of `caller` (its certificate, if any).
   std::shared_ptr<grpc::ChannelCredentials> Credentials(const Caller& caller) const;
   void Prepare(const Caller& caller, grpc::ClientContext& context) const;
-  // Waits (at most 10 s) until the controller has ended every agent
-  // session a client closed.
-  void WaitUntilNoHostIsConnected() const;
+  // Waits (at most 10 s) until the controller has attached `host`'s
+  // session and ended it again after its client closed it. (The client
+  // can see the Welcome before the host is attached: "nobody connected"
+  // alone could be seen before the session's host record is queued.)
+  void WaitUntilSessionOfHostEnded(const std::string& host) const;
 
  protected:
   void SetUp() override;

@@ -208,7 +208,7 @@ std::vector<Rpc> AuthMatrixTest::Rpcs() {
                       // The controller ends the session after the client
                       // does; what it writes then belongs to this cell, not
                       // to the next one's "before".
-                      fixture.WaitUntilNoHostIsConnected();
+                      fixture.WaitUntilSessionOfHostEnded(caller.host);
                       return grpc::Status::OK;
                     }
                     return stream->Finish();
