@@ -270,6 +270,16 @@ TEST_F(ControllerHaTest, FollowersRefuseNamingTheLeader_AKilledLeaderIsReplacedW
 TEST_F(ControllerHaTest, ControllersStartedAtOnceShareOneCaAndAKilledLeadersAccessStateHolds) {
   const std::vector<std::string> tls = {"--tls-cert", pki_.server_crt(), "--tls-key",
                                         pki_.server_key()};
+  // The one key file every controller shares, made before they start (as
+  // an operator distributes it), not by whichever starts first.
+  absl::StatusOr<std::unique_ptr<ChildProcess>> init = StartControllerProcess(
+      {"init-secrets-key", "--secrets-key-file", dir_.Join("secrets.key"), "--data-dir",
+       dir_.Join("data-0")},
+      dir_.path(), "init-secrets-key");
+  ASSERT_TRUE(init.ok()) << init.status();
+  absl::StatusOr<testing::ExitStatus> initialized = (*init)->WaitForExit(kTakeoverTimeout);
+  ASSERT_TRUE(initialized.ok()) << initialized.status();
+  ASSERT_EQ(initialized->Describe(), "exit status 0") << (*init)->ReadStderr();
   for (int i = 0; i < kControllers; ++i) StartController(i, tls);
   const int first = WaitForNewLeader({0, 1, 2});
   ASSERT_NE(first, -1);
