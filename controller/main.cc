@@ -14,7 +14,8 @@
 //
 // Access (docs/SECURITY.md): every RPC passes auth::Guard. Operators bring
 // a token, or are root on --admin-socket; agents bring the certificate the
-// controller's own CA (--ca-dir) issued when they enrolled.
+// controller's own CA (--ca-dir; on etcd, the cluster's CA kept in etcd)
+// issued when they enrolled.
 //
 // Stored app specs are sealed with a key from --secrets-key-file (created
 // if missing, never inside the data dir); `init-secrets-key` only creates
@@ -577,7 +578,8 @@ int main(int argc, char** argv) {
       ->type_name("GROUP");
   app.add_option("--ca-dir", ca_dir,
                  "the controller's CA for agent certificates, created on first start "
-                 "(default DATA_DIR/ca)")
+                 "(default DATA_DIR/ca); with --store etcd://, imported into etcd once when "
+                 "etcd has no CA yet")
       ->type_name("DIR");
   app.add_flag("--insecure-agents", insecure_agents,
                "accept agents without a certificate and trust their Hello (development "
@@ -593,9 +595,9 @@ int main(int argc, char** argv) {
                      "(default 127.0.0.1:9464)")
           ->type_name("ADDR");
   app.add_option("--store", store_flags.store,
-                 "etcd://HOST:PORT[,HOST:PORT...]: keep apps, revisions, hosts and rollouts in "
-                 "etcd and run as one of several controllers, one leading (default: the SQLite "
-                 "store in the data dir)")
+                 "etcd://HOST:PORT[,HOST:PORT...]: keep apps, revisions, hosts, rollouts, the "
+                 "access state and the agents' CA in etcd and run as one of several "
+                 "controllers, one leading (default: the SQLite store in the data dir)")
       ->type_name("URL");
   app.add_option("--advertise", store_flags.advertise,
                  "with an etcd store: the address of this controller that followers name to "
