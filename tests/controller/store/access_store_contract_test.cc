@@ -15,6 +15,7 @@
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_format.h"
 #include "absl/time/time.h"
 #include "controller/store/access_store.h"
 #include "controller/store/aes_gcm_spec_sealer.h"
@@ -352,6 +353,24 @@ TEST_P(AccessStoreContractTest, RevokeHost_RevokesOnlyItsCertificatesCountsNewly
   EXPECT_TRUE((*certificates)[0].revoked);
   EXPECT_TRUE((*certificates)[1].revoked);
   EXPECT_FALSE((*certificates)[2].revoked);
+}
+
+// More certificates than the etcd store revokes in one Txn (100): all of
+// them, counted once.
+TEST_P(AccessStoreContractTest, RevokeHost_RevokesEveryCertificateOfAHostWithMany) {
+  Enroll("h1", "000");
+  for (int i = 1; i < 130; ++i) {
+    ASSERT_TRUE(store_->AddCertificate(Certificate(absl::StrFormat("%03d", i), "h1")).ok());
+  }
+  absl::StatusOr<uint32_t> revoked = store_->RevokeHost("h1");
+  ASSERT_TRUE(revoked.ok()) << revoked.status();
+  EXPECT_EQ(*revoked, 130u);
+  absl::StatusOr<std::vector<StoredCertificate>> certificates = store_->ListCertificates();
+  ASSERT_TRUE(certificates.ok()) << certificates.status();
+  ASSERT_THAT(*certificates, SizeIs(130));
+  for (const StoredCertificate& certificate : *certificates) {
+    EXPECT_TRUE(certificate.revoked) << certificate.serial;
+  }
 }
 
 }  // namespace
