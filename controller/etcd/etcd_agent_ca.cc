@@ -26,13 +26,19 @@ absl::Status Conflict(const std::string& ca_dir) {
 
 absl::StatusOr<std::unique_ptr<tls::CertificateAuthority>> LoadOrCreateEtcdAgentCa(
     EtcdStore& store, const EtcdAgentCaOptions& options, const Clock& clock) {
+  ASSIGN_OR_RETURN(std::optional<StoredAgentCa> stored, store.GetAgentCa());
   absl::StatusOr<std::optional<tls::CaMaterial>> local =
       tls::CertificateAuthority::ReadCaDir(options.ca_dir);
   if (!local.ok()) {
-    return absl::Status(local.status().code(), absl::StrCat("the CA in ", options.ca_dir, ": ",
-                                                            local.status().message()));
+    // A default dir that etcd's CA makes unused does not stop the start.
+    if (!stored.has_value() || options.ca_dir_given) {
+      return absl::Status(local.status().code(), absl::StrCat("the CA in ", options.ca_dir, ": ",
+                                                              local.status().message()));
+    }
+    spdlog::warn("agents' CA: the one in etcd is used; {} is not read ({})", options.ca_dir,
+                 std::string(local.status().message()));
+    local = std::nullopt;
   }
-  ASSIGN_OR_RETURN(std::optional<StoredAgentCa> stored, store.GetAgentCa());
   if (!stored.has_value()) {
     tls::CaMaterial offered;
     if (local->has_value()) {

@@ -3,7 +3,9 @@
 // one used afterwards, a conflicting --ca-dir refused. A real 3-node etcd.
 #include "controller/etcd/etcd_agent_ca.h"
 
+#include <cstdio>
 #include <memory>
+#include <optional>
 #include <string>
 
 #include "absl/status/status.h"
@@ -109,6 +111,21 @@ TEST_F(EtcdAgentCaTest, AnExplicitCaDirWithAnotherCaIsRefusedTheDefaultOneIsIgno
   EXPECT_TRUE(
       LoadOrCreateEtcdAgentCa(*store_, {.ca_dir = cluster_dir, .ca_dir_given = true}, clock_)
           .ok());
+}
+
+// A broken default CA dir (half a pair) does not stop a controller once the
+// cluster has its CA; named with --ca-dir, or with no CA in etcd, it does.
+TEST_F(EtcdAgentCaTest, ABrokenDefaultCaDirIsIgnoredOnlyOnceEtcdHasTheCa) {
+  const std::string broken = CaDirWithCa("broken");
+  ASSERT_EQ(std::remove((broken + "/ca.key").c_str()), 0);
+  EXPECT_EQ(LoadOrCreateEtcdAgentCa(*store_, {.ca_dir = broken}, clock_).status().code(),
+            absl::StatusCode::kFailedPrecondition);
+  ASSERT_TRUE(LoadOrCreateEtcdAgentCa(*store_, {.ca_dir = dir_.Join("none")}, clock_).ok());
+  EXPECT_TRUE(LoadOrCreateEtcdAgentCa(*store_, {.ca_dir = broken}, clock_).ok());
+  EXPECT_EQ(LoadOrCreateEtcdAgentCa(*store_, {.ca_dir = broken, .ca_dir_given = true}, clock_)
+                .status()
+                .code(),
+            absl::StatusCode::kFailedPrecondition);
 }
 
 }  // namespace
