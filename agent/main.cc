@@ -139,8 +139,9 @@ absl::StatusOr<std::shared_ptr<grpc::ChannelCredentials>> MakeCredentials(
 IdentityOptions EnrollmentOptions(const AgentConfig& config) {
   IdentityOptions options;
   options.state_dir = config.state_dir;
-  // Enrollment and renewal go to the first address (docs/INTERFACES.md).
-  options.controller.address = ControllerAddresses(config.controller).front();
+  // Enrollment and renewal find the leader among the addresses
+  // (enrollment_calls.h, docs/INTERFACES.md).
+  options.controller.addresses = ControllerAddresses(config.controller);
   options.controller.tls_server_name = config.tls_server_name;
   options.tls_ca = config.tls_ca;
   options.enrollment_token_file = config.enrollment_token_file;

@@ -14,7 +14,8 @@
 //
 // Access (docs/SECURITY.md): every RPC passes auth::Guard. Operators bring
 // a token, or are root on --admin-socket; agents bring the certificate the
-// controller's own CA (--ca-dir) issued when they enrolled.
+// controller's own CA (--ca-dir; on etcd, the cluster's CA kept in etcd)
+// issued when they enrolled.
 //
 // Stored app specs are sealed with a key from --secrets-key-file (created
 // if missing, never inside the data dir); `init-secrets-key` only creates
@@ -51,6 +52,7 @@
 #include "common/systemd/notify.h"
 #include "common/time/clock.h"
 #include "common/tls/credentials.h"
+#include "common/tls/pki.h"
 #include "common/tls/plaintext.h"
 #include "controller/auth/access_control.h"
 #include "controller/auth/authorized_controller_service.h"
@@ -68,6 +70,7 @@
 #include "common/net/listen_address.h"
 #include "controller/server/shutdown_signals.h"
 #include "controller/service/controller_service.h"
+#include "controller/etcd/etcd_agent_ca.h"
 #include "controller/etcd/etcd_client.h"
 #include "controller/etcd/ha_startup.h"
 #include "controller/etcd/leader_election.h"
@@ -149,19 +152,25 @@ struct StoreFlags {
   std::string advertise;
 };
 
+// The CA dir: --ca-dir, else the data dir's.
+std::string CaDir(const pyservice::controller::ControllerConfig& config) {
+  return config.ca_dir.empty() ? config.data_dir + "/ca" : config.ca_dir;
+}
+
 // Everything after the store: access, the fleet, the services and the
 // server, until `shutdown` is notified. `access_store` is the data dir's
-// SQLite store in both modes.
+// SQLite store, or the etcd store (the same object as `store`) on etcd;
+// `ca` the agents' CA, loaded from `ca_origin`.
 int RunController(const pyservice::controller::ControllerConfig& config,
                   pyservice::controller::Store& store,
                   pyservice::controller::AccessStore& access_store,
-                  const pyservice::Clock& clock,
+                  std::unique_ptr<pyservice::tls::CertificateAuthority> ca,
+                  const std::string& ca_origin, const pyservice::Clock& clock,
                   const pyservice::spec::SecretFingerprinter& fingerprints,
                   absl::Notification& shutdown) {
   using namespace pyservice::controller;
-  const std::string ca_dir = config.ca_dir.empty() ? config.data_dir + "/ca" : config.ca_dir;
   absl::StatusOr<std::unique_ptr<auth::AccessControl>> access = auth::AccessControl::Create(
-      access_store, ca_dir, clock, {.insecure_agents = config.insecure_agents});
+      access_store, std::move(ca), clock, {.insecure_agents = config.insecure_agents});
   if (!access.ok()) {
     spdlog::error("{}", std::string(access.status().message()));
     return kExitCannotStart;
@@ -176,8 +185,8 @@ int RunController(const pyservice::controller::ControllerConfig& config,
   if (*credentials == nullptr) {
     spdlog::info("transport: plaintext (no --tls-cert)");
   } else {
-    spdlog::info("transport: TLS with {}; agents' certificates from the CA in {}",
-                 config.tls_cert, ca_dir);
+    spdlog::info("transport: TLS with {}; agents' certificates from {}", config.tls_cert,
+                 ca_origin);
   }
   if (config.insecure_agents) {
     spdlog::warn(
@@ -296,7 +305,7 @@ int RunController(const pyservice::controller::ControllerConfig& config,
 // rather than run on next to its successor; its service manager restarts
 // it as a follower.
 int ServeOnEtcd(const pyservice::controller::ControllerConfig& config, const StoreFlags& flags,
-                pyservice::controller::AccessStore& access_store, const pyservice::Clock& clock,
+                const pyservice::Clock& clock,
                 const pyservice::controller::SpecSealer& sealer,
                 const pyservice::spec::SecretFingerprinter& fingerprints,
                 absl::Notification& shutdown) {
@@ -350,7 +359,18 @@ int ServeOnEtcd(const pyservice::controller::ControllerConfig& config, const Sto
     spdlog::default_logger()->flush();
     _exit(kExitLostLeadership);
   });
-  const int status = RunController(config, **store, access_store, clock, fingerprints, shutdown);
+  // Only now, leading: the access state and the CA are read after every
+  // write of the previous leader (whose fence ended before ours began).
+  absl::StatusOr<std::unique_ptr<pyservice::tls::CertificateAuthority>> ca =
+      etcd::LoadOrCreateEtcdAgentCa(
+          **store, {.ca_dir = CaDir(config), .ca_dir_given = !config.ca_dir.empty()}, clock);
+  if (!ca.ok()) {
+    spdlog::error("{}", std::string(ca.status().message()));
+    (*election)->Resign();
+    return kExitCannotStart;
+  }
+  const int status = RunController(config, **store, **store, *std::move(ca),
+                                   "the agents' CA in etcd", clock, fingerprints, shutdown);
   // A clean stop hands over at once instead of after the lease's ttl.
   (*election)->Resign();
   return status;
@@ -370,17 +390,6 @@ int Serve(const pyservice::controller::ControllerConfig& config, const StoreFlag
                config.secrets_key_file);
   const pyservice::spec::SecretFingerprinter fingerprints(keys->fingerprint);
   const AesGcmSpecSealer sealer(*keys, config.secrets_key_file);
-  // The data dir's store: the whole store by default; with an etcd store,
-  // the access store only (docs/DESIGN.md, "High availability").
-  absl::StatusOr<std::unique_ptr<SqliteStore>> local =
-      SqliteStore::Open(config.data_dir, clock, sealer, KeyDigestOf(fingerprints));
-  if (!local.ok()) {
-    spdlog::error("cannot use data dir {}: {}{}", config.data_dir,
-                  std::string(local.status().message()),
-                  InterruptedRotationHint(config.secrets_key_file));
-    return kExitCannotStart;
-  }
-
   // Stop signals are taken by a thread of their own, so a controller that
   // is still campaigning stops as promptly as a leader.
   absl::Notification shutdown;
@@ -392,10 +401,30 @@ int Serve(const pyservice::controller::ControllerConfig& config, const StoreFlag
   });
   signals.detach();
 
-  const int status = flags.store.empty()
-                         ? RunController(config, **local, **local, clock, fingerprints, shutdown)
-                         : ServeOnEtcd(config, flags, **local, clock, sealer, fingerprints,
-                                       shutdown);
+  int status = 0;
+  if (flags.store.empty()) {
+    // The data dir's store. On etcd it is not used: etcd holds the access
+    // state too (docs/DESIGN.md, "High availability").
+    absl::StatusOr<std::unique_ptr<SqliteStore>> local =
+        SqliteStore::Open(config.data_dir, clock, sealer, KeyDigestOf(fingerprints));
+    if (!local.ok()) {
+      spdlog::error("cannot use data dir {}: {}{}", config.data_dir,
+                    std::string(local.status().message()),
+                    InterruptedRotationHint(config.secrets_key_file));
+      return kExitCannotStart;
+    }
+    const std::string ca_dir = CaDir(config);
+    absl::StatusOr<std::unique_ptr<pyservice::tls::CertificateAuthority>> ca =
+        pyservice::tls::CertificateAuthority::LoadOrCreate(ca_dir, "pyservice agents", clock);
+    if (!ca.ok()) {
+      spdlog::error("the CA in {}: {}", ca_dir, std::string(ca.status().message()));
+      return kExitCannotStart;
+    }
+    status = RunController(config, **local, **local, *std::move(ca),
+                           absl::StrCat("the CA in ", ca_dir), clock, fingerprints, shutdown);
+  } else {
+    status = ServeOnEtcd(config, flags, clock, sealer, fingerprints, shutdown);
+  }
   if (status == 0) spdlog::info("stopped");
   return status;
 }
@@ -459,13 +488,22 @@ int RunMigrate(const pyservice::controller::ControllerConfig& config, const std:
     spdlog::error("cannot use {}: {}", to, std::string(target.status().message()));
     return kExitCannotStart;
   }
-  absl::StatusOr<MigrationCounts> copied = MigrateSqliteToEtcd(**source, **target);
+  // The source's CA: --ca-dir, else the source data dir's ca/.
+  const std::string ca_dir =
+      config.ca_dir.empty() ? absl::StrCat(from_dir, "/ca") : config.ca_dir;
+  absl::StatusOr<MigrationCounts> copied = MigrateSqliteToEtcd(**source, ca_dir, **target);
   if (!copied.ok()) {
     spdlog::error("migrate {} -> {}: {}", from, to, std::string(copied.status().message()));
     return kExitCannotStart;
   }
   spdlog::info("copied {} app(s) with {} revision(s), {} rollout(s) and {} host(s) from {} to {}",
                copied->apps, copied->revisions, copied->rollouts, copied->hosts, from, to);
+  spdlog::info("copied {} operator token(s), {} enrollment token(s), {} enrolled host(s) and {} "
+               "certificate(s); the agents' CA: {}",
+               copied->tokens, copied->enrollment_tokens, copied->enrolled_hosts,
+               copied->certificates,
+               copied->ca ? absl::StrCat("copied from ", ca_dir)
+                          : absl::StrCat("none in ", ca_dir, " (the first leader creates one)"));
   return 0;
 }
 
@@ -540,7 +578,8 @@ int main(int argc, char** argv) {
       ->type_name("GROUP");
   app.add_option("--ca-dir", ca_dir,
                  "the controller's CA for agent certificates, created on first start "
-                 "(default DATA_DIR/ca)")
+                 "(default DATA_DIR/ca); with --store etcd://, imported into etcd once when "
+                 "etcd has no CA yet")
       ->type_name("DIR");
   app.add_flag("--insecure-agents", insecure_agents,
                "accept agents without a certificate and trust their Hello (development "
@@ -556,9 +595,9 @@ int main(int argc, char** argv) {
                      "(default 127.0.0.1:9464)")
           ->type_name("ADDR");
   app.add_option("--store", store_flags.store,
-                 "etcd://HOST:PORT[,HOST:PORT...]: keep apps, revisions, hosts and rollouts in "
-                 "etcd and run as one of several controllers, one leading (default: the SQLite "
-                 "store in the data dir)")
+                 "etcd://HOST:PORT[,HOST:PORT...]: keep apps, revisions, hosts, rollouts, the "
+                 "access state and the agents' CA in etcd and run as one of several "
+                 "controllers, one leading (default: the SQLite store in the data dir)")
       ->type_name("URL");
   app.add_option("--advertise", store_flags.advertise,
                  "with an etcd store: the address of this controller that followers name to "

@@ -4,6 +4,7 @@
 #include <utility>
 
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
 #include "agent/enroll/enrollment_token.h"
 #include "common/file/file_ops.h"
 #include "common/file/private_file.h"
@@ -128,8 +129,9 @@ absl::StatusOr<tls::CertificateInfo> Enroll(
         *required_host, ": restart the agent to take the new name"));
   }
   RETURN_IF_ERROR(Store(files, *response, key_and_request.first));
-  spdlog::info("enrolled with the controller {} as {}: certificate {} valid until {}",
-               options.controller.address, enrolled.common_name, enrolled.serial,
+  spdlog::info("enrolled with the controller ({}) as {}: certificate {} valid until {}",
+               absl::StrJoin(options.controller.addresses, ","), enrolled.common_name,
+               enrolled.serial,
                FormatRfc3339(enrolled.not_after));
   return enrolled;
 }

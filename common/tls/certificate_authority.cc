@@ -35,34 +35,21 @@ absl::Status NeedsFixing(const absl::Status& status) {
   return absl::FailedPreconditionError(status.message());
 }
 
-absl::Status CreateCa(const std::string& dir, const std::string& cert_path,
-                      const std::string& key_path, absl::string_view name,
-                      absl::Time now) {
+absl::Status WriteCa(const std::string& dir, const std::string& cert_path,
+                    const std::string& key_path, const CaMaterial& ca) {
   // mkdir's mode only narrows with the umask; an existing directory is the
   // operator's and keeps its mode.
   if (mkdir(dir.c_str(), 0700) != 0 && errno != EEXIST) {
     return absl::FailedPreconditionError(absl::StrCat(
         "CA: cannot create directory ", dir, ": ", std::strerror(errno)));
   }
-  ASSIGN_OR_RETURN(const std::string key_pem, GeneratePrivateKeyPem());
-  PkeyPtr key = ParsePrivateKeyPem(key_pem);
-  if (key == nullptr) return absl::InternalError("CA: cannot read its new key");
-  CertificateFields fields;
-  fields.common_name = std::string(name);
-  fields.not_before = now - kClockSkew;
-  fields.not_after = now + kCaValidity;
-  fields.extensions = {{NID_basic_constraints, "critical,CA:TRUE"},
-                       {NID_key_usage, "critical,keyCertSign,cRLSign"},
-                       {NID_subject_key_identifier, "hash"}};
-  ASSIGN_OR_RETURN(X509Ptr cert, SignCertificate(fields, *key, nullptr, *key));
-  ASSIGN_OR_RETURN(const std::string cert_pem, CertificateToPem(*cert));
   // WriteFileAtomically creates its temporary file with O_EXCL and mode 0600
   // before writing a byte, fsyncs and renames it: the key is never readable
   // by anyone else, not even for a moment. Key first: a crash in between
   // leaves a key without a certificate, which LoadOrCreate refuses rather
   // than replaces.
-  RETURN_IF_ERROR(WriteFileAtomically(key_path, key_pem, 0600, std::nullopt));
-  return WriteFileAtomically(cert_path, cert_pem, 0644, std::nullopt);
+  RETURN_IF_ERROR(WriteFileAtomically(key_path, ca.key_pem, 0600, std::nullopt));
+  return WriteFileAtomically(cert_path, ca.certificate_pem, 0644, std::nullopt);
 }
 
 }  // namespace
@@ -75,17 +62,33 @@ CertificateAuthority::CertificateAuthority(X509Ptr certificate, PkeyPtr key,
       certificate_pem_(std::move(certificate_pem)),
       clock_(clock) {}
 
-absl::StatusOr<std::unique_ptr<CertificateAuthority>>
-CertificateAuthority::LoadOrCreate(const std::string& dir,
-                                   absl::string_view name, const Clock& clock) {
+absl::StatusOr<CaMaterial> CertificateAuthority::NewCaMaterial(absl::string_view name,
+                                                                absl::Time now) {
+  ClearOpenSslErrorsOnExit clear_errors;
+  ASSIGN_OR_RETURN(std::string key_pem, GeneratePrivateKeyPem());
+  PkeyPtr key = ParsePrivateKeyPem(key_pem);
+  if (key == nullptr) return absl::InternalError("CA: cannot read its new key");
+  CertificateFields fields;
+  fields.common_name = std::string(name);
+  fields.not_before = now - kClockSkew;
+  fields.not_after = now + kCaValidity;
+  fields.extensions = {{NID_basic_constraints, "critical,CA:TRUE"},
+                       {NID_key_usage, "critical,keyCertSign,cRLSign"},
+                       {NID_subject_key_identifier, "hash"}};
+  ASSIGN_OR_RETURN(X509Ptr cert, SignCertificate(fields, *key, nullptr, *key));
+  ASSIGN_OR_RETURN(std::string cert_pem, CertificateToPem(*cert));
+  return CaMaterial{std::move(cert_pem), std::move(key_pem)};
+}
+
+absl::StatusOr<std::optional<CaMaterial>> CertificateAuthority::ReadCaDir(
+    const std::string& dir) {
   ClearOpenSslErrorsOnExit clear_errors;
   const std::string cert_path = dir + "/ca.crt";
   const std::string key_path = dir + "/ca.key";
   const bool has_cert = Exists(cert_path);
   const bool has_key = Exists(key_path);
-  if (!has_cert && !has_key) {
-    RETURN_IF_ERROR(CreateCa(dir, cert_path, key_path, name, clock.Now()));
-  } else if (has_cert != has_key) {
+  if (!has_cert && !has_key) return std::nullopt;
+  if (has_cert != has_key) {
     const std::string& present = has_cert ? cert_path : key_path;
     return absl::FailedPreconditionError(absl::StrCat(
         "CA: ", present, " exists but ", has_cert ? key_path : cert_path,
@@ -105,10 +108,34 @@ CertificateAuthority::LoadOrCreate(const std::string& dir,
       !match.ok()) {
     return NeedsFixing(match);
   }
-  X509Ptr cert = ParseCertificatePem(*cert_pem);
-  PkeyPtr key = ParsePrivateKeyPem(*key_pem);
+  return CaMaterial{*std::move(cert_pem), *std::move(key_pem)};
+}
+
+absl::StatusOr<std::unique_ptr<CertificateAuthority>> CertificateAuthority::FromPem(
+    const CaMaterial& ca, absl::string_view origin, const Clock& clock) {
+  ClearOpenSslErrorsOnExit clear_errors;
+  const std::string cert_origin = absl::StrCat(origin, " (certificate)");
+  const std::string key_origin = absl::StrCat(origin, " (key)");
+  if (absl::Status match = CheckKeyMatchesCertificate(ca.certificate_pem, cert_origin,
+                                                      ca.key_pem, key_origin);
+      !match.ok()) {
+    return NeedsFixing(match);
+  }
+  X509Ptr cert = ParseCertificatePem(ca.certificate_pem);
+  PkeyPtr key = ParsePrivateKeyPem(ca.key_pem);
   return std::unique_ptr<CertificateAuthority>(new CertificateAuthority(
-      std::move(cert), std::move(key), *std::move(cert_pem), clock));
+      std::move(cert), std::move(key), ca.certificate_pem, clock));
+}
+
+absl::StatusOr<std::unique_ptr<CertificateAuthority>>
+CertificateAuthority::LoadOrCreate(const std::string& dir,
+                                   absl::string_view name, const Clock& clock) {
+  ASSIGN_OR_RETURN(std::optional<CaMaterial> ca, ReadCaDir(dir));
+  if (!ca.has_value()) {
+    ASSIGN_OR_RETURN(ca, NewCaMaterial(name, clock.Now()));
+    RETURN_IF_ERROR(WriteCa(dir, dir + "/ca.crt", dir + "/ca.key", *ca));
+  }
+  return FromPem(*ca, dir, clock);
 }
 
 absl::StatusOr<IssuedCertificate> CertificateAuthority::Issue(

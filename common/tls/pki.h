@@ -15,6 +15,7 @@
 #define PYSERVICE_COMMON_TLS_PKI_H_
 
 #include <memory>
+#include <optional>
 #include <string>
 
 #include "absl/status/status.h"
@@ -67,6 +68,13 @@ struct AgentCertificate {
   absl::Time not_after;
 };
 
+// A CA's certificate and private key, PEM. The key is a secret: never
+// logged, written only 0600 or sealed.
+struct CaMaterial {
+  std::string certificate_pem;
+  std::string key_pem;
+};
+
 // Immutable once loaded: Issue and VerifyAgentCertificate are safe to call
 // from several threads.
 class CertificateAuthority {
@@ -80,6 +88,18 @@ class CertificateAuthority {
   // CA: it dates issued certificates and decides what has expired.
   static absl::StatusOr<std::unique_ptr<CertificateAuthority>> LoadOrCreate(
       const std::string& dir, absl::string_view name, const Clock& clock);
+
+  // A new self-signed CA named CN=`name` (EC P-256, valid 10 years from
+  // `now`), in memory only.
+  static absl::StatusOr<CaMaterial> NewCaMaterial(absl::string_view name, absl::Time now);
+  // The CA in `dir` as LoadOrCreate reads it, with its checks; nullopt when
+  // neither file is there. Writes nothing.
+  static absl::StatusOr<std::optional<CaMaterial>> ReadCaDir(const std::string& dir);
+  // The CA of `ca`; FAILED_PRECONDITION naming `origin` when the key is not
+  // the certificate's or either does not parse.
+  static absl::StatusOr<std::unique_ptr<CertificateAuthority>> FromPem(const CaMaterial& ca,
+                                                                       absl::string_view origin,
+                                                                       const Clock& clock);
 
   CertificateAuthority(const CertificateAuthority&) = delete;
   CertificateAuthority& operator=(const CertificateAuthority&) = delete;

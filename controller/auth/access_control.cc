@@ -18,7 +18,13 @@ absl::StatusOr<std::unique_ptr<AccessControl>> AccessControl::Create(AccessStore
     return absl::Status(ca.status().code(),
                         absl::StrCat("the CA in ", ca_dir, ": ", ca.status().message()));
   }
-  auto agent_ca = std::make_unique<PkiAgentCa>(*std::move(ca));
+  return Create(store, *std::move(ca), clock, options);
+}
+
+absl::StatusOr<std::unique_ptr<AccessControl>> AccessControl::Create(
+    AccessStore& store, std::unique_ptr<tls::CertificateAuthority> ca, const Clock& clock,
+    AuthorizerOptions options) {
+  auto agent_ca = std::make_unique<PkiAgentCa>(std::move(ca));
   absl::StatusOr<std::unique_ptr<AccessRegistry>> registry =
       AccessRegistry::Create(store, *agent_ca, clock);
   if (!registry.ok()) {

@@ -9,6 +9,7 @@
 #include <string>
 
 #include "absl/status/statusor.h"
+#include "common/tls/pki.h"
 #include "common/time/clock.h"
 #include "controller/auth/access_registry.h"
 #include "controller/auth/authenticator.h"
@@ -29,6 +30,10 @@ class AccessControl {
                                                                const std::string& ca_dir,
                                                                const Clock& clock,
                                                                AuthorizerOptions options);
+  // The same over a CA loaded elsewhere (on etcd: etcd_agent_ca.h).
+  static absl::StatusOr<std::unique_ptr<AccessControl>> Create(
+      AccessStore& store, std::unique_ptr<tls::CertificateAuthority> ca, const Clock& clock,
+      AuthorizerOptions options);
 
   AccessRegistry& registry() { return *registry_; }
   LocalPeers& local_peers() { return local_peers_; }

@@ -68,7 +68,8 @@ struct ControllerConfig {
   std::string admin_socket;
   std::string admin_socket_group;
   // The controller's own CA (ca.crt, ca.key), created on first start;
-  // "" is DATA_DIR/ca.
+  // "" is DATA_DIR/ca. On an etcd store only imported into etcd once
+  // (controller/etcd/etcd_agent_ca.h).
   std::string ca_dir;
   // Let agents connect without a certificate and believe their Hello's
   // host name and labels: for development and tests only.

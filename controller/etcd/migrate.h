@@ -5,13 +5,17 @@
 // included: the new leader resumes them). Specs are opened with the
 // secrets key and sealed again with the same key.
 //
-// Not copied: the access state (tokens, enrollments, certificates), which
-// stays in each controller's data dir (docs/DESIGN.md, "High
-// availability").
+//
+// The access state comes along: operator tokens (ids, secret hashes,
+// revocations), enrollment tokens, enrolled hosts and certificates, so
+// every token and agent certificate of the SQLite controller works on
+// etcd; and the agents' CA in `ca_dir` (the data dir's ca/ or --ca-dir),
+// its key sealed with the secrets key, when there is one.
 #ifndef PYSERVICE_CONTROLLER_ETCD_MIGRATE_H_
 #define PYSERVICE_CONTROLLER_ETCD_MIGRATE_H_
 
 #include <cstddef>
+#include <string>
 
 #include "absl/status/statusor.h"
 #include "controller/store/etcd_store.h"
@@ -24,12 +28,21 @@ struct MigrationCounts {
   size_t revisions = 0;
   size_t rollouts = 0;
   size_t hosts = 0;
+  size_t tokens = 0;
+  size_t enrollment_tokens = 0;
+  size_t enrolled_hosts = 0;
+  size_t certificates = 0;
+  // Whether a CA was found in the CA dir and copied.
+  bool ca = false;
 };
 
 // FAILED_PRECONDITION, writing nothing, when the etcd store is not empty
 // (a second migrate, or one onto a live cluster). Run it with the
 // controllers stopped: what the source gets meanwhile is not copied.
-absl::StatusOr<MigrationCounts> MigrateSqliteToEtcd(SqliteStore& from, EtcdStore& to);
+// Errors in the CA dir (a key others may read, a key without its
+// certificate) stop it before anything is written.
+absl::StatusOr<MigrationCounts> MigrateSqliteToEtcd(SqliteStore& from, const std::string& ca_dir,
+                                                    EtcdStore& to);
 
 }  // namespace pyservice::controller
 

@@ -17,81 +17,27 @@
 #include "absl/strings/str_format.h"
 #include "absl/time/time.h"
 #include "common/status/status_macros.h"
+#include "controller/store/etcd_txn.h"
 #include "pyservice/v1/etcd_store.pb.h"
 
 namespace pyservice::controller {
 
 namespace {
 
+using etcd_txn::AddDelete;
+using etcd_txn::AddPut;
+using etcd_txn::Decode;
+using etcd_txn::Get;
+using etcd_txn::List;
+using etcd_txn::Padded;
+using etcd_txn::Read;
+using etcd_txn::TrailingNumber;
+using etcd_txn::TruncateToMillis;
+using etcd_txn::Unchanged;
+using etcd_txn::UntilNoConflict;
 using etcdserverpb::Compare;
-using etcdserverpb::RequestOp;
 using etcdserverpb::TxnRequest;
 using mvccpb::KeyValue;
-
-// How often a method starts over after losing a race before it gives up
-// with ABORTED. Each loss means another writer committed, so this bounds
-// a storm, not a normal race.
-constexpr int kMaxAttempts = 1000;
-
-std::string Padded(uint32_t number) { return absl::StrFormat("%010u", number); }
-
-absl::Time TruncateToMillis(absl::Time time) {
-  return absl::FromUnixMillis(absl::ToUnixMillis(time));
-}
-
-// One key read at some revision: its value if present.
-struct Read {
-  int64_t revision = 0;  // the etcd revision the read saw
-  std::optional<KeyValue> kv;
-};
-
-// The compare that holds while `read`'s key is as it was read: same mod
-// revision, or still absent.
-Compare Unchanged(const std::string& key, const Read& read) {
-  Compare compare;
-  compare.set_key(key);
-  compare.set_result(Compare::EQUAL);
-  if (read.kv.has_value()) {
-    compare.set_target(Compare::MOD);
-    compare.set_mod_revision(read.kv->mod_revision());
-  } else {
-    compare.set_target(Compare::CREATE);
-    compare.set_create_revision(0);
-  }
-  return compare;
-}
-
-void AddPut(TxnRequest& txn, const std::string& key, const std::string& value) {
-  RequestOp* op = txn.add_success();
-  op->mutable_request_put()->set_key(key);
-  op->mutable_request_put()->set_value(value);
-}
-
-void AddDelete(TxnRequest& txn, const std::string& key) {
-  txn.add_success()->mutable_request_delete_range()->set_key(key);
-}
-
-template <typename Message>
-absl::StatusOr<Message> Decode(const KeyValue& kv) {
-  Message message;
-  if (!message.ParseFromString(kv.value())) {
-    return absl::DataLossError(absl::StrCat("etcd key ", kv.key(), " does not decode"));
-  }
-  return message;
-}
-
-// Runs `attempt` until it returns a value or an error; nullopt means it
-// lost a race and starts over.
-template <typename T, typename Attempt>
-absl::StatusOr<T> UntilNoConflict(absl::string_view what, Attempt attempt) {
-  for (int i = 0; i < kMaxAttempts; ++i) {
-    absl::StatusOr<std::optional<T>> result = attempt();
-    if (!result.ok()) return result.status();
-    if (result->has_value()) return **std::move(result);
-  }
-  return absl::AbortedError(
-      absl::StrCat(what, ": lost ", kMaxAttempts, " races to other writers; retry"));
-}
 
 StoredRollout RolloutFrom(const std::string& app, uint32_t id, const v1::EtcdRollout& record) {
   StoredRollout rollout;
@@ -117,12 +63,6 @@ v1::EtcdRollout RecordOf(const StoredRollout& rollout) {
   return record;
 }
 
-// The number after the last '/' of `key`.
-uint32_t TrailingNumber(absl::string_view key) {
-  uint32_t number = 0;
-  (void)absl::SimpleAtoi(key.substr(key.rfind('/') + 1), &number);
-  return number;
-}
 
 }  // namespace
 
@@ -153,39 +93,6 @@ struct EtcdStoreKeys {
   std::string RolloutSeq() const { return absl::StrCat(prefix, "rollout_seq"); }
 };
 
-namespace {
-
-// One key at `at_revision` (0: newest).
-absl::StatusOr<Read> Get(etcd::EtcdClient& client, const std::string& key,
-                         int64_t at_revision = 0) {
-  etcdserverpb::RangeRequest request;
-  request.set_key(key);
-  request.set_revision(at_revision);
-  ASSIGN_OR_RETURN(etcdserverpb::RangeResponse response, client.Range(request));
-  Read read;
-  read.revision = response.header().revision();
-  if (response.kvs_size() > 0) read.kv = response.kvs(0);
-  return read;
-}
-
-// Every key under `prefix` at `at_revision`, by key (or newest first).
-absl::StatusOr<etcdserverpb::RangeResponse> List(etcd::EtcdClient& client,
-                                                 const std::string& prefix,
-                                                 int64_t at_revision = 0, int64_t limit = 0,
-                                                 bool descending = false) {
-  etcdserverpb::RangeRequest request;
-  request.set_key(prefix);
-  request.set_range_end(etcd::PrefixRangeEnd(prefix));
-  request.set_revision(at_revision);
-  request.set_limit(limit);
-  if (descending) {
-    request.set_sort_order(etcdserverpb::RangeRequest::DESCEND);
-    request.set_sort_target(etcdserverpb::RangeRequest::KEY);
-  }
-  return client.Range(request);
-}
-
-}  // namespace
 
 absl::StatusOr<std::unique_ptr<EtcdStore>> EtcdStore::Open(etcd::EtcdClient& client,
                                                            const Clock& clock,

@@ -10,6 +10,9 @@
 //   rollouts/NAME/ID          EtcdRollout
 //   active_rollouts/NAME      the ID of NAME's active rollout, if any
 //   rollout_seq               the last rollout ID given
+//   access/...                the AccessStore half (etcd_store_access.cc;
+//                             the layout is in etcd_store.proto)
+//   agent_ca                  the agents' CA, its key sealed
 // Numbers and IDs are zero-padded to 10 digits so keys sort numerically.
 //
 // What SQLite does inside BEGIN IMMEDIATE is here read, decide, then one
@@ -24,6 +27,10 @@
 // key is still the one this controller created, so a controller that lost
 // its leadership cannot write after its successor started (it gets
 // FAILED_PRECONDITION "no longer the leader").
+//
+// It is also the AccessStore of a controller on etcd, so the new leader
+// knows the tokens, enrollments and certificates of the one before it, and
+// keeps the agents' CA (GetAgentCa), so it verifies the same certificates.
 #ifndef PYSERVICE_CONTROLLER_STORE_ETCD_STORE_H_
 #define PYSERVICE_CONTROLLER_STORE_ETCD_STORE_H_
 
@@ -39,13 +46,20 @@
 #include "absl/synchronization/mutex.h"
 #include "common/time/clock.h"
 #include "controller/etcd/etcd_client.h"
+#include "controller/store/access_store.h"
 #include "controller/store/spec_sealer.h"
 #include "controller/store/store.h"
 #include "etcd/api/etcdserverpb/rpc.pb.h"
 
 namespace pyservice::controller {
 
-class EtcdStore final : public Store {
+// The agents' CA as kept in etcd: certificate and private key, PEM.
+struct StoredAgentCa {
+  std::string certificate_pem;
+  std::string key_pem;
+};
+
+class EtcdStore final : public Store, public AccessStore {
  public:
   // The prefix every key of the controller's state lives under.
   static constexpr char kDefaultPrefix[] = "/pyservice/";
@@ -95,7 +109,41 @@ class EtcdStore final : public Store {
   // Writes `rollout` with its id; the rollout id sequence moves past it.
   absl::Status ImportRollout(const StoredRollout& rollout);
 
+  // AccessStore; the same contract and errors as SqliteStore's. Host names
+  // may not contain '/' (certificate keys are grouped by host). RevokeHost
+  // revokes at most kCertificatesPerTxn certificates per Txn.
+  absl::StatusOr<StoredToken> CreateToken(const StoredToken& token) override;
+  absl::StatusOr<std::vector<StoredToken>> ListTokens() override;
+  absl::Status RevokeToken(const std::string& name) override;
+  absl::StatusOr<StoredEnrollmentToken> CreateEnrollmentToken(
+      const StoredEnrollmentToken& token) override;
+  absl::StatusOr<StoredEnrollmentToken> GetEnrollmentToken(uint32_t id) override;
+  absl::StatusOr<StoredEnrollmentToken> EnrollHost(uint32_t id, const std::string& secret_hash,
+                                                   absl::Time now,
+                                                   const StoredCertificate& certificate) override;
+  absl::Status AddCertificate(const StoredCertificate& certificate) override;
+  absl::StatusOr<std::vector<StoredCertificate>> ListCertificates() override;
+  absl::StatusOr<uint32_t> RevokeHost(const std::string& host) override;
+  absl::StatusOr<std::vector<EnrolledHost>> ListEnrolledHosts() override;
+
+  // migrate's copies of the access state, ids, serials and times kept; the
+  // id sequences move past the ids written. Only into an empty store.
+  absl::Status ImportToken(const StoredToken& token);
+  absl::Status ImportEnrollmentToken(const StoredEnrollmentToken& token);
+  absl::Status ImportEnrolledHost(const EnrolledHost& host);
+  absl::Status ImportCertificate(const StoredCertificate& certificate);
+
+  // The agents' CA, nullopt when none is stored yet. The key is opened
+  // with the sealer (FAILED_PRECONDITION when this controller's secrets key
+  // is not the one the cluster's CA was sealed with).
+  absl::StatusOr<std::optional<StoredAgentCa>> GetAgentCa();
+  // Stores `ca` unless a CA is stored already, in one create-if-absent Txn:
+  // of controllers racing, one CA wins. Returns the CA stored after the
+  // call, `ca` or the earlier one.
+  absl::StatusOr<StoredAgentCa> CreateAgentCaIfAbsent(const StoredAgentCa& ca);
+
   static constexpr size_t kHostsPerTxn = 50;
+  static constexpr size_t kCertificatesPerTxn = 100;
 
  private:
   EtcdStore(etcd::EtcdClient& client, const Clock& clock, const SpecSealer& sealer,

@@ -107,6 +107,8 @@ class SqliteStore final : public Store, public AccessStore {
 
   // Every app ever created, deleted ones too, by name.
   absl::StatusOr<std::vector<StoredAppEntry>> ListAllApps();
+  // Every enrollment token, used or not, by id (migrate copies them).
+  absl::StatusOr<std::vector<StoredEnrollmentToken>> ListEnrollmentTokens();
 
   // Seals every stored spec again with the store's sealer, each revision
   // passed to `upgrade` first, in one transaction: the re-encryption of a

@@ -180,23 +180,33 @@ absl::StatusOr<StoredEnrollmentToken> SqliteStore::CreateEnrollmentToken(
 
 namespace {
 
+constexpr char kSelectEnrollmentTokens[] = R"sql(
+    SELECT id, host, labels, secret_hash, created_at, expires_at, used_at
+    FROM enrollment_tokens)sql";
+
+// The enrollment token of the row `stmt` stands on (kSelectEnrollmentTokens).
+absl::StatusOr<StoredEnrollmentToken> EnrollmentTokenOfRow(sqlite3* db,
+                                                           const SqliteStatement& stmt) {
+  StoredEnrollmentToken token;
+  token.id = static_cast<uint32_t>(stmt.ColumnInt64(0));
+  token.host = stmt.ColumnText(1);
+  ASSIGN_OR_RETURN(token.labels, JsonLabels(db, stmt.ColumnText(2)));
+  token.secret_hash = stmt.ColumnText(3);
+  token.created_at = Millis(stmt, 4);
+  token.expires_at = Millis(stmt, 5);
+  if (!stmt.ColumnIsNull(6)) token.used_at = Millis(stmt, 6);
+  return token;
+}
+
 // The enrollment token `id`; NOT_FOUND when there is none.
 absl::StatusOr<StoredEnrollmentToken> ReadEnrollmentToken(sqlite3* db, uint32_t id) {
-  ASSIGN_OR_RETURN(SqliteStatement stmt, SqliteStatement::Prepare(db, R"sql(
-      SELECT host, labels, secret_hash, created_at, expires_at, used_at
-      FROM enrollment_tokens WHERE id = ?1)sql"));
+  ASSIGN_OR_RETURN(SqliteStatement stmt,
+                   SqliteStatement::Prepare(
+                       db, absl::StrCat(kSelectEnrollmentTokens, " WHERE id = ?1")));
   stmt.BindInt64(1, id);
   ASSIGN_OR_RETURN(const bool found, stmt.Step());
   if (!found) return absl::NotFoundError(absl::StrCat("no enrollment token ", id));
-  StoredEnrollmentToken token;
-  token.id = id;
-  token.host = stmt.ColumnText(0);
-  ASSIGN_OR_RETURN(token.labels, JsonLabels(db, stmt.ColumnText(1)));
-  token.secret_hash = stmt.ColumnText(2);
-  token.created_at = Millis(stmt, 3);
-  token.expires_at = Millis(stmt, 4);
-  if (!stmt.ColumnIsNull(5)) token.used_at = Millis(stmt, 5);
-  return token;
+  return EnrollmentTokenOfRow(db, stmt);
 }
 
 }  // namespace
@@ -204,6 +214,20 @@ absl::StatusOr<StoredEnrollmentToken> ReadEnrollmentToken(sqlite3* db, uint32_t 
 absl::StatusOr<StoredEnrollmentToken> SqliteStore::GetEnrollmentToken(uint32_t id) {
   absl::MutexLock lock(&mu_);
   return ReadEnrollmentToken(db_, id);
+}
+
+absl::StatusOr<std::vector<StoredEnrollmentToken>> SqliteStore::ListEnrollmentTokens() {
+  absl::MutexLock lock(&mu_);
+  ASSIGN_OR_RETURN(SqliteStatement stmt, SqliteStatement::Prepare(
+                                             db_, absl::StrCat(kSelectEnrollmentTokens,
+                                                               " ORDER BY id")));
+  std::vector<StoredEnrollmentToken> tokens;
+  while (true) {
+    ASSIGN_OR_RETURN(const bool has_row, stmt.Step());
+    if (!has_row) return tokens;
+    ASSIGN_OR_RETURN(StoredEnrollmentToken token, EnrollmentTokenOfRow(db_, stmt));
+    tokens.push_back(std::move(token));
+  }
 }
 
 absl::StatusOr<StoredEnrollmentToken> SqliteStore::EnrollHost(

@@ -3,7 +3,9 @@
 // naming it; killed with SIGKILL, the leader is replaced by a follower,
 // which serves what the first one stored and finishes its rollout (fake
 // agents, tests/testing/fake_agent.h, reconnecting as real agents given
-// every controller's address do). `migrate` copies a SQLite store there.
+// every controller's address do). The access state is shared too: operator
+// tokens, revocations, agent certificates and the agents' CA hold on the
+// new leader. `migrate` copies a SQLite store there, tokens included.
 #include <signal.h>
 
 #include <filesystem>
@@ -13,6 +15,12 @@
 #include <vector>
 
 #include "absl/strings/str_cat.h"
+#include "absl/strings/ascii.h"
+#include "common/tls/credentials.h"
+#include "common/tls/pki.h"
+#include "grpcpp/grpcpp.h"
+#include "pyservice/v1/agent.grpc.pb.h"
+#include "tests/common/tls/test_pki.h"
 #include "absl/time/clock.h"
 #include "absl/time/time.h"
 #include "gmock/gmock.h"
@@ -60,6 +68,9 @@ class ControllerHaTest : public ::testing::Test {
     }
     controllers_.resize(kControllers);
     std::ofstream(dir_.Join("app.yaml")) << kAppYaml;
+    const absl::StatusOr<tls::testing::TestPki>& pki = tls::testing::GetTestPki();
+    ASSERT_TRUE(pki.ok()) << pki.status();
+    pki_ = *pki;
   }
 
   void TearDown() override {
@@ -107,6 +118,88 @@ class ControllerHaTest : public ::testing::Test {
     args.insert(args.begin(), {"--controller", controller});
     return RunPyctl(args, dir_.path());
   }
+
+  // Waits until controller `i` leads and serves; false (the test failed)
+  // otherwise.
+  bool WaitUntilServing(int i) {
+    return controllers_[i]
+        ->WaitForStderrLine(absl::StrCat("listening on ", addresses_[i]), kTakeoverTimeout)
+        .ok();
+  }
+
+  // An operator token `name` made through controller `i`'s admin socket,
+  // written to DIR/NAME.token (0600); "" when that failed (the test fails).
+  std::string TokenFile(int i, const std::string& name, const std::string& role = "viewer") {
+    const ProcessResult created = Pyctl(absl::StrCat("unix:", AdminSocket(i)),
+                                        {"auth", "create-token", name, "--role", role});
+    EXPECT_TRUE(created.Succeeded()) << created.Describe() << "\n" << created.stderr_text;
+    const std::string path = dir_.Join(name + ".token");
+    EXPECT_TRUE(testing::WriteOwnerOnlyFile(path, created.stdout_text).ok());
+    return created.Succeeded() ? path : "";
+  }
+
+  // Enrolls `host` at controller `i` as an agent does (an enrollment token
+  // from its admin socket, the Enroll RPC over TLS); the key is written to
+  // DIR/HOST.key and the certificate to DIR/HOST.crt.
+  absl::StatusOr<v1::EnrollResponse> Enroll(int i, const std::string& host) {
+    const ProcessResult token =
+        Pyctl(absl::StrCat("unix:", AdminSocket(i)), {"host", "enroll-token", host});
+    if (!token.Succeeded()) return absl::InternalError(token.stderr_text);
+    absl::StatusOr<std::string> key = tls::GeneratePrivateKeyPem();
+    if (!key.ok()) return key.status();
+    absl::StatusOr<std::string> csr = tls::MakeCertificateRequestPem(*key, host);
+    if (!csr.ok()) return csr.status();
+    tls::TlsClientOptions options;
+    options.ca_file = pki_.ca_crt();
+    absl::StatusOr<std::shared_ptr<grpc::ChannelCredentials>> credentials =
+        tls::MakeChannelCredentials(options);
+    if (!credentials.ok()) return credentials.status();
+    v1::EnrollRequest request;
+    request.set_token(std::string(absl::StripAsciiWhitespace(token.stdout_text)));
+    request.set_csr_pem(*csr);
+    v1::EnrollResponse response;
+    grpc::ClientContext context;
+    context.set_deadline(absl::ToChronoTime(absl::Now() + absl::Seconds(10)));
+    const grpc::Status status =
+        v1::AgentService::NewStub(grpc::CreateChannel(addresses_[i], *credentials))
+            ->Enroll(&context, request, &response);
+    if (!status.ok()) return absl::UnknownError(status.error_message());
+    if (absl::Status written = testing::WriteOwnerOnlyFile(dir_.Join(host + ".key"), *key);
+        !written.ok()) {
+      return written;
+    }
+    if (absl::Status written =
+            testing::WriteOwnerOnlyFile(dir_.Join(host + ".crt"), response.certificate_pem());
+        !written.ok()) {
+      return written;
+    }
+    return response;
+  }
+
+  // A fake agent at controller `i` with HOST's enrolled certificate.
+  absl::StatusOr<std::unique_ptr<testing::FakeAgent>> AgentWithCertificate(
+      int i, const std::string& host) {
+    tls::TlsClientOptions tls;
+    tls.ca_file = pki_.ca_crt();
+    tls.cert_file = dir_.Join(host + ".crt");
+    tls.key_file = dir_.Join(host + ".key");
+    absl::StatusOr<std::shared_ptr<grpc::ChannelCredentials>> credentials =
+        tls::MakeChannelCredentials(tls);
+    if (!credentials.ok()) return credentials.status();
+    testing::FakeAgentOptions options;
+    options.address = addresses_[i];
+    options.credentials = *credentials;
+    return testing::FakeAgent::Start(std::move(options));
+  }
+
+  // pyctl over TLS to controller `i` with the token in `token_file`.
+  ProcessResult PyctlWithToken(int i, const std::string& token_file,
+                               std::vector<std::string> args) {
+    args.insert(args.begin(), {"--tls-ca", pki_.ca_crt(), "--token-file", token_file});
+    return Pyctl(addresses_[i], std::move(args));
+  }
+
+  tls::testing::TestPki pki_;
 
   testing::TempDir dir_;
   std::unique_ptr<EtcdCluster> cluster_;
@@ -229,6 +322,72 @@ TEST_F(ControllerHaTest, AFollowerWithACallLeftOpenTakesOverAndKeepsLeading) {
   }
 }
 
+// Controllers started at once share one agents' CA; what the leader knew
+// about access (operator tokens, a revocation, an enrolled host's
+// certificate) holds on the controller that takes over when it is killed.
+TEST_F(ControllerHaTest, ControllersStartedAtOnceShareOneCaAndAKilledLeadersAccessStateHolds) {
+  const std::vector<std::string> tls = {"--tls-cert", pki_.server_crt(), "--tls-key",
+                                        pki_.server_key()};
+  // The one key file every controller shares, made before they start (as
+  // an operator distributes it), not by whichever starts first.
+  absl::StatusOr<std::unique_ptr<ChildProcess>> init = StartControllerProcess(
+      {"init-secrets-key", "--secrets-key-file", dir_.Join("secrets.key"), "--data-dir",
+       dir_.Join("data-0")},
+      dir_.path(), "init-secrets-key");
+  ASSERT_TRUE(init.ok()) << init.status();
+  absl::StatusOr<testing::ExitStatus> initialized = (*init)->WaitForExit(kTakeoverTimeout);
+  ASSERT_TRUE(initialized.ok()) << initialized.status();
+  ASSERT_EQ(initialized->Describe(), "exit status 0") << (*init)->ReadStderr();
+  for (int i = 0; i < kControllers; ++i) StartController(i, tls);
+  const int first = WaitForNewLeader({0, 1, 2});
+  ASSERT_NE(first, -1);
+  ASSERT_TRUE(WaitUntilServing(first)) << controllers_[first]->ReadStderr();
+
+  const std::string viewer = TokenFile(first, "ops");
+  const std::string revoked = TokenFile(first, "gone");
+  ASSERT_TRUE(Pyctl(absl::StrCat("unix:", AdminSocket(first)), {"auth", "revoke", "gone"})
+                  .Succeeded());
+  const ProcessResult before = PyctlWithToken(first, viewer, {"get", "apps"});
+  ASSERT_TRUE(before.Succeeded()) << before.Describe() << "\n" << before.stderr_text;
+  absl::StatusOr<v1::EnrollResponse> enrolled = Enroll(first, "web-1");
+  ASSERT_TRUE(enrolled.ok()) << enrolled.status() << "\n" << controllers_[first]->ReadStderr();
+  {
+    absl::StatusOr<std::unique_ptr<testing::FakeAgent>> agent =
+        AgentWithCertificate(first, "web-1");
+    ASSERT_TRUE(agent.ok()) << agent.status();
+    absl::StatusOr<v1::Welcome> welcome = (*agent)->WaitForWelcome();
+    ASSERT_TRUE(welcome.ok()) << welcome.status();
+  }
+
+  ASSERT_TRUE(controllers_[first]->Signal(SIGKILL).ok());
+  std::vector<int> others;
+  for (int i = 0; i < kControllers; ++i) {
+    if (i != first) others.push_back(i);
+  }
+  const int second = WaitForNewLeader(others);
+  ASSERT_NE(second, -1);
+  ASSERT_TRUE(WaitUntilServing(second)) << controllers_[second]->ReadStderr();
+
+  // The operator token made through the dead leader works here.
+  const ProcessResult after = PyctlWithToken(second, viewer, {"get", "apps"});
+  EXPECT_TRUE(after.Succeeded()) << after.Describe() << "\n" << after.stderr_text;
+  // The one revoked before the kill stays refused.
+  const ProcessResult refused = PyctlWithToken(second, revoked, {"get", "apps"});
+  EXPECT_FALSE(refused.Succeeded());
+  EXPECT_THAT(refused.stderr_text, HasSubstr("revoked"));
+  // The host enrolled with the dead leader connects with its certificate.
+  absl::StatusOr<std::unique_ptr<testing::FakeAgent>> agent =
+      AgentWithCertificate(second, "web-1");
+  ASSERT_TRUE(agent.ok()) << agent.status();
+  absl::StatusOr<v1::Welcome> welcome = (*agent)->WaitForWelcome();
+  ASSERT_TRUE(welcome.ok()) << welcome.status() << "\n" << controllers_[second]->ReadStderr();
+  EXPECT_EQ(welcome->host(), "web-1");
+  // One CA: the new leader certifies with the one the first used.
+  absl::StatusOr<v1::EnrollResponse> next = Enroll(second, "web-2");
+  ASSERT_TRUE(next.ok()) << next.status();
+  EXPECT_EQ(next->ca_pem(), enrolled->ca_pem());
+}
+
 // `pyctl rollout status hello -o json`'s state at controller `i`; "" when
 // it cannot be read.
 std::string RolloutState(const ProcessResult& result) {
@@ -323,13 +482,15 @@ TEST_F(ControllerHaTest, LeaderKilledMidRolloutTheNewLeaderFinishesIt) {
   EXPECT_THAT(history.stdout_text, HasSubstr("succeeded"));
 }
 
-TEST_F(ControllerHaTest, MigrateCopiesASqliteStoreThatControllersOnEtcdServe) {
+TEST_F(ControllerHaTest, MigrateCopiesASqliteStoreAndItsTokensThatControllersOnEtcdServe) {
   std::filesystem::create_directories(dir_.Join("sqlite"));
   testing::ControllerHarness sqlite_controller(dir_.Join("sqlite"));
   ASSERT_TRUE(sqlite_controller.Start().ok()) << sqlite_controller.Stderr();
   const ProcessResult applied =
       Pyctl(sqlite_controller.admin_address(), {"apply", "app.yaml", "--no-wait"});
   ASSERT_TRUE(applied.Succeeded()) << applied.Describe() << "\n" << applied.stderr_text;
+  absl::StatusOr<std::string> token_file = sqlite_controller.CreateTokenFile("ops", "viewer");
+  ASSERT_TRUE(token_file.ok()) << token_file.status();
   ASSERT_TRUE(sqlite_controller.Stop(SIGTERM).ok());
 
   const std::string key = dir_.Join("sqlite/secrets.key");
@@ -342,6 +503,8 @@ TEST_F(ControllerHaTest, MigrateCopiesASqliteStoreThatControllersOnEtcdServe) {
   ASSERT_TRUE(migrated.ok()) << migrated.status();
   EXPECT_EQ(migrated->Describe(), "exit status 0") << (*migrate)->ReadStderr();
   EXPECT_THAT((*migrate)->ReadStderr(), HasSubstr("copied 1 app(s) with 1 revision(s)"));
+  EXPECT_THAT((*migrate)->ReadStderr(), HasSubstr("copied 1 operator token(s)"));
+  EXPECT_THAT((*migrate)->ReadStderr(), HasSubstr("the agents' CA: copied from"));
 
   // A second migrate finds the etcd store in use and writes nothing.
   absl::StatusOr<std::unique_ptr<ChildProcess>> again = StartControllerProcess(
@@ -366,6 +529,11 @@ TEST_F(ControllerHaTest, MigrateCopiesASqliteStoreThatControllersOnEtcdServe) {
       Pyctl(absl::StrCat("unix:", AdminSocket(0)), {"describe", "app", "hello"});
   ASSERT_TRUE(described.Succeeded()) << described.Describe() << "\n" << described.stderr_text;
   EXPECT_THAT(described.stdout_text, HasSubstr("v1"));
+  // The token made on SQLite works on etcd.
+  const ProcessResult with_token =
+      Pyctl(addresses_[0], {"--token-file", *token_file, "get", "apps"});
+  EXPECT_TRUE(with_token.Succeeded()) << with_token.Describe() << "\n" << with_token.stderr_text;
+  EXPECT_THAT(with_token.stdout_text, HasSubstr("hello"));
 }
 
 }  // namespace

@@ -63,7 +63,7 @@ class AgentIdentityTest : public ::testing::Test {
         controller_->Start(pki->server_crt(), pki->server_key(), dir_.Join("ca/ca.crt")).ok());
     controller_->AddToken("tok-1", "web-1");
     options_.state_dir = files_.state_dir;
-    options_.controller.address = controller_->target();
+    options_.controller.addresses = {controller_->target()};
     options_.controller.timeout = absl::Seconds(10);
     options_.tls_ca = pki->ca_crt();
     options_.enrollment_token_file = WriteToken("tok-1\n", 0600);
@@ -75,6 +75,21 @@ class AgentIdentityTest : public ::testing::Test {
     std::ofstream(path) << text;
     chmod(path.c_str(), mode);
     return path;
+  }
+
+  // Another controller over the same CA, answering every call as a
+  // follower that names `leader` (none: not elected yet).
+  std::unique_ptr<testing::FakeEnrollmentController> Follower(const std::string& leader) {
+    const absl::StatusOr<tls::testing::TestPki>& pki = tls::testing::GetTestPki();
+    auto follower = std::make_unique<testing::FakeEnrollmentController>(*ca_, kValidity);
+    EXPECT_TRUE(
+        follower->Start(pki->server_crt(), pki->server_key(), dir_.Join("ca/ca.crt")).ok());
+    follower->SetEveryAnswer(grpc::Status(
+        grpc::StatusCode::UNAVAILABLE,
+        leader.empty() ? std::string("not the leader: this controller is a follower and no "
+                                     "leader is elected yet; retry in a few seconds")
+                       : absl::StrCat("not the leader: the leader is ", leader)));
+    return follower;
   }
 
   absl::StatusOr<std::unique_ptr<AgentIdentity>> Start() {
@@ -207,6 +222,58 @@ TEST_F(AgentIdentityTest, AFailedRenewalKeepsTheCurrentCertificate) {
   EXPECT_EQ(ReadAll(files_.cert), cert);
   EXPECT_EQ(ReadAll(files_.key), key);
   EXPECT_EQ((*identity)->Certificate().serial, tls::ParseCertificate(cert)->serial);
+}
+
+TEST_F(AgentIdentityTest, EnrollmentMovesPastFollowersToTheLeader) {
+  std::unique_ptr<testing::FakeEnrollmentController> unelected = Follower("");
+  std::unique_ptr<testing::FakeEnrollmentController> follower = Follower(controller_->target());
+  std::unique_ptr<testing::FakeEnrollmentController> skipped = Follower("");
+  // The follower names the leader, so the address after it is not asked.
+  options_.controller.addresses = {unelected->target(), follower->target(), skipped->target(),
+                                   controller_->target()};
+  absl::StatusOr<std::unique_ptr<AgentIdentity>> identity = Start();
+  ASSERT_TRUE(identity.ok()) << identity.status();
+  EXPECT_EQ((*identity)->host(), "web-1");
+  EXPECT_EQ(unelected->enroll_calls(), 1);
+  EXPECT_EQ(follower->enroll_calls(), 1);
+  EXPECT_EQ(skipped->enroll_calls(), 0);
+  EXPECT_EQ(controller_->enroll_calls(), 1);
+}
+
+TEST_F(AgentIdentityTest, EnrollmentWithoutALeaderNamesEveryAddressesAnswer) {
+  std::unique_ptr<testing::FakeEnrollmentController> first = Follower("");
+  std::unique_ptr<testing::FakeEnrollmentController> second = Follower("");
+  options_.controller.addresses = {first->target(), second->target()};
+  absl::StatusOr<std::unique_ptr<AgentIdentity>> identity = Start();
+  EXPECT_EQ(identity.status().code(), absl::StatusCode::kUnavailable) << identity.status();
+  EXPECT_THAT(std::string(identity.status().message()), HasSubstr(first->target()));
+  EXPECT_THAT(std::string(identity.status().message()), HasSubstr(second->target()));
+}
+
+// A leader's refusal is the answer: the token goes to no other controller.
+TEST_F(AgentIdentityTest, EnrollmentRefusedByTheLeaderIsNotTriedElsewhere) {
+  std::unique_ptr<testing::FakeEnrollmentController> refusing = Follower("");
+  refusing->SetEveryAnswer(
+      grpc::Status(grpc::StatusCode::UNAUTHENTICATED, "enrollment token is not valid"));
+  options_.controller.addresses = {refusing->target(), controller_->target()};
+  absl::StatusOr<std::unique_ptr<AgentIdentity>> identity = Start();
+  EXPECT_EQ(identity.status().code(), absl::StatusCode::kUnauthenticated) << identity.status();
+  EXPECT_EQ(controller_->enroll_calls(), 0);
+}
+
+TEST_F(AgentIdentityTest, RenewalMovesPastAFollowerToTheLeader) {
+  absl::StatusOr<std::unique_ptr<AgentIdentity>> identity = Start();
+  ASSERT_TRUE(identity.ok()) << identity.status();
+  std::unique_ptr<testing::FakeEnrollmentController> follower = Follower(controller_->target());
+  // The identity keeps its options: a second one over the same files, with
+  // the follower first.
+  options_.controller.addresses = {follower->target(), controller_->target()};
+  options_.enrollment_token_file = "";
+  absl::StatusOr<std::unique_ptr<AgentIdentity>> again = Start();
+  ASSERT_TRUE(again.ok()) << again.status();
+  ASSERT_TRUE((*again)->Renew().ok());
+  EXPECT_EQ(follower->renewal_calls(), 1);
+  EXPECT_EQ(controller_->renewals(), 1);
 }
 
 TEST_F(AgentIdentityTest, ANewTokenInTheFileEnrollsTheHostAgainAtStart) {

@@ -69,9 +69,22 @@ class FakeEnrollmentController final : public v1::AgentService::Service {
     renewal_status_ = std::move(status);
   }
 
+  // Answer every call with `status` from now on, as a follower does
+  // (UNAVAILABLE "not the leader: ..."); OK: serve again.
+  void SetEveryAnswer(grpc::Status status) ABSL_LOCKS_EXCLUDED(mu_) {
+    absl::MutexLock lock(&mu_);
+    every_answer_ = std::move(status);
+  }
+
+  // Enroll calls, answered or refused.
   int enroll_calls() const ABSL_LOCKS_EXCLUDED(mu_) {
     absl::MutexLock lock(&mu_);
     return enroll_calls_;
+  }
+  // RenewCertificate calls, answered or refused.
+  int renewal_calls() const ABSL_LOCKS_EXCLUDED(mu_) {
+    absl::MutexLock lock(&mu_);
+    return renewal_calls_;
   }
   int renewals() const ABSL_LOCKS_EXCLUDED(mu_) {
     absl::MutexLock lock(&mu_);
@@ -91,6 +104,7 @@ class FakeEnrollmentController final : public v1::AgentService::Service {
                       v1::EnrollResponse* response) override ABSL_LOCKS_EXCLUDED(mu_) {
     absl::MutexLock lock(&mu_);
     ++enroll_calls_;
+    if (!every_answer_.ok()) return every_answer_;
     last_token_ = request->token();
     auto token = tokens_.find(request->token());
     if (token == tokens_.end()) {
@@ -108,6 +122,8 @@ class FakeEnrollmentController final : public v1::AgentService::Service {
                                 const v1::RenewCertificateRequest* request,
                                 v1::EnrollResponse* response) override ABSL_LOCKS_EXCLUDED(mu_) {
     absl::MutexLock lock(&mu_);
+    ++renewal_calls_;
+    if (!every_answer_.ok()) return every_answer_;
     if (!renewal_status_.ok()) return renewal_status_;
     std::string caller_pem;
     for (const grpc::string_ref& pem :
@@ -142,6 +158,8 @@ class FakeEnrollmentController final : public v1::AgentService::Service {
   // Token → host; the host is cleared once the token is used.
   std::map<std::string, std::string> tokens_ ABSL_GUARDED_BY(mu_);
   grpc::Status renewal_status_ ABSL_GUARDED_BY(mu_);
+  grpc::Status every_answer_ ABSL_GUARDED_BY(mu_);
+  int renewal_calls_ ABSL_GUARDED_BY(mu_) = 0;
   int enroll_calls_ ABSL_GUARDED_BY(mu_) = 0;
   int renewals_ ABSL_GUARDED_BY(mu_) = 0;
   std::string last_token_ ABSL_GUARDED_BY(mu_);

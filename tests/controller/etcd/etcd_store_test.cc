@@ -1,12 +1,18 @@
 // What only the etcd store has, on a real 3-node cluster: the client's
-// failover between members, the leader fence on writes, and the URL. The
+// failover between members, the leader fence on writes, the shared agents'
+// CA, and the URL. The
 // Store contract itself runs against etcd in store_contract_test.cc.
+#include <latch>
 #include <memory>
+#include <optional>
+#include <thread>
 #include <string>
 #include <vector>
 
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
+#include "absl/strings/str_cat.h"
+#include "common/tls/pki.h"
 #include "controller/etcd/etcd_client.h"
 #include "controller/store/aes_gcm_spec_sealer.h"
 #include "controller/store/etcd_store.h"
@@ -112,6 +118,73 @@ TEST_F(EtcdStoreTest, WritesAfterTheLeaderKeyChangedAreRefusedAndWriteNothing) {
   ASSERT_EQ(revisions->size(), 1u);
   absl::StatusOr<std::optional<StoredRevision>> current = store_->CurrentRevision("web");
   ASSERT_TRUE(current.ok() && current->has_value());
+  // The access half is fenced too.
+  StoredToken token;
+  token.name = "ops";
+  absl::StatusOr<StoredToken> refused_token = store_->CreateToken(token);
+  EXPECT_EQ(refused_token.status().code(), absl::StatusCode::kFailedPrecondition)
+      << refused_token.status();
+  absl::StatusOr<std::vector<StoredToken>> tokens = store_->ListTokens();
+  ASSERT_TRUE(tokens.ok()) << tokens.status();
+  EXPECT_TRUE(tokens->empty());
+}
+
+StoredAgentCa NewCa(const Clock& clock, const std::string& name) {
+  absl::StatusOr<tls::CaMaterial> ca = tls::CertificateAuthority::NewCaMaterial(name, clock.Now());
+  EXPECT_TRUE(ca.ok()) << ca.status();
+  return ca.ok() ? StoredAgentCa{ca->certificate_pem, ca->key_pem} : StoredAgentCa{};
+}
+
+// Controllers starting at once each offer a CA: the cluster keeps one, and
+// every one of them is handed that one.
+TEST_F(EtcdStoreTest, CreateAgentCaIfAbsent_RacingStoresEndWithOneCa) {
+  constexpr int kStores = 4;
+  std::vector<std::unique_ptr<etcd::EtcdClient>> clients;
+  std::vector<std::unique_ptr<EtcdStore>> stores;
+  std::vector<StoredAgentCa> offered;
+  for (int i = 0; i < kStores; ++i) {
+    clients.push_back(*etcd::EtcdClient::Create(cluster_->endpoints()));
+    stores.push_back(*EtcdStore::Open(*clients.back(), clock_, sealer_));
+    offered.push_back(NewCa(clock_, absl::StrCat("ca-", i)));
+  }
+  std::latch start(kStores);
+  std::vector<absl::StatusOr<StoredAgentCa>> results(kStores, absl::UnknownError("not run"));
+  std::vector<std::thread> threads;
+  for (int i = 0; i < kStores; ++i) {
+    threads.emplace_back([&, i] {
+      start.arrive_and_wait();
+      results[i] = stores[i]->CreateAgentCaIfAbsent(offered[i]);
+    });
+  }
+  for (std::thread& thread : threads) thread.join();
+  absl::StatusOr<std::optional<StoredAgentCa>> stored = store_->GetAgentCa();
+  ASSERT_TRUE(stored.ok()) << stored.status();
+  ASSERT_TRUE(stored->has_value());
+  for (const absl::StatusOr<StoredAgentCa>& result : results) {
+    ASSERT_TRUE(result.ok()) << result.status();
+    EXPECT_EQ(result->certificate_pem, (*stored)->certificate_pem);
+    EXPECT_EQ(result->key_pem, (*stored)->key_pem);
+  }
+}
+
+TEST_F(EtcdStoreTest, AgentCaKeyIsSealedInEtcdAndOpensOnlyWithTheSecretsKey) {
+  const StoredAgentCa ca = NewCa(clock_, "agents");
+  ASSERT_TRUE(store_->CreateAgentCaIfAbsent(ca).ok());
+  etcdserverpb::RangeRequest request;
+  request.set_key("/pyservice/agent_ca");
+  absl::StatusOr<etcdserverpb::RangeResponse> raw = client_->Range(request);
+  ASSERT_TRUE(raw.ok()) << raw.status();
+  ASSERT_EQ(raw->kvs_size(), 1);
+  EXPECT_THAT(raw->kvs(0).value(), ::testing::Not(HasSubstr("PRIVATE KEY")));
+
+  const SecretKeys other_keys = testing::TestSecretKeys('o');
+  const AesGcmSpecSealer other_sealer{other_keys, "other.key"};
+  absl::StatusOr<std::unique_ptr<EtcdStore>> other =
+      EtcdStore::Open(*client_, clock_, other_sealer);
+  ASSERT_TRUE(other.ok()) << other.status();
+  absl::StatusOr<std::optional<StoredAgentCa>> opened = (*other)->GetAgentCa();
+  EXPECT_EQ(opened.status().code(), absl::StatusCode::kFailedPrecondition) << opened.status();
+  EXPECT_THAT(opened.status().message(), HasSubstr("agents' CA key"));
 }
 
 TEST(EtcdUrlTest, ListsEndpointsInOrder) {

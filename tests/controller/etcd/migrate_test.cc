@@ -10,6 +10,7 @@
 #include "absl/status/status.h"
 #include "absl/strings/str_cat.h"
 #include "controller/etcd/etcd_client.h"
+#include "common/tls/pki.h"
 #include "controller/store/aes_gcm_spec_sealer.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
@@ -89,6 +90,10 @@ class MigrateTest : public ::testing::Test {
                     .ok());
   }
 
+  absl::StatusOr<MigrationCounts> Migrate() {
+    return MigrateSqliteToEtcd(*sqlite_, dir_.Join("data/ca"), *etcd_);
+  }
+
   testing::TempDir dir_;
   testing::FakeClock clock_;
   const SecretKeys keys_ = testing::TestSecretKeys();
@@ -118,7 +123,7 @@ void ExpectSameRevisions(Store& a, Store& b, const std::string& app) {
 
 TEST_F(MigrateTest, CopiesAppsRevisionsRolloutsAndHostsKeepingNumbersTimesAndIds) {
   FillSqlite();
-  absl::StatusOr<MigrationCounts> copied = MigrateSqliteToEtcd(*sqlite_, *etcd_);
+  absl::StatusOr<MigrationCounts> copied = Migrate();
   ASSERT_TRUE(copied.ok()) << copied.status();
   EXPECT_EQ(copied->apps, 3u);
   EXPECT_EQ(copied->revisions, 5u);
@@ -168,10 +173,86 @@ TEST_F(MigrateTest, CopiesAppsRevisionsRolloutsAndHostsKeepingNumbersTimesAndIds
   EXPECT_EQ(api_again->number, 2u);
 }
 
+TEST_F(MigrateTest, CopiesTokensEnrollmentsCertificatesAndTheCaKeepingIdsSerialsAndTimes) {
+  StoredToken token;
+  token.name = "ops";
+  token.role = 3;
+  token.apps = {"web-*"};
+  token.secret_hash = "hash-ops";
+  token.created_at = clock_.Now();
+  token.expires_at = clock_.Now() + absl::Hours(5);
+  ASSERT_TRUE(sqlite_->CreateToken(token).ok());
+  token.name = "gone";
+  token.expires_at.reset();
+  ASSERT_TRUE(sqlite_->CreateToken(token).ok());
+  ASSERT_TRUE(sqlite_->RevokeToken("gone").ok());
+  StoredEnrollmentToken enrollment;
+  enrollment.host = "h1";
+  enrollment.labels = {{"role", "web"}};
+  enrollment.secret_hash = "hash-h1";
+  enrollment.created_at = clock_.Now();
+  enrollment.expires_at = clock_.Now() + absl::Hours(1);
+  ASSERT_TRUE(sqlite_->CreateEnrollmentToken(enrollment).ok());
+  enrollment.host = "h2";
+  ASSERT_TRUE(sqlite_->CreateEnrollmentToken(enrollment).ok());  // stays unused
+  ASSERT_TRUE(sqlite_
+                  ->EnrollHost(1, "hash-h1", clock_.Now(),
+                               {"0a", "h1", clock_.Now(), clock_.Now() + absl::Hours(9), false})
+                  .ok());
+  ASSERT_TRUE(sqlite_->AddCertificate({"0b", "h1", clock_.Now(), clock_.Now(), false}).ok());
+  absl::StatusOr<std::unique_ptr<tls::CertificateAuthority>> ca =
+      tls::CertificateAuthority::LoadOrCreate(dir_.Join("data/ca"), "test", clock_);
+  ASSERT_TRUE(ca.ok()) << ca.status();
+
+  absl::StatusOr<MigrationCounts> copied = Migrate();
+  ASSERT_TRUE(copied.ok()) << copied.status();
+  EXPECT_EQ(copied->tokens, 2u);
+  EXPECT_EQ(copied->enrollment_tokens, 2u);
+  EXPECT_EQ(copied->enrolled_hosts, 1u);
+  EXPECT_EQ(copied->certificates, 2u);
+  EXPECT_TRUE(copied->ca);
+
+  absl::StatusOr<std::vector<StoredToken>> tokens = etcd_->ListTokens();
+  ASSERT_TRUE(tokens.ok()) << tokens.status();
+  ASSERT_EQ(tokens->size(), 2u);
+  EXPECT_EQ((*tokens)[0].id, 1u);
+  EXPECT_EQ((*tokens)[0].apps, std::vector<std::string>{"web-*"});
+  EXPECT_EQ((*tokens)[0].expires_at, clock_.Now() + absl::Hours(5));
+  EXPECT_EQ((*tokens)[0].secret_hash, "hash-ops");
+  EXPECT_TRUE((*tokens)[1].revoked);
+  absl::StatusOr<std::vector<StoredCertificate>> certificates = etcd_->ListCertificates();
+  ASSERT_TRUE(certificates.ok()) << certificates.status();
+  ASSERT_EQ(certificates->size(), 2u);
+  EXPECT_EQ((*certificates)[0].serial, "0a");
+  EXPECT_EQ((*certificates)[0].not_after, clock_.Now() + absl::Hours(9));
+  absl::StatusOr<std::vector<EnrolledHost>> hosts = etcd_->ListEnrolledHosts();
+  ASSERT_TRUE(hosts.ok()) << hosts.status();
+  ASSERT_EQ(hosts->size(), 1u);
+  EXPECT_EQ((*hosts)[0].labels.at("role"), "web");
+  absl::StatusOr<StoredEnrollmentToken> unused = etcd_->GetEnrollmentToken(2);
+  ASSERT_TRUE(unused.ok()) << unused.status();
+  EXPECT_FALSE(unused->used_at.has_value());
+  absl::StatusOr<std::optional<StoredAgentCa>> stored_ca = etcd_->GetAgentCa();
+  ASSERT_TRUE(stored_ca.ok()) << stored_ca.status();
+  ASSERT_TRUE(stored_ca->has_value());
+  EXPECT_EQ((*stored_ca)->certificate_pem, (*ca)->certificate_pem());
+
+  // Names and ids carry on: no reuse after the copy.
+  token.name = "ops";
+  EXPECT_EQ(etcd_->CreateToken(token).status().code(), absl::StatusCode::kAlreadyExists);
+  token.name = "new";
+  absl::StatusOr<StoredToken> next = etcd_->CreateToken(token);
+  ASSERT_TRUE(next.ok()) << next.status();
+  EXPECT_EQ(next->id, 3u);
+  absl::StatusOr<StoredEnrollmentToken> next_enrollment = etcd_->CreateEnrollmentToken(enrollment);
+  ASSERT_TRUE(next_enrollment.ok()) << next_enrollment.status();
+  EXPECT_EQ(next_enrollment->id, 3u);
+}
+
 TEST_F(MigrateTest, IntoANonEmptyEtcdStoreIsRefusedWritingNothing) {
   FillSqlite();
   ASSERT_TRUE(etcd_->AppendRevision(Rev("other", "a"), 0).ok());
-  absl::StatusOr<MigrationCounts> copied = MigrateSqliteToEtcd(*sqlite_, *etcd_);
+  absl::StatusOr<MigrationCounts> copied = Migrate();
   EXPECT_EQ(copied.status().code(), absl::StatusCode::kFailedPrecondition);
   EXPECT_THAT(copied.status().message(), HasSubstr("empty"));
   absl::StatusOr<std::vector<StoredApp>> apps = etcd_->ListApps();

@@ -31,6 +31,7 @@
 #include "gtest/gtest.h"
 #include "tests/testing/etcd_cluster.h"
 #include "tests/testing/fake_clock.h"
+#include "tests/testing/store_backends.h"
 #include "tests/testing/store_revisions.h"
 #include "tests/testing/temp_dir.h"
 #include "tests/testing/test_secret_keys.h"
@@ -116,134 +117,13 @@ std::vector<uint32_t> Ids(const std::vector<StoredRollout>& rollouts) {
   return ids;
 }
 
-// The state a store is opened over, and what a test reads past the store.
-class StoreBackend {
- public:
-  virtual ~StoreBackend() = default;
-  // A store over the backend's state; a second call opens a second store
-  // over the same state (another connection, or another etcd client: what
-  // a second controller would have).
-  virtual absl::StatusOr<std::unique_ptr<Store>> Open(const Clock& clock,
-                                                      const SpecSealer& sealer) = 0;
-  // How many records of `kind` (apps, revisions, rollouts) are stored.
-  virtual int64_t Count(const std::string& kind) = 0;
-  // Removes rollout `id` of `app` past the store (an operator by hand).
-  virtual void RemoveRolloutByHand(const std::string& app, uint32_t id) = 0;
-};
-
-class SqliteBackend final : public StoreBackend {
- public:
-  absl::StatusOr<std::unique_ptr<Store>> Open(const Clock& clock,
-                                              const SpecSealer& sealer) override {
-    absl::StatusOr<std::unique_ptr<SqliteStore>> store =
-        SqliteStore::Open(dir_.Join("data"), clock, sealer);
-    if (!store.ok()) return store.status();
-    return std::unique_ptr<Store>(std::move(*store));
-  }
-  int64_t Count(const std::string& kind) override {
-    return std::stoll(Query(absl::StrCat("SELECT COUNT(*) FROM ", kind)));
-  }
-  void RemoveRolloutByHand(const std::string& app, uint32_t id) override {
-    Query(absl::StrCat("DELETE FROM rollouts WHERE app = '", app, "' AND id = ", id,
-                       " RETURNING id"));
-  }
-
- private:
-  // One value of `sql` through a connection of its own.
-  std::string Query(const std::string& sql) {
-    const std::string path = dir_.Join("data") + "/" + SqliteStore::kDatabaseFileName;
-    sqlite3* db = nullptr;
-    EXPECT_EQ(sqlite3_open(path.c_str(), &db), SQLITE_OK);
-    sqlite3_stmt* stmt = nullptr;
-    std::string result;
-    if (sqlite3_prepare_v2(db, sql.c_str(), -1, &stmt, nullptr) == SQLITE_OK &&
-        sqlite3_step(stmt) == SQLITE_ROW) {
-      result = reinterpret_cast<const char*>(sqlite3_column_text(stmt, 0));
-    } else {
-      ADD_FAILURE() << sql << ": " << sqlite3_errmsg(db);
-    }
-    sqlite3_finalize(stmt);
-    sqlite3_close(db);
-    return result;
-  }
-
-  testing::TempDir dir_;
-};
-
-// One cluster for the whole binary (starting three members takes seconds);
-// each test writes under a prefix of its own.
-class EtcdBackend final : public StoreBackend {
- public:
-  static void StartCluster() {
-    if (cluster_ != nullptr || !start_error_.ok()) return;
-    static testing::TempDir* dir = new testing::TempDir();
-    absl::StatusOr<std::unique_ptr<testing::EtcdCluster>> started =
-        testing::EtcdCluster::Start(dir->path());
-    if (started.ok()) {
-      cluster_ = started->release();
-    } else {
-      start_error_ = started.status();
-    }
-  }
-  static const absl::Status& start_error() { return start_error_; }
-
-  EtcdBackend() : prefix_(absl::StrCat("/test-", ++tests_, "/")) {}
-
-  absl::StatusOr<std::unique_ptr<Store>> Open(const Clock& clock,
-                                              const SpecSealer& sealer) override {
-    absl::StatusOr<std::unique_ptr<etcd::EtcdClient>> client =
-        etcd::EtcdClient::Create(cluster_->endpoints());
-    if (!client.ok()) return client.status();
-    clients_.push_back(*std::move(client));
-    absl::StatusOr<std::unique_ptr<EtcdStore>> store =
-        EtcdStore::Open(*clients_.back(), clock, sealer, prefix_);
-    if (!store.ok()) return store.status();
-    return std::unique_ptr<Store>(std::move(*store));
-  }
-  int64_t Count(const std::string& kind) override {
-    etcdserverpb::RangeRequest request;
-    request.set_key(absl::StrCat(prefix_, kind, "/"));
-    request.set_range_end(etcd::PrefixRangeEnd(request.key()));
-    request.set_count_only(true);
-    absl::StatusOr<etcdserverpb::RangeResponse> response = Client().Range(request);
-    EXPECT_TRUE(response.ok()) << response.status();
-    return response.ok() ? response->count() : -1;
-  }
-  void RemoveRolloutByHand(const std::string& app, uint32_t id) override {
-    etcdserverpb::DeleteRangeRequest request;
-    request.set_key(absl::StrFormat("%srollouts/%s/%010u", prefix_, app, id));
-    absl::StatusOr<etcdserverpb::DeleteRangeResponse> response = Client().DeleteRange(request);
-    ASSERT_TRUE(response.ok()) << response.status();
-    EXPECT_EQ(response->deleted(), 1);
-  }
-
- private:
-  etcd::EtcdClient& Client() {
-    if (raw_ == nullptr) raw_ = *etcd::EtcdClient::Create(cluster_->endpoints());
-    return *raw_;
-  }
-
-  static inline testing::EtcdCluster* cluster_ = nullptr;
-  static inline absl::Status start_error_;
-  static inline int tests_ = 0;
-  const std::string prefix_;
-  // Outlive the stores made from them: declared before the test's stores
-  // are destroyed (the fixture owns the backend, tests own the stores).
-  std::vector<std::unique_ptr<etcd::EtcdClient>> clients_;
-  std::unique_ptr<etcd::EtcdClient> raw_;
-};
-
 class StoreContractTest : public ::testing::TestWithParam<std::string> {
  protected:
   void SetUp() override {
-    if (GetParam() == "etcd") {
-      EtcdBackend::StartCluster();
-      ASSERT_TRUE(EtcdBackend::start_error().ok())
-          << "cannot start the etcd cluster: " << EtcdBackend::start_error();
-      backend_ = std::make_unique<EtcdBackend>();
-    } else {
-      backend_ = std::make_unique<SqliteBackend>();
-    }
+    absl::StatusOr<std::unique_ptr<testing::StoreBackend>> backend =
+        testing::StoreBackend::Make(GetParam());
+    ASSERT_TRUE(backend.ok()) << backend.status();
+    backend_ = *std::move(backend);
   }
 
   std::unique_ptr<Store> OpenStore() {
@@ -261,7 +141,7 @@ class StoreContractTest : public ::testing::TestWithParam<std::string> {
   const AesGcmSpecSealer sealer_{keys_, "test.key"};
   // Stores are locals of the tests, destroyed before the fixture, so the
   // backend (and its etcd clients) outlive them.
-  std::unique_ptr<StoreBackend> backend_;
+  std::unique_ptr<testing::StoreBackend> backend_;
 };
 
 INSTANTIATE_TEST_SUITE_P(Backends, StoreContractTest, ::testing::Values("sqlite", "etcd"),
