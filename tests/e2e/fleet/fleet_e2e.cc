@@ -199,7 +199,8 @@ absl::Status E2eFleet::WriteControllerConfig(int i) {
          << "heartbeat_interval: " << options_.heartbeat << "\n"
          << "metrics: {listen: \"127.0.0.1:0\"}\n"
          << "log_level: debug\n"
-         << ControllerCredentialsConfig();
+         << "tls_cert: " << tls_dir_ << "/server.crt\n"
+         << "tls_key: " << tls_dir_ << "/server.key\n";
   config.close();
   if (!config) return absl::InternalError("cannot write " + configs_.back());
   return absl::OkStatus();
@@ -239,20 +240,10 @@ absl::Status E2eFleet::InstallAgent(int i, const std::string& unit_file) {
   return host.RunOk({"systemctl", "start", kAgentUnit}, {.timeout = absl::Seconds(30)}).status();
 }
 
-// kEnrolled: the CA of the controller's certificate and an enrollment
-// token for the host (made with pyctl, labels in it), owner-only; the agent
+// The CA of the controllers' server certificate and an enrollment token
+// for the host (made with pyctl, labels in it), owner-only; the agent
 // enrolls at its first start and keeps its certificate in its state dir.
-// kInsecure: the labels in the config, nothing else (plaintext on the
-// socket, ControllerCredentialsConfig).
 absl::StatusOr<std::string> E2eFleet::InstallAgentCredentials(int i) {
-  if (options_.agent_credentials == AgentCredentials::kInsecure) {
-    std::vector<std::string> labels;
-    for (const std::string& label : options_.labels) {
-      const std::pair<std::string, std::string> kv = absl::StrSplit(label, '=');
-      labels.push_back(absl::StrCat(kv.first, ": ", kv.second));
-    }
-    return absl::StrCat("labels: {", absl::StrJoin(labels, ", "), "}\n");
-  }
   std::vector<std::string> enroll = {"host", "enroll-token", HostName(i)};
   for (const std::string& label : options_.labels) enroll.insert(enroll.end(), {"--label", label});
   const ProcessResult token = Pyctl(enroll);
@@ -264,17 +255,6 @@ absl::StatusOr<std::string> E2eFleet::InstallAgentCredentials(int i) {
   return std::string(
       "tls_ca: /etc/pyservice/tls/ca.crt\n"
       "enrollment_token_file: /etc/pyservice/enroll.token\n");
-}
-
-// The controllers' side of AgentCredentials: TLS with make-test-ca's server
-// certificate for enrolled agents; none for insecure ones, which come in
-// plaintext (allowed on unix: sockets) and are believed.
-std::string E2eFleet::ControllerCredentialsConfig() const {
-  if (options_.agent_credentials == AgentCredentials::kInsecure) {
-    return "insecure_agents: true\n";
-  }
-  return absl::StrCat("tls_cert: ", tls_dir_, "/server.crt\n", "tls_key: ", tls_dir_,
-                      "/server.key\n");
 }
 
 E2eFleet::~E2eFleet() {

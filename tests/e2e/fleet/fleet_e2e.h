@@ -13,8 +13,7 @@
 // file the agent's config names (enrollment_token_file), with the CA of
 // the controller's server certificate (deploy/tls/make-test-ca.sh) as its
 // tls_ca; the agent then connects with the certificate the controller's own
-// CA issued it, and its labels are the token's. AgentCredentials::kInsecure
-// replaces that (InstallAgentCredentials).
+// CA issued it, and its labels are the token's.
 //
 // E2eFleet is that set-up as one object; FleetE2eFixture keeps one per test
 // binary run (hosts take seconds to boot, so SetUpTestSuite boots them once)
@@ -81,23 +80,11 @@ std::string Tail(const std::string& text, int lines);
 // A finished command with its output, for failure messages.
 std::string Describe(const ProcessResult& result);
 
-// How the agents prove who they are to the controllers.
-enum class AgentCredentials {
-  // Enrolled with a token for the certificate the controller's CA issues;
-  // TLS on the controllers' sockets; labels bound by the token.
-  kEnrolled,
-  // No certificate: the controllers run with insecure_agents and believe
-  // each agent's Hello, labels included (its config's). Plaintext on the
-  // Unix sockets (the agent refuses TLS without a certificate or a token).
-  kInsecure,
-};
-
 struct FleetOptions {
   std::vector<std::string> host_names;  // one test host each
   // Every host's labels, K=V: bound by its enrollment token (agents cannot
-  // choose their own), or in its config with kInsecure.
+  // choose their own).
   std::vector<std::string> labels = {"role=web"};
-  AgentCredentials agent_credentials = AgentCredentials::kEnrolled;
   // The controllers: one on the SQLite store in its data dir when `store`
   // is empty; else `controllers` of them on that store
   // ("etcd://HOST:PORT,..."), each with its own socket, admin socket and
@@ -192,12 +179,9 @@ class E2eFleet {
   absl::Status Boot();
   absl::Status WriteControllerConfig(int i);
   absl::Status InstallAgent(int i, const std::string& unit_file);
-  // The one place that decides how the agents authenticate
-  // (options_.agent_credentials): writes what host i's agent needs into it
-  // and returns its agent.yaml lines; the controllers' side is
-  // ControllerCredentialsConfig.
+  // Writes what host i's agent needs to enroll into it and returns its
+  // agent.yaml lines.
   absl::StatusOr<std::string> InstallAgentCredentials(int i);
-  std::string ControllerCredentialsConfig() const;
   std::string AdminSocket(int i) const;
   // pyctl's argv (ARGS then --controller) and environment (ours without
   // PYCTL_ variables).

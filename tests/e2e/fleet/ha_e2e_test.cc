@@ -2,7 +2,9 @@
 // loopback (tests/testing/etcd_cluster.h), three real pyservice-controller
 // processes on it (`--store etcd://...`, each on its own Unix socket and
 // admin socket, one secrets key), two real systemd test hosts whose real
-// agents are given all three sockets (`controller: A,B,C`), and the real
+// agents (enrolled with tokens, so the new leader must know the first one's
+// certificates and CA: the access state is in etcd) are given all three
+// sockets (`controller: A,B,C`), and the real
 // pyctl given all three admin sockets. The leader is killed (SIGKILL) in
 // the first wave of a batched rollout; a follower takes over, the agents
 // come to it by themselves, and the rollout finishes there with no host
@@ -60,12 +62,6 @@ class HaE2eTest : public FleetE2eFixture {
     options.store = etcd_->Url();
     options.controller_log_lines = 60;
     options.agent_journal_lines = 40;
-    // Insecure agents until the access state (tokens, enrollments,
-    // certificates, the CA) lives in etcd (branch access-etcd): today each
-    // controller keeps it in its own data dir, so a new leader would not
-    // know the certificates the first one issued and would refuse every
-    // enrolled agent. Delete this line to run the test with enrolled agents.
-    options.agent_credentials = AgentCredentials::kInsecure;
     BootFleet(std::move(options), {"v1", "v2"});
   }
 
