@@ -1,5 +1,7 @@
 #include "controller/fleet/deploy_status.h"
 
+#include <string>
+
 namespace pyservice::controller::fleet {
 namespace {
 
