@@ -44,6 +44,12 @@ v1::HostDeployProgress DeployProgressOf(const HostView& host, const std::string&
         progress.set_failed_step(failure->second.step);
         progress.set_error(failure->second.error);
       }
+    } else if (reported->second.unverified() && failure != host.failures.end() &&
+               !failure->second.remove && failure->second.revision == revision) {
+      // Its deploy was sent again to verify it and did not.
+      progress.set_state(v1::HOST_DEPLOY_STATE_FAILED);
+      progress.set_failed_step(failure->second.step);
+      progress.set_error(failure->second.error);
     } else if (reported->second.unverified()) {
       progress.set_state(v1::HOST_DEPLOY_STATE_DEPLOYING);
       progress.set_step("verify");
