@@ -74,6 +74,13 @@ bool LastDeployFailed(const v1::AppState& state) {
 
 bool LiveReleaseBroken(const v1::AppState& state) { return state.live_broken(); }
 
+bool LiveReleaseUnverified(const v1::AppState& state) {
+  if (!state.has_in_flight() || state.live().id().empty()) return false;
+  const v1::InFlightDeploy& in_flight = state.in_flight();
+  return in_flight.release().id() == state.live().id() &&
+         in_flight.spec_digest() == state.live().spec_digest();
+}
+
 std::vector<WatchedUnit> LiveUnits(const v1::AppState& state) {
   std::vector<WatchedUnit> units;
   if (state.live().id().empty()) return units;
@@ -101,6 +108,9 @@ v1::AppHealth BuildAppHealth(const v1::AppState& state, const std::vector<Watche
   health.set_spec_digest(live.spec_digest());
   const bool failed_deploy = LastDeployFailed(state);
   health.set_health(ComputeHealth(units, deploying, LiveReleaseBroken(state)));
+  // While a deploy runs the state read may be the one before it: only a
+  // state at rest says the live release was left unverified.
+  health.set_unverified(!deploying && LiveReleaseUnverified(state));
   for (const WatchedUnit& unit : units) {
     v1::UnitHealth* out = health.add_units();
     out->set_unit(unit.state.name);
@@ -116,6 +126,9 @@ v1::AppHealth BuildAppHealth(const v1::AppState& state, const std::vector<Watche
   if (health.health() == v1::HEALTH_STATE_HEALTHY) {
     // Healthy on the release it kept; the failed deploy is still news.
     if (failed_deploy && !deploying) health.set_message(state.last_result());
+    if (health.unverified()) {
+      health.set_message("switched in by a deploy that stopped before its verify passed");
+    }
     return health;
   }
   if (deploying) {

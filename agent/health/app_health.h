@@ -43,13 +43,19 @@ bool LastDeployFailed(const v1::AppState& state);
 // (AppState.live_broken): then the app is FAILED whatever its units say.
 bool LiveReleaseBroken(const v1::AppState& state);
 
+// Whether the live release is the one of a deploy still recorded in
+// flight (AppState.in_flight, same release and spec digest): switched in at
+// the units step, its verify not passed (the agent stopped during it).
+bool LiveReleaseUnverified(const v1::AppState& state);
+
 // The units of the app's live release in unit_renderer.h's order, named
 // and flagged, their states not known yet; empty when nothing is live.
 std::vector<WatchedUnit> LiveUnits(const v1::AppState& state);
 
 // The AppHealth of `state`'s app: the live release's revision, tag, commit
-// and spec digest, every unit, the health by ComputeHealth and, when not
-// healthy, why (the failed unit, or the last deploy's error).
+// and spec digest, every unit, the health by ComputeHealth, whether the
+// live release is unverified (LiveReleaseUnverified, outside a deploy)
+// and, when not healthy, why (the failed unit, or the last deploy's error).
 v1::AppHealth BuildAppHealth(const v1::AppState& state, const std::vector<WatchedUnit>& units,
                              bool deploying);
 

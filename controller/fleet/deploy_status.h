@@ -16,16 +16,28 @@ namespace pyservice::controller::fleet {
 
 // `host`'s progress with revision `revision` (spec digest `digest`) of
 // `app`:
-//  * HEALTHY when it runs that digest, no deploy of it is in flight, and
-//    its reported health is not FAILED (an agent only reports a new digest
-//    live once the deploy passed its health gate);
+//  * HEALTHY when it runs that digest, no deploy of it is in flight, the
+//    agent does not say the release is unverified, and its reported
+//    health is HEALTHY. What a host reports is all a restarted controller
+//    knows (the results of deploys that ended while it was down are
+//    lost), so "not failed" is not enough: a release switched in by a
+//    deploy the agent stopped during verify, a deploy still running (one
+//    sent by a controller before a restart) and units still starting all
+//    report the new digest before the deploy's gate passed;
 //  * FAILED when it runs that digest with health FAILED, or when that
 //    revision's deploy failed there (failed_step, error);
-//  * DEPLOYING while a deploy of that revision is in flight (latest step);
+//  * DEPLOYING while a deploy of that revision is in flight (latest step),
+//    or when the host runs that digest but is not HEALTHY yet or unverified
+//    (step "verify", step_message saying why);
 //  * PENDING otherwise.
 // Sets every field but `left`.
 v1::HostDeployProgress DeployProgressOf(const HostView& host, const std::string& app,
                                         uint32_t revision, const std::string& digest);
+
+// Whether `reported` counts as running its release: a verified one (not
+// AppHealth.unverified). The reconciler sends the deploy again to a host
+// whose release is unverified (the agent resumes and verifies it).
+inline bool RunsVerified(const v1::AppHealth& reported) { return !reported.unverified(); }
 
 // Finished: healthy or failed.
 inline bool IsSettled(v1::HostDeployState state) {

@@ -191,6 +191,12 @@ std::optional<ResultOutcome> FleetRegistry::RecordResult(const std::string& name
         absl::StrCat("the agent reported success but runs spec digest \"",
                      result.live().spec_digest(), "\", not revision ", deploy.revision,
                      "'s \"", deploy.digest, "\"")};
+  } else if (result.live().unverified()) {
+    // The deploy sent to verify that release says it did, yet the release
+    // is still unverified: a failure, so it is not sent again forever (the
+    // reconciler resends unverified releases).
+    view.failures[app] = {deploy.revision, false, "verify",
+                          "the agent reported success but its release is still unverified"};
   }
   return outcome;
 }

@@ -2,6 +2,8 @@
 
 #include <set>
 
+#include "controller/fleet/deploy_status.h"
+
 namespace pyservice::controller::fleet {
 
 bool Targets(const v1::AppSpec& app, const Labels& labels) {
@@ -53,8 +55,11 @@ std::vector<ReconcileAction> PlanHost(const HostView& host, const DesiredSet& de
     if (targeted) {
       const DesiredApp& app = wanted->second;
       const DesiredRevision& revision = app.For(host.name);
-      const bool runs_it =
-          reported != host.apps.end() && reported->second.spec_digest() == revision.digest;
+      // An unverified release (its deploy stopped during verify) is sent
+      // again: the agent resumes that deploy and verifies it.
+      const bool runs_it = reported != host.apps.end() &&
+                           reported->second.spec_digest() == revision.digest &&
+                           RunsVerified(reported->second);
       if (!runs_it) {
         if (failure != host.failures.end() && !failure->second.remove &&
             failure->second.revision == revision.revision) {

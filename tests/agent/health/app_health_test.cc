@@ -143,6 +143,47 @@ TEST(BuildAppHealthTest, ABrokenLiveReleaseIsFailedWithHealthyUnits) {
   EXPECT_THAT(health.message(), HasSubstr("failed too"));
 }
 
+// An agent stopped during verify: the units step recorded the new release
+// live, the deploy is still in flight (same release, same digest).
+v1::AppState SwitchedInNotVerified() {
+  v1::AppState state = Deployed();
+  v1::InFlightDeploy* in_flight = state.mutable_in_flight();
+  *in_flight->mutable_spec() = state.live().spec();
+  *in_flight->mutable_release() = state.live();
+  in_flight->set_spec_digest(state.live().spec_digest());
+  in_flight->add_completed_steps("units");
+  return state;
+}
+
+TEST(BuildAppHealthTest, ALiveReleaseSwitchedInByADeployStillInFlightIsUnverified) {
+  const v1::AppHealth health = BuildAppHealth(SwitchedInNotVerified(), App("active"), false);
+  EXPECT_TRUE(health.unverified());
+  EXPECT_EQ(health.spec_digest(), SwitchedInNotVerified().live().spec_digest())
+      << "what runs is still reported";
+  EXPECT_THAT(health.message(), HasSubstr("before its verify passed"));
+}
+
+TEST(BuildAppHealthTest, AFinishedDeployIsVerified) {
+  EXPECT_FALSE(BuildAppHealth(Deployed(), App("active"), false).unverified());
+}
+
+TEST(BuildAppHealthTest, AnUnfinishedDeployOfAnotherReleaseLeavesTheLiveOneVerified) {
+  // A deploy that failed before its switch (or a preparation) waits in
+  // flight with its own release: the live one is the verified old one.
+  v1::AppState state = SwitchedInNotVerified();
+  state.mutable_in_flight()->mutable_release()->set_id("v3-333333333333");
+  state.mutable_in_flight()->set_spec_digest("other");
+  EXPECT_FALSE(BuildAppHealth(state, App("active"), false).unverified());
+  // The same commit under another spec (e.g. its config changed).
+  state = SwitchedInNotVerified();
+  state.mutable_in_flight()->set_spec_digest("other");
+  EXPECT_FALSE(BuildAppHealth(state, App("active"), false).unverified());
+}
+
+TEST(BuildAppHealthTest, WhileADeployRunsNothingIsSaidUnverified) {
+  EXPECT_FALSE(BuildAppHealth(SwitchedInNotVerified(), App("active"), true).unverified());
+}
+
 // The timer's service after a run: how it ended, as GetUnitState reads it.
 std::vector<WatchedUnit> AfterRun(const std::string& active, const std::string& result,
                                   int32_t status) {

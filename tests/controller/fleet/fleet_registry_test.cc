@@ -5,6 +5,7 @@
 #include <memory>
 #include <string>
 
+#include "controller/fleet/deploy_status.h"
 #include "controller/store/aes_gcm_spec_sealer.h"
 #include "controller/store/sqlite_store.h"
 #include "gmock/gmock.h"
@@ -259,6 +260,30 @@ TEST_F(FleetRegistryTest, RecordResult_SuccessRunningAnotherDigestIsAFailureNotA
   const HostView host = *registry_->GetHost("h1");
   EXPECT_THAT(host.failures.at("web").error, ::testing::HasSubstr("sha256:something-else"));
   EXPECT_THAT(registry_->Plan(std::nullopt, desired, [this] { return NextId(); }), IsEmpty());
+}
+
+TEST_F(FleetRegistryTest, RecordResult_SuccessLeavingTheReleaseUnverifiedIsAFailureNotALoop) {
+  // The reconciler sends an unverified release again; an agent that then
+  // says "ok" and still reports it unverified must not get it forever.
+  Connect(1, Hello("h1"));
+  const DesiredSet desired = OneApp("web", 3);
+  const uint64_t id =
+      registry_->Plan(std::nullopt, desired, [this] { return NextId(); })[0].deploy_id;
+  v1::DeployResult result;
+  result.set_app("web");
+  result.set_deploy_id(id);
+  result.set_ok(true);
+  result.mutable_live()->set_app("web");
+  result.mutable_live()->set_spec_digest(desired.at("web").digest);
+  result.mutable_live()->set_health(v1::HEALTH_STATE_HEALTHY);
+  result.mutable_live()->set_unverified(true);
+  registry_->RecordResult("h1", 1, result);
+  const HostView host = *registry_->GetHost("h1");
+  EXPECT_THAT(host.failures.at("web").error, ::testing::HasSubstr("unverified"));
+  EXPECT_THAT(registry_->Plan(std::nullopt, desired, [this] { return NextId(); }), IsEmpty());
+  EXPECT_EQ(DeployProgressOf(host, "web", 3, desired.at("web").digest).state(),
+            v1::HOST_DEPLOY_STATE_FAILED)
+      << "a wave on it fails rather than waiting out its timeout";
 }
 
 TEST_F(FleetRegistryTest, RecordResult_StaleDeployIdKeepsTheReportButNotTheTracking) {

@@ -107,6 +107,17 @@ TEST(PlanHostTest, HostRunningTheDesiredDigestIsNotRedeployed) {
   EXPECT_THAT(PlanHost(host, Desired({App("web", 3)})), IsEmpty());
 }
 
+TEST(PlanHostTest, AnUnverifiedReleaseOfTheDesiredDigestIsSentAgainToBeVerified) {
+  // The agent stopped during verify: the release it switched in is
+  // reported, unverified. A restarted controller that took it as done would
+  // leave it unverified for good; the deploy sent again resumes and
+  // verifies it.
+  HostView host = Host("h1");
+  Runs(host, "web", 3);
+  host.apps["web"].set_unverified(true);
+  EXPECT_THAT(PlanHost(host, Desired({App("web", 3)})), ElementsAre(Deploy("web", 3)));
+}
+
 TEST(PlanHostTest, SameDigestUnderAnotherRevisionNumberIsNotRedeployed) {
   // E.g. deployed locally with the same spec (revision 0): the digest is
   // what decides.

@@ -154,9 +154,10 @@ class RolloutE2eTest : public FleetE2eFixture {
 
   // Boots `count` hosts named PREFIX1, PREFIX2, ... with the hello
   // repository's tags.
-  static void BootHosts(int count, const std::string& prefix) {
+  static void BootHosts(int count, const std::string& prefix,
+                        const std::string& app_yaml = HelloAppYaml()) {
     FleetOptions options;
-    options.app_yaml = HelloAppYaml();
+    options.app_yaml = app_yaml;
     // Several hosts' journals: shorter each, and more of the controller's
     // log (the rollout engine's decisions).
     options.controller_log_lines = 60;
@@ -775,6 +776,165 @@ TEST_F(TwoHostRolloutE2eTest, ControllerKilledInTheFirstWaveOfAnAutoPromotedBatc
         << fleet().HostName(i) << ": not started exactly once by the rollout:\n" << starts
         << "\nwhen killed: " << killed_in.raw << "\n" << Diagnostics();
   }
+}
+
+// The app of deploy/demo.sh (deploy/examples/hello/app.yaml) as issue 13's
+// user shaped theirs: a web service and a weekly timer, a file, a 5 s
+// health gate and the app's own rollout strategy (a canary of 25%, then
+// batches of 50%, promoted by hand), served from the hello repository.
+std::string DemoShapedAppYaml() {
+  return absl::StrCat(R"(name: hello
+module: hello
+repo: file:///srv/git/hello.git
+tag: v1
+services:
+  - name: web
+    description: "Run the web interface for {{ app_name }}"
+    command: "python -m {{ app_module }} --config {{ app_config }} web"
+timers:
+  - name: report
+    description: "Report every Monday at 2 AM"
+    schedule: "Mon, 02:00"
+    command: "python -m {{ app_module }} --config {{ app_config }} report"
+files:
+  - dest: "{{ app_config_dir }}/greeting.txt"
+    content: "Hello from {{ app_name }}\n"
+    mode: "0640"
+config:
+  port: )",
+                      kPort, R"(
+  data_dir: "{{ app_data_dir }}"
+targets:
+  labels: {role: web}
+health:
+  min_healthy: 5s
+  http: "http://127.0.0.1:)",
+                      kPort, R"(/healthz"
+  deadline: 1m
+rollout:
+  canary: 25%
+  batch: 50%
+  auto_promote: false
+)");
+}
+
+// Issue 13 exactly: four hosts, the demo-shaped app, `pyctl rollout hello
+// --tag v2 --batch 1 --auto-promote` (followed, as a user runs it) with the
+// controller killed (SIGKILL) about three seconds in, then started again on
+// the same store. `pyctl rollout status` must say succeeded, every host
+// must serve v2, and each host's service must have started exactly once.
+class DemoAppRolloutE2eTest : public RolloutE2eTest {
+ protected:
+  static void SetUpTestSuite() { BootHosts(kHosts, "d", DemoShapedAppYaml()); }
+
+  // One kill/restart cycle: the controller killed `kill_after` after the
+  // rollout command started, started again `down_for` later.
+  void KillThreeSecondsInAndRestart(absl::Duration kill_after, absl::Duration down_for) {
+    ASSERT_NO_FATAL_FAILURE(EnsureAllOn("v1"));
+    const int64_t mark = JournalMark();
+    const absl::Time start = absl::Now();
+    absl::StatusOr<std::unique_ptr<ChildProcess>> follow = StartPyctl(
+        {"rollout", kApp, "--tag", "v2", "--batch", "1", "--auto-promote"}, "rollout-follow");
+    ASSERT_TRUE(follow.ok()) << follow.status();
+    absl::SleepFor(kill_after - (absl::Now() - start));
+    const RolloutView killed_in = RolloutStatus();
+    absl::StatusOr<ExitStatus> exit = fleet().KillController();
+    ASSERT_TRUE(exit.ok()) << exit.status();
+    std::cout << "[ figures ] controller killed " << absl::FormatDuration(absl::Now() - start)
+              << " into the rollout, in state " << killed_in.State() << " wave "
+              << killed_in.CurrentWave() << std::endl;
+    absl::SleepFor(down_for);
+    ASSERT_TRUE(fleet().StartController().ok()) << fleet().controller().ReadStderr();
+    const absl::Time restarted_at = absl::Now();
+
+    // As the user polled: plain `pyctl rollout status` and its JSON form.
+    RolloutView last;
+    std::string plain;
+    const bool finished = Eventually(
+        [&] {
+          const ProcessResult text = Pyctl({"rollout", "status", kApp});
+          plain = Describe(text);
+          last = RolloutStatus();
+          return last.ok && !IsActiveState(last.State());
+        },
+        absl::Seconds(400), absl::Seconds(1));
+    ASSERT_TRUE(finished) << "not finished 400 s after the restart\nwhen killed: "
+                          << killed_in.raw << "\nlast status: " << last.raw << "\n"
+                          << plain << Diagnostics();
+    std::cout << "[ figures ] rollout " << last.State() << " "
+              << absl::FormatDuration(absl::Now() - restarted_at) << " after the restart"
+              << std::endl;
+    ASSERT_EQ(last.State(), "succeeded")
+        << last.raw << "\nwhen killed: " << killed_in.raw << Diagnostics();
+    EXPECT_TRUE(absl::StrContains(plain, "succeeded")) << plain;
+    std::string raw;
+    EXPECT_TRUE(Eventually([&] { return AllHealthyOn("v2", &raw); }, absl::Seconds(30)))
+        << raw << Diagnostics();
+    for (int i = 0; i < fleet().size(); ++i) {
+      EXPECT_EQ(HttpBody(i), Body("v2")) << fleet().HostName(i);
+      std::string starts;
+      EXPECT_EQ(ServiceStartsSince(i, mark, &starts), 1)
+          << fleet().HostName(i) << ": not started exactly once by the rollout:\n"
+          << starts << "\nagent log:\n"
+          << JournalSince(i, mark, {"--unit", kAgentUnit}) << "\nwhen killed: "
+          << killed_in.raw;
+    }
+  }
+};
+
+TEST_F(DemoAppRolloutE2eTest,
+       ControllerKilledThreeSecondsIntoAnAutoPromotedBatchOfOneRolloutOfFourHostsSucceeds) {
+  KillThreeSecondsInAndRestart(absl::Seconds(3), absl::Seconds(2));
+}
+
+// The agent of the canary host killed (SIGKILL) while its deploy of v2 is at
+// step verify: its units step had recorded v2 live, so the restarted agent
+// (systemd restarts it) reports v2 with its units active. That release is
+// unverified: the wave must not pass on it; the controller sends the deploy
+// again, and the agent resumes it and runs verify before the rollout goes
+// on.
+TEST_F(DemoAppRolloutE2eTest, AgentKilledDuringVerifyIsVerifiedAgainBeforeItsWavePasses) {
+  ASSERT_NO_FATAL_FAILURE(EnsureAllOn("v1"));
+  const int64_t mark = JournalMark();
+  const ProcessResult started = Pyctl({"rollout", kApp, "--tag", "v2", "--batch", "1",
+                                       "--auto-promote", "--no-wait", "-o", "json"});
+  ASSERT_TRUE(started.Succeeded()) << Describe(started) << Diagnostics();
+  RolloutView verifying;
+  std::string canary;
+  ASSERT_TRUE(WaitRollout(
+      [&](const RolloutView& v) {
+        if (!IsActiveState(v.State())) return true;
+        for (const auto& [host, object] : v.Hosts()) {
+          if (Field(object, "state") == "verifying" && Field(object, "step") == "verify") {
+            canary = host;
+            return true;
+          }
+        }
+        return false;
+      },
+      absl::Seconds(120), &verifying, absl::Milliseconds(100)))
+      << verifying.raw << Diagnostics();
+  ASSERT_FALSE(canary.empty()) << "no host was seen at step verify\n" << verifying.raw;
+  int index = -1;
+  for (int i = 0; i < fleet().size(); ++i) {
+    if (fleet().HostName(i) == canary) index = i;
+  }
+  ASSERT_GE(index, 0) << canary;
+  const absl::StatusOr<std::string> killed =
+      Host(index).RunOk({"systemctl", "kill", "--signal=SIGKILL", kAgentUnit});
+  ASSERT_TRUE(killed.ok()) << killed.status();
+
+  RolloutView last;
+  ASSERT_TRUE(WaitRollout([](const RolloutView& v) { return !IsActiveState(v.State()); },
+                          kRolloutTimeout, &last))
+      << "not finished\nlast status: " << last.raw << Diagnostics();
+  ASSERT_EQ(last.State(), "succeeded") << last.raw << Diagnostics();
+  const std::string agent_log = JournalSince(index, mark, {"--unit", kAgentUnit});
+  EXPECT_GE(CountLines(agent_log, "resuming an interrupted deploy"), 1)
+      << canary << ": the deploy the agent was killed in was never resumed and verified:\n"
+      << agent_log;
+  std::string raw;
+  EXPECT_TRUE(Eventually([&] { return AllHealthyOn("v2", &raw); }, absl::Seconds(30))) << raw;
 }
 
 }  // namespace
