@@ -4,6 +4,7 @@
 // after an interruption. A real 3-node etcd.
 #include <filesystem>
 #include <fstream>
+#include <functional>
 #include <map>
 #include <memory>
 #include <optional>
@@ -217,6 +218,52 @@ TEST_F(RotateKeyEtcdTest, ResealAllWritesNothingOnceAControllerLeads) {
   EXPECT_EQ(resealed.status().code(), absl::StatusCode::kFailedPrecondition);
   EXPECT_THAT(resealed.status().message(), HasSubstr("controller-b:7443"));
   EXPECT_EQ(RawState(), before) << "a value was sealed again while a controller led";
+}
+
+// A writer that changes a value between the rotation's read and its Txn:
+// the Txn's mod revision compare fails, the value is read again and sealed
+// again with the writer's change kept, not overwritten with the stale read.
+TEST_F(RotateKeyEtcdTest, AValueChangedDuringItsResealKeepsTheChange) {
+  const SecretKeys old_keys = Keys(KeyFile());
+  ASSERT_NO_FATAL_FAILURE(StoreAppsAndCa(old_keys));
+  const SecretKeys next = Keys(KeyFile() + ".next");
+  const AesGcmSpecSealer both(next, KeyFile() + ".next", old_keys);
+  const spec::SecretFingerprinter fingerprints(next.fingerprint);
+  std::unique_ptr<EtcdStore> store = OpenWith(both);
+  ASSERT_NE(store, nullptr);
+  const std::function<absl::Status(StoredRevision&)> key_digest = KeyDigestOf(fingerprints);
+  bool wrote = false;
+  // Called between the read of each revision and its Txn.
+  const auto rekey_racing_a_writer = [&](StoredRevision& revision) -> absl::Status {
+    if (revision.app == "web" && revision.number == 2 && !wrote) {
+      wrote = true;
+      etcdserverpb::RangeRequest get;
+      get.set_key(RevisionKey("web", 2));
+      absl::StatusOr<etcdserverpb::RangeResponse> read = client_->Range(get);
+      if (!read.ok() || read->kvs_size() != 1) return absl::InternalError("cannot read web 2");
+      v1::EtcdRevision record;
+      record.ParseFromString(read->kvs(0).value());
+      record.set_tag("written-meanwhile");
+      etcdserverpb::PutRequest put;
+      put.set_key(RevisionKey("web", 2));
+      put.set_value(record.SerializeAsString());
+      if (absl::StatusOr<etcdserverpb::PutResponse> done = client_->Put(put); !done.ok()) {
+        return done.status();
+      }
+    }
+    return key_digest(revision);
+  };
+  absl::StatusOr<size_t> resealed =
+      store->ResealAll(rekey_racing_a_writer, EtcdStore::kDefaultLeaderKey);
+  ASSERT_TRUE(resealed.ok()) << resealed.status();
+  ASSERT_TRUE(wrote);
+  const AesGcmSpecSealer next_only(next, KeyFile() + ".next");
+  std::unique_ptr<EtcdStore> next_store = OpenWith(next_only);
+  ASSERT_NE(next_store, nullptr);
+  absl::StatusOr<StoredRevision> web2 = next_store->GetRevision("web", 2);
+  ASSERT_TRUE(web2.ok()) << web2.status();
+  EXPECT_EQ(web2->tag, "written-meanwhile") << "the concurrent write was lost";
+  EXPECT_EQ(web2->spec, Spec("web", "v2").SerializeAsString());
 }
 
 TEST_F(RotateKeyEtcdTest, ARerunAfterAnInterruptedRotationOpensEverything) {
