@@ -48,8 +48,9 @@ absl::StatusOr<KeyRotation> RotateSecretsKeyOnEtcd(const std::string& key_file,
                                                    const std::string& data_dir,
                                                    etcd::EtcdClient& client, const Clock& clock);
 
-// For the error of a store that does not open with `key_file`: a hint to
-// finish an interrupted rotation when FILE.next exists, else "".
+// For the error of a store that does not open with `key_file`, and the
+// refusal to start on etcd: a hint to finish an interrupted rotation when
+// FILE.next exists, else "".
 std::string InterruptedRotationHint(const std::string& key_file);
 
 }  // namespace pyservice::controller

@@ -298,7 +298,7 @@ absl::StatusOr<size_t> EtcdStore::ResealAll(
   ASSIGN_OR_RETURN(const etcdserverpb::RangeResponse listed, List(client_, revisions_prefix));
   size_t specs = 0;
   for (const KeyValue& listed_kv : listed.kvs()) {
-    // revisions/APP/NUMBER; app names have no '/'.
+    // revisions/APP/NUMBER
     const absl::string_view path = absl::string_view(listed_kv.key()).substr(
         revisions_prefix.size());
     const std::string app(path.substr(0, path.rfind('/')));
