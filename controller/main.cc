@@ -327,7 +327,7 @@ int ServeOnEtcd(const pyservice::controller::ControllerConfig& config, const Sto
     return kExitCannotStart;
   }
   etcd::LeaderElectionOptions election_options;
-  election_options.key = absl::StrCat(EtcdStore::kDefaultPrefix, "leader");
+  election_options.key = EtcdStore::kDefaultLeaderKey;
   election_options.identity = flags.advertise.empty() ? config.listen.front() : flags.advertise;
   spdlog::info("store: etcd {}; campaigning for leadership as {}", flags.store,
                election_options.identity);
@@ -423,6 +423,13 @@ int Serve(const pyservice::controller::ControllerConfig& config, const StoreFlag
     status = RunController(config, **local, **local, *std::move(ca),
                            absl::StrCat("the CA in ", ca_dir), clock, fingerprints, shutdown);
   } else {
+    // etcd may hold values of both keys: only the rotation opens both.
+    if (const std::string hint = InterruptedRotationHint(config.secrets_key_file);
+        !hint.empty()) {
+      spdlog::error("cannot start on the etcd store {} with the secrets key file {}{}",
+                    flags.store, config.secrets_key_file, hint);
+      return kExitCannotStart;
+    }
     status = ServeOnEtcd(config, flags, clock, sealer, fingerprints, shutdown);
   }
   if (status == 0) spdlog::info("stopped");
@@ -440,18 +447,32 @@ int RunInitSecretsKey(const pyservice::controller::ControllerConfig& config) {
   return 0;
 }
 
-int RunRotateSecretsKey(const pyservice::controller::ControllerConfig& config) {
+int RunRotateSecretsKey(const pyservice::controller::ControllerConfig& config,
+                        const StoreFlags& flags) {
+  using namespace pyservice::controller;
   const pyservice::SystemClock clock;
-  absl::StatusOr<pyservice::controller::KeyRotation> rotated =
-      pyservice::controller::RotateSecretsKey(config.secrets_key_file, config.data_dir, clock);
+  absl::StatusOr<KeyRotation> rotated;
+  if (flags.store.empty()) {
+    rotated = RotateSecretsKey(config.secrets_key_file, config.data_dir, clock);
+  } else {
+    absl::StatusOr<std::vector<std::string>> endpoints = etcd::ParseEtcdUrl(flags.store);
+    if (!endpoints.ok()) return UsageError(absl::StrCat("--store: ", endpoints.status().message()));
+    absl::StatusOr<std::unique_ptr<etcd::EtcdClient>> client =
+        etcd::EtcdClient::Create(*endpoints);
+    if (!client.ok()) return UsageError(absl::StrCat("--store: ", client.status().message()));
+    rotated = RotateSecretsKeyOnEtcd(config.secrets_key_file, config.data_dir, **client, clock);
+  }
   if (!rotated.ok()) {
     spdlog::error("{}", std::string(rotated.status().message()));
     return kExitCannotStart;
   }
   spdlog::warn(
-      "sealed {} stored spec(s) with a new secrets key, now in {}: back it up now. The old key "
+      "sealed {} stored spec(s) with a new secrets key, now in {}: back it up now{}. The old key "
       "is in {}: keep it with the backups taken before now, which only it opens",
-      rotated->specs, config.secrets_key_file, rotated->previous_key_file);
+      rotated->specs, config.secrets_key_file,
+      flags.store.empty() ? "" : ", and copy it to every controller of the cluster before "
+                                 "starting them",
+      rotated->previous_key_file);
   return 0;
 }
 
@@ -614,8 +635,9 @@ int main(int argc, char** argv) {
   init_key->fallthrough();  // the options above may follow it
   CLI::App* rotate_key = app.add_subcommand(
       "rotate-secrets-key",
-      "with the controller stopped: seal every stored spec with a new secrets key, which "
-      "replaces the key file (the old one is kept as FILE.previous), then exit");
+      "with the controller (on --store etcd://, every controller) stopped: seal every stored "
+      "spec (on etcd also the agents' CA key) with a new secrets key, which replaces the key "
+      "file (the old one is kept as FILE.previous), then exit");
   rotate_key->fallthrough();
   pyservice::cli_docs::DocsCommands docs;
   pyservice::cli_docs::AddDocsCommands(app, docs);
@@ -668,7 +690,7 @@ int main(int argc, char** argv) {
     return UsageError(status.message());
   }
   if (*init_key) return RunInitSecretsKey(config);
-  if (*rotate_key) return RunRotateSecretsKey(config);
+  if (*rotate_key) return RunRotateSecretsKey(config, store_flags);
   if (*migrate) return RunMigrate(config, migrate_from, migrate_to);
   if (!store_flags.store.empty() && !absl::StartsWith(store_flags.store, "etcd://")) {
     return UsageError("--store: give etcd://HOST:PORT[,HOST:PORT...] (the SQLite store in "

@@ -6,11 +6,23 @@
 #include "absl/status/status.h"
 #include "absl/strings/str_cat.h"
 #include "absl/time/clock.h"
+#include "common/status/status_macros.h"
 #include "spdlog/spdlog.h"
 
 namespace pyservice::controller::etcd {
 
 LeaderElection::~LeaderElection() { Resign(); }
+
+absl::Status CheckNoLeader(EtcdClient& client, const std::string& key) {
+  etcdserverpb::RangeRequest request;
+  request.set_key(key);
+  ASSIGN_OR_RETURN(const etcdserverpb::RangeResponse response, client.Range(request));
+  if (response.kvs().empty()) return absl::OkStatus();
+  return absl::FailedPreconditionError(absl::StrCat(
+      "the controller at ", response.kvs(0).value(), " leads the cluster (etcd key ", key,
+      "): stop every controller of the cluster first (a controller killed rather than stopped "
+      "holds the key until its lease expires)"));
+}
 
 absl::Status LeaderElection::Campaign(
     const std::function<void(const std::string& leader)>& on_follower,

@@ -40,6 +40,12 @@ struct LeaderElectionOptions {
   absl::Duration poll_interval = absl::Milliseconds(500);
 };
 
+// For what needs every controller stopped (the secrets key rotation):
+// FAILED_PRECONDITION naming the leader when `key` exists, i.e. a
+// controller leads, or one stopped less than its lease's ttl ago (a clean
+// stop revokes the lease at once).
+absl::Status CheckNoLeader(EtcdClient& client, const std::string& key);
+
 class LeaderElection {
  public:
   LeaderElection(EtcdClient& client, LeaderElectionOptions options)

@@ -5,6 +5,7 @@
 #include <unistd.h>
 
 #include <cerrno>
+#include <functional>
 #include <memory>
 #include <system_error>
 
@@ -12,7 +13,9 @@
 #include "common/spec/fingerprint.h"
 #include "common/status/status_macros.h"
 #include "controller/secrets/key_file.h"
+#include "controller/etcd/leader_election.h"
 #include "controller/store/aes_gcm_spec_sealer.h"
+#include "controller/store/etcd_store.h"
 #include "controller/store/sqlite_store.h"
 #include "controller/store/stored_spec.h"
 
@@ -41,10 +44,14 @@ absl::Status SwapKeyFiles(const std::string& key_file, const std::string& previo
   return absl::OkStatus();
 }
 
-}  // namespace
+// What a rotation seals again with `sealer` (which opens with the old key
+// and the new one, and seals with the new), each revision's digest keyed
+// again by `rekey`; returns how many specs.
+using ResealStore = std::function<absl::StatusOr<size_t>(
+    const SpecSealer& sealer, const std::function<absl::Status(StoredRevision&)>& rekey)>;
 
-absl::StatusOr<KeyRotation> RotateSecretsKey(const std::string& key_file,
-                                             const std::string& data_dir, const Clock& clock) {
+absl::StatusOr<KeyRotation> Rotate(const std::string& key_file, const std::string& data_dir,
+                                   const ResealStore& reseal) {
   struct stat st;
   if (stat(key_file.c_str(), &st) != 0) {
     return absl::FailedPreconditionError(
@@ -55,14 +62,37 @@ absl::StatusOr<KeyRotation> RotateSecretsKey(const std::string& key_file,
                    LoadOrCreateSecretsKey(NextKeyFile(key_file), data_dir));
   const AesGcmSpecSealer sealer(new_keys, NextKeyFile(key_file), old_keys);
   const spec::SecretFingerprinter fingerprints(new_keys.fingerprint);
-  ASSIGN_OR_RETURN(std::unique_ptr<SqliteStore> store,
-                   SqliteStore::Open(data_dir, clock, sealer, KeyDigestOf(fingerprints)));
   KeyRotation rotation;
-  ASSIGN_OR_RETURN(rotation.specs, store->ResealAll(KeyDigestOf(fingerprints)));
-  store.reset();
+  ASSIGN_OR_RETURN(rotation.specs, reseal(sealer, KeyDigestOf(fingerprints)));
   rotation.previous_key_file = key_file + ".previous";
   RETURN_IF_ERROR(SwapKeyFiles(key_file, rotation.previous_key_file));
   return rotation;
+}
+
+}  // namespace
+
+absl::StatusOr<KeyRotation> RotateSecretsKey(const std::string& key_file,
+                                             const std::string& data_dir, const Clock& clock) {
+  return Rotate(key_file, data_dir,
+                [&](const SpecSealer& sealer, const std::function<absl::Status(StoredRevision&)>&
+                                                  rekey) -> absl::StatusOr<size_t> {
+                  ASSIGN_OR_RETURN(std::unique_ptr<SqliteStore> store,
+                                   SqliteStore::Open(data_dir, clock, sealer, rekey));
+                  return store->ResealAll(rekey);
+                });
+}
+
+absl::StatusOr<KeyRotation> RotateSecretsKeyOnEtcd(const std::string& key_file,
+                                                   const std::string& data_dir,
+                                                   etcd::EtcdClient& client, const Clock& clock) {
+  RETURN_IF_ERROR(etcd::CheckNoLeader(client, EtcdStore::kDefaultLeaderKey));
+  return Rotate(key_file, data_dir,
+                [&](const SpecSealer& sealer, const std::function<absl::Status(StoredRevision&)>&
+                                                  rekey) -> absl::StatusOr<size_t> {
+                  ASSIGN_OR_RETURN(std::unique_ptr<EtcdStore> store,
+                                   EtcdStore::Open(client, clock, sealer));
+                  return store->ResealAll(rekey, EtcdStore::kDefaultLeaderKey);
+                });
 }
 
 std::string InterruptedRotationHint(const std::string& key_file) {

@@ -8,6 +8,11 @@
 // either key; only then is FILE kept as FILE.previous and FILE.next renamed
 // over FILE. Run again after an interruption, it takes FILE.next and
 // finishes. FILE exists at every step, so no start can create a fresh key.
+//
+// On etcd (RotateSecretsKeyOnEtcd) the same, but the values are sealed
+// again one Txn each, not in one transaction: after an interruption etcd
+// holds values of both keys. A re-run opens both (FILE and FILE.next) and
+// finishes; a controller on etcd refuses to start while FILE.next exists.
 #ifndef PYSERVICE_CONTROLLER_SECRETS_ROTATE_KEY_H_
 #define PYSERVICE_CONTROLLER_SECRETS_ROTATE_KEY_H_
 
@@ -16,6 +21,7 @@
 
 #include "absl/status/statusor.h"
 #include "common/time/clock.h"
+#include "controller/etcd/etcd_client.h"
 
 namespace pyservice::controller {
 
@@ -32,8 +38,19 @@ struct KeyRotation {
 absl::StatusOr<KeyRotation> RotateSecretsKey(const std::string& key_file,
                                              const std::string& data_dir, const Clock& clock);
 
-// For the error of a store that does not open with `key_file`: a hint to
-// finish an interrupted rotation when FILE.next exists, else "".
+// The same for a cluster on etcd, whose controllers are all stopped:
+// FAILED_PRECONDITION, before anything is written (FILE.next included),
+// while a controller leads (etcd::CheckNoLeader); every value is sealed
+// again by a Txn that also requires that no controller leads, so one that
+// starts meanwhile stops the rotation (run it again once that controller is
+// stopped). The errors of RotateSecretsKey otherwise.
+absl::StatusOr<KeyRotation> RotateSecretsKeyOnEtcd(const std::string& key_file,
+                                                   const std::string& data_dir,
+                                                   etcd::EtcdClient& client, const Clock& clock);
+
+// For the error of a store that does not open with `key_file`, and the
+// refusal to start on etcd: a hint to finish an interrupted rotation when
+// FILE.next exists, else "".
 std::string InterruptedRotationHint(const std::string& key_file);
 
 }  // namespace pyservice::controller

@@ -17,6 +17,7 @@
 #include "absl/strings/str_format.h"
 #include "absl/time/time.h"
 #include "common/status/status_macros.h"
+#include "controller/etcd/leader_election.h"
 #include "controller/store/etcd_txn.h"
 #include "pyservice/v1/etcd_store.pb.h"
 
@@ -270,6 +271,55 @@ absl::StatusOr<std::vector<StoredApp>> EtcdStore::ListApps() {
     listed.push_back(std::move(app));
   }
   return listed;
+}
+
+absl::StatusOr<bool> EtcdStore::ResealKey(
+    const std::string& key, const std::string& leader_key,
+    const std::function<absl::StatusOr<std::string>(const KeyValue&)>& reseal) {
+  return UntilNoConflict<bool>(
+      absl::StrCat("seal ", key, " again"), [&]() -> absl::StatusOr<std::optional<bool>> {
+        ASSIGN_OR_RETURN(const Read read, Get(client_, key));
+        if (!read.kv.has_value()) return false;
+        ASSIGN_OR_RETURN(const std::string value, reseal(*read.kv));
+        TxnRequest txn;
+        *txn.add_compare() = Unchanged(key, read);
+        *txn.add_compare() = Unchanged(leader_key, Read{});  // no controller leads
+        AddPut(txn, key, value);
+        ASSIGN_OR_RETURN(const bool committed, Commit(std::move(txn)));
+        if (committed) return true;
+        RETURN_IF_ERROR(etcd::CheckNoLeader(client_, leader_key));
+        return std::nullopt;
+      });
+}
+
+absl::StatusOr<size_t> EtcdStore::ResealAll(
+    const std::function<absl::Status(StoredRevision&)>& rekey, const std::string& leader_key) {
+  const std::string revisions_prefix = absl::StrCat(prefix_, "revisions/");
+  ASSIGN_OR_RETURN(const etcdserverpb::RangeResponse listed, List(client_, revisions_prefix));
+  size_t specs = 0;
+  for (const KeyValue& listed_kv : listed.kvs()) {
+    // revisions/APP/NUMBER
+    const absl::string_view path = absl::string_view(listed_kv.key()).substr(
+        revisions_prefix.size());
+    const std::string app(path.substr(0, path.rfind('/')));
+    ASSIGN_OR_RETURN(const bool resealed,
+                     ResealKey(listed_kv.key(), leader_key,
+                               [&](const KeyValue& kv) -> absl::StatusOr<std::string> {
+                                 ASSIGN_OR_RETURN(StoredRevision revision,
+                                                  RevisionFrom(app, kv, &sealer_));
+                                 RETURN_IF_ERROR(rekey(revision));
+                                 ASSIGN_OR_RETURN(v1::EtcdRevision record,
+                                                  Decode<v1::EtcdRevision>(kv));
+                                 record.set_digest(revision.digest);
+                                 ASSIGN_OR_RETURN(*record.mutable_sealed_spec(),
+                                                  sealer_.Seal(app, revision.number,
+                                                               revision.spec));
+                                 return record.SerializeAsString();
+                               }));
+    if (resealed) ++specs;
+  }
+  RETURN_IF_ERROR(ResealAgentCa(leader_key).status());
+  return specs;
 }
 
 absl::Status EtcdStore::DeleteApp(const std::string& app) {

@@ -35,6 +35,7 @@
 #define PYSERVICE_CONTROLLER_STORE_ETCD_STORE_H_
 
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <optional>
 #include <string>
@@ -63,6 +64,8 @@ class EtcdStore final : public Store, public AccessStore {
  public:
   // The prefix every key of the controller's state lives under.
   static constexpr char kDefaultPrefix[] = "/pyservice/";
+  // The key the leader holds (leader_election.h) under kDefaultPrefix.
+  static constexpr char kDefaultLeaderKey[] = "/pyservice/leader";
 
   // `client`, `clock` and `sealer` must outlive the store. Checks that the
   // cluster answers (UNAVAILABLE naming every member otherwise).
@@ -142,6 +145,17 @@ class EtcdStore final : public Store, public AccessStore {
   // call, `ca` or the earlier one.
   absl::StatusOr<StoredAgentCa> CreateAgentCaIfAbsent(const StoredAgentCa& ca);
 
+  // The key rotation (controller/secrets/rotate_key.h): every sealed value
+  // (each revision's spec, the agents' CA key) opened with the sealer and
+  // sealed with it again, each revision's digest recomputed by `rekey`.
+  // One Txn per value, which compares the value's mod revision (a
+  // concurrent change is read again, not overwritten) and that `leader_key`
+  // is absent: FAILED_PRECONDITION, that value unwritten, once a controller
+  // leads. Idempotent, so a re-run finishes an interrupted one. Returns how
+  // many specs were sealed again.
+  absl::StatusOr<size_t> ResealAll(const std::function<absl::Status(StoredRevision&)>& rekey,
+                                   const std::string& leader_key);
+
   static constexpr size_t kHostsPerTxn = 50;
   static constexpr size_t kCertificatesPerTxn = 100;
 
@@ -154,6 +168,15 @@ class EtcdStore final : public Store, public AccessStore {
   // false when a compare failed (someone else wrote first: start over);
   // FAILED_PRECONDITION when the fence no longer holds.
   absl::StatusOr<bool> Commit(etcdserverpb::TxnRequest txn);
+
+  // ResealAll's step for one key: `reseal` gives the key's new value from
+  // its current one; written unless the key changed meanwhile (then read
+  // again) or `leader_key` exists. False when the key is absent.
+  absl::StatusOr<bool> ResealKey(
+      const std::string& key, const std::string& leader_key,
+      const std::function<absl::StatusOr<std::string>(const mvccpb::KeyValue&)>& reseal);
+  // The agents' CA's part of ResealAll; false when there is no CA.
+  absl::StatusOr<bool> ResealAgentCa(const std::string& leader_key);
 
   etcd::EtcdClient& client_;
   const Clock& clock_;

@@ -525,4 +525,15 @@ absl::StatusOr<StoredAgentCa> EtcdStore::CreateAgentCaIfAbsent(const StoredAgent
   return AgentCaFrom(*read.kv, sealer_);
 }
 
+absl::StatusOr<bool> EtcdStore::ResealAgentCa(const std::string& leader_key) {
+  return ResealKey(AccessKeys{prefix_}.AgentCa(), leader_key,
+                   [&](const KeyValue& kv) -> absl::StatusOr<std::string> {
+                     ASSIGN_OR_RETURN(const StoredAgentCa ca, AgentCaFrom(kv, sealer_));
+                     ASSIGN_OR_RETURN(v1::EtcdAgentCa record, Decode<v1::EtcdAgentCa>(kv));
+                     ASSIGN_OR_RETURN(*record.mutable_sealed_key(),
+                                      sealer_.Seal(kAgentCaSealName, 0, ca.key_pem));
+                     return record.SerializeAsString();
+                   });
+}
+
 }  // namespace pyservice::controller

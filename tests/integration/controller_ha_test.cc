@@ -536,5 +536,65 @@ TEST_F(ControllerHaTest, MigrateCopiesASqliteStoreAndItsTokensThatControllersOnE
   EXPECT_THAT(with_token.stdout_text, HasSubstr("hello"));
 }
 
+// rotate-secrets-key --store: refused while a controller leads; with every
+// controller stopped it seals etcd again, and a controller started with the
+// new key file serves the app. A key file with FILE.next beside it (an
+// interrupted rotation) does not start.
+TEST_F(ControllerHaTest, RotateSecretsKeyOnEtcdNeedsTheControllersStoppedAndTheNewKeyServes) {
+  StartController(0);
+  ASSERT_TRUE(WaitUntilServing(0)) << controllers_[0]->ReadStderr();
+  const ProcessResult applied =
+      Pyctl(absl::StrCat("unix:", AdminSocket(0)), {"apply", "app.yaml", "--no-wait"});
+  ASSERT_TRUE(applied.Succeeded()) << applied.Describe() << "\n" << applied.stderr_text;
+  const std::string key = dir_.Join("secrets.key");
+  // Runs the rotation; its exit status, described, in `exit`.
+  const auto rotate = [&](const std::string& name,
+                          std::string& exit) -> std::unique_ptr<ChildProcess> {
+    absl::StatusOr<std::unique_ptr<ChildProcess>> process = StartControllerProcess(
+        {"rotate-secrets-key", "--store", cluster_->Url(), "--data-dir", dir_.Join("data-0"),
+         "--secrets-key-file", key},
+        dir_.path(), name);
+    EXPECT_TRUE(process.ok()) << process.status();
+    if (!process.ok()) return nullptr;
+    absl::StatusOr<testing::ExitStatus> exited = (*process)->WaitForExit(kTakeoverTimeout);
+    EXPECT_TRUE(exited.ok()) << exited.status();
+    exit = exited.ok() ? exited->Describe() : "";
+    return *std::move(process);
+  };
+
+  std::string exit;
+  std::unique_ptr<ChildProcess> refused = rotate("rotate-refused", exit);
+  ASSERT_NE(refused, nullptr);
+  EXPECT_EQ(exit, "exit status 1");
+  EXPECT_THAT(refused->ReadStderr(),
+              HasSubstr(absl::StrCat("the controller at ", addresses_[0], " leads the cluster")));
+  EXPECT_FALSE(std::filesystem::exists(key + ".previous"));
+
+  ASSERT_TRUE(controllers_[0]->Signal(SIGTERM).ok());
+  ASSERT_TRUE(controllers_[0]->WaitForExit(kTakeoverTimeout).ok());
+  std::unique_ptr<ChildProcess> rotated = rotate("rotate", exit);
+  ASSERT_NE(rotated, nullptr);
+  EXPECT_EQ(exit, "exit status 0") << rotated->ReadStderr();
+  EXPECT_THAT(rotated->ReadStderr(), HasSubstr("sealed 1 stored spec(s) with a new secrets key"));
+  ASSERT_TRUE(std::filesystem::exists(key + ".previous"));
+
+  // What an interrupted rotation leaves: FILE.next beside FILE.
+  std::filesystem::copy_file(key, key + ".next");
+  StartController(1);
+  absl::StatusOr<testing::ExitStatus> not_started = controllers_[1]->WaitForExit(kTakeoverTimeout);
+  ASSERT_TRUE(not_started.ok()) << not_started.status();
+  EXPECT_EQ(not_started->Describe(), "exit status 1");
+  EXPECT_THAT(controllers_[1]->ReadStderr(), HasSubstr("a key rotation was interrupted"));
+  std::filesystem::remove(key + ".next");
+
+  // Another controller (its own log file) with the new key.
+  StartController(2);
+  ASSERT_TRUE(WaitUntilServing(2)) << controllers_[2]->ReadStderr();
+  const ProcessResult described =
+      Pyctl(absl::StrCat("unix:", AdminSocket(2)), {"describe", "app", "hello"});
+  ASSERT_TRUE(described.Succeeded()) << described.Describe() << "\n" << described.stderr_text;
+  EXPECT_THAT(described.stdout_text, HasSubstr("v1"));
+}
+
 }  // namespace
 }  // namespace pyservice
