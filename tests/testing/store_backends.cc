@@ -2,6 +2,7 @@
 
 #include <sqlite3.h>
 
+#include <cstdlib>
 #include <memory>
 #include <string>
 #include <utility>
@@ -82,9 +83,12 @@ class EtcdBackend final : public StoreBackend {
  public:
   static void StartCluster() {
     if (cluster_ != nullptr || !start_error_.ok()) return;
-    static TempDir* dir = new TempDir();
-    absl::StatusOr<std::unique_ptr<EtcdCluster>> started =
-        EtcdCluster::Start(dir->path());
+    dir_ = new TempDir();
+    // Stopped and removed when the binary exits: each member preallocates a
+    // 64 MB WAL, and under CTest every test is a binary run of its own, so
+    // a kept directory per run filled the disk (tens of GB).
+    std::atexit(StopCluster);
+    absl::StatusOr<std::unique_ptr<EtcdCluster>> started = EtcdCluster::Start(dir_->path());
     if (started.ok()) {
       cluster_ = started->release();
     } else {
@@ -139,6 +143,14 @@ class EtcdBackend final : public StoreBackend {
     return *raw_;
   }
 
+  static void StopCluster() {
+    delete cluster_;  // stops the members before their files go
+    cluster_ = nullptr;
+    delete dir_;
+    dir_ = nullptr;
+  }
+
+  static inline TempDir* dir_ = nullptr;
   static inline EtcdCluster* cluster_ = nullptr;
   static inline absl::Status start_error_;
   static inline int tests_ = 0;
