@@ -1,19 +1,13 @@
 #include "common/cli_docs/bash_completion.h"
 
-#include <set>
 #include <vector>
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
-#include "absl/strings/str_replace.h"
 #include "common/cli_docs/completion_table.h"
 
 namespace pyservice::cli_docs {
 namespace {
-
-std::string CaseList(const std::set<std::string>& names) {
-  return names.empty() ? "--no-such-option" : absl::StrJoin(names, "|");
-}
 
 // One case arm per level: "PATH") echo "WORD WORD" ;;
 std::string CaseArms(const CompletionTable& table,
@@ -31,10 +25,7 @@ std::string CaseArms(const CompletionTable& table,
 }  // namespace
 
 std::string RenderBashCompletion(const CommandDoc& root) {
-  const std::string& program = root.path.front();
-  const std::string fn = absl::StrCat("_", absl::StrReplaceAll(program, {{"-", "_"}}));
-  const CompletionTable table = ReadCompletionTable(root);
-  return absl::StrReplaceAll(
+  return RenderCompletionScript(
       R"bash(# bash completion for PROGRAM, made by `PROGRAM completion bash` from its own
 # command tree (never edit by hand).
 FN_subcommands() {
@@ -79,12 +70,7 @@ FN() {
 }
 complete -o filenames -F FN PROGRAM
 )bash",
-      {{"SUBCOMMANDS", CaseArms(table, &CompletionLevel::subcommands)},
-       {"OPTIONS", CaseArms(table, &CompletionLevel::options)},
-       {"PATH_OPTIONS", CaseList(table.path_options)},
-       {"VALUE_OPTIONS", CaseList(table.value_options)},
-       {"PROGRAM", program},
-       {"FN", fn}});
+      root, CaseArms);
 }
 
 }  // namespace pyservice::cli_docs

@@ -1,6 +1,11 @@
 #include "common/cli_docs/completion_table.h"
 
 #include <map>
+#include <utility>
+
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
+#include "absl/strings/str_replace.h"
 
 namespace pyservice::cli_docs {
 namespace {
@@ -30,12 +35,30 @@ void Collect(const CommandDoc& command, std::map<std::string, std::string> inher
   for (const CommandDoc& sub : command.subcommands) Collect(sub, inherited, table);
 }
 
+std::string CasePattern(const std::set<std::string>& words) {
+  return words.empty() ? "--no-such-option" : absl::StrJoin(words, "|");
+}
+
 }  // namespace
 
 CompletionTable ReadCompletionTable(const CommandDoc& root) {
   CompletionTable table;
   Collect(root, {}, table);
   return table;
+}
+
+std::string RenderCompletionScript(absl::string_view script_template, const CommandDoc& root,
+                                   const CaseArmsRenderer& arms) {
+  const std::string& program = root.path.front();
+  const CompletionTable table = ReadCompletionTable(root);
+  const std::vector<std::pair<std::string, std::string>> placeholders = {
+      {"SUBCOMMANDS", arms(table, &CompletionLevel::subcommands)},
+      {"OPTIONS", arms(table, &CompletionLevel::options)},
+      {"PATH_OPTIONS", CasePattern(table.path_options)},
+      {"VALUE_OPTIONS", CasePattern(table.value_options)},
+      {"PROGRAM", program},
+      {"FN", absl::StrCat("_", absl::StrReplaceAll(program, {{"-", "_"}}))}};
+  return absl::StrReplaceAll(script_template, placeholders);
 }
 
 }  // namespace pyservice::cli_docs

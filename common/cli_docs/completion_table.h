@@ -4,10 +4,12 @@
 #ifndef PYSERVICE_COMMON_CLI_DOCS_COMPLETION_TABLE_H_
 #define PYSERVICE_COMMON_CLI_DOCS_COMPLETION_TABLE_H_
 
+#include <functional>
 #include <set>
 #include <string>
 #include <vector>
 
+#include "absl/strings/string_view.h"
 #include "common/cli_docs/command_tree.h"
 
 namespace pyservice::cli_docs {
@@ -33,6 +35,17 @@ struct CompletionTable {
 };
 
 CompletionTable ReadCompletionTable(const CommandDoc& root);
+
+// A shell's case arms for one kind of word of every level ("PATH" -> words).
+using CaseArmsRenderer = std::function<std::string(
+    const CompletionTable&, std::vector<CompletionWord> CompletionLevel::*words)>;
+
+// Fills a completion script template: SUBCOMMANDS and OPTIONS with `arms`
+// of each level's subcommands and options, PATH_OPTIONS and VALUE_OPTIONS
+// with case patterns (a|b), PROGRAM with the program and FN with its
+// completion function's name (_pyservice_agent).
+std::string RenderCompletionScript(absl::string_view script_template, const CommandDoc& root,
+                                   const CaseArmsRenderer& arms);
 
 }  // namespace pyservice::cli_docs
 

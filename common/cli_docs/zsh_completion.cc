@@ -1,6 +1,5 @@
 #include "common/cli_docs/zsh_completion.h"
 
-#include <set>
 #include <vector>
 
 #include "absl/strings/str_cat.h"
@@ -39,18 +38,11 @@ std::string CaseArms(const CompletionTable& table,
   return arms;
 }
 
-std::string CaseList(const std::set<std::string>& names) {
-  return names.empty() ? "--no-such-option" : absl::StrJoin(names, "|");
-}
-
 }  // namespace
 
 std::string RenderZshCompletion(const CommandDoc& root) {
-  const std::string& program = root.path.front();
-  const std::string fn = absl::StrCat("_", absl::StrReplaceAll(program, {{"-", "_"}}));
-  const CompletionTable table = ReadCompletionTable(root);
   // `path` is zsh's array tied to $PATH, hence `command_path`.
-  return absl::StrReplaceAll(
+  return RenderCompletionScript(
       R"zsh(#compdef PROGRAM
 # zsh completion for PROGRAM, made by `PROGRAM completion zsh` from its own
 # command tree (never edit by hand).
@@ -105,12 +97,7 @@ else
   compdef FN PROGRAM
 fi
 )zsh",
-      {{"SUBCOMMANDS", CaseArms(table, &CompletionLevel::subcommands)},
-       {"OPTIONS", CaseArms(table, &CompletionLevel::options)},
-       {"PATH_OPTIONS", CaseList(table.path_options)},
-       {"VALUE_OPTIONS", CaseList(table.value_options)},
-       {"PROGRAM", program},
-       {"FN", fn}});
+      root, CaseArms);
 }
 
 }  // namespace pyservice::cli_docs

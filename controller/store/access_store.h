@@ -72,6 +72,12 @@ struct EnrolledHost {
   absl::Time enrolled_at;
 };
 
+// What every backend's EnrollHost checks of a found token, whose secret
+// matched: UNAUTHENTICATED, saying why, for a used or expired token
+// (at `now`); INTERNAL for a certificate issued to another host.
+absl::Status CheckEnrollmentTokenUsable(const StoredEnrollmentToken& token, absl::Time now,
+                                        const StoredCertificate& certificate);
+
 class AccessStore {
  public:
   virtual ~AccessStore() = default;

@@ -281,21 +281,7 @@ absl::StatusOr<StoredEnrollmentToken> EtcdStore::EnrollHost(
       return absl::UnauthenticatedError("enrollment token is not valid");
     }
     const StoredEnrollmentToken token = EnrollmentFrom(id, *record);
-    if (token.used_at.has_value()) {
-      return absl::UnauthenticatedError(absl::StrCat(
-          "enrollment token for host \"", token.host, "\" was already used at ",
-          absl::FormatTime(absl::RFC3339_sec, *token.used_at, absl::UTCTimeZone()),
-          "; create a new one with `pyctl host enroll-token`"));
-    }
-    if (now >= token.expires_at) {
-      return absl::UnauthenticatedError(absl::StrCat(
-          "enrollment token for host \"", token.host, "\" expired at ",
-          absl::FormatTime(absl::RFC3339_sec, token.expires_at, absl::UTCTimeZone()),
-          "; create a new one with `pyctl host enroll-token`"));
-    }
-    if (certificate.host != token.host) {
-      return absl::InternalError("certificate issued for another host than the token's");
-    }
+    RETURN_IF_ERROR(CheckEnrollmentTokenUsable(token, now, certificate));
     RETURN_IF_ERROR(CheckHostName(token.host));
     const std::string certificate_key = keys.Certificate(token.host, certificate.serial);
     ASSIGN_OR_RETURN(const Read certificate_read,

@@ -244,21 +244,7 @@ absl::StatusOr<StoredEnrollmentToken> SqliteStore::EnrollHost(
   }
   if (!found.ok()) return found.status();
   const StoredEnrollmentToken token = *std::move(found);
-  if (token.used_at.has_value()) {
-    return absl::UnauthenticatedError(absl::StrCat(
-        "enrollment token for host \"", token.host, "\" was already used at ",
-        absl::FormatTime(absl::RFC3339_sec, *token.used_at, absl::UTCTimeZone()),
-        "; create a new one with `pyctl host enroll-token`"));
-  }
-  if (now >= token.expires_at) {
-    return absl::UnauthenticatedError(absl::StrCat(
-        "enrollment token for host \"", token.host, "\" expired at ",
-        absl::FormatTime(absl::RFC3339_sec, token.expires_at, absl::UTCTimeZone()),
-        "; create a new one with `pyctl host enroll-token`"));
-  }
-  if (certificate.host != token.host) {
-    return absl::InternalError("certificate issued for another host than the token's");
-  }
+  RETURN_IF_ERROR(CheckEnrollmentTokenUsable(token, now, certificate));
   ASSIGN_OR_RETURN(SqliteStatement use, SqliteStatement::Prepare(
                                             db_, "UPDATE enrollment_tokens SET used_at = ?2 "
                                                  "WHERE id = ?1"));

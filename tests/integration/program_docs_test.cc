@@ -3,6 +3,7 @@
 // common/cli_docs/, command by command): every subcommand and every option
 // is documented, the page renders with man -l, and completion offers every
 // subcommand at every level.
+#include <functional>
 #include <set>
 #include <string>
 #include <vector>
@@ -124,8 +125,15 @@ TEST(ProgramDocsTest, ControllerManPageDocumentsEverySubcommandAndOption) {
   ExpectManPageCoversHelp(CONTROLLER_BIN, "pyservice-controller");
 }
 
-TEST(ProgramDocsTest, PyctlBashCompletionOffersEverySubcommandAtEveryLevel) {
-  const ProcessResult script = RunTool({PYCTL_BIN, "completion", "bash"});
+// The shell's command line that sources pyctl's completion script (from
+// stdin) and prints the words it offers after `words` (the command path),
+// at that path's depth (`depth` words before the one completed).
+using CompletionCommand =
+    std::function<std::vector<std::string>(const std::string& words, size_t depth)>;
+
+void ExpectCompletionOffersEverySubcommand(const std::string& shell,
+                                           const CompletionCommand& command_line) {
+  const ProcessResult script = RunTool({PYCTL_BIN, "completion", shell});
   ASSERT_TRUE(script.Succeeded()) << script.stderr_text;
   std::vector<HelpCommand> commands;
   ReadHelp(PYCTL_BIN, {}, commands);
@@ -135,40 +143,34 @@ TEST(ProgramDocsTest, PyctlBashCompletionOffersEverySubcommandAtEveryLevel) {
     std::string words = "pyctl";
     for (const std::string& word : command.path) absl::StrAppend(&words, " ", word);
     const ProcessResult completed =
-        RunTool({"bash", "-c",
-             absl::StrCat("source /dev/stdin; COMP_WORDS=(", words, " ''); COMP_CWORD=",
-                          command.path.size() + 1, "; _pyctl; printf '%s\\n' \"${COMPREPLY[@]}\"")},
-            script.stdout_text);
+        RunTool(command_line(words, command.path.size() + 1), script.stdout_text);
     ASSERT_TRUE(completed.Succeeded()) << completed.stderr_text;
     std::vector<std::string> offered = absl::StrSplit(completed.stdout_text, '\n',
                                                       absl::SkipEmpty());
-    EXPECT_THAT(offered, ::testing::UnorderedElementsAreArray(command.subcommands)) << words;
+    EXPECT_THAT(offered, ::testing::UnorderedElementsAreArray(command.subcommands))
+        << shell << ": " << words;
   }
 }
 
+TEST(ProgramDocsTest, PyctlBashCompletionOffersEverySubcommandAtEveryLevel) {
+  ExpectCompletionOffersEverySubcommand("bash", [](const std::string& words, size_t depth) {
+    return std::vector<std::string>{
+        "bash", "-c",
+        absl::StrCat("source /dev/stdin; COMP_WORDS=(", words, " ''); COMP_CWORD=", depth,
+                     "; _pyctl; printf '%s\\n' \"${COMPREPLY[@]}\"")};
+  });
+}
+
 TEST(ProgramDocsTest, PyctlZshCompletionOffersEverySubcommandAtEveryLevel) {
-  const ProcessResult script = RunTool({PYCTL_BIN, "completion", "zsh"});
-  ASSERT_TRUE(script.Succeeded()) << script.stderr_text;
-  std::vector<HelpCommand> commands;
-  ReadHelp(PYCTL_BIN, {}, commands);
-  ASSERT_FALSE(::testing::Test::HasFatalFailure());
-  for (const HelpCommand& command : commands) {
-    if (command.subcommands.empty()) continue;
-    std::string words = "pyctl";
-    for (const std::string& word : command.path) absl::StrAppend(&words, " ", word);
-    // zsh's completion output function replaced by one printing the words
-    // it is given (without their descriptions).
-    const ProcessResult completed = RunTool(
-        {"zsh", "-f", "-c",
-         absl::StrCat("compdef() { :; }; source /dev/stdin; "
-                      "_describe() { print -rl -- \"${(@)${(@P)4}%%:*}\"; }; "
-                      "words=(", words, " ''); CURRENT=", command.path.size() + 2, "; _pyctl")},
-        script.stdout_text);
-    ASSERT_TRUE(completed.Succeeded()) << completed.stderr_text;
-    std::vector<std::string> offered = absl::StrSplit(completed.stdout_text, '\n',
-                                                      absl::SkipEmpty());
-    EXPECT_THAT(offered, ::testing::UnorderedElementsAreArray(command.subcommands)) << words;
-  }
+  // zsh's completion output function replaced by one printing the words it
+  // is given (without their descriptions); zsh counts words from 1.
+  ExpectCompletionOffersEverySubcommand("zsh", [](const std::string& words, size_t depth) {
+    return std::vector<std::string>{
+        "zsh", "-f", "-c",
+        absl::StrCat("compdef() { :; }; source /dev/stdin; "
+                     "_describe() { print -rl -- \"${(@)${(@P)4}%%:*}\"; }; "
+                     "words=(", words, " ''); CURRENT=", depth + 1, "; _pyctl")};
+  });
 }
 
 }  // namespace

@@ -374,6 +374,24 @@ absl::StatusOr<std::unique_ptr<ChildProcess>> E2eFleet::StartPyctl(std::vector<s
   return ChildProcess::Start(options);
 }
 
+std::string Body(const std::string& tag) { return absl::StrCat(HelloBody(tag), "\n"); }
+
+bool E2eFleet::AllHealthyOn(const std::string& app, const std::string& tag, std::string* raw) {
+  const std::map<std::string, JsonValue> status = StatusByHost(app, raw);
+  if (status.size() != static_cast<size_t>(size())) return false;
+  for (int i = 0; i < size(); ++i) {
+    auto it = status.find(HostName(i));
+    if (it == status.end() || Field(it->second, "health") != "healthy" ||
+        Field(it->second, "connected") != "true" || UnitState(it->second) != "active" ||
+        Field(it->second, "tag") != tag) {
+      return false;
+    }
+    absl::StatusOr<std::string> body = HttpGet(i);
+    if (!body.ok() || *body != Body(tag)) return false;
+  }
+  return true;
+}
+
 std::map<std::string, JsonValue> E2eFleet::StatusByHost(const std::string& app,
                                                         std::string* raw) {
   const ProcessResult result = Pyctl({"status", app, "-o", "json"});

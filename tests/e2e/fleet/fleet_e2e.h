@@ -41,6 +41,9 @@
 
 namespace pyservice::testing {
 
+// What the hello app at `tag` answers on its HTTP port.
+std::string Body(const std::string& tag);
+
 // The hello app of tests/e2e/agent/hello_app.h as both suites deploy it.
 inline constexpr char kAppUnit[] = "hello-web.service";
 inline constexpr char kAgentUnit[] = "pyservice-agent.service";
@@ -152,6 +155,10 @@ class E2eFleet {
   // `pyctl status APP -o json` as host -> its object; empty on failure.
   std::map<std::string, JsonValue> StatusByHost(const std::string& app,
                                                 std::string* raw = nullptr);
+  // Every host healthy on `tag` of the hello app `app`: connected, on
+  // `tag`, "health": "healthy" with its unit active in `pyctl status`, and
+  // answering HTTP with `tag`'s body.
+  bool AllHealthyOn(const std::string& app, const std::string& tag, std::string* raw);
   // `pyctl get hosts -o json`: name -> connected ("true"/"false").
   std::map<std::string, std::string> Connected(std::string* raw = nullptr);
   bool AllConnected();

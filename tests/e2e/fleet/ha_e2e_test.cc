@@ -37,8 +37,6 @@ constexpr int kControllers = 3;
 constexpr absl::Duration kRolloutTimeout = absl::Seconds(180);
 constexpr absl::Duration kTakeoverTimeout = absl::Seconds(60);
 
-std::string Body(const std::string& tag) { return absl::StrCat(HelloBody(tag), "\n"); }
-
 bool IsActiveState(const std::string& state) {
   return state == "pending" || state == "running" || state == "awaiting_promotion" ||
          state == "paused";
@@ -94,18 +92,7 @@ class HaE2eTest : public FleetE2eFixture {
   // Every host healthy on `tag` in `pyctl status` (connected, its unit
   // active) and answering HTTP with `tag`'s body from the app's port.
   static bool AllHealthyOn(const std::string& tag, std::string* raw) {
-    const std::map<std::string, JsonValue> status = fleet().StatusByHost(kApp, raw);
-    for (int i = 0; i < fleet().size(); ++i) {
-      auto it = status.find(fleet().HostName(i));
-      if (it == status.end() || Field(it->second, "health") != "healthy" ||
-          Field(it->second, "connected") != "true" || UnitState(it->second) != "active" ||
-          Field(it->second, "tag") != tag) {
-        return false;
-      }
-      absl::StatusOr<std::string> body = HttpGet(i);
-      if (!body.ok() || *body != Body(tag)) return false;
-    }
-    return true;
+    return fleet().AllHealthyOn(kApp, tag, raw);
   }
 
   // Every host logged as connected on controller i since its start: the

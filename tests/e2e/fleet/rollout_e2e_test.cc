@@ -63,8 +63,6 @@ int HostIndex(const std::string& name) {
   return -1;
 }
 
-std::string Body(const std::string& tag) { return absl::StrCat(HelloBody(tag), "\n"); }
-
 // The agent's release id of a tag: "v2-<first 12 hex digits of the commit>".
 std::string ReleaseId(const std::string& tag) {
   return absl::StrCat(tag, "-", GetHelloRepos().commits.at(tag).substr(0, 12));
@@ -203,19 +201,7 @@ class RolloutE2eTest : public FleetE2eFixture {
   // with its unit active in `pyctl status`, and answering HTTP with `tag`'s
   // body.
   static bool AllHealthyOn(const std::string& tag, std::string* raw) {
-    const std::map<std::string, JsonValue> status = StatusByHost(raw);
-    if (status.size() != static_cast<size_t>(fleet().size())) return false;
-    for (int i = 0; i < fleet().size(); ++i) {
-      auto it = status.find(fleet().HostName(i));
-      if (it == status.end() || Field(it->second, "health") != "healthy" ||
-          Field(it->second, "connected") != "true" || UnitState(it->second) != "active" ||
-          Field(it->second, "tag") != tag) {
-        return false;
-      }
-      absl::StatusOr<std::string> body = HttpGet(i);
-      if (!body.ok() || *body != Body(tag)) return false;
-    }
-    return true;
+    return fleet().AllHealthyOn(kApp, tag, raw);
   }
 
   // The tag of the app's current revision (`pyctl get apps -o json`).
