@@ -16,6 +16,7 @@
 #include "controller/store/sqlite_store.h"
 #include "gtest/gtest.h"
 #include "tests/testing/etcd_cluster.h"
+#include "tests/testing/sqlite_query.h"
 #include "tests/testing/temp_dir.h"
 
 namespace pyservice::testing {
@@ -58,20 +59,7 @@ class SqliteBackend final : public StoreBackend {
 
   // One value of `sql` through a connection of its own.
   std::string Query(const std::string& sql) {
-    const std::string path = dir_.Join("data") + "/" + SqliteStore::kDatabaseFileName;
-    sqlite3* db = nullptr;
-    EXPECT_EQ(sqlite3_open(path.c_str(), &db), SQLITE_OK);
-    sqlite3_stmt* stmt = nullptr;
-    std::string result;
-    if (sqlite3_prepare_v2(db, sql.c_str(), -1, &stmt, nullptr) == SQLITE_OK &&
-        sqlite3_step(stmt) == SQLITE_ROW) {
-      result = reinterpret_cast<const char*>(sqlite3_column_text(stmt, 0));
-    } else {
-      ADD_FAILURE() << sql << ": " << sqlite3_errmsg(db);
-    }
-    sqlite3_finalize(stmt);
-    sqlite3_close(db);
-    return result;
+    return QuerySqliteFile(dir_.Join("data") + "/" + SqliteStore::kDatabaseFileName, sql);
   }
 
   TempDir dir_;

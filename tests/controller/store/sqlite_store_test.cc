@@ -28,6 +28,7 @@
 #include "gtest/gtest.h"
 #include "controller/store/aes_gcm_spec_sealer.h"
 #include "tests/testing/fake_clock.h"
+#include "tests/testing/sqlite_query.h"
 #include "tests/testing/store_revisions.h"
 #include "tests/testing/test_secret_keys.h"
 
@@ -63,19 +64,7 @@ class SqliteStoreTest : public ::testing::Test {
   // Runs a one-value query on the database file through a connection of its
   // own, to see what is on disk rather than what the store reports.
   std::string QueryFile(const std::string& sql) {
-    sqlite3* db = nullptr;
-    EXPECT_EQ(sqlite3_open(db_path_.c_str(), &db), SQLITE_OK);
-    sqlite3_stmt* stmt = nullptr;
-    std::string result;
-    if (sqlite3_prepare_v2(db, sql.c_str(), -1, &stmt, nullptr) == SQLITE_OK &&
-        sqlite3_step(stmt) == SQLITE_ROW) {
-      result = reinterpret_cast<const char*>(sqlite3_column_text(stmt, 0));
-    } else {
-      ADD_FAILURE() << sql << ": " << sqlite3_errmsg(db);
-    }
-    sqlite3_finalize(stmt);
-    sqlite3_close(db);
-    return result;
+    return testing::QuerySqliteFile(db_path_, sql);
   }
 
   void ExecOnFile(const std::string& sql) {
