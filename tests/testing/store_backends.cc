@@ -1,7 +1,5 @@
 #include "tests/testing/store_backends.h"
 
-#include <sqlite3.h>
-
 #include <cstdlib>
 #include <memory>
 #include <string>
