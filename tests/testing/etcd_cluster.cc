@@ -151,4 +151,18 @@ std::string EtcdCluster::Logs() const {
   return logs;
 }
 
+void EtcdClusterTest::SetUp() {
+  absl::StatusOr<std::unique_ptr<EtcdCluster>> cluster = EtcdCluster::Start(dir_.path());
+  ASSERT_TRUE(cluster.ok()) << "cannot start the etcd cluster: " << cluster.status();
+  cluster_ = *std::move(cluster);
+}
+
+std::unique_ptr<controller::etcd::EtcdClient> EtcdClusterTest::NewClient(
+    absl::Duration call_timeout) {
+  absl::StatusOr<std::unique_ptr<controller::etcd::EtcdClient>> client =
+      controller::etcd::EtcdClient::Create(cluster_->endpoints(), call_timeout);
+  EXPECT_TRUE(client.ok()) << client.status();
+  return client.ok() ? *std::move(client) : nullptr;
+}
+
 }  // namespace pyservice::testing

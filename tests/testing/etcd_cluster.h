@@ -12,7 +12,10 @@
 
 #include "absl/status/statusor.h"
 #include "absl/time/time.h"
+#include "controller/etcd/etcd_client.h"
+#include "gtest/gtest.h"
 #include "tests/testing/child_process.h"
+#include "tests/testing/temp_dir.h"
 
 namespace pyservice::testing {
 
@@ -53,6 +56,20 @@ class EtcdCluster {
   std::vector<std::string> peer_urls_;
   std::string initial_cluster_;
   std::vector<std::unique_ptr<ChildProcess>> members_;
+};
+
+// A fixture with a cluster of its own per test, started in SetUp (which
+// fails the test saying why when it cannot start: subclasses call it with
+// ASSERT_NO_FATAL_FAILURE first), in dir_, which subclasses may also use.
+class EtcdClusterTest : public ::testing::Test {
+ protected:
+  void SetUp() override;
+  // A client of the cluster; null after a test failure saying why.
+  std::unique_ptr<controller::etcd::EtcdClient> NewClient(
+      absl::Duration call_timeout = absl::Seconds(5));
+
+  TempDir dir_;
+  std::unique_ptr<EtcdCluster> cluster_;
 };
 
 }  // namespace pyservice::testing

@@ -25,16 +25,12 @@ namespace {
 
 using ::testing::HasSubstr;
 
-class EtcdAgentCaTest : public ::testing::Test {
+class EtcdAgentCaTest : public testing::EtcdClusterTest {
  protected:
   void SetUp() override {
-    absl::StatusOr<std::unique_ptr<testing::EtcdCluster>> cluster =
-        testing::EtcdCluster::Start(dir_.path());
-    ASSERT_TRUE(cluster.ok()) << "cannot start the etcd cluster: " << cluster.status();
-    cluster_ = *std::move(cluster);
-    absl::StatusOr<std::unique_ptr<EtcdClient>> client = EtcdClient::Create(cluster_->endpoints());
-    ASSERT_TRUE(client.ok()) << client.status();
-    client_ = *std::move(client);
+    ASSERT_NO_FATAL_FAILURE(testing::EtcdClusterTest::SetUp());
+    client_ = NewClient();
+    ASSERT_NE(client_, nullptr);
     absl::StatusOr<std::unique_ptr<EtcdStore>> store = EtcdStore::Open(*client_, clock_, sealer_);
     ASSERT_TRUE(store.ok()) << store.status();
     store_ = *std::move(store);
@@ -56,11 +52,9 @@ class EtcdAgentCaTest : public ::testing::Test {
     return ca.ok() && ca->has_value() ? (*ca)->certificate_pem : "";
   }
 
-  testing::TempDir dir_;
   testing::FakeClock clock_;
   const SecretKeys keys_ = testing::TestSecretKeys();
   const AesGcmSpecSealer sealer_{keys_, "test.key"};
-  std::unique_ptr<testing::EtcdCluster> cluster_;
   std::unique_ptr<EtcdClient> client_;
   std::unique_ptr<EtcdStore> store_;
 };

@@ -38,28 +38,21 @@ StoredRevision Rev(const std::string& app, const std::string& tag) {
   return revision;
 }
 
-class EtcdStoreTest : public ::testing::Test {
+class EtcdStoreTest : public testing::EtcdClusterTest {
  protected:
   void SetUp() override {
-    absl::StatusOr<std::unique_ptr<testing::EtcdCluster>> cluster =
-        testing::EtcdCluster::Start(dir_.path());
-    ASSERT_TRUE(cluster.ok()) << "cannot start the etcd cluster: " << cluster.status();
-    cluster_ = *std::move(cluster);
-    absl::StatusOr<std::unique_ptr<etcd::EtcdClient>> client =
-        etcd::EtcdClient::Create(cluster_->endpoints(), absl::Seconds(3));
-    ASSERT_TRUE(client.ok()) << client.status();
-    client_ = *std::move(client);
+    ASSERT_NO_FATAL_FAILURE(testing::EtcdClusterTest::SetUp());
+    client_ = NewClient(absl::Seconds(3));
+    ASSERT_NE(client_, nullptr);
     absl::StatusOr<std::unique_ptr<EtcdStore>> store =
         EtcdStore::Open(*client_, clock_, sealer_);
     ASSERT_TRUE(store.ok()) << store.status();
     store_ = *std::move(store);
   }
 
-  testing::TempDir dir_;
   testing::FakeClock clock_;
   const SecretKeys keys_ = testing::TestSecretKeys();
   const AesGcmSpecSealer sealer_{keys_, "test.key"};
-  std::unique_ptr<testing::EtcdCluster> cluster_;
   std::unique_ptr<etcd::EtcdClient> client_;
   std::unique_ptr<EtcdStore> store_;
 };

@@ -26,21 +26,9 @@ using ::testing::HasSubstr;
 // Far above what any step takes; the test never measures durations.
 constexpr absl::Duration kPatience = absl::Seconds(60);
 
-class LeaderElectionTest : public ::testing::Test {
+class LeaderElectionTest : public testing::EtcdClusterTest {
  protected:
-  void SetUp() override {
-    absl::StatusOr<std::unique_ptr<testing::EtcdCluster>> cluster =
-        testing::EtcdCluster::Start(dir_.path());
-    ASSERT_TRUE(cluster.ok()) << "cannot start the etcd cluster: " << cluster.status();
-    cluster_ = *std::move(cluster);
-  }
-
-  std::unique_ptr<EtcdClient> Client() {
-    absl::StatusOr<std::unique_ptr<EtcdClient>> client =
-        EtcdClient::Create(cluster_->endpoints(), absl::Seconds(1));
-    EXPECT_TRUE(client.ok()) << client.status();
-    return client.ok() ? *std::move(client) : nullptr;
-  }
+  std::unique_ptr<EtcdClient> Client() { return NewClient(absl::Seconds(1)); }
 
   LeaderElectionOptions Options(const std::string& identity) {
     LeaderElectionOptions options;
@@ -51,8 +39,6 @@ class LeaderElectionTest : public ::testing::Test {
     return options;
   }
 
-  testing::TempDir dir_;
-  std::unique_ptr<testing::EtcdCluster> cluster_;
 };
 
 TEST_F(LeaderElectionTest, OneLeadsTheOtherFollowsNamingItAndTakesOverWhenItResigns) {

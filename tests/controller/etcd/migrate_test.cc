@@ -46,17 +46,12 @@ StoredRollout Plan(const std::string& app, uint32_t from, uint32_t to, absl::Tim
   return rollout;
 }
 
-class MigrateTest : public ::testing::Test {
+class MigrateTest : public testing::EtcdClusterTest {
  protected:
   void SetUp() override {
-    absl::StatusOr<std::unique_ptr<testing::EtcdCluster>> cluster =
-        testing::EtcdCluster::Start(dir_.path());
-    ASSERT_TRUE(cluster.ok()) << "cannot start the etcd cluster: " << cluster.status();
-    cluster_ = *std::move(cluster);
-    absl::StatusOr<std::unique_ptr<etcd::EtcdClient>> client =
-        etcd::EtcdClient::Create(cluster_->endpoints());
-    ASSERT_TRUE(client.ok()) << client.status();
-    client_ = *std::move(client);
+    ASSERT_NO_FATAL_FAILURE(testing::EtcdClusterTest::SetUp());
+    client_ = NewClient();
+    ASSERT_NE(client_, nullptr);
     absl::StatusOr<std::unique_ptr<EtcdStore>> etcd_store =
         EtcdStore::Open(*client_, clock_, sealer_);
     ASSERT_TRUE(etcd_store.ok()) << etcd_store.status();
@@ -94,11 +89,9 @@ class MigrateTest : public ::testing::Test {
     return MigrateSqliteToEtcd(*sqlite_, dir_.Join("data/ca"), *etcd_);
   }
 
-  testing::TempDir dir_;
   testing::FakeClock clock_;
   const SecretKeys keys_ = testing::TestSecretKeys();
   const AesGcmSpecSealer sealer_{keys_, "test.key"};
-  std::unique_ptr<testing::EtcdCluster> cluster_;
   std::unique_ptr<etcd::EtcdClient> client_;
   std::unique_ptr<EtcdStore> etcd_;
   std::unique_ptr<SqliteStore> sqlite_;

@@ -58,17 +58,12 @@ std::string RevisionKey(const std::string& app, uint32_t number) {
   return absl::StrCat("/pyservice/revisions/", app, "/", absl::StrFormat("%010u", number));
 }
 
-class RotateKeyEtcdTest : public ::testing::Test {
+class RotateKeyEtcdTest : public testing::EtcdClusterTest {
  protected:
   void SetUp() override {
-    absl::StatusOr<std::unique_ptr<testing::EtcdCluster>> cluster =
-        testing::EtcdCluster::Start(dir_.path());
-    ASSERT_TRUE(cluster.ok()) << "cannot start the etcd cluster: " << cluster.status();
-    cluster_ = *std::move(cluster);
-    absl::StatusOr<std::unique_ptr<etcd::EtcdClient>> client =
-        etcd::EtcdClient::Create(cluster_->endpoints());
-    ASSERT_TRUE(client.ok()) << client.status();
-    client_ = *std::move(client);
+    ASSERT_NO_FATAL_FAILURE(testing::EtcdClusterTest::SetUp());
+    client_ = NewClient();
+    ASSERT_NE(client_, nullptr);
   }
 
   std::string KeyFile() const { return dir_.Join("etc/secrets.key"); }
@@ -146,9 +141,7 @@ class RotateKeyEtcdTest : public ::testing::Test {
         << "the CA key still opens with the old key";
   }
 
-  testing::TempDir dir_;
   testing::FakeClock clock_;
-  std::unique_ptr<testing::EtcdCluster> cluster_;
   std::unique_ptr<etcd::EtcdClient> client_;
 };
 
