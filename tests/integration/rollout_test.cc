@@ -104,6 +104,25 @@ class RolloutTest : public FleetTest {
     return count;
   }
 
+  // Every host runs `revision`, which was sent to it exactly once.
+  void ExpectEveryHostRunsDeployedOnce(uint32_t revision) {
+    for (FakeAgent* host : hosts_) {
+      EXPECT_EQ(RevisionOn(*host), revision) << host->host();
+      EXPECT_EQ(DeploysOf(*host, revision), 1) << host->host() << ": deployed exactly once";
+    }
+  }
+
+  // How many of the rollout's hosts it shows prepared.
+  static int PreparedHosts(const v1::Rollout& rollout) {
+    int prepared = 0;
+    for (const v1::RolloutWave& wave : rollout.waves()) {
+      for (const v1::RolloutHost& host : wave.hosts()) {
+        if (host.prepare() == v1::PREPARE_STATE_PREPARED) ++prepared;
+      }
+    }
+    return prepared;
+  }
+
   std::vector<FakeAgent*> hosts_;
 };
 
@@ -123,16 +142,7 @@ TEST_F(RolloutTest, CanaryWaitsForPromotion_ThenPromoteTakesEveryHost) {
   }
   // The next two waves (h2, h3) prepared ahead, and the status shows it;
   // h4's wave is further out.
-  ASSERT_TRUE(Eventually([&] {
-    const v1::Rollout rollout = Get();
-    int prepared = 0;
-    for (const v1::RolloutWave& wave : rollout.waves()) {
-      for (const v1::RolloutHost& host : wave.hosts()) {
-        if (host.prepare() == v1::PREPARE_STATE_PREPARED) ++prepared;
-      }
-    }
-    return prepared == 2;
-  }));
+  ASSERT_TRUE(Eventually([&] { return PreparedHosts(Get()) == 2; }));
   EXPECT_EQ(PreparesOf(*hosts_[1], 2), 1);
   EXPECT_EQ(PreparesOf(*hosts_[2], 2), 1);
   EXPECT_EQ(PreparesOf(*hosts_[3], 2), 0);
@@ -145,10 +155,7 @@ TEST_F(RolloutTest, CanaryWaitsForPromotion_ThenPromoteTakesEveryHost) {
   v1::Rollout promoted;
   ASSERT_TRUE(Control(v1::ControlRolloutRequest::ACTION_PROMOTE, &promoted).ok());
   ASSERT_TRUE(WaitForState(v1::ROLLOUT_STATE_SUCCEEDED));
-  for (FakeAgent* host : hosts_) {
-    EXPECT_EQ(RevisionOn(*host), 2u) << host->host();
-    EXPECT_EQ(DeploysOf(*host, 2), 1) << host->host() << ": deployed exactly once";
-  }
+  ExpectEveryHostRunsDeployedOnce(2);
   EXPECT_EQ(PreparesOf(*hosts_[3], 2), 1) << "h4 prepared once its wave came within reach";
   EXPECT_EQ(Get().healthy(), 4u);
 }
@@ -157,23 +164,11 @@ TEST_F(RolloutTest, OlderAgentsReportingPrepareStepsArePreparedAndDeployedOnce) 
   for (FakeAgent* host : hosts_) host->ReportPrepareSteps();
   ASSERT_TRUE(Start("v2", 25, std::nullopt, false).ok());
   ASSERT_TRUE(WaitForState(v1::ROLLOUT_STATE_AWAITING_PROMOTION));
-  ASSERT_TRUE(Eventually([&] {
-    const v1::Rollout rollout = Get();
-    int prepared = 0;
-    for (const v1::RolloutWave& wave : rollout.waves()) {
-      for (const v1::RolloutHost& host : wave.hosts()) {
-        if (host.prepare() == v1::PREPARE_STATE_PREPARED) ++prepared;
-      }
-    }
-    return prepared == 2;
-  }));
+  ASSERT_TRUE(Eventually([&] { return PreparedHosts(Get()) == 2; }));
   v1::Rollout promoted;
   ASSERT_TRUE(Control(v1::ControlRolloutRequest::ACTION_PROMOTE, &promoted).ok());
   ASSERT_TRUE(WaitForState(v1::ROLLOUT_STATE_SUCCEEDED));
-  for (FakeAgent* host : hosts_) {
-    EXPECT_EQ(RevisionOn(*host), 2u) << host->host();
-    EXPECT_EQ(DeploysOf(*host, 2), 1) << host->host() << ": deployed exactly once";
-  }
+  ExpectEveryHostRunsDeployedOnce(2);
 }
 
 TEST_F(RolloutTest, BrokenTagFailsTheCanaryGate_CanaryRolledBack_OthersNeverTouched) {
