@@ -127,6 +127,17 @@ class ControllerHaTest : public ::testing::Test {
         .ok();
   }
 
+  // Starts controller 0 on the empty store, which it leads, and waits until
+  // it serves.
+  void StartFirstLeader(const std::vector<std::string>& extra_args = {}) {
+    StartController(0, extra_args);
+    ASSERT_TRUE(controllers_[0]
+                    ->WaitForStderrLine("leading: this controller is the leader", kTakeoverTimeout)
+                    .ok())
+        << controllers_[0]->ReadStderr();
+    ASSERT_TRUE(WaitUntilServing(0)) << controllers_[0]->ReadStderr();
+  }
+
   // An operator token `name` made through controller `i`'s admin socket,
   // written to DIR/NAME.token (0600); "" when that failed (the test fails).
   std::string TokenFile(int i, const std::string& name, const std::string& role = "viewer") {
@@ -208,15 +219,7 @@ class ControllerHaTest : public ::testing::Test {
 };
 
 TEST_F(ControllerHaTest, FollowersRefuseNamingTheLeader_AKilledLeaderIsReplacedWithItsState) {
-  StartController(0);
-  ASSERT_TRUE(controllers_[0]
-                  ->WaitForStderrLine("leading: this controller is the leader", kTakeoverTimeout)
-                  .ok())
-      << controllers_[0]->ReadStderr();
-  ASSERT_TRUE(controllers_[0]
-                  ->WaitForStderrLine(absl::StrCat("listening on ", addresses_[0]),
-                                      kTakeoverTimeout)
-                  .ok());
+  ASSERT_NO_FATAL_FAILURE(StartFirstLeader());
   for (int i = 1; i < kControllers; ++i) {
     StartController(i);
     ASSERT_TRUE(controllers_[i]
@@ -272,11 +275,7 @@ TEST_F(ControllerHaTest, FollowersRefuseNamingTheLeader_AKilledLeaderIsReplacedW
 // lease it won does not expire before it is renewed and the new leader keeps
 // leading (it exited with `lost leadership` 5 s after taking over).
 TEST_F(ControllerHaTest, AFollowerWithACallLeftOpenTakesOverAndKeepsLeading) {
-  StartController(0);
-  ASSERT_TRUE(controllers_[0]
-                  ->WaitForStderrLine("leading: this controller is the leader", kTakeoverTimeout)
-                  .ok())
-      << controllers_[0]->ReadStderr();
+  ASSERT_NO_FATAL_FAILURE(StartFirstLeader());
   StartController(1);
   ASSERT_TRUE(controllers_[1]
                   ->WaitForStderrLine(absl::StrCat("refusing every call on ", addresses_[1]),
@@ -400,15 +399,7 @@ std::string RolloutState(const ProcessResult& result) {
 }
 
 TEST_F(ControllerHaTest, LeaderKilledMidRolloutTheNewLeaderFinishesIt) {
-  StartController(0, {"--insecure-agents"});
-  ASSERT_TRUE(controllers_[0]
-                  ->WaitForStderrLine("leading: this controller is the leader", kTakeoverTimeout)
-                  .ok())
-      << controllers_[0]->ReadStderr();
-  ASSERT_TRUE(controllers_[0]
-                  ->WaitForStderrLine(absl::StrCat("listening on ", addresses_[0]),
-                                      kTakeoverTimeout)
-                  .ok());
+  ASSERT_NO_FATAL_FAILURE(StartFirstLeader({"--insecure-agents"}));
   for (int i = 1; i < kControllers; ++i) StartController(i, {"--insecure-agents"});
   const std::string admin0 = absl::StrCat("unix:", AdminSocket(0));
 
