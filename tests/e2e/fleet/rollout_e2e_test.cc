@@ -852,6 +852,9 @@ class DemoAppRolloutE2eTest : public RolloutE2eTest {
               << std::endl;
     ASSERT_EQ(last.State(), "succeeded")
         << last.raw << "\nwhen killed: " << killed_in.raw << Diagnostics();
+    // Asked again: the text above was read before the JSON, so the rollout
+    // could finish between the two.
+    plain = Describe(Pyctl({"rollout", "status", kApp}));
     EXPECT_TRUE(absl::StrContains(plain, "succeeded")) << plain;
     std::string raw;
     EXPECT_TRUE(Eventually([&] { return AllHealthyOn("v2", &raw); }, absl::Seconds(30)))
