@@ -220,7 +220,8 @@ int RunController(const pyservice::controller::ControllerConfig& config,
                                         &(*access)->registry());
 
   ControllerServerOptions options = ServerOptions(config);
-  options.services = {&authorized_service, &agent_service};
+  options.services = {&authorized_service};
+  options.queue_services = {&agent_service};
   options.credentials = *credentials;
   options.local_peers = &(*access)->local_peers();
   absl::StatusOr<std::unique_ptr<ControllerServer>> server =

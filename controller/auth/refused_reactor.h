@@ -16,13 +16,6 @@ class RefusedWriteReactor final : public grpc::ServerWriteReactor<Response> {
   void OnDone() override { delete this; }
 };
 
-template <typename Request, typename Response>
-class RefusedBidiReactor final : public grpc::ServerBidiReactor<Request, Response> {
- public:
-  explicit RefusedBidiReactor(const grpc::Status& status) { this->Finish(status); }
-  void OnDone() override { delete this; }
-};
-
 }  // namespace pyservice::controller::auth
 
 #endif  // PYSERVICE_CONTROLLER_AUTH_REFUSED_REACTOR_H_

@@ -5,7 +5,6 @@
 #include "absl/time/time.h"
 #include "common/status/grpc_status.h"
 #include "common/text/log_text.h"
-#include "controller/auth/refused_reactor.h"
 #include "spdlog/spdlog.h"
 
 namespace pyservice::controller::fleet {
@@ -36,16 +35,56 @@ grpc::Status CheckCsrSize(const std::string& csr_pem) {
 
 }  // namespace
 
-grpc::ServerBidiReactor<v1::AgentMessage, v1::ControllerMessage>* AgentServiceImpl::Connect(
-    grpc::CallbackServerContext* context) {
-  absl::StatusOr<auth::Principal> caller = gate_(*context, "Connect");
-  if (!caller.ok()) {
-    return new auth::RefusedBidiReactor<v1::AgentMessage, v1::ControllerMessage>(
-        ToGrpcStatus(caller.status()));
+AgentServiceImpl::AgentServiceImpl(Fleet& fleet, AgentGate gate, auth::AccessRegistry* access,
+                                   int queues)
+    : gate_(std::move(gate)), access_(access), queue_count_(queues < 1 ? 1 : queues) {
+  sessions_.request_call = [this](grpc::ServerContext* context, AgentStream* stream,
+                                  grpc::ServerCompletionQueue* queue, void* tag) {
+    RequestConnect(context, stream, queue, queue, tag);
+  };
+  sessions_.gate = gate_;
+  sessions_.listener = &fleet;
+  sessions_.options = fleet.session_options();
+}
+
+AgentServiceImpl::~AgentServiceImpl() { Stop(); }
+
+void AgentServiceImpl::AddCompletionQueues(grpc::ServerBuilder& builder) {
+  for (int i = 0; i < queue_count_; ++i) queues_.push_back(builder.AddCompletionQueue());
+}
+
+void AgentServiceImpl::Start() {
+  for (const std::unique_ptr<grpc::ServerCompletionQueue>& queue : queues_) {
+    AgentSession::Await(sessions_, queue.get());
+    threads_.emplace_back([queue = queue.get()] {
+      void* tag = nullptr;
+      bool ok = false;
+      while (queue->Next(&tag, &ok)) AgentSession::Dispatch(tag, ok);
+    });
   }
-  // Deleted by itself in OnDone.
-  return new AgentSession(context, fleet_, *std::move(caller), next_session_id_++,
-                          fleet_.session_options());
+}
+
+void AgentServiceImpl::Stop() {
+  if (stopped_) return;
+  stopped_ = true;
+  {
+    // The server's shutdown cancelled every call and failed every wait for
+    // one; the queues' threads finish those sessions.
+    absl::MutexLock lock(&sessions_.mu);
+    sessions_.mu.Await(absl::Condition(
+        +[](size_t* alive) { return *alive == 0; }, &sessions_.alive));
+  }
+  for (const std::unique_ptr<grpc::ServerCompletionQueue>& queue : queues_) queue->Shutdown();
+  for (std::thread& thread : threads_) thread.join();
+  if (threads_.empty()) {
+    // Never started: nothing was asked of the queues, drain them here.
+    for (const std::unique_ptr<grpc::ServerCompletionQueue>& queue : queues_) {
+      void* tag = nullptr;
+      bool ok = false;
+      while (queue->Next(&tag, &ok)) {
+      }
+    }
+  }
 }
 
 grpc::Status AgentServiceImpl::Enroll(grpc::ServerContext* context,

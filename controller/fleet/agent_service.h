@@ -1,17 +1,21 @@
 // AgentService (agent.proto): every Connect call becomes an AgentSession
-// reactor reporting to the fleet (callback API: no thread per agent);
-// Enroll and RenewCertificate are short sync calls that issue host
-// certificates. Served on the same listeners as the operator API.
+// reporting to the fleet, served on gRPC's async API on completion queues
+// of this service's own, one thread each (no thread per agent; sessions are
+// spread over the queues so no queue holds every agent's pending read, see
+// agent_session.h); Enroll and RenewCertificate are short sync calls that
+// issue host certificates. Served on the same listeners as the operator
+// API: pass the service as a ControllerServerOptions::queue_services entry.
 //
 // Every call first passes the gate (auth::Guard::Check in production),
 // which says who the caller is or refuses the call.
 #ifndef PYSERVICE_CONTROLLER_FLEET_AGENT_SERVICE_H_
 #define PYSERVICE_CONTROLLER_FLEET_AGENT_SERVICE_H_
 
-#include <atomic>
-#include <cstdint>
-#include <functional>
+#include <memory>
+#include <thread>
+#include <vector>
 
+#include <grpcpp/server_builder.h>
 #include <grpcpp/server_context.h>
 
 #include "absl/status/statusor.h"
@@ -21,14 +25,10 @@
 #include "controller/auth/principal.h"
 #include "controller/fleet/agent_session.h"
 #include "controller/fleet/fleet.h"
+#include "controller/server/completion_queue_service.h"
 #include "pyservice/v1/agent.grpc.pb.h"
 
 namespace pyservice::controller::fleet {
-
-// Who makes agent call `method` ("Connect"), or the refusal. Called from
-// gRPC reactions: must not block.
-using AgentGate = std::function<absl::StatusOr<auth::Principal>(
-    const grpc::ServerContextBase& context, absl::string_view method)>;
 
 // The production gate: the guard's verdict for AgentService's `method`.
 // `guard` must outlive the gate.
@@ -39,27 +39,39 @@ inline AgentGate GuardedAgentGate(const auth::Guard& guard) {
 }
 
 class AgentServiceImpl final
-    : public v1::AgentService::WithCallbackMethod_Connect<v1::AgentService::Service> {
+    : public v1::AgentService::WithAsyncMethod_Connect<v1::AgentService::Service>,
+      public CompletionQueueService {
  public:
+  // Agents' streams are spread over this many queues, one thread each.
+  static constexpr int kDefaultQueues = 4;
+
   // `fleet` must outlive the service and every session (i.e. the server),
   // `access` (which issues certificates; null: Enroll and
   // RenewCertificate are FAILED_PRECONDITION) the service.
-  AgentServiceImpl(Fleet& fleet, AgentGate gate, auth::AccessRegistry* access = nullptr)
-      : fleet_(fleet), gate_(std::move(gate)), access_(access) {}
+  AgentServiceImpl(Fleet& fleet, AgentGate gate, auth::AccessRegistry* access = nullptr,
+                   int queues = kDefaultQueues);
+  ~AgentServiceImpl() override;
 
-  grpc::ServerBidiReactor<v1::AgentMessage, v1::ControllerMessage>* Connect(
-      grpc::CallbackServerContext* context) override;
   grpc::Status Enroll(grpc::ServerContext* context, const v1::EnrollRequest* request,
                       v1::EnrollResponse* response) override;
   grpc::Status RenewCertificate(grpc::ServerContext* context,
                                 const v1::RenewCertificateRequest* request,
                                 v1::EnrollResponse* response) override;
 
+  // CompletionQueueService.
+  grpc::Service* service() override { return this; }
+  void AddCompletionQueues(grpc::ServerBuilder& builder) override;
+  void Start() override;
+  void Stop() override;
+
  private:
-  Fleet& fleet_;
   const AgentGate gate_;
   auth::AccessRegistry* const access_;
-  std::atomic<uint64_t> next_session_id_{1};
+  const int queue_count_;
+  AgentSessionSource sessions_;
+  std::vector<std::unique_ptr<grpc::ServerCompletionQueue>> queues_;
+  std::vector<std::thread> threads_;
+  bool stopped_ = false;
 };
 
 }  // namespace pyservice::controller::fleet

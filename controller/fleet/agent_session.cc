@@ -24,35 +24,74 @@ void AgentSessionHandle::Detach() {
   session_ = nullptr;
 }
 
-AgentSession::AgentSession(grpc::CallbackServerContext* context,
-                           AgentSessionListener& listener, auth::Principal caller,
-                           uint64_t id, const AgentSessionOptions& options)
-    : context_(context),
-      listener_(listener),
-      caller_(std::move(caller)),
-      id_(id),
-      heartbeat_interval_(options.heartbeat_interval),
+void AgentSession::Await(AgentSessionSource& source, grpc::ServerCompletionQueue* queue) {
+  {
+    absl::MutexLock lock(&source.mu);
+    ++source.alive;
+  }
+  auto* session = new AgentSession(source, queue);
+  source.request_call(&session->context_, &session->stream_, queue, &session->on_call_arrived_);
+}
+
+void AgentSession::Dispatch(void* tag, bool ok) {
+  Operation* operation = static_cast<Operation*>(tag);
+  (operation->session->*operation->reaction)(ok);
+}
+
+AgentSession::AgentSession(AgentSessionSource& source, grpc::ServerCompletionQueue* queue)
+    : source_(source),
+      queue_(queue),
       handle_(new AgentSessionHandle(this)),
-      rate_(options.rate_limit, *options.clock) {
-  listener_.OnSessionStarted(id_, handle_);
-  StartRead(&incoming_);
+      rate_(source.options.rate_limit, *source.options.clock) {}
+
+AgentSession::~AgentSession() {
+  absl::MutexLock lock(&source_.mu);
+  --source_.alive;
+}
+
+void AgentSession::OnCallArrived(bool ok) {
+  if (!ok) {
+    // The server is shutting down: no call came, and none will.
+    delete this;
+    return;
+  }
+  Await(source_, queue_);
+  id_ = source_.next_session_id++;
+  absl::StatusOr<auth::Principal> caller = source_.gate(context_, "Connect");
+  absl::MutexLock lock(&mu_);
+  if (!caller.ok()) {
+    finish_status_ = ToGrpcStatus(caller.status());
+    FinishLocked();
+    return;
+  }
+  caller_ = *std::move(caller);
+  started_ = true;
+  source_.listener->OnSessionStarted(id_, handle_);
+  StartReadLocked();
 }
 
 void AgentSession::OnReadDone(bool ok) {
+  {
+    absl::MutexLock lock(&mu_);
+    read_pending_ = false;
+  }
   if (!ok) {
     // The agent closed its side, or the call is cancelled: either way the
     // session is over. OK, since an agent hanging up is no error.
     Close(grpc::Status::OK);
+    EndIfDone();
     return;
   }
   if (std::optional<grpc::Status> refused = CheckIncoming(); refused.has_value()) {
     Close(*refused);
+    EndIfDone();
     return;
   }
   if (!hello_accepted_) {
     if (!incoming_.has_hello()) {
       Close(grpc::Status(grpc::StatusCode::INVALID_ARGUMENT,
                          "the first message on the stream must be Hello"));
+      EndIfDone();
       return;
     }
     absl::Status accepted = AcceptHello(std::move(*incoming_.mutable_hello()));
@@ -61,28 +100,39 @@ void AgentSession::OnReadDone(bool ok) {
       spdlog::warn("agent session of {} refused: {}", WhoForLog(),
                    std::string(accepted.message()));
       Close(ToGrpcStatus(accepted));
+      EndIfDone();
       return;
     }
   } else {
     switch (incoming_.message_case()) {
       case v1::AgentMessage::kHello:
         Close(grpc::Status(grpc::StatusCode::INVALID_ARGUMENT, "Hello sent twice on one stream"));
+        EndIfDone();
         return;
       case v1::AgentMessage::MESSAGE_NOT_SET:
         // A newer agent's message this controller does not know: ignore it,
         // so agents can be upgraded before the controller.
         break;
       default:
-        listener_.OnMessage(host_, id_, incoming_);
+        source_.listener->OnMessage(host_, id_, incoming_);
         break;
     }
   }
   {
     absl::MutexLock lock(&mu_);
-    if (finish_status_.has_value()) return;  // closing: read no more
+    // Closing: read no more.
+    if (!finish_status_.has_value()) {
+      StartReadLocked();
+      return;
+    }
   }
+  EndIfDone();
+}
+
+void AgentSession::StartReadLocked() {
   incoming_.Clear();
-  StartRead(&incoming_);
+  read_pending_ = true;
+  stream_.Read(&incoming_, &on_read_done_);
 }
 
 std::optional<grpc::Status> AgentSession::CheckIncoming() {
@@ -111,7 +161,7 @@ std::string AgentSession::WhoForLog() const {
   if (caller_.kind == auth::Principal::Kind::kAgent) {
     return absl::StrCat("host ", text::ForLog(caller_.host));
   }
-  return absl::StrCat("at ", text::ForLog(context_->peer()));
+  return absl::StrCat("at ", text::ForLog(context_.peer()));
 }
 
 absl::Status AgentSession::AcceptHello(v1::Hello hello) {
@@ -136,12 +186,12 @@ absl::Status AgentSession::AcceptHello(v1::Hello hello) {
   // this session as soon as it registers it.
   v1::ControllerMessage welcome;
   welcome.mutable_welcome()->set_heartbeat_interval_ms(
-      static_cast<uint32_t>(absl::ToInt64Milliseconds(heartbeat_interval_)));
+      static_cast<uint32_t>(absl::ToInt64Milliseconds(source_.options.heartbeat_interval)));
   welcome.mutable_welcome()->set_host(hello.host());
   Enqueue(std::move(welcome));
 
   host_ = hello.host();
-  absl::Status registered = listener_.OnHello(id_, hello, handle_);
+  absl::Status registered = source_.listener->OnHello(id_, hello, handle_);
   if (!registered.ok()) return registered;
   hello_accepted_ = true;
   return absl::OkStatus();
@@ -158,26 +208,39 @@ void AgentSession::StartNextWriteLocked() {
   writing_ = std::move(outbox_.front());
   outbox_.pop_front();
   write_in_flight_ = true;
-  // Safe under mu_: gRPC never runs OnWriteDone inline from StartWrite.
-  StartWrite(&writing_);
+  // Safe under mu_: completions come only through the queue's thread.
+  stream_.Write(writing_, &on_write_done_);
+}
+
+void AgentSession::FinishLocked() {
+  finish_called_ = true;
+  stream_.Finish(*finish_status_, &on_finish_done_);
 }
 
 void AgentSession::OnWriteDone(bool ok) {
-  absl::MutexLock lock(&mu_);
-  write_in_flight_ = false;
-  if (!ok && !finish_status_.has_value()) {
-    // The stream is broken; nothing more can be written.
-    finish_status_ = grpc::Status(grpc::StatusCode::UNAVAILABLE, "write to agent failed");
-    outbox_.clear();
-  }
-  if (finish_status_.has_value()) {
-    if (!finish_called_) {
-      finish_called_ = true;
-      Finish(*finish_status_);
+  {
+    absl::MutexLock lock(&mu_);
+    write_in_flight_ = false;
+    if (!ok && !finish_status_.has_value()) {
+      // The stream is broken; nothing more can be written.
+      finish_status_ = grpc::Status(grpc::StatusCode::UNAVAILABLE, "write to agent failed");
+      outbox_.clear();
     }
-    return;
+    if (!finish_status_.has_value()) {
+      if (!outbox_.empty()) StartNextWriteLocked();
+      return;
+    }
+    if (!finish_called_) FinishLocked();
   }
-  if (!outbox_.empty()) StartNextWriteLocked();
+  EndIfDone();
+}
+
+void AgentSession::OnFinishDone(bool /*ok*/) {
+  {
+    absl::MutexLock lock(&mu_);
+    finish_done_ = true;
+  }
+  EndIfDone();
 }
 
 void AgentSession::Close(const grpc::Status& status) {
@@ -185,22 +248,20 @@ void AgentSession::Close(const grpc::Status& status) {
   if (finish_status_.has_value()) return;
   finish_status_ = status;
   outbox_.clear();
-  if (!write_in_flight_) {
-    finish_called_ = true;
-    Finish(status);
+  if (!write_in_flight_) FinishLocked();
+}
+
+void AgentSession::EndIfDone() {
+  {
+    absl::MutexLock lock(&mu_);
+    if (ended_ || !finish_done_ || read_pending_ || write_in_flight_) return;
+    ended_ = true;
   }
-}
-
-void AgentSession::OnCancel() {
-  Close(grpc::Status(grpc::StatusCode::CANCELLED, "stream cancelled"));
-}
-
-void AgentSession::OnDone() {
   handle_->Detach();
   if (hello_accepted_) {
-    listener_.OnSessionEnded(host_, id_);
-  } else {
-    listener_.OnSessionAbandoned(id_);
+    source_.listener->OnSessionEnded(host_, id_);
+  } else if (started_) {
+    source_.listener->OnSessionAbandoned(id_);
   }
   delete this;
 }

@@ -1,49 +1,65 @@
-// One agent's stream (AgentService.Connect), controller side: a gRPC
-// callback-API reactor, so thousands of sessions cost memory, not threads.
+// One agent's stream (AgentService.Connect), controller side, on gRPC's
+// async API: the session's operations complete on one of the agent
+// service's completion queues (agent_service.h), so thousands of sessions
+// cost memory, not threads. (Not the callback API: its reactors all share one
+// process-wide queue, and Debian's libgrpc, built without NDEBUG, scans that
+// queue's list of outstanding operations, one pending read per agent, on
+// every completion; see docs/BENCHMARKS.md.)
 //
 // Life of a session:
-//  0. Every message is checked before anything else sees it: against the
+//  0. It waits for a call (AgentSession::Await). When one arrives, the next
+//     session starts waiting, and the gate says who the caller is or
+//     refuses the stream (it is finished with the refusal).
+//  1. Every message is checked before anything else sees it: against the
 //     stream's rate limit (a token bucket; over it the stream ends with
 //     RESOURCE_EXHAUSTED, logged once naming the host) and against
 //     agent_message_limits.h (INVALID_ARGUMENT naming the field and size).
 //     Log lines quote what the agent sent only through text::ForLog.
-//  1. The first message must be Hello (else INVALID_ARGUMENT). The caller
-//     was authenticated before the session started (auth::Guard): an
-//     enrolled agent's Hello must name its certificate's host (else
-//     PERMISSION_DENIED) and its labels are replaced by the ones bound at
-//     enrollment; only an agent accepted without a certificate
-//     (--insecure-agents) is taken at its word.
-//  2. Welcome is queued first, then the Hello goes to the listener (the
+//  2. The first message must be Hello (else INVALID_ARGUMENT). The caller
+//     was authenticated by the gate (auth::Guard): an enrolled agent's
+//     Hello must name its certificate's host (else PERMISSION_DENIED) and
+//     its labels are replaced by the ones bound at enrollment; only an
+//     agent accepted without a certificate (--insecure-agents) is taken at
+//     its word.
+//  3. Welcome is queued first, then the Hello goes to the listener (the
 //     fleet), which registers the session — replacing, and closing with
 //     ABORTED, an older session of the same host — and may queue work.
-//  3. Every later message goes to the listener as it arrives.
-//  4. When the stream is done the listener hears of it, the handle goes
-//     inert, and the reactor deletes itself (OnDone, and only there).
+//  4. Every later message goes to the listener as it arrives.
+//  5. Every way out ends in Finish (a failed read means the agent hung up
+//     or the call was cancelled). Once Finish and every read and write have
+//     completed, the listener hears of it, the handle goes inert, and the
+//     session deletes itself.
 //
 // Reactions never block: they parse, validate and hand messages to the
 // listener, whose methods only update memory. Messages to the agent are
 // queued under a mutex with one write in flight; the next starts when the
-// previous completes.
+// previous completes. Reads, Write and Finish are started under that mutex,
+// so no operation is ever started on a finished call.
 #ifndef PYSERVICE_CONTROLLER_FLEET_AGENT_SESSION_H_
 #define PYSERVICE_CONTROLLER_FLEET_AGENT_SESSION_H_
 
+#include <atomic>
 #include <cstdint>
 #include <deque>
+#include <functional>
 #include <memory>
 #include <optional>
 #include <string>
 
 #include <grpcpp/server_context.h>
-#include <grpcpp/support/server_callback.h>
+#include <grpcpp/support/async_stream.h>
 
 #include "absl/base/thread_annotations.h"
 #include "absl/status/status.h"
+#include "absl/status/statusor.h"
+#include "absl/strings/string_view.h"
 #include "absl/synchronization/mutex.h"
 #include "absl/time/time.h"
 #include "controller/fleet/agent_connection.h"
 #include "controller/auth/principal.h"
 #include "controller/fleet/token_bucket.h"
 #include "common/time/clock.h"
+#include "pyservice/v1/agent.grpc.pb.h"
 #include "pyservice/v1/agent.pb.h"
 
 namespace pyservice::controller::fleet {
@@ -107,22 +123,59 @@ struct AgentSessionOptions {
   const Clock* clock = nullptr;
 };
 
-class AgentSession final
-    : public grpc::ServerBidiReactor<v1::AgentMessage, v1::ControllerMessage> {
- public:
-  // Starts reading. `listener` must outlive every session; `id` is unique
-  // per controller process.
-  AgentSession(grpc::CallbackServerContext* context, AgentSessionListener& listener,
-               auth::Principal caller, uint64_t id, const AgentSessionOptions& options);
+// Who makes agent call `method` ("Connect"), or the refusal. Called on a
+// completion queue's thread: must not block.
+using AgentGate = std::function<absl::StatusOr<auth::Principal>(
+    const grpc::ServerContextBase& context, absl::string_view method)>;
 
-  void OnReadDone(bool ok) override;
-  void OnWriteDone(bool ok) override;
-  void OnCancel() override;
-  void OnDone() override;
+using AgentStream = grpc::ServerAsyncReaderWriter<v1::ControllerMessage, v1::AgentMessage>;
+
+// What every session of one agent service shares; outlives them all.
+struct AgentSessionSource {
+  // Asks gRPC for the next Connect call, delivered into `context` and
+  // `stream`; completes with `tag` on `queue`.
+  std::function<void(grpc::ServerContext* context, AgentStream* stream,
+                     grpc::ServerCompletionQueue* queue, void* tag)>
+      request_call;
+  AgentGate gate;
+  AgentSessionListener* listener = nullptr;
+  AgentSessionOptions options;
+  std::atomic<uint64_t> next_session_id{1};
+  // Sessions alive, waiting ones included: the queues are shut down only
+  // once it is back to 0 (an operation started on a shut-down queue
+  // aborts the process).
+  absl::Mutex mu;
+  size_t alive ABSL_GUARDED_BY(mu) = 0;
+};
+
+class AgentSession final {
+ public:
+  // A new session waits for the next Connect call on `queue`.
+  static void Await(AgentSessionSource& source, grpc::ServerCompletionQueue* queue);
+  // Runs the reaction of a completed operation: `tag` is what a queue's
+  // Next returned, `ok` its verdict.
+  static void Dispatch(void* tag, bool ok);
+
+  AgentSession(const AgentSession&) = delete;
+  AgentSession& operator=(const AgentSession&) = delete;
 
  private:
   friend class AgentSessionHandle;
-  ~AgentSession() override = default;
+  // A completion queue tag: which reaction of which session.
+  struct Operation {
+    AgentSession* session;
+    void (AgentSession::*reaction)(bool ok);
+  };
+
+  AgentSession(AgentSessionSource& source, grpc::ServerCompletionQueue* queue);
+  ~AgentSession();
+
+  void OnCallArrived(bool ok);
+  void OnReadDone(bool ok);
+  void OnWriteDone(bool ok);
+  void OnFinishDone(bool ok);
+  // Deletes the session once Finish and every read and write are done.
+  void EndIfDone();
 
   // Rate limit and size limits of `incoming_`; the status to end the
   // stream with when it breaks one.
@@ -134,23 +187,33 @@ class AgentSession final
   absl::Status AcceptHello(v1::Hello hello);
   void Enqueue(v1::ControllerMessage message);
   void Close(const grpc::Status& status);
+  void StartReadLocked() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   void StartNextWriteLocked() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  void FinishLocked() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
 
-  grpc::CallbackServerContext* const context_;
-  AgentSessionListener& listener_;
-  const auth::Principal caller_;
-  const uint64_t id_;
-  const absl::Duration heartbeat_interval_;
+  AgentSessionSource& source_;
+  grpc::ServerCompletionQueue* const queue_;
+  grpc::ServerContext context_;
+  AgentStream stream_{&context_};
   const std::shared_ptr<AgentSessionHandle> handle_;
+  Operation on_call_arrived_{this, &AgentSession::OnCallArrived};
+  Operation on_read_done_{this, &AgentSession::OnReadDone};
+  Operation on_write_done_{this, &AgentSession::OnWriteDone};
+  Operation on_finish_done_{this, &AgentSession::OnFinishDone};
 
-  // Touched only by read reactions (one read is in flight at a time) and by
-  // OnDone, which runs after every other reaction.
+  // Touched only by reactions, which run one at a time per session (its
+  // queue has one thread).
+  uint64_t id_ = 0;
+  auth::Principal caller_;
+  // The gate let the call in and the listener knows of the session.
+  bool started_ = false;
   TokenBucket rate_;
   v1::AgentMessage incoming_;
   std::string host_;
   bool hello_accepted_ = false;
 
   absl::Mutex mu_;
+  bool read_pending_ ABSL_GUARDED_BY(mu_) = false;
   std::deque<v1::ControllerMessage> outbox_ ABSL_GUARDED_BY(mu_);
   // The message being written; gRPC reads it until OnWriteDone.
   v1::ControllerMessage writing_ ABSL_GUARDED_BY(mu_);
@@ -158,6 +221,8 @@ class AgentSession final
   // Set by the first Close; Finish is called once no write is in flight.
   std::optional<grpc::Status> finish_status_ ABSL_GUARDED_BY(mu_);
   bool finish_called_ ABSL_GUARDED_BY(mu_) = false;
+  bool finish_done_ ABSL_GUARDED_BY(mu_) = false;
+  bool ended_ ABSL_GUARDED_BY(mu_) = false;
 };
 
 }  // namespace pyservice::controller::fleet

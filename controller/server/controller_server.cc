@@ -63,17 +63,29 @@ absl::StatusOr<std::unique_ptr<ControllerServer>> ControllerServer::Start(
   for (grpc::Service* service : options.services) {
     builder.RegisterService(service);
   }
+  for (CompletionQueueService* service : options.queue_services) {
+    builder.RegisterService(service->service());
+    service->AddCompletionQueues(builder);
+  }
   std::unique_ptr<grpc::Server> server = builder.BuildAndStart();
+  // Queues of a server that does not run are shut down with it.
+  auto stop_queue_services = [&] {
+    if (server != nullptr) server->Shutdown();
+    for (CompletionQueueService* service : options.queue_services) service->Stop();
+  };
 
   for (size_t i = 0; i < addresses.size(); ++i) {
     if (selected_ports[i] > 0) continue;
+    stop_queue_services();
     return absl::FailedPreconditionError(
         absl::StrCat("cannot listen on ", addresses[i].ToString(), ": ",
                      DiagnoseBindFailure(addresses[i])));
   }
   if (server == nullptr) {
+    stop_queue_services();
     return absl::InternalError("gRPC could not start the server");
   }
+  for (CompletionQueueService* service : options.queue_services) service->Start();
 
   std::vector<ListenAddress> bound;
   std::vector<OwnedSocket> sockets;
@@ -90,7 +102,7 @@ absl::StatusOr<std::unique_ptr<ControllerServer>> ControllerServer::Start(
     }
   }
   std::unique_ptr<ControllerServer> started(new ControllerServer(
-      std::move(server), std::move(bound), std::move(sockets),
+      std::move(server), options.queue_services, std::move(bound), std::move(sockets),
       options.shutdown_grace));
   if (!options.admin_socket.empty()) {
     if (options.local_peers == nullptr) {
@@ -104,10 +116,12 @@ absl::StatusOr<std::unique_ptr<ControllerServer>> ControllerServer::Start(
 }
 
 ControllerServer::ControllerServer(std::unique_ptr<grpc::Server> server,
+                                   std::vector<CompletionQueueService*> queue_services,
                                    std::vector<ListenAddress> bound_addresses,
                                    std::vector<OwnedSocket> sockets,
                                    absl::Duration grace)
     : server_(std::move(server)),
+      queue_services_(std::move(queue_services)),
       bound_addresses_(std::move(bound_addresses)),
       sockets_(std::move(sockets)),
       grace_(grace) {}
@@ -131,6 +145,7 @@ void ControllerServer::Shutdown() {
   if (admin_socket_ != nullptr) admin_socket_->Stop();
   server_->Shutdown(absl::ToChronoTime(absl::Now() + grace_));
   server_->Wait();
+  for (CompletionQueueService* service : queue_services_) service->Stop();
   for (const OwnedSocket& socket : sockets_) {
     struct stat info;
     if (lstat(socket.path.c_str(), &info) == 0 &&

@@ -19,6 +19,7 @@
 #include "absl/time/time.h"
 #include "controller/auth/local_peers.h"
 #include "controller/server/admin_socket.h"
+#include "controller/server/completion_queue_service.h"
 #include "common/net/listen_address.h"
 #include "controller/server/transport_limits.h"
 
@@ -32,6 +33,10 @@ struct ControllerServerOptions {
   // Services to serve, sync or callback. Not owned; they must outlive the
   // server.
   std::vector<grpc::Service*> services;
+  // Services served on completion queues of their own (async API), started
+  // with the server and stopped after it. Not owned; they must outlive the
+  // server.
+  std::vector<CompletionQueueService*> queue_services;
   // Answers every method no service above has (a follower's refusal,
   // controller/etcd/follower_service.h). Not owned; may be null.
   grpc::CallbackGenericService* generic_service = nullptr;
@@ -94,10 +99,12 @@ class ControllerServer {
   };
 
   ControllerServer(std::unique_ptr<grpc::Server> server,
+                   std::vector<CompletionQueueService*> queue_services,
                    std::vector<ListenAddress> bound_addresses,
                    std::vector<OwnedSocket> sockets, absl::Duration grace);
 
   const std::unique_ptr<grpc::Server> server_;
+  const std::vector<CompletionQueueService*> queue_services_;
   // Set once by Start, after the server runs; stopped before it.
   std::unique_ptr<AdminSocket> admin_socket_;
   const std::vector<ListenAddress> bound_addresses_;

@@ -89,7 +89,8 @@ class GrpcLimitsTest : public ::testing::Test {
         });
     controller::ControllerServerOptions server_options;
     server_options.listen = {address()};
-    server_options.services = {service_.get(), agent_service_.get()};
+    server_options.services = {service_.get()};
+    server_options.queue_services = {agent_service_.get()};
     server_options.limits = limits;
     absl::StatusOr<std::unique_ptr<controller::ControllerServer>> server =
         controller::ControllerServer::Start(server_options);

@@ -57,7 +57,8 @@ void AuthFixture::SetUp() {
   ASSERT_TRUE(credentials.ok()) << credentials.status();
   controller::ControllerServerOptions options;
   options.listen = {"127.0.0.1:0"};
-  options.services = {authorized_.get(), agent_service_.get()};
+  options.services = {authorized_.get()};
+  options.queue_services = {agent_service_.get()};
   options.credentials = *credentials;
   admin_socket_ = dir_.Join("admin.sock");
   options.admin_socket = admin_socket_;
