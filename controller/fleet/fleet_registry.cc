@@ -1,5 +1,6 @@
 #include "controller/fleet/fleet_registry.h"
 
+#include <algorithm>
 #include <utility>
 
 #include "absl/strings/str_cat.h"
@@ -216,15 +217,20 @@ std::vector<PlannedSend> FleetRegistry::Plan(
     const std::optional<std::vector<std::string>>& names, const DesiredSet& desired,
     const std::function<uint64_t()>& next_deploy_id) {
   std::vector<PlannedSend> out;
-  absl::MutexLock lock(&mu_);
-  if (!names.has_value()) {
-    for (auto& [name, host] : hosts_) PlanHostLocked(host, desired, next_deploy_id, out);
-    return out;
+  {
+    absl::MutexLock lock(&mu_);
+    if (!names.has_value()) {
+      for (auto& [name, host] : hosts_) PlanHostLocked(host, desired, next_deploy_id, out);
+    } else {
+      for (const std::string& name : *names) {
+        const auto it = hosts_.find(name);
+        if (it != hosts_.end()) PlanHostLocked(it->second, desired, next_deploy_id, out);
+      }
+    }
   }
-  for (const std::string& name : *names) {
-    const auto it = hosts_.find(name);
-    if (it != hosts_.end()) PlanHostLocked(it->second, desired, next_deploy_id, out);
-  }
+  std::stable_partition(out.begin(), out.end(), [](const PlannedSend& send) {
+    return send.action.kind != ReconcileAction::Kind::kPrepare;
+  });
   return out;
 }
 

@@ -115,7 +115,9 @@ class FleetRegistry {
   // nullopt) against `desired`, records each planned action as in flight
   // with an id from `next_deploy_id`, and returns them with their sessions.
   // Planning and recording happen under one lock hold, so two passes can
-  // never send the same work twice.
+  // never send the same work twice. Preparations come last, in host order
+  // like the rest: they are for later waves, and the deploys of the wave
+  // that runs now should not wait behind them in the send loop.
   std::vector<PlannedSend> Plan(const std::optional<std::vector<std::string>>& hosts,
                                 const DesiredSet& desired,
                                 const std::function<uint64_t()>& next_deploy_id);

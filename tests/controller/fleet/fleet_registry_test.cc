@@ -4,8 +4,11 @@
 
 #include <memory>
 #include <string>
+#include <utility>
+#include <vector>
 
 #include "controller/fleet/deploy_status.h"
+#include "controller/rollout/placement.h"
 #include "controller/store/aes_gcm_spec_sealer.h"
 #include "controller/store/sqlite_store.h"
 #include "gmock/gmock.h"
@@ -21,6 +24,7 @@ namespace {
 using ::pyservice::testing::FakeAgentConnection;
 using ::testing::ElementsAre;
 using ::testing::IsEmpty;
+using ::testing::Pair;
 using ::testing::SizeIs;
 
 constexpr absl::Duration kLostAfter = absl::Seconds(15);
@@ -128,6 +132,37 @@ TEST_F(FleetRegistryTest, Heard_LostHostIsConnectedAgainAndSaysSo) {
   EXPECT_TRUE(registry_->Heard("h1", 1)) << "recovered: the caller reconciles it";
   EXPECT_TRUE(Connected("h1"));
   EXPECT_FALSE(registry_->Heard("h1", 1));
+}
+
+TEST_F(FleetRegistryTest, Plan_SendsTheRunningWavesDeploysBeforeLaterWavesPreparations) {
+  // Revision 2 rolls out to h2 and h4 while h1 and h3 prepare it; all four
+  // run revision 1, verified.
+  DesiredSet desired = OneApp("web", 2);
+  DesiredApp& web = desired.at("web");
+  web.from = OneApp("web", 1).at("web");
+  auto placement = std::make_shared<rollout::Placement>();
+  placement->on_to = {"h2", "h4"};
+  placement->prepare = {"h1", "h3"};
+  web.placement = placement;
+  for (uint64_t i = 1; i <= 4; ++i) {
+    const std::string name = "h" + std::to_string(i);
+    Connect(i, Hello(name));
+    v1::AppHealth health;
+    health.set_app("web");
+    health.set_revision(1);
+    health.set_spec_digest(web.from.digest);
+    health.set_health(v1::HEALTH_STATE_HEALTHY);
+    ASSERT_TRUE(registry_->RecordHealth(name, i, health));
+  }
+
+  std::vector<std::pair<std::string, ReconcileAction::Kind>> sent;
+  for (const PlannedSend& send : registry_->Plan(std::nullopt, desired, [this] { return NextId(); })) {
+    sent.emplace_back(send.host, send.action.kind);
+  }
+  EXPECT_THAT(sent, ElementsAre(Pair("h2", ReconcileAction::Kind::kDeploy),
+                                Pair("h4", ReconcileAction::Kind::kDeploy),
+                                Pair("h1", ReconcileAction::Kind::kPrepare),
+                                Pair("h3", ReconcileAction::Kind::kPrepare)));
 }
 
 TEST_F(FleetRegistryTest, LostHostGetsNoWorkButKeepsItsSession) {
