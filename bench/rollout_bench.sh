@@ -44,7 +44,8 @@
 # --perf: also `perf record --call-graph dwarf` the controller during the
 # rollout (DIR/perf.data, DIR/perf-self.txt, DIR/perf-children.txt) in the
 # first run of each size and variant (perturbs that run's figures).
-# --prepare-progress needs a fleet_sim that has the flag (this checkout's).
+# --prepare-progress and --sim-procs K > 1 need a fleet_sim that has the
+# flags (--prepare-progress, --first-index: this checkout's).
 # Per-run Markdown tables go to the work dir (waves.md), a median table to
 # stdout and to --out FILE. Every wait is bounded.
 set -euo pipefail
