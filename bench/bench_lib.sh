@@ -33,6 +33,66 @@ set_pins() {
   fi
 }
 
+# The simulated fleet as K fleet_sim processes (real agents are one stream
+# per process; in one process all 10,000 streams share gRPC's callback
+# completion queue, whose outstanding-operation list Debian's libgrpc,
+# built without NDEBUG, scans on every completion: cq_check_tag).
+# start_sims DIR N K RATE DEPLOY_LOG ARGS...: starts min(K, N) processes of
+# $SIM ($SIM_PIN each) for the N hosts sim-00001 ... split as evenly as
+# possible (--hosts and --first-index; the first N mod K take one host
+# more), connecting RATE sessions/s in all (--connect-rate, shared in
+# proportion to the hosts), each with ARGS and, if DEPLOY_LOG is 1, its own
+# --deploy-log. Files in DIR:
+# K = 1: sim.jsonl, sim.log, deploys.log (and the command line of before,
+# without --first-index); K > 1: sim.J.jsonl, sim.J.log, deploys.J.log for
+# J = 0 ... K-1. Sets SIM_PIDS, SIM_STATS (the JSON files) and
+# SIM_DEPLOY_LOGS.
+SIM_PIDS=(); SIM_STATS=(); SIM_DEPLOY_LOGS=()
+start_sims() {
+  local dir="$1" n="$2" k="$3" rate="$4" deploy_log="$5"; shift 5
+  (( k > n )) && k=$n
+  local base=$((n / k)) rem=$((n % k)) first=0 j hosts suffix hrate
+  local -a extra
+  SIM_PIDS=(); SIM_STATS=(); SIM_DEPLOY_LOGS=()
+  for ((j = 0; j < k; j++)); do
+    hosts=$((base + (j < rem ? 1 : 0)))
+    hrate=$((rate * hosts / n)); (( hrate >= 1 )) || hrate=1
+    suffix=""; extra=()
+    (( k > 1 )) && { suffix=".$j"; extra+=(--first-index "$first"); }
+    if (( deploy_log )); then
+      extra+=(--deploy-log "$dir/deploys$suffix.log")
+      SIM_DEPLOY_LOGS+=("$dir/deploys$suffix.log")
+    fi
+    $SIM_PIN "$SIM" --hosts "$hosts" --connect-rate "$hrate" "$@" ${extra[@]+"${extra[@]}"} \
+      >"$dir/sim$suffix.jsonl" 2>"$dir/sim$suffix.log" &
+    SIM_PIDS+=("$!")
+    SIM_STATS+=("$dir/sim$suffix.jsonl")
+    first=$((first + hosts))
+  done
+}
+# Sum over the simulator processes of numeric field $1 of their last JSON
+# line (0 for a process that has written none yet).
+sims_field() {
+  local f v sum=0
+  for f in "${SIM_STATS[@]}"; do
+    v=$(field "$(last_json "$f" 2>/dev/null)" "$1"); sum=$((sum + ${v:-0}))
+  done
+  echo "$sum"
+}
+# CPU ticks (utime+stime) of all simulator processes.
+sims_cpu_ticks() {
+  local p sum=0
+  for p in "${SIM_PIDS[@]}"; do sum=$((sum + $(cpu_ticks "$p"))); done
+  echo "$sum"
+}
+# Stops every simulator process (SIGTERM) and waits for them.
+stop_sims() {
+  local p
+  for p in ${SIM_PIDS[@]+"${SIM_PIDS[@]}"}; do kill "$p" 2>/dev/null || true; done
+  for p in ${SIM_PIDS[@]+"${SIM_PIDS[@]}"}; do wait "$p" 2>/dev/null || true; done
+  SIM_PIDS=()
+}
+
 # wait_for DESC TIMEOUT_S CMD...: polls CMD every 0.2 s.
 wait_for() {
   local desc="$1" timeout="$2"; shift 2

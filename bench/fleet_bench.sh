@@ -18,6 +18,10 @@
 #     (user+sys of the runs) and the controller's CPU per run (its CPU over
 #     the runs minus its idle rate over the same time).
 # --pin: controller on CPU 0, simulator on CPU 1 (pyctl is not pinned).
+# --sim-procs K (default 1): the simulator as K fleet_sim processes, each
+# with its slice of the hosts (start_sims in bench_lib.sh, as
+# rollout_bench.sh; its files DIR/sim.J.jsonl and sim.J.log), connecting
+# 2,000 sessions/s in all; the counters read are summed over them.
 # One Markdown row per run to stdout (and --out FILE), then the median of
 # the runs per size. Everything stays local (unix socket); every wait is
 # bounded.
@@ -30,6 +34,7 @@ LATENCY_RUNS=100
 RUNS=1
 PIN=0
 OUT=""
+SIM_PROCS=1
 while [[ $# -gt 0 ]]; do
   case "$1" in
     --build) BUILD="$2"; shift 2 ;;
@@ -39,9 +44,11 @@ while [[ $# -gt 0 ]]; do
     --runs) RUNS="$2"; shift 2 ;;
     --pin) PIN=1; shift ;;
     --out) OUT="$2"; shift 2 ;;
-    *) echo "usage: $0 [--build DIR] [--sizes \"1000 5000 10000\"] [--runs 1] [--pin] [--idle-s 30] [--latency-runs 100] [--out FILE]" >&2; exit 2 ;;
+    --sim-procs) SIM_PROCS="$2"; shift 2 ;;
+    *) echo "usage: $0 [--build DIR] [--sizes \"1000 5000 10000\"] [--runs 1] [--pin] [--idle-s 30] [--latency-runs 100] [--out FILE] [--sim-procs 1]" >&2; exit 2 ;;
   esac
 done
+[[ "$SIM_PROCS" =~ ^[1-9][0-9]*$ ]] || { echo "--sim-procs: a number >= 1" >&2; exit 2; }
 # shellcheck source=bench/bench_lib.sh
 source "$(dirname "$0")/bench_lib.sh"
 find_binaries "$BUILD"
@@ -50,9 +57,9 @@ set_pins "$PIN"
 ulimit -n "$(ulimit -Hn)"
 
 WORK="$(mktemp -d /tmp/fleet-bench.XXXXXX)"
-CTL_PID=""; SIM_PID=""
+CTL_PID=""
 cleanup() {
-  [[ -n "$SIM_PID" ]] && kill "$SIM_PID" 2>/dev/null || true
+  stop_sims
   [[ -n "$CTL_PID" ]] && kill "$CTL_PID" 2>/dev/null || true
   wait 2>/dev/null || true
 }
@@ -102,10 +109,9 @@ for N in $SIZES; do
   RSS0=$(rss_mib "$CTL_PID")
 
   T0=$(now_ms)
-  $SIM_PIN "$SIM" --controller "unix:$SOCK" --hosts "$N" --connect-rate 2000 \
-    --duration-s 900 --report-interval-ms 200 >"$DIR/sim.jsonl" 2>"$DIR/sim.log" &
-  SIM_PID=$!
-  welcomed() { local w; w=$(field "$(last_json "$DIR/sim.jsonl" 2>/dev/null)" welcomed); [[ "${w:-0}" -ge "$N" ]]; }
+  start_sims "$DIR" "$N" "$SIM_PROCS" 2000 0 --controller "unix:$SOCK" \
+    --duration-s 900 --report-interval-ms 200
+  welcomed() { [[ $(sims_field welcomed) -ge "$N" ]]; }
   wait_for "$N sessions welcomed" 120 welcomed
   CONNECT_MS=$(( $(now_ms) - T0 ))
   sleep 5  # let the connect burst settle (host records written)
@@ -120,10 +126,10 @@ for N in $SIZES; do
 
   # Deploy to every host.
   write_bench_app "$DIR/app.yaml" v1
-  R0=$(field "$(last_json "$DIR/sim.jsonl")" results)
+  R0=$(sims_field results)
   A0=$(now_ms)
   "$PYCTL" apply --no-wait "$DIR/app.yaml" >"$DIR/apply.out" 2>&1
-  results_in() { local r; r=$(field "$(last_json "$DIR/sim.jsonl")" results); [[ $(( ${r:-0} - R0 )) -ge "$N" ]]; }
+  results_in() { [[ $(( $(sims_field results) - R0 )) -ge "$N" ]]; }
   wait_for "$N results" 300 results_in
   A1=$(now_ms)
   healthy() { [[ $("$PYCTL" -o json status bench 2>/dev/null | grep -c '"state": "healthy"') -ge "$N" ]]; }
@@ -140,8 +146,8 @@ for N in $SIZES; do
   GH_P50=$LAT_P50; GH_P99=$LAT_P99; GH_MAX=$LAT_MAX; GH_PY=$LAT_PYCTL_MS; GH_CTL=$LAT_CTL_MS
   STATUS_BYTES=$("$PYCTL" status | wc -c)
 
-  ACTIVE=$(field "$(last_json "$DIR/sim.jsonl")" active)
-  ENDED=$(field "$(last_json "$DIR/sim.jsonl")" ended)
+  ACTIVE=$(sims_field active)
+  ENDED=$(sims_field ended)
   ROW="| $N | $RUN | $LOAD | $CONNECT_MS | $RSS0 | $RSS_IDLE | $IDLE_CPU | $THREADS | $FDS | $DEPLOY_MS | $STATUS_OK_MS | $RSS_AFTER / $VMHWM | $ST_P50 / $ST_P99 / $ST_MAX | $ST_PY / $ST_CTL | $GH_P50 / $GH_P99 / $GH_MAX | $GH_PY / $GH_CTL | $STATUS_BYTES | ${ACTIVE:-?} / ${ENDED:-?} |"
   echo "$ROW"
   [[ -n "$OUT" ]] && echo "$ROW" >>"$OUT"
@@ -150,7 +156,7 @@ for N in $SIZES; do
     "$ST_CTL" "$GH_P50" "$GH_P99" "$GH_MAX" "$GH_PY" "$GH_CTL" "$STATUS_BYTES" >>"$WORK/n$N.tsv"
   echo >>"$WORK/n$N.tsv"
 
-  kill "$SIM_PID" 2>/dev/null || true; wait "$SIM_PID" 2>/dev/null || true; SIM_PID=""
+  stop_sims
   kill "$CTL_PID" 2>/dev/null || true; wait "$CTL_PID" 2>/dev/null || true; CTL_PID=""
   cp "$DIR/controller.log" "$WORK/controller-n$N-$RUN.log" 2>/dev/null || true
   done

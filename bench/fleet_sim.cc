@@ -1,6 +1,7 @@
 // fleet_sim: N simulated agents in one process, each with its own stream
 // (AgentService.Connect) over the real gRPC protocol, for the fleet
-// benchmark (bench/fleet_bench.sh, docs/BENCHMARKS.md).
+// and rollout benchmarks (bench/fleet_bench.sh, bench/rollout_bench.sh,
+// docs/BENCHMARKS.md).
 //
 // Every session is a gRPC callback-API client reactor: no thread per
 // session. One ticker thread sends heartbeats at the Welcome interval
@@ -17,6 +18,16 @@
 //
 // By default every session has its own channel and so its own connection,
 // as real agents do (--sessions-per-channel to share).
+//
+// Hosts are PREFIX-%05u of the global index first_index + i + 1 (i = 0 ..
+// hosts - 1), with the label shard = global index % 16: K processes with
+// --hosts H and --first-index 0, H, 2H, ... simulate exactly the hosts of
+// one process with --hosts K*H. The rollout benchmark runs the fleet that
+// way: all callback-API reactors of a process share one completion queue,
+// and Debian's libgrpc (built without NDEBUG) scans the queue's outstanding
+// operations on every completion (cq_check_tag), so one process with
+// 10,000 streams pays for thousands of entries per completion, and real
+// agents are one stream per process anyway.
 //
 // Output: one JSON object per line on stdout, every --report-interval-ms:
 //   {"t_ms":..., "elapsed_ms":..., "sessions":N, "welcomed":..,
@@ -120,6 +131,7 @@ class DeployLog {
 
 class SimAgent final : public grpc::ClientBidiReactor<AgentMessage, ControllerMessage> {
  public:
+  // index: the host's global index (0-based, --first-index included).
   SimAgent(AgentService::Stub& stub, std::string host, const std::string& labels_group,
            uint32_t index, bool prepare_progress, Counters& counters, DeployLog& deploy_log)
       : host_(std::move(host)),
@@ -334,6 +346,7 @@ int main(int argc, char** argv) {
   CLI::App app{"fleet_sim: N simulated agents over the real gRPC protocol"};
   std::string address = "127.0.0.1:7070";
   uint32_t hosts = 1000;
+  uint32_t first_index = 0;
   std::string prefix = "sim";
   std::string group = "bench";
   uint32_t per_channel = 1;
@@ -346,6 +359,10 @@ int main(int argc, char** argv) {
   app.add_option("--controller", address, "unix:/path or 127.0.0.1:PORT")->capture_default_str();
   app.add_option("--hosts", hosts, "number of sessions")->capture_default_str()
       ->check(CLI::Range(1u, 100000u));
+  app.add_option("--first-index", first_index,
+                 "global index of the first session: hosts are PREFIX-%05u of "
+                 "FIRST_INDEX+1 ... FIRST_INDEX+HOSTS (for a fleet split over processes)")
+      ->capture_default_str()->check(CLI::Range(0u, 99999u));
   app.add_option("--prefix", prefix, "host name prefix (hosts are PREFIX-00001...)")
       ->capture_default_str();
   app.add_option("--group", group, "value of the 'group' label")->capture_default_str();
@@ -366,6 +383,12 @@ int main(int argc, char** argv) {
                "answer prepare_only requests with two StepProgress before the result, as "
                "older agents did (default: the result alone, as agents do now)");
   CLI11_PARSE(app, argc, argv);
+  // The same bound as --hosts alone: the last host is at most PREFIX-100000.
+  if (static_cast<uint64_t>(first_index) + hosts > 100000) {
+    std::fprintf(stderr, "fleet_sim: --first-index %u + --hosts %u is more than 100000 hosts\n",
+                 first_index, hosts);
+    return 2;
+  }
 
   RaiseFileLimit();
   std::signal(SIGINT, OnSignal);
@@ -402,7 +425,8 @@ int main(int argc, char** argv) {
     std::fflush(stdout);
     deploy_log.Flush();
   };
-  std::fprintf(stderr, "fleet_sim: %u sessions to %s, start %lld\n", hosts, address.c_str(),
+  std::fprintf(stderr, "fleet_sim: %u sessions (%s-%05u ...) to %s, start %lld\n", hosts,
+               prefix.c_str(), first_index + 1, address.c_str(),
                static_cast<long long>(start_unix_ms));
 
   std::vector<std::shared_ptr<grpc::Channel>> channels;
@@ -435,8 +459,9 @@ int main(int argc, char** argv) {
       stubs.push_back(AgentService::NewStub(channels.back()));
     }
     char name[64];
-    std::snprintf(name, sizeof(name), "%s-%05u", prefix.c_str(), i + 1);
-    agents.push_back(std::make_unique<SimAgent>(*stubs.back(), name, group, i,
+    const uint32_t index = first_index + i;
+    std::snprintf(name, sizeof(name), "%s-%05u", prefix.c_str(), index + 1);
+    agents.push_back(std::make_unique<SimAgent>(*stubs.back(), name, group, index,
                                                 prepare_progress, counters, deploy_log));
     created.store(agents.size());
     // Pace: i sessions should not start before i / rate seconds.
