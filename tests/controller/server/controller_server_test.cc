@@ -3,16 +3,20 @@
 #include <sys/stat.h>
 
 #include <memory>
+#include <optional>
 #include <string>
+#include <vector>
 
 #include <grpcpp/create_channel.h>
 
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "absl/strings/str_cat.h"
+#include "controller/fleet/agent_service.h"
 #include "controller/service/controller_service.h"
 #include "controller/store/aes_gcm_spec_sealer.h"
 #include "controller/store/sqlite_store.h"
+#include "pyservice/v1/agent.grpc.pb.h"
 #include "pyservice/v1/controller.grpc.pb.h"
 #include "tests/testing/fake_clock.h"
 #include "tests/testing/temp_dir.h"
@@ -41,11 +45,18 @@ class ControllerServerTest : public ::testing::Test {
     service_ = std::make_unique<ControllerServiceImpl>(*store_, clock_, *fleet_, fingerprints_);
   }
 
+  // Serves the operator API and, on queues of its own, the agents' streams
+  // (a new AgentServiceImpl per server: its queues belong to one server).
   absl::StatusOr<std::unique_ptr<ControllerServer>> Start(
       std::vector<std::string> listen) {
     ControllerServerOptions options;
     options.listen = std::move(listen);
     options.services = {service_.get()};
+    agent_services_.push_back(std::make_unique<fleet::AgentServiceImpl>(
+        *fleet_, [](const grpc::ServerContextBase&, absl::string_view) {
+          return absl::StatusOr<auth::Principal>(auth::Principal());
+        }));
+    options.queue_services = {agent_services_.back().get()};
     options.shutdown_grace = absl::Seconds(1);
     return ControllerServer::Start(options);
   }
@@ -74,6 +85,9 @@ class ControllerServerTest : public ::testing::Test {
   std::unique_ptr<SqliteStore> store_;
   std::unique_ptr<fleet::Fleet> fleet_;
   std::unique_ptr<ControllerServiceImpl> service_;
+  // Declared after fleet_ and before every server (test locals): they
+  // outlive the servers and die before the fleet.
+  std::vector<std::unique_ptr<fleet::AgentServiceImpl>> agent_services_;
 };
 
 TEST_F(ControllerServerTest, ServesOnEveryAddressAndReportsTheRealPort) {
@@ -102,6 +116,63 @@ TEST_F(ControllerServerTest, ShutdownStopsServingAndRemovesTheSocketFile) {
   EXPECT_FALSE(Exists(socket));
   EXPECT_EQ(ListApps("unix:" + socket).error_code(),
             grpc::StatusCode::UNAVAILABLE);
+}
+
+TEST_F(ControllerServerTest, ShutdownEndsConnectedAgentsSessionsAndReturns) {
+  const std::string address = "unix:" + dir_.Join("controller.sock");
+  auto server = Start({address});
+  ASSERT_TRUE(server.ok()) << server.status();
+  auto stub = v1::AgentService::NewStub(
+      grpc::CreateChannel(address, grpc::InsecureChannelCredentials()));
+  constexpr int kAgents = 12;  // more than the service has queues
+  std::vector<std::unique_ptr<grpc::ClientContext>> contexts;
+  std::vector<std::unique_ptr<grpc::ClientReaderWriter<v1::AgentMessage, v1::ControllerMessage>>>
+      streams;
+  for (int i = 0; i < kAgents; ++i) {
+    contexts.push_back(std::make_unique<grpc::ClientContext>());
+    streams.push_back(stub->Connect(contexts.back().get()));
+    v1::AgentMessage hello;
+    hello.mutable_hello()->set_host(absl::StrCat("h", i));
+    ASSERT_TRUE(streams.back()->Write(hello));
+    v1::ControllerMessage welcome;
+    ASSERT_TRUE(streams.back()->Read(&welcome));
+    ASSERT_TRUE(welcome.has_welcome()) << welcome.DebugString();
+  }
+  for (int i = 0; i < kAgents; ++i) {
+    std::optional<fleet::HostView> host = fleet_->registry().GetHost(absl::StrCat("h", i));
+    ASSERT_TRUE(host.has_value() && host->connected) << "h" << i;
+  }
+
+  // The agents keep their streams open: the grace runs out, every call is
+  // cancelled, every session ends, and only then are the queues shut down.
+  (*server)->Shutdown();
+  for (int i = 0; i < kAgents; ++i) {
+    std::optional<fleet::HostView> host = fleet_->registry().GetHost(absl::StrCat("h", i));
+    ASSERT_TRUE(host.has_value());
+    EXPECT_FALSE(host->connected) << "h" << i << ": its session ended with the server";
+    v1::ControllerMessage more;
+    EXPECT_FALSE(streams[i]->Read(&more));
+    EXPECT_FALSE(streams[i]->Finish().ok());
+  }
+}
+
+TEST_F(ControllerServerTest, AgentStreamsAreServedOnTheAgentServicesQueues) {
+  const std::string address = "unix:" + dir_.Join("controller.sock");
+  auto server = Start({address});
+  ASSERT_TRUE(server.ok()) << server.status();
+  auto stub = v1::AgentService::NewStub(
+      grpc::CreateChannel(address, grpc::InsecureChannelCredentials()));
+  grpc::ClientContext context;
+  auto stream = stub->Connect(&context);
+  // A first message that is not Hello ends the stream with the reason.
+  v1::AgentMessage heartbeat;
+  heartbeat.mutable_heartbeat()->set_sequence(1);
+  ASSERT_TRUE(stream->Write(heartbeat));
+  v1::ControllerMessage reply;
+  EXPECT_FALSE(stream->Read(&reply));
+  const grpc::Status status = stream->Finish();
+  EXPECT_EQ(status.error_code(), grpc::StatusCode::INVALID_ARGUMENT);
+  EXPECT_EQ(status.error_message(), "the first message on the stream must be Hello");
 }
 
 TEST_F(ControllerServerTest, ATakenPortIsAnErrorNamingTheAddress) {
