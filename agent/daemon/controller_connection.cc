@@ -58,8 +58,8 @@ ControllerConnection::ControllerConnection(ConnectionOptions options,
                                            ControllerSession::Handler& handler,
                                            std::function<double()> uniform, const Clock& clock)
     : options_(std::move(options)),
-      addresses_(ControllerAddresses(options_.address)),
       handler_(handler),
+      addresses_(ControllerAddresses(options_.address)),
       backoff_(options_.backoff, std::move(uniform), clock) {}
 
 std::shared_ptr<grpc::Channel> ControllerConnection::Dial(const std::string& address) const {
