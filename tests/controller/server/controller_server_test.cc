@@ -72,6 +72,11 @@ class ControllerServerTest : public ::testing::Test {
     return stub->ListApps(&context, v1::ListAppsRequest(), &response);
   }
 
+  std::unique_ptr<v1::AgentService::Stub> AgentStub(const std::string& address) {
+    return v1::AgentService::NewStub(
+        grpc::CreateChannel(address, grpc::InsecureChannelCredentials()));
+  }
+
   bool Exists(const std::string& path) {
     struct stat info;
     return lstat(path.c_str(), &info) == 0;
@@ -122,8 +127,7 @@ TEST_F(ControllerServerTest, ShutdownEndsConnectedAgentsSessionsAndReturns) {
   const std::string address = "unix:" + dir_.Join("controller.sock");
   auto server = Start({address});
   ASSERT_TRUE(server.ok()) << server.status();
-  auto stub = v1::AgentService::NewStub(
-      grpc::CreateChannel(address, grpc::InsecureChannelCredentials()));
+  auto stub = AgentStub(address);
   constexpr int kAgents = 12;  // more than the service has queues
   std::vector<std::unique_ptr<grpc::ClientContext>> contexts;
   std::vector<std::unique_ptr<grpc::ClientReaderWriter<v1::AgentMessage, v1::ControllerMessage>>>
@@ -160,8 +164,7 @@ TEST_F(ControllerServerTest, AgentStreamsAreServedOnTheAgentServicesQueues) {
   const std::string address = "unix:" + dir_.Join("controller.sock");
   auto server = Start({address});
   ASSERT_TRUE(server.ok()) << server.status();
-  auto stub = v1::AgentService::NewStub(
-      grpc::CreateChannel(address, grpc::InsecureChannelCredentials()));
+  auto stub = AgentStub(address);
   grpc::ClientContext context;
   auto stream = stub->Connect(&context);
   // A first message that is not Hello ends the stream with the reason.
