@@ -6,13 +6,17 @@
 
 #include <cerrno>
 #include <filesystem>
+#include <fstream>
 #include <memory>
+#include <random>
 #include <string>
 #include <vector>
 
+#include "absl/container/flat_hash_set.h"
 #include "absl/status/status.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
+#include "absl/synchronization/mutex.h"
 #include "absl/time/clock.h"
 #include "controller/etcd/etcd_client.h"
 
@@ -24,23 +28,49 @@ constexpr char kEtcdBinary[] = "/usr/bin/etcd";
 
 }  // namespace
 
-// Another process could take the port before the test's server binds it;
-// on a test machine that loses a start, not a result.
-absl::StatusOr<int> UnusedLoopbackPort() {
+namespace {
+
+// The low end of the kernel's ephemeral range (outgoing connections' source
+// ports and bind(0) come from there).
+int EphemeralPortsStart() {
+  std::ifstream range("/proc/sys/net/ipv4/ip_local_port_range");
+  int low = 0;
+  if (range >> low && low > 10000) return low;
+  return 32768;
+}
+
+bool BindsOnLoopback(int port) {
   const int fd = socket(AF_INET, SOCK_STREAM, 0);
-  if (fd < 0) return absl::InternalError("socket failed");
+  if (fd < 0) return false;
   sockaddr_in address{};
   address.sin_family = AF_INET;
   address.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  socklen_t length = sizeof(address);
-  if (bind(fd, reinterpret_cast<sockaddr*>(&address), sizeof(address)) != 0 ||
-      getsockname(fd, reinterpret_cast<sockaddr*>(&address), &length) != 0) {
-    close(fd);
-    return absl::InternalError("bind to a loopback port failed");
-  }
-  const int port = ntohs(address.sin_port);
+  address.sin_port = htons(static_cast<uint16_t>(port));
+  const bool bound = bind(fd, reinterpret_cast<sockaddr*>(&address), sizeof(address)) == 0;
   close(fd);
-  return port;
+  return bound;
+}
+
+}  // namespace
+
+// Below the ephemeral range: a port the kernel handed out with bind(0) was
+// once taken, between the pick and etcd's bind, by an outgoing connection of
+// an etcd member started just before (its source port), and the cluster
+// never formed. Random, checked free, and never the same twice in a process.
+absl::StatusOr<int> UnusedLoopbackPort() {
+  static absl::Mutex mu(absl::kConstInit);
+  static absl::flat_hash_set<int>* given = new absl::flat_hash_set<int>();
+  static std::mt19937* random = new std::mt19937(std::random_device()());
+  const int end = EphemeralPortsStart();
+  absl::MutexLock lock(&mu);
+  for (int attempt = 0; attempt < 1000; ++attempt) {
+    const int port = std::uniform_int_distribution<int>(10000, end - 1)(*random);
+    if (given->contains(port) || !BindsOnLoopback(port)) continue;
+    given->insert(port);
+    return port;
+  }
+  return absl::InternalError(
+      absl::StrCat("no free loopback port between 10000 and ", end, " after 1000 tries"));
 }
 
 namespace {

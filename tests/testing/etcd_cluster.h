@@ -19,9 +19,10 @@
 
 namespace pyservice::testing {
 
-// A loopback TCP port the kernel just gave out, closed again, for a server
-// the test starts next with a fixed port (etcd members; controllers whose
-// address must stay the same across a restart).
+// A free loopback TCP port below the kernel's ephemeral range, never given
+// twice in a process, for a server the test starts next with a fixed port
+// (etcd members; controllers whose address must stay the same across a
+// restart).
 absl::StatusOr<int> UnusedLoopbackPort();
 
 class EtcdCluster {
