@@ -33,16 +33,24 @@ grpc::Status CheckCsrSize(const std::string& csr_pem) {
   return grpc::Status::OK;
 }
 
+// Runs the reaction of every operation completed on `queue` until it is shut
+// down and drained.
+void Serve(grpc::ServerCompletionQueue* queue) {
+  void* tag = nullptr;
+  bool ok = false;
+  while (queue->Next(&tag, &ok)) AgentSession::Dispatch(tag, ok);
+}
+
 }  // namespace
 
 AgentServiceImpl::AgentServiceImpl(Fleet& fleet, AgentGate gate, auth::AccessRegistry* access,
                                    int queues)
-    : gate_(std::move(gate)), access_(access), queue_count_(queues < 1 ? 1 : queues) {
+    : access_(access), queue_count_(queues < 1 ? 1 : queues) {
   sessions_.request_call = [this](grpc::ServerContext* context, AgentStream* stream,
                                   grpc::ServerCompletionQueue* queue, void* tag) {
     RequestConnect(context, stream, queue, queue, tag);
   };
-  sessions_.gate = gate_;
+  sessions_.gate = std::move(gate);
   sessions_.listener = &fleet;
   sessions_.options = fleet.session_options();
 }
@@ -56,11 +64,7 @@ void AgentServiceImpl::AddCompletionQueues(grpc::ServerBuilder& builder) {
 void AgentServiceImpl::Start() {
   for (const std::unique_ptr<grpc::ServerCompletionQueue>& queue : queues_) {
     AgentSession::Await(sessions_, queue.get());
-    threads_.emplace_back([queue = queue.get()] {
-      void* tag = nullptr;
-      bool ok = false;
-      while (queue->Next(&tag, &ok)) AgentSession::Dispatch(tag, ok);
-    });
+    threads_.emplace_back(Serve, queue.get());
   }
 }
 
@@ -77,20 +81,15 @@ void AgentServiceImpl::Stop() {
   for (const std::unique_ptr<grpc::ServerCompletionQueue>& queue : queues_) queue->Shutdown();
   for (std::thread& thread : threads_) thread.join();
   if (threads_.empty()) {
-    // Never started: nothing was asked of the queues, drain them here.
-    for (const std::unique_ptr<grpc::ServerCompletionQueue>& queue : queues_) {
-      void* tag = nullptr;
-      bool ok = false;
-      while (queue->Next(&tag, &ok)) {
-      }
-    }
+    // Never started (nothing was asked of the queues): drained here.
+    for (const std::unique_ptr<grpc::ServerCompletionQueue>& queue : queues_) Serve(queue.get());
   }
 }
 
 grpc::Status AgentServiceImpl::Enroll(grpc::ServerContext* context,
                                       const v1::EnrollRequest* request,
                                       v1::EnrollResponse* response) {
-  if (absl::StatusOr<auth::Principal> caller = gate_(*context, "Enroll"); !caller.ok()) {
+  if (absl::StatusOr<auth::Principal> caller = sessions_.gate(*context, "Enroll"); !caller.ok()) {
     return ToGrpcStatus(caller.status());
   }
   if (access_ == nullptr) {
@@ -113,7 +112,7 @@ grpc::Status AgentServiceImpl::Enroll(grpc::ServerContext* context,
 grpc::Status AgentServiceImpl::RenewCertificate(grpc::ServerContext* context,
                                                 const v1::RenewCertificateRequest* request,
                                                 v1::EnrollResponse* response) {
-  absl::StatusOr<auth::Principal> caller = gate_(*context, "RenewCertificate");
+  absl::StatusOr<auth::Principal> caller = sessions_.gate(*context, "RenewCertificate");
   if (!caller.ok()) return ToGrpcStatus(caller.status());
   if (access_ == nullptr) {
     return grpc::Status(grpc::StatusCode::FAILED_PRECONDITION,

@@ -65,9 +65,9 @@ class AgentServiceImpl final
   void Stop() override;
 
  private:
-  const AgentGate gate_;
   auth::AccessRegistry* const access_;
   const int queue_count_;
+  // The gate of every call (Enroll and RenewCertificate too).
   AgentSessionSource sessions_;
   std::vector<std::unique_ptr<grpc::ServerCompletionQueue>> queues_;
   std::vector<std::thread> threads_;

@@ -60,8 +60,7 @@ void AgentSession::OnCallArrived(bool ok) {
   absl::StatusOr<auth::Principal> caller = source_.gate(context_, "Connect");
   absl::MutexLock lock(&mu_);
   if (!caller.ok()) {
-    finish_status_ = ToGrpcStatus(caller.status());
-    FinishLocked();
+    CloseLocked(ToGrpcStatus(caller.status()));
     return;
   }
   caller_ = *std::move(caller);
@@ -71,55 +70,14 @@ void AgentSession::OnCallArrived(bool ok) {
 }
 
 void AgentSession::OnReadDone(bool ok) {
+  // A failed read: the agent closed its side, or the call is cancelled;
+  // either way the session is over. OK, since an agent hanging up is no
+  // error.
+  const std::optional<grpc::Status> end = ok ? React() : grpc::Status::OK;
   {
     absl::MutexLock lock(&mu_);
     read_pending_ = false;
-  }
-  if (!ok) {
-    // The agent closed its side, or the call is cancelled: either way the
-    // session is over. OK, since an agent hanging up is no error.
-    Close(grpc::Status::OK);
-    EndIfDone();
-    return;
-  }
-  if (std::optional<grpc::Status> refused = CheckIncoming(); refused.has_value()) {
-    Close(*refused);
-    EndIfDone();
-    return;
-  }
-  if (!hello_accepted_) {
-    if (!incoming_.has_hello()) {
-      Close(grpc::Status(grpc::StatusCode::INVALID_ARGUMENT,
-                         "the first message on the stream must be Hello"));
-      EndIfDone();
-      return;
-    }
-    absl::Status accepted = AcceptHello(std::move(*incoming_.mutable_hello()));
-    if (!accepted.ok()) {
-      // The message quotes agent text only through text::ForLog.
-      spdlog::warn("agent session of {} refused: {}", WhoForLog(),
-                   std::string(accepted.message()));
-      Close(ToGrpcStatus(accepted));
-      EndIfDone();
-      return;
-    }
-  } else {
-    switch (incoming_.message_case()) {
-      case v1::AgentMessage::kHello:
-        Close(grpc::Status(grpc::StatusCode::INVALID_ARGUMENT, "Hello sent twice on one stream"));
-        EndIfDone();
-        return;
-      case v1::AgentMessage::MESSAGE_NOT_SET:
-        // A newer agent's message this controller does not know: ignore it,
-        // so agents can be upgraded before the controller.
-        break;
-      default:
-        source_.listener->OnMessage(host_, id_, incoming_);
-        break;
-    }
-  }
-  {
-    absl::MutexLock lock(&mu_);
+    if (end.has_value()) CloseLocked(*end);
     // Closing: read no more.
     if (!finish_status_.has_value()) {
       StartReadLocked();
@@ -127,6 +85,37 @@ void AgentSession::OnReadDone(bool ok) {
     }
   }
   EndIfDone();
+}
+
+std::optional<grpc::Status> AgentSession::React() {
+  if (std::optional<grpc::Status> refused = CheckIncoming(); refused.has_value()) {
+    return refused;
+  }
+  if (!hello_accepted_) {
+    if (!incoming_.has_hello()) {
+      return grpc::Status(grpc::StatusCode::INVALID_ARGUMENT,
+                          "the first message on the stream must be Hello");
+    }
+    absl::Status accepted = AcceptHello(std::move(*incoming_.mutable_hello()));
+    if (!accepted.ok()) {
+      // The message quotes agent text only through text::ForLog.
+      spdlog::warn("agent session of {} refused: {}", WhoForLog(),
+                   std::string(accepted.message()));
+      return ToGrpcStatus(accepted);
+    }
+    return std::nullopt;
+  }
+  switch (incoming_.message_case()) {
+    case v1::AgentMessage::kHello:
+      return grpc::Status(grpc::StatusCode::INVALID_ARGUMENT, "Hello sent twice on one stream");
+    case v1::AgentMessage::MESSAGE_NOT_SET:
+      // A newer agent's message this controller does not know: ignore it,
+      // so agents can be upgraded before the controller.
+      return std::nullopt;
+    default:
+      source_.listener->OnMessage(host_, id_, incoming_);
+      return std::nullopt;
+  }
 }
 
 void AgentSession::StartReadLocked() {
@@ -221,11 +210,8 @@ void AgentSession::OnWriteDone(bool ok) {
   {
     absl::MutexLock lock(&mu_);
     write_in_flight_ = false;
-    if (!ok && !finish_status_.has_value()) {
-      // The stream is broken; nothing more can be written.
-      finish_status_ = grpc::Status(grpc::StatusCode::UNAVAILABLE, "write to agent failed");
-      outbox_.clear();
-    }
+    // The stream is broken; nothing more can be written.
+    if (!ok) CloseLocked(grpc::Status(grpc::StatusCode::UNAVAILABLE, "write to agent failed"));
     if (!finish_status_.has_value()) {
       if (!outbox_.empty()) StartNextWriteLocked();
       return;
@@ -245,6 +231,10 @@ void AgentSession::OnFinishDone(bool /*ok*/) {
 
 void AgentSession::Close(const grpc::Status& status) {
   absl::MutexLock lock(&mu_);
+  CloseLocked(status);
+}
+
+void AgentSession::CloseLocked(const grpc::Status& status) {
   if (finish_status_.has_value()) return;
   finish_status_ = status;
   outbox_.clear();

@@ -177,6 +177,9 @@ class AgentSession final {
   // Deletes the session once Finish and every read and write are done.
   void EndIfDone();
 
+  // What `incoming_` (a message read) does: checks it and hands it on;
+  // the status to end the stream with, if it must end.
+  std::optional<grpc::Status> React();
   // Rate limit and size limits of `incoming_`; the status to end the
   // stream with when it breaks one.
   std::optional<grpc::Status> CheckIncoming();
@@ -187,6 +190,8 @@ class AgentSession final {
   absl::Status AcceptHello(v1::Hello hello);
   void Enqueue(v1::ControllerMessage message);
   void Close(const grpc::Status& status);
+  // The first status wins; Finish waits for the write in flight.
+  void CloseLocked(const grpc::Status& status) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   void StartReadLocked() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   void StartNextWriteLocked() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   void FinishLocked() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
