@@ -2,9 +2,9 @@
 
 #include <utility>
 
-#include "absl/time/time.h"
 #include "common/status/grpc_status.h"
 #include "common/text/log_text.h"
+#include "common/time/rfc3339.h"
 #include "spdlog/spdlog.h"
 
 namespace pyservice::controller::fleet {
@@ -21,8 +21,7 @@ void FillResponse(const auth::HostCertificate& issued, const std::string& ca_pem
   response->set_ca_pem(ca_pem);
   response->set_host(issued.host);
   response->mutable_labels()->insert(issued.labels.begin(), issued.labels.end());
-  response->set_not_after(absl::FormatTime("%Y-%m-%dT%H:%M:%SZ", issued.certificate.not_after,
-                                           absl::UTCTimeZone()));
+  response->set_not_after(FormatRfc3339(issued.certificate.not_after));
 }
 
 grpc::Status CheckCsrSize(const std::string& csr_pem) {

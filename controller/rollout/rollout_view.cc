@@ -6,6 +6,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/time/time.h"
 #include "common/status/status_macros.h"
+#include "common/time/rfc3339.h"
 #include "controller/rollout/rollout_engine.h"
 
 namespace pyservice::controller::rollout {
@@ -13,8 +14,7 @@ namespace {
 
 std::string Rfc3339(int64_t unix_ms) {
   if (unix_ms == 0) return "";
-  return absl::FormatTime("%Y-%m-%dT%H:%M:%SZ", absl::FromUnixMillis(unix_ms),
-                          absl::UTCTimeZone());
+  return FormatRfc3339(absl::FromUnixMillis(unix_ms));
 }
 
 }  // namespace
