@@ -26,10 +26,6 @@ namespace {
 
 constexpr char kEtcdBinary[] = "/usr/bin/etcd";
 
-}  // namespace
-
-namespace {
-
 // The low end of the kernel's ephemeral range (outgoing connections' source
 // ports and bind(0) come from there).
 int EphemeralPortsStart() {
