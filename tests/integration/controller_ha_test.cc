@@ -262,8 +262,15 @@ TEST_F(ControllerHaTest, FollowersRefuseNamingTheLeader_AKilledLeaderIsReplacedW
       absl::StrCat(addresses_[other], ",unix:", AdminSocket(leader)), {"get", "apps"});
   ASSERT_TRUE(listed.Succeeded()) << listed.Describe() << "\n" << listed.stderr_text;
   EXPECT_THAT(listed.stdout_text, HasSubstr("hello"));
-  // The remaining follower now names the new leader.
+  // The remaining follower names the new leader once it has seen it: it
+  // reads the leader key every poll interval (500 ms), so a refusal in
+  // between still names the dead one (CI asked ~100 ms after the takeover).
   const int follower = leader == 1 ? 2 : 1;
+  ASSERT_TRUE(controllers_[follower]
+                  ->WaitForStderrLine(absl::StrCat("the leader is ", addresses_[leader]),
+                                      kTakeoverTimeout)
+                  .ok())
+      << controllers_[follower]->ReadStderr();
   const ProcessResult refused_again = Pyctl(addresses_[follower], {"get", "apps"});
   EXPECT_THAT(refused_again.stderr_text,
               HasSubstr(absl::StrCat("not the leader: the leader is ", addresses_[leader])));
