@@ -76,10 +76,14 @@ grpc::Status AuthorizedControllerService::ListRevisions(grpc::ServerContext* con
   return inner_.ListRevisions(context, request, response);
 }
 
-grpc::Status AuthorizedControllerService::ListHosts(grpc::ServerContext* context,
-                                                    const v1::ListHostsRequest* request,
-                                                    v1::ListHostsResponse* response) {
-  PYSERVICE_GUARD("ListHosts", std::nullopt);
+grpc::ServerUnaryReactor* AuthorizedControllerService::ListHosts(
+    grpc::CallbackServerContext* context, const grpc::ByteBuffer* request,
+    grpc::ByteBuffer* response) {
+  if (absl::StatusOr<Principal> caller = Check(*context, "ListHosts"); !caller.ok()) {
+    grpc::ServerUnaryReactor* refused = context->DefaultReactor();
+    refused->Finish(ToGrpcStatus(caller.status()));
+    return refused;
+  }
   return inner_.ListHosts(context, request, response);
 }
 

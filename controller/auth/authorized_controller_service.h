@@ -12,13 +12,10 @@
 
 #include "absl/status/statusor.h"
 #include "controller/auth/guard.h"
+#include "controller/service/controller_service_base.h"
 #include "pyservice/v1/controller.grpc.pb.h"
 
 namespace pyservice::controller::auth {
-
-// What ControllerServiceImpl derives from.
-using ControllerServiceBase =
-    v1::ControllerService::WithCallbackMethod_WatchApp<v1::ControllerService::Service>;
 
 class AuthorizedControllerService final : public ControllerServiceBase {
  public:
@@ -36,8 +33,9 @@ class AuthorizedControllerService final : public ControllerServiceBase {
                          v1::DeleteAppResponse* response) override;
   grpc::Status ListRevisions(grpc::ServerContext* context, const v1::ListRevisionsRequest* request,
                              v1::ListRevisionsResponse* response) override;
-  grpc::Status ListHosts(grpc::ServerContext* context, const v1::ListHostsRequest* request,
-                         v1::ListHostsResponse* response) override;
+  grpc::ServerUnaryReactor* ListHosts(grpc::CallbackServerContext* context,
+                                      const grpc::ByteBuffer* request,
+                                      grpc::ByteBuffer* response) override;
   grpc::Status GetStatus(grpc::ServerContext* context, const v1::GetStatusRequest* request,
                          v1::GetStatusResponse* response) override;
   grpc::ServerWriteReactor<v1::WatchAppEvent>* WatchApp(

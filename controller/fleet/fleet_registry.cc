@@ -22,6 +22,7 @@ void FleetRegistry::Load(const std::vector<StoredHost>& hosts) {
     host.first_seen = stored.first_seen;
     host.last_seen = stored.last_seen;
     host.last_seen_written = stored.last_seen;
+    host.hello_generation = generation_;
   }
 }
 
@@ -42,6 +43,7 @@ std::shared_ptr<AgentConnection> FleetRegistry::Attach(
   host.agent_version = hello.agent_version();
   host.last_seen = now;
   host.lost = false;
+  host.hello_generation = generation_;
   std::shared_ptr<AgentConnection> replaced = std::move(host.session);
   host.session = std::move(session);
   host.session_id = session_id;
@@ -331,21 +333,24 @@ uint64_t FleetRegistry::Generation() const {
 
 std::vector<HostSummary> FleetRegistry::ListHosts() const {
   std::vector<HostSummary> hosts;
-  absl::MutexLock lock(&mu_);
-  hosts.reserve(hosts_.size());
-  for (const auto& [name, host] : hosts_) {
-    HostSummary summary;
-    summary.name = name;
-    summary.connected = host.view.connected;
-    summary.lost = host.lost;
-    summary.labels = host.view.labels;
-    summary.agent_version = host.agent_version;
-    summary.first_seen = host.first_seen;
-    summary.last_seen = host.last_seen;
-    summary.apps = host.view.apps.size();
-    hosts.push_back(std::move(summary));
-  }
+  ForEachListedHost([&hosts](const ListedHost& host) { hosts.push_back(host.Summary()); });
   return hosts;
+}
+
+void FleetRegistry::ForEachListedHost(
+    const std::function<void(const ListedHost&)>& visit) const {
+  absl::MutexLock lock(&mu_);
+  for (const auto& [name, host] : hosts_) {
+    visit(ListedHost{.name = name,
+                     .labels = host.view.labels,
+                     .agent_version = host.agent_version,
+                     .first_seen = host.first_seen,
+                     .last_seen = host.last_seen,
+                     .connected = host.view.connected,
+                     .lost = host.lost,
+                     .apps = host.view.apps.size(),
+                     .hello_generation = host.hello_generation});
+  }
 }
 
 }  // namespace pyservice::controller::fleet

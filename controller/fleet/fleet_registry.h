@@ -55,6 +55,35 @@ struct HostSummary {
   size_t apps = 0;
 };
 
+// One host as listings show it, read in place under the registry's lock
+// (ForEachListedHost): the references live only during the visit.
+struct ListedHost {
+  const std::string& name;
+  const Labels& labels;
+  const std::string& agent_version;
+  absl::Time first_seen;
+  absl::Time last_seen;
+  bool connected = false;
+  bool lost = false;
+  size_t apps = 0;
+  // Changes whenever labels, agent_version or first_seen may have (the
+  // host's Hello, or its record loaded at start), and only then: a listing
+  // cached at one value shows them as they still are.
+  uint64_t hello_generation = 0;
+
+  // A copy that outlives the visit.
+  HostSummary Summary() const {
+    return HostSummary{.name = name,
+                       .connected = connected,
+                       .lost = lost,
+                       .labels = labels,
+                       .agent_version = agent_version,
+                       .first_seen = first_seen,
+                       .last_seen = last_seen,
+                       .apps = apps};
+  }
+};
+
 // A DeployRequest or RemoveRequest the registry has recorded as in flight
 // (or a CancelRequest for one, deploy_id naming the deploy canceled);
 // the caller builds and sends it.
@@ -150,6 +179,9 @@ class FleetRegistry {
   // current while the generation is the same (Fleet::Status caches by it).
   uint64_t Generation() const;
   std::vector<HostSummary> ListHosts() const;
+  // Every host by name, without copying it; `visit` must be quick and must
+  // not call back into the registry.
+  void ForEachListedHost(const std::function<void(const ListedHost&)>& visit) const;
 
  private:
   struct Host {
@@ -160,6 +192,8 @@ class FleetRegistry {
     // last_seen as last handed to the persister.
     absl::Time last_seen_written;
     bool lost = false;
+    // The generation of its last Hello (or load): ListedHost::hello_generation.
+    uint64_t hello_generation = 0;
     uint64_t session_id = 0;
     std::shared_ptr<AgentConnection> session;  // null when disconnected
   };

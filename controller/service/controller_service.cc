@@ -149,10 +149,14 @@ grpc::Status ControllerServiceImpl::ListRevisions(grpc::ServerContext*,
   return grpc::Status::OK;
 }
 
-grpc::Status ControllerServiceImpl::ListHosts(grpc::ServerContext*, const v1::ListHostsRequest*,
-                                              v1::ListHostsResponse* response) {
-  for (v1::Host& host : HostViews(fleet_.registry())) *response->add_hosts() = std::move(host);
-  return grpc::Status::OK;
+grpc::ServerUnaryReactor* ControllerServiceImpl::ListHosts(grpc::CallbackServerContext* context,
+                                                           const grpc::ByteBuffer*,
+                                                           grpc::ByteBuffer* response) {
+  grpc::Slice answer(host_listing_.SerializedResponse());
+  *response = grpc::ByteBuffer(&answer, 1);
+  grpc::ServerUnaryReactor* reactor = context->DefaultReactor();
+  reactor->Finish(grpc::Status::OK);
+  return reactor;
 }
 
 grpc::Status ControllerServiceImpl::GetStatus(grpc::ServerContext*,

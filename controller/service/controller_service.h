@@ -15,13 +15,14 @@
 #include "common/time/clock.h"
 #include "controller/auth/access_registry.h"
 #include "controller/fleet/fleet.h"
+#include "controller/service/controller_service_base.h"
+#include "controller/service/host_listing.h"
 #include "controller/store/store.h"
 #include "pyservice/v1/controller.grpc.pb.h"
 
 namespace pyservice::controller {
 
-class ControllerServiceImpl final
-    : public v1::ControllerService::WithCallbackMethod_WatchApp<v1::ControllerService::Service> {
+class ControllerServiceImpl final : public ControllerServiceBase {
  public:
   // Every argument must outlive the service. Applies and deletes are told
   // to `fleet`, which deploys them. Secrets are shown, and digests keyed,
@@ -36,7 +37,7 @@ class ControllerServiceImpl final
                         auth::AccessRegistry* access = nullptr,
                         spec::SpecPolicy spec_policy = {})
       : store_(store), clock_(clock), fleet_(fleet), fingerprints_(fingerprints),
-        access_(access), spec_policy_(std::move(spec_policy)) {}
+        access_(access), spec_policy_(std::move(spec_policy)), host_listing_(fleet.registry()) {}
 
   grpc::Status ApplyApp(grpc::ServerContext* context, const v1::ApplyAppRequest* request,
                         v1::ApplyAppResponse* response) override;
@@ -49,8 +50,11 @@ class ControllerServiceImpl final
   grpc::Status ListRevisions(grpc::ServerContext* context,
                              const v1::ListRevisionsRequest* request,
                              v1::ListRevisionsResponse* response) override;
-  grpc::Status ListHosts(grpc::ServerContext* context, const v1::ListHostsRequest* request,
-                         v1::ListHostsResponse* response) override;
+  // Raw: the answer is HostListing's bytes (host_listing.h). The request
+  // has no fields; it is not parsed.
+  grpc::ServerUnaryReactor* ListHosts(grpc::CallbackServerContext* context,
+                                      const grpc::ByteBuffer* request,
+                                      grpc::ByteBuffer* response) override;
   grpc::Status GetStatus(grpc::ServerContext* context, const v1::GetStatusRequest* request,
                          v1::GetStatusResponse* response) override;
   grpc::ServerWriteReactor<v1::WatchAppEvent>* WatchApp(
@@ -102,6 +106,7 @@ class ControllerServiceImpl final
   const spec::SecretFingerprinter& fingerprints_;
   auth::AccessRegistry* const access_;
   const spec::SpecPolicy spec_policy_;
+  HostListing host_listing_;
 };
 
 }  // namespace pyservice::controller

@@ -6,18 +6,23 @@
 
 namespace pyservice::controller {
 
+v1::Host ToApiHost(const fleet::HostSummary& summary) {
+  v1::Host host;
+  host.set_name(summary.name);
+  host.set_connected(summary.connected);
+  host.mutable_labels()->insert(summary.labels.begin(), summary.labels.end());
+  host.set_last_seen(FormatRfc3339(summary.last_seen));
+  host.set_agent_version(summary.agent_version);
+  host.set_first_seen(FormatRfc3339(summary.first_seen));
+  host.set_lost(summary.lost);
+  host.set_apps(static_cast<uint32_t>(summary.apps));
+  return host;
+}
+
 std::vector<v1::Host> HostViews(const fleet::FleetRegistry& registry) {
   std::vector<v1::Host> hosts;
   for (const fleet::HostSummary& summary : registry.ListHosts()) {
-    v1::Host& host = hosts.emplace_back();
-    host.set_name(summary.name);
-    host.set_connected(summary.connected);
-    host.mutable_labels()->insert(summary.labels.begin(), summary.labels.end());
-    host.set_last_seen(FormatRfc3339(summary.last_seen));
-    host.set_agent_version(summary.agent_version);
-    host.set_first_seen(FormatRfc3339(summary.first_seen));
-    host.set_lost(summary.lost);
-    host.set_apps(static_cast<uint32_t>(summary.apps));
+    hosts.push_back(ToApiHost(summary));
   }
   return hosts;
 }

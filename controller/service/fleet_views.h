@@ -13,6 +13,9 @@
 
 namespace pyservice::controller {
 
+// One host as the API shows it.
+v1::Host ToApiHost(const fleet::HostSummary& summary);
+
 // Every known host, by name.
 std::vector<v1::Host> HostViews(const fleet::FleetRegistry& registry);
 

@@ -9,9 +9,12 @@
 
 #include "controller/fleet/deploy_status.h"
 #include "controller/rollout/placement.h"
+#include "controller/service/fleet_views.h"
+#include "controller/service/host_listing.h"
 #include "controller/store/aes_gcm_spec_sealer.h"
 #include "controller/store/sqlite_store.h"
 #include "gmock/gmock.h"
+#include "google/protobuf/util/message_differencer.h"
 #include "gtest/gtest.h"
 #include "tests/testing/fake_agent_connection.h"
 #include "tests/testing/fake_clock.h"
@@ -352,6 +355,50 @@ TEST_F(FleetRegistryTest, RecordProgress_UpdatesTheDeployInFlightOnly) {
   EXPECT_EQ(registry_->GetHost("h1")->in_flight.at("web").step, "checkout");
   progress.set_deploy_id(id + 1000);
   EXPECT_FALSE(registry_->RecordProgress("h1", 1, progress));
+}
+
+// The listing serializes each host once and reuses the bytes while what it
+// shows is unchanged: after every kind of change a host goes through, the
+// answer must equal one built from scratch (HostViews), or a change is
+// missing from what the cache is keyed on.
+TEST_F(FleetRegistryTest, HostListing_AnswersAsIfBuiltFromScratchAfterEveryKindOfChange) {
+  HostListing listing(*registry_);
+  auto expect_current = [&](const std::string& after) {
+    v1::ListHostsResponse fresh;
+    for (v1::Host& host : HostViews(*registry_)) *fresh.add_hosts() = std::move(host);
+    v1::ListHostsResponse cached;
+    ASSERT_TRUE(cached.ParseFromString(listing.SerializedResponse())) << after;
+    EXPECT_TRUE(google::protobuf::util::MessageDifferencer::Equals(cached, fresh))
+        << "after " << after << "\ncached:\n"
+        << cached.DebugString() << "fresh:\n"
+        << fresh.DebugString();
+  };
+  expect_current("nothing");
+  registry_->Load({StoredHost{"old", {{"role", "web"}}, "0.9", clock_.Now(), clock_.Now()}});
+  expect_current("a load");
+  Connect(1, Hello("h2", {{"role", "web"}}));
+  Connect(2, Hello("h1"));
+  expect_current("two hellos");
+  clock_.Advance(absl::Seconds(1));
+  registry_->Heard("h1", 2);
+  expect_current("a heartbeat a second later");
+  v1::Hello relabeled = Hello("h1", {{"role", "db"}});
+  relabeled.set_agent_version("1.2.4");
+  Connect(3, relabeled);
+  expect_current("a new hello with other labels and version");
+  v1::AppHealth health;
+  health.set_app("web");
+  ASSERT_TRUE(registry_->RecordHealth("h1", 3, health));
+  expect_current("a new app");
+  clock_.Advance(kLostAfter);
+  ASSERT_THAT(registry_->Sweep(), SizeIs(2));
+  expect_current("both hosts lost");
+  registry_->Heard("h2", 1);
+  expect_current("one host heard again");
+  registry_->Detach("h2", 1);
+  expect_current("a disconnect");
+  Connect(4, Hello("h0"));
+  expect_current("a host added before the others");
 }
 
 }  // namespace
