@@ -10,6 +10,7 @@
 #include "absl/strings/str_join.h"
 #include "absl/strings/str_split.h"
 #include "absl/strings/str_replace.h"
+#include "common/status/status_macros.h"
 #include "common/tls/plaintext.h"
 #include "absl/time/clock.h"
 
@@ -38,10 +39,10 @@ std::string Unreachable(const std::string& address,
   // error); it fails at once on a channel in TRANSIENT_FAILURE.
   grpc::ClientContext context;
   context.set_deadline(absl::ToChronoTime(absl::Now() + absl::Seconds(1)));
-  v1::ListHostsResponse response;
+  v1::WhoAmIResponse response;
   const grpc::Status status = v1::ControllerService::NewStub(
       std::shared_ptr<grpc::Channel>(&channel, [](grpc::Channel*) {}))
-      ->ListHosts(&context, v1::ListHostsRequest(), &response);
+      ->WhoAmI(&context, v1::WhoAmIRequest(), &response);
   std::string detail = status.ok() ? "" : status.error_message();
   absl::StrReplaceAll({{"\n", " "}}, &detail);
   return absl::StrCat("controller unreachable at ", address, " (", hint, ")",
@@ -107,8 +108,9 @@ absl::StatusOr<std::unique_ptr<ControllerClient>> ControllerClient::ConnectToLea
     }
     // One cheap call: a follower refuses every call with UNAVAILABLE "not
     // the leader"; anything else (an answer, or a refusal of this caller's
-    // rights) comes from the leader.
-    const absl::Status probe = (*client)->ListHosts(v1::ListHostsRequest()).status();
+    // rights) comes from the leader. WhoAmI's answer is a few bytes
+    // whatever the fleet's size.
+    const absl::Status probe = (*client)->WhoAmI(v1::WhoAmIRequest()).status();
     if (absl::IsUnavailable(probe)) {
       answers.push_back(absl::StrCat(address, ": ", probe.message()));
       continue;
@@ -129,18 +131,27 @@ ControllerClient::ControllerClient(std::string address,
       options_(options) {}
 
 template <typename Request, typename Response>
-absl::StatusOr<Response> ControllerClient::Call(
+absl::Status ControllerClient::CallInto(
     grpc::Status (v1::ControllerService::Stub::*method)(
         grpc::ClientContext*, const Request&, Response*),
-    const Request& request) {
+    const Request& request, Response* response) {
   grpc::ClientContext context;
   Authorize(context);
   context.set_deadline(absl::ToChronoTime(absl::Now() + options_.call_timeout));
   // Fail rather than queue if the connection dropped since Connect.
   context.set_wait_for_ready(false);
-  Response response;
-  const grpc::Status status = ((*stub_).*method)(&context, request, &response);
+  const grpc::Status status = ((*stub_).*method)(&context, request, response);
   if (!status.ok()) return FromGrpc(status);
+  return absl::OkStatus();
+}
+
+template <typename Request, typename Response>
+absl::StatusOr<Response> ControllerClient::Call(
+    grpc::Status (v1::ControllerService::Stub::*method)(
+        grpc::ClientContext*, const Request&, Response*),
+    const Request& request) {
+  Response response;
+  RETURN_IF_ERROR(CallInto(method, request, &response));
   return response;
 }
 
@@ -208,9 +219,12 @@ absl::StatusOr<v1::ListRevisionsResponse> ControllerClient::ListRevisions(
   return Call(&v1::ControllerService::Stub::ListRevisions, request);
 }
 
-absl::StatusOr<v1::ListHostsResponse> ControllerClient::ListHosts(
-    const v1::ListHostsRequest& request) {
-  return Call(&v1::ControllerService::Stub::ListHosts, request);
+absl::StatusOr<const v1::ListHostsResponse*> ControllerClient::ListHosts(
+    google::protobuf::Arena& arena) {
+  auto* response = google::protobuf::Arena::CreateMessage<v1::ListHostsResponse>(&arena);
+  RETURN_IF_ERROR(CallInto(&v1::ControllerService::Stub::ListHosts, v1::ListHostsRequest(),
+                           response));
+  return response;
 }
 
 absl::StatusOr<v1::GetStatusResponse> ControllerClient::GetStatus(

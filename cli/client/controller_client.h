@@ -15,6 +15,7 @@
 #include "absl/status/statusor.h"
 #include "absl/time/time.h"
 #include "common/tls/credentials.h"
+#include "google/protobuf/arena.h"
 #include "pyservice/v1/controller.grpc.pb.h"
 
 namespace pyservice::cli {
@@ -72,8 +73,11 @@ class ControllerClient {
       const v1::DeleteAppRequest& request);
   absl::StatusOr<v1::ListRevisionsResponse> ListRevisions(
       const v1::ListRevisionsRequest& request);
-  absl::StatusOr<v1::ListHostsResponse> ListHosts(
-      const v1::ListHostsRequest& request);
+  // Every host, parsed into `arena` (which must outlive the answer): at
+  // 10,000 hosts a few block allocations instead of ~100,000 small ones,
+  // and one release.
+  absl::StatusOr<const v1::ListHostsResponse*> ListHosts(
+      google::protobuf::Arena& arena);
   absl::StatusOr<v1::GetStatusResponse> GetStatus(
       const v1::GetStatusRequest& request);
   absl::StatusOr<v1::Rollout> StartRollout(
@@ -136,6 +140,12 @@ class ControllerClient {
       grpc::Status (v1::ControllerService::Stub::*method)(
           grpc::ClientContext*, const Request&, Response*),
       const Request& request);
+  // Call, with the answer parsed into `response`.
+  template <typename Request, typename Response>
+  absl::Status CallInto(
+      grpc::Status (v1::ControllerService::Stub::*method)(
+          grpc::ClientContext*, const Request&, Response*),
+      const Request& request, Response* response);
 
   absl::Status FromGrpc(const grpc::Status& status) const;
   // Every call's context gets the token here, and nowhere else.

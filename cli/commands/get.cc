@@ -1,12 +1,13 @@
 // pyctl get apps: one line per app that is not deleted.
 // pyctl get hosts: one line per host that has ever connected.
+#include <algorithm>
 #include <map>
 #include <memory>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "absl/strings/str_cat.h"
-#include "absl/strings/str_join.h"
 #include "cli/commands/commands.h"
 #include "cli/output/table.h"
 #include "common/status/status_macros.h"
@@ -40,16 +41,52 @@ absl::Status RunGetApps(const CommandContext& context) {
   return absl::OkStatus();
 }
 
+// Labels sorted by key (protobuf maps have no order), as key=value,...;
+// "-" for none.
+std::string LabelsText(const google::protobuf::Map<std::string, std::string>& labels) {
+  if (labels.empty()) return "-";
+  std::vector<std::pair<absl::string_view, absl::string_view>> sorted;
+  sorted.reserve(labels.size());
+  for (const auto& [key, value] : labels) sorted.emplace_back(key, value);
+  std::sort(sorted.begin(), sorted.end());
+  std::string text;
+  for (const auto& [key, value] : sorted) {
+    absl::StrAppend(&text, text.empty() ? "" : ",", key, "=", value);
+  }
+  return text;
+}
+
+std::string HostsTable(const v1::ListHostsResponse& response) {
+  if (response.hosts().empty()) return "No hosts.\n";
+  const std::vector<std::string> header = {"NAME",      "CONNECTED", "LABELS",
+                                           "APPS",      "LAST SEEN", "AGENT"};
+  // Views into the response, and into `made` for the two cells built here:
+  // its size is fixed up front, so the strings never move.
+  std::vector<std::string> made;
+  made.reserve(2 * static_cast<size_t>(response.hosts_size()));
+  std::vector<absl::string_view> cells;
+  cells.reserve(header.size() * static_cast<size_t>(response.hosts_size()));
+  for (const v1::Host& host : response.hosts()) {
+    cells.push_back(host.name());
+    cells.push_back(host.connected() ? "yes" : (host.lost() ? "lost" : "no"));
+    cells.push_back(made.emplace_back(LabelsText(host.labels())));
+    cells.push_back(made.emplace_back(absl::StrCat(host.apps())));
+    cells.push_back(host.last_seen());
+    cells.push_back(host.agent_version());
+  }
+  return RenderTableFromCells(header, cells);
+}
+
 absl::Status RunGetHosts(const CommandContext& context) {
   ASSIGN_OR_RETURN(std::unique_ptr<ControllerClient> client,
                    context.Connect());
-  ASSIGN_OR_RETURN(const v1::ListHostsResponse response,
-                   client->ListHosts(v1::ListHostsRequest()));
+  google::protobuf::Arena arena;
+  ASSIGN_OR_RETURN(const v1::ListHostsResponse* response, client->ListHosts(arena));
   // INTERFACES.md: [{"name", "connected", "labels", "last_seen",
   // "agent_version"}, ...], then extras.
-  auto document = [&response] {
+  auto document = [response] {
     Document hosts = Document::List();
-    for (const v1::Host& host : response.hosts()) {
+    for (const v1::Host& host : response->hosts()) {
       // Protobuf maps have no order; labels are shown sorted.
       const std::map<std::string, std::string> labels(host.labels().begin(),
                                                       host.labels().end());
@@ -67,22 +104,7 @@ absl::Status RunGetHosts(const CommandContext& context) {
     }
     return hosts;
   };
-  auto table = [&response]() -> std::string {
-    if (response.hosts().empty()) return "No hosts.\n";
-    std::vector<std::vector<std::string>> rows;
-    rows.reserve(static_cast<size_t>(response.hosts_size()));
-    for (const v1::Host& host : response.hosts()) {
-      const std::map<std::string, std::string> labels(host.labels().begin(),
-                                                      host.labels().end());
-      std::vector<std::string> label_text;
-      for (const auto& [key, value] : labels) label_text.push_back(absl::StrCat(key, "=", value));
-      rows.push_back({host.name(), host.connected() ? "yes" : (host.lost() ? "lost" : "no"),
-                      label_text.empty() ? "-" : absl::StrJoin(label_text, ","),
-                      absl::StrCat(host.apps()), host.last_seen(), host.agent_version()});
-    }
-    return RenderTable({"NAME", "CONNECTED", "LABELS", "APPS", "LAST SEEN", "AGENT"}, rows);
-  };
-  context.Print(document, table);
+  context.Print(document, [response] { return HostsTable(*response); });
   return absl::OkStatus();
 }
 

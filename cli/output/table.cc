@@ -36,24 +36,34 @@ void AppendPadded(absl::string_view cell, size_t width, std::string& out) {
 
 std::string RenderTable(const std::vector<std::string>& header,
                         const std::vector<std::vector<std::string>>& rows) {
-  std::vector<size_t> widths(header.size(), 0);
-  for (size_t i = 0; i < header.size(); ++i) {
-    widths[i] = DisplayWidth(header[i]);
-  }
+  std::vector<absl::string_view> cells;
+  cells.reserve(header.size() * rows.size());
   for (const auto& row : rows) {
-    for (size_t i = 0; i < row.size() && i < widths.size(); ++i) {
-      widths[i] = std::max(widths[i], DisplayWidth(row[i]));
+    for (size_t i = 0; i < header.size(); ++i) {
+      cells.push_back(i < row.size() ? absl::string_view(row[i]) : absl::string_view());
     }
   }
+  return RenderTableFromCells(header, cells);
+}
+
+std::string RenderTableFromCells(const std::vector<std::string>& header,
+                                 absl::Span<const absl::string_view> cells) {
+  const size_t columns = header.size();
+  std::vector<size_t> widths(columns, 0);
+  for (size_t i = 0; i < columns; ++i) widths[i] = DisplayWidth(header[i]);
+  for (size_t i = 0; i < cells.size(); ++i) {
+    widths[i % columns] = std::max(widths[i % columns], DisplayWidth(cells[i]));
+  }
+  size_t line_width = 0;
+  for (size_t width : widths) line_width += width + kColumnGap.size();
   std::string out;
-  const auto append_row = [&](const std::vector<std::string>& row) {
-    for (size_t i = 0; i < widths.size(); ++i) {
-      absl::string_view cell;
-      if (i < row.size()) cell = row[i];
-      if (i + 1 == widths.size()) {
-        absl::StrAppend(&out, cell);
+  out.reserve(line_width * (cells.size() / columns + 1));
+  const auto append_row = [&](auto cell) {
+    for (size_t i = 0; i < columns; ++i) {
+      if (i + 1 == columns) {
+        absl::StrAppend(&out, cell(i));
       } else {
-        AppendPadded(cell, widths[i], out);
+        AppendPadded(cell(i), widths[i], out);
         absl::StrAppend(&out, kColumnGap);
       }
     }
@@ -61,8 +71,10 @@ std::string RenderTable(const std::vector<std::string>& header,
     while (!out.empty() && out.back() == ' ') out.pop_back();
     out.push_back('\n');
   };
-  append_row(header);
-  for (const auto& row : rows) append_row(row);
+  append_row([&](size_t i) { return absl::string_view(header[i]); });
+  for (size_t row = 0; row + columns <= cells.size(); row += columns) {
+    append_row([&](size_t i) { return cells[row + i]; });
+  }
   return out;
 }
 

@@ -8,6 +8,7 @@
 #include <vector>
 
 #include "absl/strings/string_view.h"
+#include "absl/types/span.h"
 
 namespace pyservice::cli {
 
@@ -18,6 +19,11 @@ namespace pyservice::cli {
 //   hello   2          v2
 std::string RenderTable(const std::vector<std::string>& header,
                         const std::vector<std::vector<std::string>>& rows);
+// The same from every row's cells one after the other (header.size() per
+// row), as views: for listings of 10,000 rows, where a vector of strings
+// per row costs more than the rendering.
+std::string RenderTableFromCells(const std::vector<std::string>& header,
+                                 absl::Span<const absl::string_view> cells);
 
 // "Key:" labels padded so the values line up; one "\n" per line.
 //   Name:       hello

@@ -1,5 +1,7 @@
 #include "cli/output/table.h"
 
+#include <vector>
+
 #include "gtest/gtest.h"
 
 namespace pyservice::cli {
@@ -25,6 +27,14 @@ TEST(TableTest, RenderTable_ShortRowsGetEmptyCells) {
 
 TEST(TableTest, RenderTable_HeaderOnly) {
   EXPECT_EQ(RenderTable({"NAME", "TAG"}, {}), "NAME   TAG\n");
+}
+
+TEST(TableTest, RenderTable_FromFlatCellsAsFromRows) {
+  const std::vector<absl::string_view> cells = {"hello", "2", "v2",
+                                                "a-much-longer-name", "10", ""};
+  EXPECT_EQ(RenderTableFromCells({"NAME", "REVISION", "TAG"}, cells),
+            RenderTable({"NAME", "REVISION", "TAG"},
+                        {{"hello", "2", "v2"}, {"a-much-longer-name", "10", ""}}));
 }
 
 TEST(TableTest, RenderFields_AlignsValues) {
