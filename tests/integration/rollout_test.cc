@@ -138,7 +138,7 @@ class RolloutWithoutTimedPassesTest : public RolloutTest {
 };
 
 TEST_F(RolloutWithoutTimedPassesTest, EachWavesLastResultStartsTheNextWaveAtOnce) {
-  ASSERT_TRUE(Start("v2", std::nullopt, 1, false).ok());  // a host per wave
+  ASSERT_TRUE(Start("v2", std::nullopt, 4, false).ok());
   ASSERT_TRUE(WaitForState(v1::ROLLOUT_STATE_SUCCEEDED)) << Get().DebugString();
   EXPECT_EQ(Get().waves_size(), 4);
   ExpectEveryHostRunsDeployedOnce(2);
