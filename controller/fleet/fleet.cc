@@ -46,7 +46,6 @@ absl::StatusOr<std::unique_ptr<Fleet>> Fleet::Create(Store& store, const Clock& 
   rollout::RolloutOptions rollout_options;
   rollout_options.engine.wave_timeout = options.wave_timeout;
   rollout_options.tick = options.rollout_tick;
-  rollout_options.min_pass_interval = options.rollout_min_pass_interval;
   rollout_options.reconnect_grace = options.reconnect_grace;
   rollout_options.metrics = options.metrics;
   fleet->rollouts_ = std::make_unique<rollout::RolloutDriver>(

@@ -73,9 +73,6 @@ struct FleetOptions {
   absl::Duration wave_timeout = absl::Minutes(30);
   // How often active rollouts are checked without any event (real time).
   absl::Duration rollout_tick = absl::Seconds(1);
-  // Rollout passes after events at least this far apart (real time;
-  // rollout::RolloutOptions::min_pass_interval).
-  absl::Duration rollout_min_pass_interval = absl::Milliseconds(50);
   // How long a rollout waits for a host whose stream ended to come back
   // before its wave fails (rollout::RolloutOptions::reconnect_grace).
   absl::Duration reconnect_grace = absl::Seconds(45);

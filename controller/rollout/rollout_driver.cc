@@ -18,7 +18,7 @@ namespace pyservice::controller::rollout {
 class RolloutDriver::Observer final : public fleet::FleetObserver {
  public:
   Observer(RolloutDriver& driver, std::string app) : driver_(driver), app_(std::move(app)) {}
-  void OnHostChanged(const std::string& host) override { driver_.HostChanged(app_, host); }
+  void OnHostChanged(const std::string&) override { driver_.MarkDirty(app_); }
   void OnAppChanged() override {}
   void OnShutdown() override {}
 
@@ -125,32 +125,6 @@ void RolloutDriver::RunPass() {
 }
 
 void RolloutDriver::Pass(const std::string& app) {
-  {
-    absl::MutexLock lock(&dirty_mu_);
-    WaveWatch& watch = watches_[app];
-    watch.reading = true;
-    watch.changed_while_reading.clear();
-  }
-  std::vector<std::string> deploying;
-  AdvanceRollout(app, deploying);
-  absl::MutexLock lock(&dirty_mu_);
-  WaveWatch& watch = watches_[app];
-  watch.awaited.clear();
-  for (std::string& host : deploying) {
-    if (!watch.changed_while_reading.contains(host)) watch.awaited.insert(std::move(host));
-  }
-  // Every one reported while the wave was read: it may be done already.
-  if (!deploying.empty() && watch.awaited.empty()) pass_now_ = true;
-  if (deploying.empty()) {
-    watches_.erase(app);
-  } else {
-    watch.reading = false;
-    watch.changed_while_reading.clear();
-  }
-}
-
-void RolloutDriver::AdvanceRollout(const std::string& app,
-                                   std::vector<std::string>& deploying) {
   const auto it = active_.find(app);
   if (it == active_.end()) return;
   Active& active = it->second;
@@ -187,28 +161,15 @@ void RolloutDriver::AdvanceRollout(const std::string& app,
     });
     return seen[host];
   };
-  const bool changed = engine_.Advance(record, targeted, observe, now, gone_.listening_since);
-  if (changed) {
-    if (absl::Status committed = Commit(active, record); !committed.ok()) {
-      spdlog::error("rollout {} of {}: cannot persist its next state, will retry: {}",
-                    active.stored.id, app, std::string(committed.message()));
-      return;
-    }
-    if (!IsActive(record.state())) {
-      events_.Unsubscribe(active.subscription);
-      active_.erase(it);
-      return;
-    }
+  if (!engine_.Advance(record, targeted, observe, now, gone_.listening_since)) return;
+  if (absl::Status committed = Commit(active, record); !committed.ok()) {
+    spdlog::error("rollout {} of {}: cannot persist its next state, will retry: {}",
+                  active.stored.id, app, std::string(committed.message()));
+    return;
   }
-  // A running wave's gate read every host of it into `seen` in this pass.
-  if (record.state() != v1::ROLLOUT_STATE_RUNNING || record.current_wave() < 0) return;
-  const v1::WaveRecord& wave = record.waves(record.current_wave());
-  if (wave.finished_at_ms() != 0) return;
-  for (const std::string& host : wave.hosts()) {
-    const auto found = seen.find(host);
-    if (found != seen.end() && found->second.progress == HostObservation::Progress::kMoving) {
-      deploying.push_back(host);
-    }
+  if (!IsActive(record.state())) {
+    events_.Unsubscribe(active.subscription);
+    active_.erase(it);
   }
 }
 
@@ -254,19 +215,6 @@ void RolloutDriver::MarkDirty(const std::string& app) {
   dirty_.insert(app);
 }
 
-void RolloutDriver::HostChanged(const std::string& app, const std::string& host) {
-  absl::MutexLock lock(&dirty_mu_);
-  dirty_.insert(app);
-  const auto it = watches_.find(app);
-  if (it == watches_.end()) return;
-  WaveWatch& watch = it->second;
-  if (watch.reading) {
-    watch.changed_while_reading.insert(host);
-  } else if (watch.awaited.erase(host) > 0 && watch.awaited.empty()) {
-    pass_now_ = true;
-  }
-}
-
 void RolloutDriver::Loop() {
   while (true) {
     std::set<std::string> dirty;
@@ -287,15 +235,11 @@ void RolloutDriver::Loop() {
       }
       for (const std::string& app : dirty) Pass(app);
     }
-    // Events meanwhile gather in dirty_ for the next pass, which waits
-    // min_pass_interval unless a wave's last awaited host reported.
+    // Events meanwhile gather in dirty_ for the next pass.
     absl::MutexLock lock(&dirty_mu_);
-    auto stop_or_now = [this]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(dirty_mu_) {
-      return stopping_ || pass_now_;
-    };
-    dirty_mu_.AwaitWithTimeout(absl::Condition(&stop_or_now), options_.min_pass_interval);
-    if (stopping_) return;
-    pass_now_ = false;
+    if (dirty_mu_.AwaitWithTimeout(absl::Condition(&stopping_), options_.min_pass_interval)) {
+      return;
+    }
   }
 }
 

@@ -9,11 +9,8 @@
 //
 // One thread runs the passes: after fleet events for an app with an active
 // rollout (coalesced, at most one pass per min_pass_interval), after
-// operator commands, and every `tick` (timeouts, hosts going quiet).
-// Operator commands run on the caller's thread under the same lock. The
-// interval is skipped when every host a pass saw deploying in the current
-// wave has reported since: the wave may be done, and the next one starts
-// as soon as its last result is in, not up to min_pass_interval later.
+// operator commands, and every `tick` (timeouts, hosts going quiet). Operator commands run on the caller's thread under the
+// same lock.
 //
 // Lock order: mu_ → the fleet's locks (DesiredState, FleetRegistry, ...);
 // dirty_mu_ is a leaf.
@@ -26,10 +23,8 @@
 #include <set>
 #include <string>
 #include <thread>
-#include <vector>
 
 #include "absl/base/thread_annotations.h"
-#include "absl/container/flat_hash_set.h"
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
 #include "absl/synchronization/mutex.h"
@@ -111,14 +106,7 @@ class RolloutDriver {
   // On a store error nothing changes (the next pass tries again).
   absl::Status Commit(Active& active, const v1::RolloutRecord& record)
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
-  // The inner pass; `deploying` gets the current wave's hosts seen still
-  // deploying when the rollout waits on that wave's gate.
-  void AdvanceRollout(const std::string& app, std::vector<std::string>& deploying)
-      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   void MarkDirty(const std::string& app);
-  // A fleet event for `host` of `app`: marks the app dirty and asks for a
-  // pass at once when it was the last host its wave was waiting for.
-  void HostChanged(const std::string& app, const std::string& host);
   void Loop();
 
   Store& store_;
@@ -135,22 +123,8 @@ class RolloutDriver {
   absl::Mutex mu_;
   std::map<std::string, Active> active_ ABSL_GUARDED_BY(mu_);
 
-  // What the last pass of an app left its running wave waiting for.
-  struct WaveWatch {
-    // Hosts seen deploying that have not reported since.
-    absl::flat_hash_set<std::string> awaited;
-    // A pass is reading the wave; hosts that change meanwhile are not
-    // awaited (their change may be after the read).
-    bool reading = false;
-    absl::flat_hash_set<std::string> changed_while_reading;
-  };
-
   absl::Mutex dirty_mu_;
   std::set<std::string> dirty_ ABSL_GUARDED_BY(dirty_mu_);
-  // By app; only apps whose rollout waits on a wave's gate.
-  std::map<std::string, WaveWatch> watches_ ABSL_GUARDED_BY(dirty_mu_);
-  // Run the next passes without waiting min_pass_interval.
-  bool pass_now_ ABSL_GUARDED_BY(dirty_mu_) = false;
   bool stopping_ ABSL_GUARDED_BY(dirty_mu_) = false;
   std::thread thread_;
 };

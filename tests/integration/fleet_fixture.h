@@ -93,8 +93,10 @@ class FleetTest : public ::testing::Test {
         controller::SqliteStore::Open(dir_.Join("data"), clock_, sealer_);
     ASSERT_TRUE(store.ok()) << store.status();
     store_ = *std::move(store);
+    controller::fleet::FleetOptions options;
+    options.heartbeat_interval = absl::Seconds(5);
     absl::StatusOr<std::unique_ptr<controller::fleet::Fleet>> fleet =
-        controller::fleet::Fleet::Create(*store_, clock_, fleet_options_);
+        controller::fleet::Fleet::Create(*store_, clock_, options);
     ASSERT_TRUE(fleet.ok()) << fleet.status();
     fleet_ = *std::move(fleet);
     service_ = std::make_unique<controller::ControllerServiceImpl>(*store_, clock_, *fleet_,
@@ -227,8 +229,6 @@ class FleetTest : public ::testing::Test {
   const controller::SecretKeys keys_ = testing::TestSecretKeys();
   const spec::SecretFingerprinter fingerprints_{keys_.fingerprint};
   const controller::AesGcmSpecSealer sealer_{keys_, "test.key"};
-  // What StartController gives the fleet; a fixture may change it first.
-  controller::fleet::FleetOptions fleet_options_;
   std::unique_ptr<controller::SqliteStore> store_;
   std::unique_ptr<controller::fleet::Fleet> fleet_;
   std::unique_ptr<controller::ControllerServiceImpl> service_;

@@ -126,24 +126,6 @@ class RolloutTest : public FleetTest {
   std::vector<FakeAgent*> hosts_;
 };
 
-// Passes after events an hour apart and no timed pass: a wave's gate is
-// passed only because its last result asks for a pass at once.
-class RolloutWithoutTimedPassesTest : public RolloutTest {
- protected:
-  void SetUp() override {
-    fleet_options_.rollout_min_pass_interval = absl::Hours(1);
-    fleet_options_.rollout_tick = absl::Hours(1);
-    RolloutTest::SetUp();
-  }
-};
-
-TEST_F(RolloutWithoutTimedPassesTest, EachWavesLastResultStartsTheNextWaveAtOnce) {
-  ASSERT_TRUE(Start("v2", std::nullopt, 4, false).ok());
-  ASSERT_TRUE(WaitForState(v1::ROLLOUT_STATE_SUCCEEDED)) << Get().DebugString();
-  EXPECT_EQ(Get().waves_size(), 4);
-  ExpectEveryHostRunsDeployedOnce(2);
-}
-
 TEST_F(RolloutTest, CanaryWaitsForPromotion_ThenPromoteTakesEveryHost) {
   absl::StatusOr<v1::Rollout> started = Start("v2", 25, std::nullopt, false);
   ASSERT_TRUE(started.ok()) << started.status();
