@@ -227,9 +227,11 @@ absl::StatusOr<const v1::ListHostsResponse*> ControllerClient::ListHosts(
   return response;
 }
 
-absl::StatusOr<v1::GetStatusResponse> ControllerClient::GetStatus(
-    const v1::GetStatusRequest& request) {
-  return Call(&v1::ControllerService::Stub::GetStatus, request);
+absl::StatusOr<const v1::GetStatusResponse*> ControllerClient::GetStatus(
+    const v1::GetStatusRequest& request, google::protobuf::Arena& arena) {
+  auto* response = google::protobuf::Arena::CreateMessage<v1::GetStatusResponse>(&arena);
+  RETURN_IF_ERROR(CallInto(&v1::ControllerService::Stub::GetStatus, request, response));
+  return response;
 }
 
 absl::StatusOr<v1::Rollout> ControllerClient::StartRollout(

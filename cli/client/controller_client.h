@@ -73,13 +73,13 @@ class ControllerClient {
       const v1::DeleteAppRequest& request);
   absl::StatusOr<v1::ListRevisionsResponse> ListRevisions(
       const v1::ListRevisionsRequest& request);
-  // Every host, parsed into `arena` (which must outlive the answer): at
-  // 10,000 hosts a few block allocations instead of ~100,000 small ones,
-  // and one release.
+  // The two answers that grow with the fleet (a line per host) are parsed
+  // into `arena`, which must outlive them: at 10,000 hosts a few block
+  // allocations instead of ~100,000 small ones, and one release.
   absl::StatusOr<const v1::ListHostsResponse*> ListHosts(
       google::protobuf::Arena& arena);
-  absl::StatusOr<v1::GetStatusResponse> GetStatus(
-      const v1::GetStatusRequest& request);
+  absl::StatusOr<const v1::GetStatusResponse*> GetStatus(
+      const v1::GetStatusRequest& request, google::protobuf::Arena& arena);
   absl::StatusOr<v1::Rollout> StartRollout(
       const v1::StartRolloutRequest& request);
   absl::StatusOr<v1::Rollout> GetRollout(const v1::GetRolloutRequest& request);

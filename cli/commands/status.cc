@@ -35,9 +35,10 @@ absl::Status RunStatus(const std::string& name, const CommandContext& context) {
   ASSIGN_OR_RETURN(std::unique_ptr<ControllerClient> client, context.Connect());
   v1::GetStatusRequest request;
   request.set_app(name);
-  absl::StatusOr<v1::GetStatusResponse> response = client->GetStatus(request);
+  google::protobuf::Arena arena;
+  absl::StatusOr<const v1::GetStatusResponse*> response = client->GetStatus(request, arena);
   if (!response.ok()) return AppNotFoundOr(response.status(), name);
-  const google::protobuf::RepeatedPtrField<v1::AppStatus>& apps = response->apps();
+  const google::protobuf::RepeatedPtrField<v1::AppStatus>& apps = (*response)->apps();
   // INTERFACES.md: one {"app", "hosts"} object for a named app; a list of
   // them otherwise.
   auto document = [&apps, &name] {
