@@ -37,6 +37,15 @@ void ApplyTransportLimits(const TransportLimits& limits, grpc::ServerBuilder& bu
   builder.AddChannelArgument(GRPC_ARG_HTTP2_MIN_RECV_PING_INTERVAL_WITHOUT_DATA_MS,
                              Milliseconds(limits.min_client_ping_interval));
 
+  // No bandwidth-delay probing of what peers send us: it sends PINGs as
+  // data arrives and arms a timer after each ack, which at 10,000
+  // agents was a third of the controller's idle CPU (and Debian's libgrpc,
+  // built without NDEBUG, walks a hash of every armed timer on each). What
+  // the controller receives is small (agents' messages, app.yaml); the
+  // default 64 KiB window is enough for it and keeps what 10,000 peers
+  // may buffer here bounded. Big answers (status, get hosts) flow the
+  // other way, on the client's window, which probes as before.
+  builder.AddChannelArgument(GRPC_ARG_HTTP2_BDP_PROBE, 0);
   builder.AddChannelArgument(GRPC_ARG_MAX_CONCURRENT_STREAMS, limits.max_concurrent_streams);
   builder.AddChannelArgument(GRPC_ARG_SERVER_HANDSHAKE_TIMEOUT_MS,
                              Milliseconds(limits.handshake_timeout));
