@@ -49,6 +49,8 @@ std::string RenderTable(const std::vector<std::string>& header,
 std::string RenderTableFromCells(const std::vector<std::string>& header,
                                  absl::Span<const absl::string_view> cells) {
   const size_t columns = header.size();
+  // No columns: the header's empty line, and no row can be told apart.
+  if (columns == 0) return "\n";
   std::vector<size_t> widths(columns, 0);
   for (size_t i = 0; i < columns; ++i) widths[i] = DisplayWidth(header[i]);
   for (size_t i = 0; i < cells.size(); ++i) {

@@ -21,7 +21,8 @@ std::string RenderTable(const std::vector<std::string>& header,
                         const std::vector<std::vector<std::string>>& rows);
 // The same from every row's cells one after the other (header.size() per
 // row), as views: for listings of 10,000 rows, where a vector of strings
-// per row costs more than the rendering.
+// per row costs more than the rendering. Without columns there is nothing
+// to lay out: the answer is one empty line.
 std::string RenderTableFromCells(const std::vector<std::string>& header,
                                  absl::Span<const absl::string_view> cells);
 

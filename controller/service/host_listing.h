@@ -27,7 +27,9 @@ class HostListing {
   std::string SerializedResponse();
 
  private:
-  // What a host's cached bytes were built from, beyond its hello_generation.
+  // What of a host its cached bytes show, as keys to compare: the rest of
+  // it (labels, agent version, first_seen) changes only with its
+  // hello_generation.
   struct Shown {
     uint64_t hello_generation = 0;
     int64_t last_seen_second = 0;

@@ -37,6 +37,10 @@ TEST(TableTest, RenderTable_FromFlatCellsAsFromRows) {
                         {{"hello", "2", "v2"}, {"a-much-longer-name", "10", ""}}));
 }
 
+TEST(TableTest, RenderTableFromCells_NoColumnsIsAnEmptyLine) {
+  EXPECT_EQ(RenderTableFromCells({}, {}), "\n");
+}
+
 TEST(TableTest, RenderFields_AlignsValues) {
   EXPECT_EQ(RenderFields({{"Name", "hello"}, {"Revision", "2"}, {"Spec", ""}}),
             "Name:       hello\n"
